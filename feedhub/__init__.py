@@ -1,0 +1,1 @@
+"""feedhub: a self-hosted, real-time news aggregator."""

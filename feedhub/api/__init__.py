@@ -1,0 +1,1 @@
+"""HTTP layer: thin Litestar controllers over the catalog and article queries."""

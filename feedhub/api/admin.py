@@ -1,0 +1,98 @@
+"""Admin API: categories and feeds, refresh now. Every route sits behind the bearer guard."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+from msgspec import UNSET
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.api import catalog
+from feedhub.api.auth import admin_guard
+from feedhub.api.deps import Services
+from feedhub.api.schemas import (
+    CategoryCreate,
+    CategoryJSON,
+    CategoryUpdate,
+    FeedCreate,
+    FeedJSON,
+    FeedUpdate,
+    RefreshJSON,
+)
+from feedhub.errors import ValidationError
+from feedhub.ingest.guard import check_feed_url
+
+__all__ = ["AdminController"]
+
+
+class AdminController(Controller):
+    path = "/api/admin"
+    guards = [admin_guard]  # noqa: RUF012
+
+    # -- categories --------------------------------------------------------------------------
+    @post("/categories")
+    async def create_category(
+        self, data: CategoryCreate, session: AsyncSession, services: Services
+    ) -> CategoryJSON:
+        created = await catalog.create_category(session, data.name, data.slug)
+        await services.hub.listen([created.slug])
+        return created
+
+    @patch("/categories/{slug:str}")
+    async def update_category(
+        self, slug: str, data: CategoryUpdate, session: AsyncSession
+    ) -> CategoryJSON:
+        if data.name is UNSET:
+            raise ValidationError("nothing to change: send a name")
+        return await catalog.rename_category(session, slug, data.name)
+
+    @delete("/categories/{slug:str}")
+    async def delete_category(self, slug: str, session: AsyncSession) -> None:
+        await catalog.delete_category(session, slug)
+
+    # -- feeds -------------------------------------------------------------------------------
+    @get("/feeds")
+    async def list_feeds(self, session: AsyncSession) -> list[FeedJSON]:
+        return await catalog.list_feeds(session)
+
+    @post("/feeds")
+    async def create_feed(
+        self, data: FeedCreate, session: AsyncSession, services: Services
+    ) -> FeedJSON:
+        """An HTML page URL is resolved to its feed; the first poll starts at once."""
+        settings = services.settings
+        url = await check_feed_url(data.url, allow_private=settings.allow_private_networks)
+        # Cheap checks first, so a rejected request costs no fetch.
+        await catalog.check_new_feed(session, url=url, category=data.category)
+        probe = await services.poller.probe(url)
+        feed = await catalog.create_feed(
+            session, url=probe.url, category=data.category,
+            title=data.title, poll_interval=data.poll_interval,
+        )  # fmt: skip
+        if services.scheduler_on:
+            services.poller.poll_soon(feed.id)
+        return feed
+
+    @get("/feeds/{feed_id:int}")
+    async def get_feed(self, feed_id: int, session: AsyncSession) -> FeedJSON:
+        return await catalog.get_feed(session, feed_id)
+
+    @patch("/feeds/{feed_id:int}")
+    async def update_feed(self, feed_id: int, data: FeedUpdate, session: AsyncSession) -> FeedJSON:
+        return await catalog.update_feed(session, feed_id, data)
+
+    @delete("/feeds/{feed_id:int}")
+    async def delete_feed(self, feed_id: int, session: AsyncSession) -> None:
+        await catalog.delete_feed(session, feed_id)
+
+    @post("/feeds/{feed_id:int}/refresh", status_code=200)
+    async def refresh_feed(
+        self, feed_id: int, session: AsyncSession, services: Services
+    ) -> RefreshJSON:
+        await catalog.get_feed(session, feed_id)  # 404 before any work
+        outcome = await services.poller.refresh(feed_id)
+        return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
+
+    @delete("/articles/{article_id:int}")
+    async def delete_article(self, article_id: int, session: AsyncSession) -> None:
+        """Deleted for good: a tombstone keeps a re-poll from importing it again."""
+        await catalog.delete_article(session, article_id)

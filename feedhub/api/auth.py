@@ -1,0 +1,26 @@
+"""The admin bearer guard. The token is compared in constant time and never logged."""
+
+from __future__ import annotations
+
+import hmac
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+__all__ = ["admin_guard"]
+
+
+def admin_guard(connection: ASGIConnection[object, object, object, object], _: BaseRouteHandler) -> None:
+    expected: str | None = connection.app.state.settings.admin_token
+    header = connection.headers.get("authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    valid = (
+        expected is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+    if not valid:
+        raise NotAuthorizedException(
+            detail="admin token missing or invalid: send Authorization: Bearer <token>"
+        )

@@ -1,0 +1,55 @@
+"""Public read API: categories, articles (list, catch-up), health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.api import catalog
+from feedhub.api.deps import Services
+from feedhub.api.queries import articles_after, articles_before
+from feedhub.api.schemas import ArticleJSON, CategoryJSON
+from feedhub.api.stream import parse_categories
+from feedhub.errors import ValidationError
+
+__all__ = ["PublicController", "health"]
+
+
+class PublicController(Controller):
+    path = "/api"
+
+    @get("/categories")
+    async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
+        return await catalog.list_categories(session)
+
+    @get("/articles")
+    async def articles(
+        self,
+        session: AsyncSession,
+        category: Annotated[list[str] | None, Parameter(required=False)] = None,
+        before: Annotated[int | None, Parameter(ge=1)] = None,
+        after: Annotated[int | None, Parameter(ge=0)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> list[ArticleJSON]:
+        """Newest first (`before` cursor), or with `after` oldest first for catch-up."""
+        categories = parse_categories(category or []) or None
+        if before is not None and after is not None:
+            raise ValidationError("use either before or after, not both")
+        if after is not None:
+            return await articles_after(session, categories, after, limit)
+        return await articles_before(session, categories, before, limit)
+
+
+@get("/healthz")
+async def health(services: Services, session: AsyncSession) -> dict[str, object]:
+    await session.execute(text("SELECT 1"))
+    return {
+        "status": "ok",
+        "feedhub_stream_subscribers": services.hub.subscriber_count,
+        "scheduler": services.scheduler_on,
+        "polls_in_flight": services.poller.in_flight_count,
+    }

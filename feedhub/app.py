@@ -1,0 +1,132 @@
+"""create_app(settings) -> Litestar: plugins, lifespan, routes, static web/."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.response import File
+from litestar.static_files import create_static_files_router
+
+from feedhub.api.admin import AdminController
+from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.hub import StreamHub
+from feedhub.api.public import PublicController, health
+from feedhub.api.stream import StreamConfig, make_stream_handler
+from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.config import Settings
+from feedhub.db import create_engine, session_factory
+from feedhub.errors import (
+    ConfigError,
+    ConflictError,
+    FeedhubError,
+    NotFoundError,
+    ValidationError,
+)
+from feedhub.ingest.poller import Poller
+from feedhub.scheduler import PollScheduler
+
+__all__ = ["create_app", "web_dir"]
+
+log = logging.getLogger(__name__)
+
+_STATUS = {ValidationError: 422, NotFoundError: 404, ConflictError: 409, ConfigError: 500}
+
+
+def web_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
+    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+
+
+class _ServicesLifespan(InitPluginProtocol):
+    """Starts poller, hub and scheduler after Channels starts, stops them before it stops.
+
+    A plugin listed after ChannelsPlugin that *appends* to the lifespan list (PITFALLS.md:
+    replacing the list breaks Channels, litestar issue 3601).
+    """
+
+    def __init__(self, services: Services, scheduler: PollScheduler | None) -> None:
+        self._services = services
+        self._scheduler = scheduler
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.lifespan.append(self._lifespan)
+        return app_config
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        services = self._services
+        await services.poller.start()
+        await services.hub.start()
+        if self._scheduler is not None:
+            self._scheduler.start()
+        try:
+            yield
+        finally:
+            if self._scheduler is not None:
+                self._scheduler.stop()
+            await services.hub.stop()
+            await services.poller.stop()
+
+
+def create_app(settings: Settings) -> Litestar:
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    channels = channels_plugin(settings.bus_url)
+    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    hub = StreamHub(sessions, channels, queue_size=settings.stream_queue_size)
+    scheduler = (
+        PollScheduler(poller, tick_seconds=settings.tick_seconds) if settings.scheduler else None
+    )
+    services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    stream = make_stream_handler(
+        hub,
+        sessions,
+        StreamConfig(
+            heartbeat_seconds=settings.heartbeat_seconds,
+            replay_limit=settings.stream_replay_limit,
+        ),
+    )
+    web = web_dir()
+
+    @get("/admin", include_in_schema=False, sync_to_thread=False)
+    def admin_page() -> File:
+        return File(web / "admin.html", content_disposition_type="inline")
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            PublicController,
+            AdminController,
+            health,
+            stream,
+            admin_page,
+            create_static_files_router(
+                path="/", directories=[web], html_mode=True, include_in_schema=False
+            ),
+        ],
+        dependencies={
+            "session": Provide(provide_session),
+            "services": Provide(provide_services, sync_to_thread=False),
+        },
+        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        exception_handlers={FeedhubError: _feedhub_error},
+        openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
+        on_shutdown=[dispose_engine],
+        state=State({"settings": settings, "services": services}),
+    )
+    return app

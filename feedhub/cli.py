@@ -1,0 +1,218 @@
+"""The `feedhub` command. Settings are read here, once, and passed down.
+
+Errors are one clear line on stderr and exit status 1 (2 for usage errors, argparse's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from feedhub.config import Settings
+from feedhub.errors import FeedhubError
+
+__all__ = ["main"]
+
+log = logging.getLogger("feedhub")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feedhub", description="Real-time feed aggregator.")
+    parser.add_argument("--database-url", help="overrides FEEDHUB_DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the web app and poll feeds")
+    serve.add_argument("--host", help="overrides FEEDHUB_HOST")
+    serve.add_argument("--port", type=int, help="overrides FEEDHUB_PORT")
+
+    sub.add_parser("migrate", help="apply database migrations up to the newest")
+
+    poll = sub.add_parser("poll", help="poll every due feed once and exit")
+    poll.add_argument("--all", action="store_true", help="ignore due times: poll every feed")
+
+    feeds = sub.add_parser("feeds", help="manage feeds").add_subparsers(
+        dest="feeds_command", required=True
+    )
+    add = feeds.add_parser("add", help="subscribe to a feed (or a page that links one)")
+    add.add_argument("url")
+    add.add_argument("--category", required=True, help="category slug")
+    add.add_argument("--title")
+    feeds.add_parser("list", help="list feeds with their health")
+
+    categories = sub.add_parser("categories", help="manage categories").add_subparsers(
+        dest="categories_command", required=True
+    )
+    cat_add = categories.add_parser("add", help="create a category")
+    cat_add.add_argument("name")
+    cat_add.add_argument("--slug")
+    categories.add_parser("list", help="list categories")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(database_url=args.database_url)
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # Every tick would be logged twice at INFO: keep APScheduler to warnings.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        handler = _COMMANDS[args.command]
+        return handler(settings, args)
+    except FeedhubError as exc:
+        print(f"feedhub: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from feedhub.app import create_app
+    from feedhub.migrate import upgrade_to_head
+
+    settings = settings.with_(
+        host=args.host or settings.host, port=args.port if args.port else settings.port
+    )
+    upgrade_to_head(settings.database_url)
+    if not settings.admin_token:
+        settings = settings.with_(admin_token=secrets.token_urlsafe(24))
+        # Printed once, to the terminal only; never logged.
+        print(f"feedhub: generated admin token (set FEEDHUB_ADMIN_TOKEN to keep one): "
+              f"{settings.admin_token}", flush=True)
+    app = create_app(settings)
+    services = app.state.services
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Open streams would keep a SIGTERM waiting forever (PITFALLS.md).
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+        proxy_headers=True,
+    )
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # End every open stream cleanly first, so EventSource clients reconnect
+            # (to the next process) instead of waiting out the graceful timeout.
+            loop = getattr(self, "_feedhub_loop", None)
+            if loop is not None:
+                loop.call_soon_threadsafe(services.hub.end_all, "shutdown")
+            super().handle_exit(sig, frame)
+
+        async def startup(self, sockets: Any = None) -> None:
+            self._feedhub_loop = asyncio.get_running_loop()
+            await super().startup(sockets=sockets)
+            print(f"feedhub: listening on http://{settings.host}:{settings.port}", flush=True)
+
+    Server(config).run()
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from feedhub.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+    print("feedhub: database is at the newest schema")
+    return 0
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    """Run `work(context)` with a database session factory and a started poller."""
+    from feedhub.bus import NullPublisher
+    from feedhub.db import create_engine, session_factory
+    from feedhub.ingest.poller import Poller
+    from feedhub.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+
+    async def runner() -> int:
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        try:
+            async with Poller(settings, sessions, NullPublisher()) as poller:
+                return await work(poller)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+def _poll(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(poller: Any) -> int:
+        outcomes = await poller.poll_due(include_all=args.all)
+        errors = [o for o in outcomes if o.status in ("error", "disabled")]
+        new = sum(len(o.new_articles) for o in outcomes)
+        print(f"polled {len(outcomes)} feed(s): {new} new article(s), {len(errors)} error(s)")
+        for outcome in errors:
+            print(f"  feed {outcome.feed_id}: {outcome.error}")
+        return 0
+
+    return _run(settings, work)
+
+
+def _feeds(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.api import catalog
+    from feedhub.ingest.guard import check_feed_url
+
+    async def add(poller: Any) -> int:
+        url = await check_feed_url(args.url, allow_private=settings.allow_private_networks)
+        async with poller.sessions() as session:
+            await catalog.check_new_feed(session, url=url, category=args.category)
+            probe = await poller.probe(url)
+            feed = await catalog.create_feed(
+                session, url=probe.url, category=args.category, title=args.title
+            )
+        print(f"added feed {feed.id}: {feed.url} ({feed.category}); first poll is due now")
+        return 0
+
+    async def list_(poller: Any) -> int:
+        async with poller.sessions() as session:
+            feeds = await catalog.list_feeds(session)
+        for f in feeds:
+            health = f"error x{f.error_count}: {f.last_error}" if f.error_count else "ok"
+            print(f"{f.id:>5}  {f.category:<16} {f.article_count:>6} articles  {health:<30} {f.url}")
+        if not feeds:
+            print("no feeds yet: feedhub feeds add URL --category SLUG")
+        return 0
+
+    return _run(settings, add if args.feeds_command == "add" else list_)
+
+
+def _categories(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.api import catalog
+
+    async def add(poller: Any) -> int:
+        async with poller.sessions() as session:
+            created = await catalog.create_category(session, args.name, args.slug)
+        print(f"added category {created.slug!r} ({created.name})")
+        return 0
+
+    async def list_(poller: Any) -> int:
+        async with poller.sessions() as session:
+            for c in await catalog.list_categories(session):
+                print(f"{c.slug:<20} {c.feed_count:>4} feeds  {c.name}")
+        return 0
+
+    return _run(settings, add if args.categories_command == "add" else list_)
+
+
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "poll": _poll,
+    "feeds": _feeds,
+    "categories": _categories,
+}

@@ -1,0 +1,104 @@
+"""Settings, read once from FEEDHUB_* environment variables at the edge (CLI, create_app).
+
+No module reads the environment at import time: `Settings.from_env()` is called by the CLI
+(or a test) and the resulting frozen object is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from feedhub.errors import ConfigError
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _to_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./feedhub.db"
+    bus_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str | None = None
+    scheduler: bool = True
+    default_poll_interval: int = 900
+    min_poll_interval: int = 60
+    max_poll_interval: int = 86400
+    allow_private_networks: bool = False
+    max_feed_bytes: int = 10 * 1024 * 1024
+    heartbeat_seconds: float = 15.0
+    # How often the scheduler looks for due feeds (seconds).
+    tick_seconds: float = 5.0
+    max_concurrent_polls: int = 8
+    max_polls_per_host: int = 2
+    # Minimum gap between the starts of two requests to one host (seconds).
+    host_min_gap_seconds: float = 0.5
+    # Total wall-clock budget for one fetch, so a server trickling bytes cannot hold a slot.
+    fetch_deadline_seconds: float = 60.0
+    fetch_timeout_seconds: float = 20.0
+    # Parser worker processes; 0 parses in a thread of this process (tests, tiny installs).
+    parse_workers: int = 2
+    # Stream: bound of one subscriber's queue (batches), and of a resume replay (articles).
+    stream_queue_size: int = 256
+    stream_replay_limit: int = 1000
+    retention_days: int = 90
+    retention_min_per_feed: int = 50
+    default_category: str = "uncategorized"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from FEEDHUB_<FIELD> variables; explicit overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            key = f"FEEDHUB_{field.name.upper()}"
+            if key not in env:
+                continue
+            raw = env[key]
+            default = field.default
+            try:
+                if isinstance(default, bool):
+                    values[field.name] = _to_bool(key, raw)
+                elif isinstance(default, int):
+                    values[field.name] = int(raw)
+                elif isinstance(default, float):
+                    values[field.name] = float(raw)
+                else:
+                    values[field.name] = raw or None if field.name == "admin_token" else raw
+            except ValueError as exc:
+                raise ConfigError(f"{key}={raw!r}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def validate(self) -> None:
+        if not 1 <= self.min_poll_interval <= self.max_poll_interval:
+            raise ConfigError("FEEDHUB_MIN_POLL_INTERVAL must be ≥ 1 and ≤ the maximum")
+        if not self.min_poll_interval <= self.default_poll_interval <= self.max_poll_interval:
+            raise ConfigError("FEEDHUB_DEFAULT_POLL_INTERVAL must lie between min and max")
+        if self.max_feed_bytes < 1024:
+            raise ConfigError("FEEDHUB_MAX_FEED_BYTES must be at least 1024")
+        if self.heartbeat_seconds <= 0:
+            raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
+        if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
+            raise ConfigError("poll concurrency limits must be at least 1")

@@ -1,0 +1,1 @@
+"""The ingest pipeline: fetch -> parse -> store -> publish. No web imports here."""

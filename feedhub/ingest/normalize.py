@@ -1,0 +1,247 @@
+"""Pure helpers shared by every input format: HTML sanitizing, dates, URLs, dedupe keys.
+
+Every parser (feedparser for RSS/Atom/RDF, our JSON Feed reader) builds `EntryData` through
+`make_entry` and keys a document through `assign_keys`, so all formats are sanitized and
+deduped by one rule (DESIGN.md "Dedupe key").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+from feedhub.types import EntryData
+
+__all__ = [
+    "RawEntry",
+    "assign_keys",
+    "clamp_published",
+    "clean_url",
+    "make_entry",
+    "sanitize_html",
+    "strip_tags",
+    "to_utc",
+]
+
+# Allowlist: what a reader needs to read an article, nothing that runs or restyles the page.
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
+    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s",
+    "samp", "small", "source", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height", "srcset"},
+    "source": {"src", "srcset", "type", "media"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+# Future dates beyond this are a publisher's mistake (or a trick to stay on top).
+FUTURE_TOLERANCE = timedelta(days=1)
+
+_TRACKING_PARAMS = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid)$", re.I)
+_TRACKING_PIXEL = re.compile(
+    r"<img\b[^>]*\bwidth=\"?1\"?[^>]*\bheight=\"?1\"?[^>]*>|"
+    r"<img\b[^>]*\bheight=\"?1\"?[^>]*\bwidth=\"?1\"?[^>]*>",
+    re.I,
+)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
+    # Relative URLs were resolved before sanitizing; anything else scheme-less is dropped
+    # so that no "javascript:"-like trick survives through odd spacing.
+    return value
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Allowlist-sanitize feed HTML; resolve relative links against `base_url`.
+
+    Links get rel="noopener noreferrer"; 1×1 tracking images are dropped.
+    """
+    if not html:
+        return ""
+    cleaned = nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    if base_url:
+        cleaned = _resolve_relative(cleaned, base_url)
+    if "<img" in cleaned:
+        cleaned = _TRACKING_PIXEL.sub("", cleaned)
+    return cleaned.strip()
+
+
+_RELATIVE_ATTR = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+
+
+def _resolve_relative(html: str, base_url: str) -> str:
+    # nh3 quotes every attribute with double quotes, so this regex sees its normal form.
+    def repl(match: re.Match[str]) -> str:
+        return f'{match.group(1)}="{urljoin(base_url, match.group(2))}"'
+
+    return _RELATIVE_ATTR.sub(repl, html)
+
+
+def strip_tags(text: str) -> str:
+    """Plain text of a title: feeds put markup and entities in titles."""
+    if "<" in text:
+        text = nh3.clean(text, tags=set())
+        text = _TAG.sub("", text)
+    if "&" in text:
+        import html
+
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def clean_url(url: str | None, base_url: str | None = None) -> str | None:
+    """Absolute http(s) URL without tracking parameters, or None."""
+    if not url:
+        return None
+    url = url.strip()
+    if base_url:
+        url = urljoin(base_url, url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    if parts.query:
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if not _TRACKING_PARAMS.match(k)]
+        parts = parts._replace(query=urlencode(query))
+    return urlunsplit(parts)
+
+
+def to_utc(value: datetime) -> datetime:
+    """A date with no zone is UTC (DESIGN.md); everything is stored in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def clamp_published(value: datetime | None, fetched_at: datetime) -> datetime:
+    """Missing dates become the fetch time; dates more than a day ahead are clamped to it."""
+    if value is None:
+        return fetched_at
+    value = to_utc(value)
+    if value > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """An entry as a format parser read it, before sanitizing and keying."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary_html: str | None
+    content_html: str | None
+    author: str | None
+    published: datetime | None
+    # The date as written, for the title+date fallback key; stable across fetches even
+    # when `published` is missing and becomes the fetch time.
+    date_text: str | None = None
+
+
+def _hash(*parts: str | None) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update((part or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> EntryData:
+    """Sanitize and normalize one entry; its key is assigned later by `assign_keys`."""
+    url = clean_url(raw.link, base_url)
+    title = strip_tags(raw.title or "") or (url or "Untitled")
+    content = sanitize_html(raw.content_html or "", url or base_url)
+    summary = sanitize_html(raw.summary_html or "", url or base_url) if raw.summary_html else ""
+    if not summary and content:
+        summary = content
+    if content == summary:
+        content = ""
+    author = strip_tags(raw.author) if raw.author else None
+    published = clamp_published(raw.published, fetched_at)
+    guid = raw.guid.strip() if raw.guid and raw.guid.strip() else None
+    date_key = raw.date_text or (raw.published.isoformat() if raw.published else "")
+    return EntryData(
+        # Provisional key; assign_keys decides the final one for the whole document.
+        key="\x00".join(("", guid or "", url or "", _hash(title, date_key))),
+        guid=guid,
+        url=url,
+        title=title,
+        summary=summary,
+        content=content,
+        author=author or None,
+        published_at=published,
+        content_hash=_hash(title, url, summary, content, author),
+    )
+
+
+def _fallback_key(entry: EntryData) -> str:
+    *_, title_date_hash = entry.key.split("\x00")
+    return title_date_hash
+
+
+def guid_is_unreliable(entries: Iterable[EntryData]) -> bool:
+    """True when one GUID is used for entries with different links (scriptingNews-style)."""
+    links_by_guid: dict[str, str | None] = {}
+    for entry in entries:
+        if entry.guid is None:
+            continue
+        if entry.guid in links_by_guid and links_by_guid[entry.guid] != entry.url:
+            return True
+        links_by_guid.setdefault(entry.guid, entry.url)
+    return False
+
+
+def assign_keys(
+    entries: Sequence[EntryData], *, guid_unreliable: bool = False
+) -> tuple[tuple[EntryData, ...], bool]:
+    """Give each entry its dedupe key; drop repeats within the document (first one wins).
+
+    Key: guid, else link, else hash of title + date. When the feed repeats a GUID for
+    different links (now or in an earlier poll: `guid_unreliable`), the link joins the key.
+    Returns the keyed entries and the feed's updated `guid_unreliable` flag.
+    """
+    unreliable = guid_unreliable or guid_is_unreliable(entries)
+    keyed: list[EntryData] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.guid is not None:
+            key = f"guid:{entry.guid}"
+            if unreliable and entry.url:
+                key = f"{key} link:{entry.url}"
+        elif entry.url is not None:
+            key = f"link:{entry.url}"
+        else:
+            key = f"hash:{_fallback_key(entry)}"
+        if len(key) > 512:
+            key = f"long:{_hash(key)}"
+        if key in seen:
+            continue
+        seen.add(key)
+        keyed.append(replace(entry, key=key))
+    return tuple(keyed), unreliable

@@ -1,0 +1,153 @@
+"""Article writes: insert-if-new and update-in-place, one transaction per poll.
+
+Every article write in a process goes through one `ArticleStore` and its lock, so article
+ids increase in commit order: they are the stream's event ids, and a resuming client asks
+for "everything after id N" (DESIGN.md "The stream"). Exactly one process polls
+(FEEDHUB_SCHEDULER), so one lock per process is one writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.models import Article, Feed, Tombstone
+from feedhub.types import EntryData
+
+__all__ = ["ArticleStore", "SaveResult"]
+
+# SQLite allows 32766 bound variables; stay far below for IN (...) lists.
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new_ids: tuple[int, ...]
+    updated: int
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ArticleStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._lock = asyncio.Lock()
+
+    async def save(
+        self,
+        feed_id: int,
+        entries: Sequence[EntryData],
+        *,
+        fetched_at: datetime,
+        feed_values: Mapping[str, Any],
+        on_commit: Callable[[tuple[int, ...]], Awaitable[None]] | None = None,
+    ) -> SaveResult:
+        """Insert new entries, update changed ones and the feed row, in one transaction.
+
+        `on_commit` runs after the commit while the writer lock is still held, so doorbells
+        leave in commit order too and a live stream never sees ids go backwards.
+        """
+        async with self._lock:
+            result = await self._save(feed_id, entries, fetched_at, feed_values)
+            if result.new_ids and on_commit is not None:
+                await on_commit(result.new_ids)
+        return result
+
+    async def _save(
+        self,
+        feed_id: int,
+        entries: Sequence[EntryData],
+        fetched_at: datetime,
+        feed_values: Mapping[str, Any],
+    ) -> SaveResult:
+        async with self._sessions.begin() as session:
+            existing = await self._existing(session, feed_id, [e.key for e in entries])
+            tombstoned = await self._tombstoned(session, feed_id, [e.key for e in entries])
+            fresh = [e for e in entries if e.key not in existing and e.key not in tombstoned]
+            changed = [
+                (existing[e.key][0], e)
+                for e in entries
+                if e.key in existing and existing[e.key][1] != e.content_hash
+            ]
+            new_ids = await self._insert(session, feed_id, fresh, fetched_at)
+            for article_id, entry in changed:
+                await session.execute(
+                    update(Article).where(Article.id == article_id).values(_row(entry))
+                )
+            await session.execute(update(Feed).where(Feed.id == feed_id).values(**feed_values))
+        return SaveResult(new_ids=new_ids, updated=len(changed))
+
+    async def _existing(
+        self, session: AsyncSession, feed_id: int, keys: Sequence[str]
+    ) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(keys):
+            rows = await session.execute(
+                select(Article.guid_key, Article.id, Article.content_hash).where(
+                    Article.feed_id == feed_id, Article.guid_key.in_(chunk)
+                )
+            )
+            found.update({key: (aid, chash) for key, aid, chash in rows})
+        return found
+
+    async def _tombstoned(
+        self, session: AsyncSession, feed_id: int, keys: Sequence[str]
+    ) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            rows = await session.scalars(
+                select(Tombstone.guid_key).where(
+                    Tombstone.feed_id == feed_id, Tombstone.guid_key.in_(chunk)
+                )
+            )
+            found.update(rows)
+        return found
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        feed_id: int,
+        entries: Sequence[EntryData],
+        fetched_at: datetime,
+    ) -> tuple[int, ...]:
+        if not entries:
+            return ()
+        # Oldest first, so that ids (and the stream) follow publication order within a poll;
+        # feeds list newest first, hence the reversed tie-break.
+        ordered = sorted(reversed(entries), key=lambda e: e.published_at)
+        rows = [
+            {"feed_id": feed_id, "guid_key": e.key, "fetched_at": fetched_at, **_row(e)}
+            for e in ordered
+        ]
+        insert = (
+            postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        )
+        stmt = (
+            insert(Article)
+            .on_conflict_do_nothing(index_elements=["feed_id", "guid_key"])
+            .returning(Article.id)
+        )
+        result = await session.execute(stmt, rows)
+        return tuple(sorted(result.scalars().all()))
+
+
+def _row(entry: EntryData) -> dict[str, Any]:
+    return {
+        "url": entry.url,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "author": entry.author,
+        "published_at": entry.published_at,
+        "content_hash": entry.content_hash,
+    }

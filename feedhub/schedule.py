@@ -1,0 +1,256 @@
+"""When to poll a feed next: pure arithmetic, the clock passed in.
+
+Like lemon24/reader's `Decider`, nothing here touches the network, the database or the
+system clock, so every rule is tested with plain values. The poller gathers the inputs
+(status, headers, error count, recent entry dates) and stores what `next_poll_at` returns.
+
+Rules (issue "adaptive polling"): follow the feed's observed publishing rate, clamped to the
+configured bounds; never poll sooner than the feed asks (RSS ttl, Cache-Control max-age,
+Expires, Retry-After on 429/503); back off exponentially on failure; spread polls with a
+little jitter so feeds added together do not poll in lock-step forever.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+__all__ = [
+    "ScheduleInputs",
+    "ScheduleLimits",
+    "backoff_seconds",
+    "cache_hint",
+    "host_pause_until",
+    "next_poll_at",
+    "parse_retry_after",
+    "rate_interval",
+]
+
+# Statuses on which Retry-After means "come back later" (RFC 9110 §10.2.3). On redirects it
+# means something else, and we never wait on a redirect.
+_RETRY_STATUSES = frozenset({429, 503})
+
+# Bound on any Retry-After we parse, before the caller's own cap: an absurd delta-seconds
+# value must not overflow `timedelta` (it would crash the poll that read it).
+_MAX_RETRY_AFTER = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleLimits:
+    default_interval: int = 900  # seconds
+    min_interval: int = 60
+    max_interval: int = 86400
+    backoff_base: int = 60  # first retry delay after a failure
+    backoff_cap: int = 86400
+    jitter_fraction: float = 0.1  # next poll spread by up to +10%
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleInputs:
+    # Per-feed poll_interval set through the API: replaces the adaptive rate.
+    fixed_interval: int | None = None
+    # Consecutive failures including this poll (0: this poll succeeded).
+    error_count: int = 0
+    # Published dates of the feed's recent entries (UTC).
+    recent_published: tuple[datetime, ...] = ()
+    # RSS <ttl>, converted to seconds.
+    ttl_seconds: int | None = None
+    # Response headers of this poll, lower-cased names.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # HTTP status of this poll (None when no response arrived).
+    status: int | None = None
+
+
+_DEFAULT_LIMITS = ScheduleLimits()
+
+
+def _utc(value: datetime) -> datetime:
+    # A naive datetime is taken as UTC, as everywhere in feedhub; comparing naive with
+    # aware would otherwise raise in the middle of a poll.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Header lookup; names should already be lower-case, but a stray capital costs nothing."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, candidate in headers.items():
+        if key.lower() == name:
+            return candidate
+    return None
+
+
+def _parse_http_date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return _utc(parsed)
+
+
+def _seconds_until(instant: datetime | None, now: datetime) -> float:
+    if instant is None:
+        return 0.0
+    return max(0.0, (instant - now).total_seconds())
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """The instant a Retry-After header names: delta-seconds or an HTTP-date.
+
+    Unreadable values give None (the caller then backs off normally) rather than an error:
+    a server's malformed header must not break scheduling. Deltas are bounded to a year so
+    that no value can overflow; callers cap further.
+    """
+    if value is None or not value.strip():
+        return None
+    now = _utc(now)
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        seconds = min(int(text), int(_MAX_RETRY_AFTER.total_seconds()))
+        return now + timedelta(seconds=seconds)
+    instant = _parse_http_date(text)
+    if instant is None:
+        return None
+    return min(instant, now + _MAX_RETRY_AFTER)
+
+
+def host_pause_until(
+    status: int,
+    headers: Mapping[str, str],
+    now: datetime,
+    *,
+    limits: ScheduleLimits = _DEFAULT_LIMITS,
+) -> datetime | None:
+    """Until when the whole host asked to be left alone (Retry-After on 429/503), if later
+    than `now`.
+
+    A rate limit is usually per host, not per feed, so the poller pauses every feed of that
+    host. Capped at `limits.backoff_cap` so a hostile header cannot silence a host for a year.
+    """
+    if status not in _RETRY_STATUSES:
+        return None
+    now = _utc(now)
+    instant = parse_retry_after(_header(headers, "retry-after"), now)
+    if instant is None or instant <= now:
+        return None
+    return min(instant, now + timedelta(seconds=limits.backoff_cap))
+
+
+def cache_hint(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """Until when the response says it stays fresh: Cache-Control max-age, else Expires.
+
+    max-age wins over Expires as in RFC 9111 §5.3. s-maxage is for shared caches, not for
+    us. no-cache / no-store mean "do not reuse without asking", so they give no floor at all
+    (and Expires is not consulted: the directive is the more specific statement).
+    """
+    now = _utc(now)
+    cache_control = _header(headers, "cache-control")
+    if cache_control:
+        max_age: int | None = None
+        for directive in cache_control.split(","):
+            name, _, argument = directive.strip().partition("=")
+            name = name.strip().lower()
+            if name in ("no-cache", "no-store"):
+                return None
+            if name == "max-age" and max_age is None:
+                argument = argument.strip().strip('"')
+                if argument.isascii() and argument.isdigit():
+                    max_age = int(argument)
+        if max_age is not None:
+            return now + timedelta(seconds=min(max_age, int(_MAX_RETRY_AFTER.total_seconds())))
+    expires = _header(headers, "expires")
+    if expires:
+        # An invalid Expires ("0", "-1") means "already expired": no floor.
+        return _parse_http_date(expires)
+    return None
+
+
+def backoff_seconds(error_count: int, limits: ScheduleLimits) -> float:
+    """Delay after `error_count` consecutive failures: base * 2**(n-1), capped.
+
+    With the defaults: 1 min, 2, 4, … reaching the 24 h cap after 12 failures, so a dead
+    feed costs about one request a day while a short outage is retried within minutes.
+    """
+    if error_count <= 0:
+        return 0.0
+    # Bound the exponent: 2**(n-1) for a feed failing for years is a huge int that does
+    # not fit in a float; anything past 2**62 is above any sensible cap anyway.
+    exponent = min(error_count - 1, 62)
+    return float(min(limits.backoff_base * 2**exponent, limits.backoff_cap))
+
+
+def _clamp(seconds: float, limits: ScheduleLimits) -> float:
+    return float(min(max(seconds, limits.min_interval), limits.max_interval))
+
+
+def rate_interval(published: Sequence[datetime], limits: ScheduleLimits) -> float:
+    """The feed's typical gap between entries (median), clamped to [min, max].
+
+    The median, not the mean: one long holiday pause or a burst of back-dated entries would
+    drag a mean far off. Identical dates are merged first: feeds that stamp every entry with
+    the same time (or entries without dates, which get the fetch time) would otherwise give
+    zero gaps and a median of 0, i.e. polling at the minimum for no reason.
+    """
+    distinct = sorted({_utc(value) for value in published})
+    if len(distinct) < 2:
+        return _clamp(limits.default_interval, limits)
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(distinct)]
+    return _clamp(statistics.median(gaps), limits)
+
+
+def _feed_hint_seconds(inputs: ScheduleInputs, now: datetime, limits: ScheduleLimits) -> float:
+    """The longest of the feed's own freshness hints (ttl, Cache-Control, Expires).
+
+    Capped at max_interval: a feed that claims ttl = one year is still polled daily, since
+    such values are usually a publisher's mistake and we would miss a year of news.
+    """
+    ttl = float(inputs.ttl_seconds) if inputs.ttl_seconds and inputs.ttl_seconds > 0 else 0.0
+    cached = _seconds_until(cache_hint(inputs.headers, now), now)
+    return min(max(ttl, cached), float(limits.max_interval))
+
+
+def _retry_after_seconds(inputs: ScheduleInputs, now: datetime, limits: ScheduleLimits) -> float:
+    if inputs.status not in _RETRY_STATUSES:
+        return 0.0
+    instant = parse_retry_after(_header(inputs.headers, "retry-after"), now)
+    # Capped at backoff_cap, not max_interval: a server that is overloaded may legitimately
+    # ask for more than our normal polling bound, but never more than our longest backoff.
+    return min(_seconds_until(instant, now), float(limits.backoff_cap))
+
+
+def next_poll_at(
+    now: datetime, inputs: ScheduleInputs, limits: ScheduleLimits, jitter: float
+) -> datetime:
+    """When to poll this feed next, given what this poll saw.
+
+    - Failure (error_count > 0): exponential backoff. The headers of an error response say
+      nothing about the feed's freshness, so ttl/Cache-Control/Expires are ignored; only a
+      Retry-After on 429/503 is honoured, as a floor.
+    - Success with a fixed interval: the operator's choice wins over both the observed rate
+      and the feed's soft hints (ttl, Cache-Control, Expires), but never over Retry-After,
+      which is the server explicitly refusing service.
+    - Success otherwise: the publishing rate, raised to the feed's hints.
+
+    Jitter (`jitter` in [0, 1), from the caller's random source) lengthens the delay by up
+    to `jitter_fraction`; it only ever adds, so no hint is ever undercut.
+    """
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
+    now = _utc(now)
+    retry_after = _retry_after_seconds(inputs, now, limits)
+    if inputs.error_count > 0:
+        interval = backoff_seconds(inputs.error_count, limits)
+    elif inputs.fixed_interval is not None:
+        interval = _clamp(inputs.fixed_interval, limits)
+    else:
+        interval = max(
+            rate_interval(inputs.recent_published, limits),
+            _feed_hint_seconds(inputs, now, limits),
+        )
+    interval = max(interval, retry_after)
+    return now + timedelta(seconds=interval * (1.0 + limits.jitter_fraction * jitter))

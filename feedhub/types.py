@@ -1,0 +1,88 @@
+"""Our own frozen types, the only shapes that cross layer boundaries.
+
+Third-party output (feedparser dicts, httpx responses, ORM rows) is converted into these at
+the boundary where it appears, so the rest of the code never depends on those libraries'
+shapes. They are picklable: parsing runs in worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = ["ArticleOut", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one HTTP GET of a feed produced. `body` is None on 304 Not Modified."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+    # The last permanent redirect target (301/308) seen on the way, if every hop before it
+    # was permanent too: the feed's stored URL moves there.
+    permanent_url: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class EntryData:
+    """One feed entry, normalized and sanitized; `key` is its dedupe key within the feed."""
+
+    key: str
+    guid: str | None
+    url: str | None
+    title: str
+    summary: str  # sanitized HTML
+    content: str  # sanitized HTML
+    author: str | None
+    published_at: datetime  # UTC, never later than fetch time + 1 day
+    # Hash of the fields a reader sees: a change means "update in place".
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    site_url: str | None
+    entries: tuple[EntryData, ...]
+    # Set when this document shows one GUID used for different links: from then on the
+    # feed's keys include the link (FreshRSS-style fallback).
+    guid_unreliable: bool = False
+    ttl_seconds: int | None = None
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleOut:
+    """An article as the API and the stream show it (DESIGN.md "Article JSON")."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    category: str
+    title: str
+    url: str | None
+    summary: str
+    author: str | None
+    published_at: datetime
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed_id: int
+    status: str  # "ok", "not_modified", "unchanged", "error", "disabled"
+    new_articles: tuple[int, ...] = field(default=())
+    updated: int = 0
+    error: str | None = None
+    http_status: int | None = None

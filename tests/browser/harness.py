@@ -1,0 +1,179 @@
+"""Helpers shared by the browser tests and the screenshot script.
+
+A real feedhub server runs as a subprocess (`python -m feedhub serve`) on a free port with a
+temporary SQLite database; it can be stopped and started again on the same port and database.
+Feeds come from `tests.support.feedserver.FeedServer`. Chromium is Debian's, driven by the
+Python playwright package (PITFALLS.md, "Testing").
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "browser-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def launch_chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+
+
+@dataclass
+class FeedhubServer:
+    """One `feedhub serve` subprocess; `stop()` and `start()` keep the port and database."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    token: str = TOKEN
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"server-{self.port}.log"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+        env.update(
+            FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{self.data_dir / 'feedhub.db'}",
+            FEEDHUB_HOST="127.0.0.1",
+            FEEDHUB_PORT=str(self.port),
+            FEEDHUB_ADMIN_TOKEN=self.token,
+            FEEDHUB_ALLOW_PRIVATE_NETWORKS="true",
+            FEEDHUB_TICK_SECONDS="0.5",
+            FEEDHUB_HEARTBEAT_SECONDS="5",
+            FEEDHUB_PARSE_WORKERS="0",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 30.0) -> FeedhubServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "feedhub", "serve"],
+            cwd=REPO,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"feedhub exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"feedhub did not answer /healthz within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # -- admin API ---------------------------------------------------------------------------
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(
+            method,
+            f"{self.base_url}{path}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30.0,
+            **kwargs,
+        )
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text}")
+        return response.json() if response.content else None
+
+    def add_category(self, name: str, slug: str) -> dict[str, Any]:
+        return self.api("POST", "/api/admin/categories", json={"name": name, "slug": slug})
+
+    def add_feed(self, url: str, category: str, **extra: Any) -> dict[str, Any]:
+        return self.api("POST", "/api/admin/feeds", json={"url": url, "category": category, **extra})
+
+    def refresh(self, feed_id: int) -> dict[str, Any]:
+        return self.api("POST", f"/api/admin/feeds/{feed_id}/refresh")
+
+    def articles(self, **params: Any) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.base_url}/api/articles", params=params, timeout=10.0)
+        response.raise_for_status()
+        return list(response.json())
+
+    def wait_for_articles(self, count: int, timeout: float = 15.0, **params: Any) -> list[dict[str, Any]]:
+        """Wait until the API lists at least `count` articles (the first poll runs at once)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.articles(limit=200, **params)
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"{len(found)} articles, wanted {count}"
+                return found
+            time.sleep(0.1)
+
+
+def item(key: str, title: str, *, minutes_ago: float = 0, summary: str = "", **extra: str) -> dict[str, str]:
+    """An RSS item for `tests.support.feedserver.rss`; `key` makes guid and link unique.
+
+    Title and summary are XML-escaped here, so the summary is read as HTML, as in real feeds.
+    """
+    published = time.time() - minutes_ago * 60
+    return {
+        "guid": f"urn:feedhub-test:{key}",
+        "link": f"https://example.com/{key}",
+        "title": escape(title),
+        "description": escape(summary or f"Summary of {title}."),
+        "pubDate": email.utils.formatdate(published, usegmt=True),
+        **extra,
+    }

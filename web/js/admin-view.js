@@ -1,0 +1,98 @@
+// Rendering for the admin page: feed rows with their health, category lists. Text only.
+
+import { setTime } from "./time.js";
+
+function cell(label, ...children) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.append(...children);
+  return td;
+}
+
+function span(className, text) {
+  const node = document.createElement("span");
+  node.className = className;
+  node.textContent = text;
+  return node;
+}
+
+function timeOrDash(iso, fallback) {
+  if (!iso) return span("muted", fallback);
+  const time = document.createElement("time");
+  setTime(time, iso);
+  return time;
+}
+
+function button(text, action, label, className = "button button-quiet") {
+  const node = document.createElement("button");
+  node.type = "button";
+  node.className = className;
+  node.textContent = text;
+  node.dataset.action = action;
+  node.setAttribute("aria-label", label);
+  return node;
+}
+
+function healthOf(feed) {
+  if (!feed.enabled) return ["paused", "Paused"];
+  if (feed.error_count > 0) return ["error", `Failing (${feed.error_count} error${feed.error_count === 1 ? "" : "s"})`];
+  if (!feed.last_polled_at) return ["pending", "Not polled yet"];
+  return ["ok", feed.last_status ? `OK (${feed.last_status})` : "OK"];
+}
+
+export function feedRow(feed, categoryName) {
+  const row = document.createElement("tr");
+  row.dataset.id = String(feed.id);
+  const name = feed.title || feed.url;
+  const [health, healthText] = healthOf(feed);
+  row.dataset.health = health;
+
+  const title = document.createElement("div");
+  title.className = "feed-title";
+  title.textContent = name;
+  const url = span("feed-url", feed.url);
+  const feedCell = cell("Feed", title, url);
+
+  const status = document.createElement("div");
+  status.append(span(`health health-${health}`, healthText));
+  if (feed.last_error) {
+    const error = span("feed-error", feed.last_error);
+    error.title = feed.last_error;
+    status.append(error);
+  }
+
+  const actions = document.createElement("div");
+  actions.className = "row-actions";
+  actions.append(
+    button("Refresh", "refresh", `Refresh ${name} now`),
+    button(feed.enabled ? "Pause" : "Resume", "toggle", `${feed.enabled ? "Pause" : "Resume"} ${name}`),
+    button("Delete", "delete", `Delete ${name}`, "button button-danger"),
+  );
+
+  row.append(
+    feedCell,
+    cell("Category", categoryName(feed.category)),
+    cell("Status", status),
+    cell("Last poll", timeOrDash(feed.last_polled_at, "never")),
+    cell("Next poll", timeOrDash(feed.next_poll_at, feed.enabled ? "soon" : "paused")),
+    cell("Articles", String(feed.article_count ?? 0)),
+    cell("Actions", actions),
+  );
+  return row;
+}
+
+export function categoryItem(category) {
+  const item = document.createElement("li");
+  item.dataset.slug = category.slug;
+  const label = span("category-name", category.name);
+  const meta = span("muted", ` ${category.slug} · ${category.feed_count} feed${category.feed_count === 1 ? "" : "s"}`);
+  item.append(label, meta, button("Delete", "delete-category", `Delete category ${category.name}`, "button button-danger"));
+  return item;
+}
+
+export function categoryOption(category) {
+  const option = document.createElement("option");
+  option.value = category.slug;
+  option.textContent = category.name;
+  return option;
+}

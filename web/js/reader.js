@@ -1,0 +1,168 @@
+// The reader page: wires the category toggles, the article list and the live stream.
+
+import { getArticles, getCategories, streamUrl } from "./api.js";
+import { ArticleList } from "./articles.js";
+import { CategoryPicker, readChoice, saveChoice } from "./categories.js";
+import { Notifier } from "./notify.js";
+import { StatusBadge } from "./status.js";
+import { LiveStream } from "./stream.js";
+import { refreshTimes } from "./time.js";
+import { UnreadCounter } from "./unread.js";
+
+const PAGE = 50;
+
+const $ = (selector) => document.querySelector(selector);
+const status = new StatusBadge($("#status"), $("#announce"));
+const picker = new CategoryPicker($("#categories"), { onChange: chooseCategories });
+const articles = new ArticleList($("#articles"), { categoryName: (slug) => picker.name(slug) });
+const notifier = new Notifier($("#notify"));
+const unread = new UnreadCounter();
+const loadMoreButton = $("#load-more");
+const message = $("#list-message");
+
+let chosen = [];
+let query = "";
+let stream = null;
+let loading = null; // AbortController of the list request in flight
+
+function showMessage(text) {
+  message.textContent = text;
+  message.hidden = !text;
+}
+
+async function fetchPage(params) {
+  try {
+    return await getArticles({ categories: chosen, limit: PAGE, q: query || undefined, ...params });
+  } catch (error) {
+    // A server without search answers 4xx to `q`: show the plain list instead.
+    if (query && error.status >= 400 && error.status < 500) {
+      return getArticles({ categories: chosen, limit: PAGE, ...params });
+    }
+    throw error;
+  }
+}
+
+async function loadList() {
+  loading?.abort();
+  const controller = new AbortController();
+  loading = controller;
+  const list = $("#articles");
+  list.setAttribute("aria-busy", "true");
+  try {
+    const page = await fetchPage({ signal: controller.signal });
+    if (loading !== controller) return;
+    articles.clear();
+    articles.append(page, "list");
+    loadMoreButton.hidden = page.length < PAGE;
+    showMessage(page.length ? "" : query ? "No articles match this search." : "No articles yet. New ones appear here as soon as they are fetched.");
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    showMessage(`Could not load articles: ${error.message}`);
+  } finally {
+    if (loading === controller) {
+      loading = null;
+      list.setAttribute("aria-busy", "false");
+    }
+  }
+}
+
+async function loadMore() {
+  loadMoreButton.disabled = true;
+  try {
+    const page = await fetchPage({ before: articles.minId });
+    articles.append(page, "list");
+    loadMoreButton.hidden = page.length < PAGE;
+  } catch (error) {
+    showMessage(`Could not load more articles: ${error.message}`);
+  } finally {
+    loadMoreButton.disabled = false;
+  }
+}
+
+function accept(article) {
+  if (query) return false; // search results are not mixed with live arrivals
+  if (chosen.length && !chosen.includes(article.category)) return false;
+  return true;
+}
+
+function showNew(article, source) {
+  if (!accept(article) || !articles.insert(article, { source })) return;
+  showMessage("");
+  unread.add(1);
+  status.announceNew(1);
+  notifier.show(article);
+}
+
+// Articles after `fromId`, oldest first, page by page (the stream's catch-up and polling).
+async function catchUp(fromId) {
+  let after = fromId;
+  for (let pages = 0; pages < 20; pages += 1) {
+    const page = await getArticles({ categories: chosen, after, limit: PAGE });
+    for (const article of page) showNew(article, "catchup");
+    if (page.length < PAGE) return;
+    after = page[page.length - 1].id;
+  }
+  await loadList(); // far behind: start afresh
+}
+
+function startStream() {
+  stream?.stop();
+  stream = new LiveStream({
+    url: streamUrl(chosen),
+    cursor: () => articles.maxId,
+    catchUp,
+    onArticle: (article) => showNew(article, "stream"),
+    onReset: () => loadList(),
+    onState: (state) => status.set(state),
+  });
+  status.set("connecting");
+  stream.start();
+}
+
+async function chooseCategories(slugs) {
+  chosen = slugs;
+  saveChoice(chosen);
+  stream?.stop();
+  status.set("connecting");
+  await loadList();
+  startStream();
+}
+
+function setUpSearch() {
+  const form = $("#search-form");
+  const input = $("#search");
+  let timer = null;
+  const run = () => {
+    const value = input.value.trim();
+    if (value === query) return;
+    query = value;
+    loadList();
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    run();
+  });
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, 400);
+  });
+}
+
+async function main() {
+  setUpSearch();
+  loadMoreButton.addEventListener("click", loadMore);
+  setInterval(() => refreshTimes($("#articles")), 30_000);
+  chosen = readChoice();
+  try {
+    const categories = await getCategories();
+    chosen = picker.render(categories, chosen);
+  } catch (error) {
+    showMessage(`Could not load categories: ${error.message}`);
+  }
+  saveChoice(chosen);
+  await loadList();
+  startStream();
+}
+
+main();
