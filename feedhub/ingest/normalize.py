@@ -63,12 +63,6 @@ _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
-def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    # Relative URLs were resolved before sanitizing; anything else scheme-less is dropped
-    # so that no "javascript:"-like trick survives through odd spacing.
-    return value
-
-
 def sanitize_html(html: str, base_url: str | None = None) -> str:
     """Allowlist-sanitize feed HTML; resolve relative links against `base_url`.
 
@@ -97,7 +91,10 @@ _RELATIVE_ATTR = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*
 def _resolve_relative(html: str, base_url: str) -> str:
     # nh3 quotes every attribute with double quotes, so this regex sees its normal form.
     def repl(match: re.Match[str]) -> str:
-        return f'{match.group(1)}="{urljoin(base_url, match.group(2))}"'
+        try:
+            return f'{match.group(1)}="{urljoin(base_url, match.group(2))}"'
+        except ValueError:
+            return match.group(0)
 
     return _RELATIVE_ATTR.sub(repl, html)
 
@@ -118,11 +115,12 @@ def clean_url(url: str | None, base_url: str | None = None) -> str | None:
     """Absolute http(s) URL without tracking parameters, or None."""
     if not url:
         return None
-    url = url.strip()
-    if base_url:
-        url = urljoin(base_url, url)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    try:
+        url = urljoin(base_url, url.strip()) if base_url else url.strip()
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": one bad link must not fail the whole feed
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     if parts.query:
         query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -29,6 +29,8 @@ __all__ = ["body_fingerprint", "parse_feed"]
 # cannot explode, but one long value referenced a million times still can: bound the total.
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([\w.:-]+)\s+(?:\"([^\"]*)\"|'([^']*)')", re.I)
 _MAX_ENTITY_EXPANSION = 1_000_000
+# Some feeds arrive wrapped in XHTML; a feed root anywhere means "parse it anyway".
+_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|channel)[\s>]", re.I)
 
 
 def parse_feed(
@@ -45,7 +47,7 @@ def parse_feed(
         return jsonfeed.parse_json_feed(
             body, url=url, fetched_at=fetched_at, guid_unreliable=guid_unreliable
         )
-    if looks_like_html(body, content_type):
+    if looks_like_html(body, content_type) and not _FEED_ROOT.search(body):
         raise ParseError("not a feed: the URL returned an HTML page (try its feed link)")
     _check_entity_expansion(body)
 

@@ -1,0 +1,63 @@
+"""Issue 4, test 1: a chosen category's new articles arrive live; others do not."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import item
+from tests.support.feedserver import rss
+
+pytestmark = pytest.mark.browser
+
+TECH = [item("t1", "Tech one", minutes_ago=30), item("t2", "Tech two", minutes_ago=20)]
+SCIENCE = [item("s1", "Science one", minutes_ago=25)]
+
+
+def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
+    feedhub.add_category("Tech", "tech")
+    feedhub.add_category("Science", "science")
+    feeds.set("/tech.xml", rss(TECH, title="Tech Daily"))
+    feeds.set("/science.xml", rss(SCIENCE, title="Science Weekly"))
+    tech = feedhub.add_feed(feeds.url("/tech.xml"), "tech")
+    science = feedhub.add_feed(feeds.url("/science.xml"), "science")
+    feedhub.wait_for_articles(3)
+
+    page.goto(feedhub.base_url + "/")
+    articles = page.locator("#articles > li.article")
+    titles = articles.locator(".article-title")
+    expect(articles).to_have_count(3)  # no choice yet: every category
+
+    page.get_by_role("checkbox", name="Tech").check()
+    expect(titles).to_have_text(["Tech two", "Tech one"])
+    expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__sameDocument = true")
+
+    # Another category's article first: it must never show up on this page.
+    feeds.set("/science.xml", rss([item("s2", "Science two"), *SCIENCE], title="Science Weekly"))
+    assert feedhub.refresh(science["id"])["new_articles"] == 1
+
+    feeds.set("/tech.xml", rss([item("t3", "Tech three"), *TECH], title="Tech Daily"))
+    assert feedhub.refresh(tech["id"])["new_articles"] == 1
+    refreshed = time.monotonic()
+    expect(titles.first).to_have_text("Tech three", timeout=2000)
+    assert time.monotonic() - refreshed < 2.0
+
+    expect(titles).to_have_text(["Tech three", "Tech two", "Tech one"])
+    expect(articles.first).to_have_attribute("data-source", "stream")
+    expect(articles.first).to_have_class(re.compile(r"\bis-new\b"))
+    assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+    assert "Science two" not in page.locator("#articles").inner_text()
+
+    # The new card: link, feed name, category, relative time.
+    link = articles.first.locator(".article-title a")
+    expect(link).to_have_attribute("href", "https://example.com/t3")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(articles.first.locator(".feed")).to_have_text("Tech Daily")
+    expect(articles.first.locator(".category")).to_have_text("Tech")
+    expect(articles.first.locator("time")).to_have_text("just now")
+    assert articles.first.locator("time").get_attribute("title")

@@ -1,0 +1,118 @@
+"""A real `feedhub serve` in a subprocess on a free port, for stream and restart tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(
+        self,
+        *,
+        workdir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        db_path: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.workdir = workdir
+        self.db_path = db_path or workdir / "feedhub.db"
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+        env.update(
+            FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{self.db_path}",
+            FEEDHUB_PORT=str(self.port),
+            FEEDHUB_HOST="127.0.0.1",
+            FEEDHUB_ADMIN_TOKEN=TOKEN,
+            FEEDHUB_ALLOW_PRIVATE_NETWORKS="true",
+            FEEDHUB_TICK_SECONDS="0.5",
+            FEEDHUB_HOST_MIN_GAP_SECONDS="0",
+            FEEDHUB_PARSE_WORKERS="0",
+            FEEDHUB_LOG_LEVEL="INFO",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feedhub", "serve"],
+            cwd=self.workdir,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"feedhub serve exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"feedhub serve did not answer /healthz in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    # -- admin API helpers ------------------------------------------------------------------
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
+
+    def add_category(self, name: str, slug: str | None = None) -> dict[str, object]:
+        with self.admin() as client:
+            r = client.post("/api/admin/categories", json={"name": name, "slug": slug or None})
+            r.raise_for_status()
+            return dict(r.json())
+
+    def add_feed(self, url: str, category: str, **extra: object) -> dict[str, object]:
+        with self.admin() as client:
+            r = client.post("/api/admin/feeds", json={"url": url, "category": category, **extra})
+            assert r.status_code == 201, r.text
+            return dict(r.json())
+
+    def refresh(self, feed_id: object) -> dict[str, object]:
+        with self.admin() as client:
+            r = client.post(f"/api/admin/feeds/{feed_id}/refresh")
+            assert r.status_code == 200, r.text
+            return dict(r.json())
