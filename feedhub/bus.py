@@ -9,7 +9,6 @@ The backend comes from FEEDHUB_BUS_URL, chosen in `channels_backend` and nowhere
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec

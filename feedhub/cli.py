@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from types import FrameType
@@ -88,8 +89,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.admin_token:
         settings = settings.with_(admin_token=secrets.token_urlsafe(24))
         # Printed once, to the terminal only; never logged.
-        print(f"feedhub: generated admin token (set FEEDHUB_ADMIN_TOKEN to keep one): "
-              f"{settings.admin_token}", flush=True)
+        print(
+            f"feedhub: generated admin token (set FEEDHUB_ADMIN_TOKEN to keep one): "
+            f"{settings.admin_token}",
+            flush=True,
+        )
     app = create_app(settings)
     services = app.state.services
     config = uvicorn.Config(
@@ -111,6 +115,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             if loop is not None:
                 loop.call_soon_threadsafe(services.hub.end_all, "shutdown")
             super().handle_exit(sig, frame)
+            # uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process
+            # would die of the signal (status 143); a finished graceful shutdown exits 0.
+            if sig == signal.SIGTERM:
+                self._captured_signals.remove(sig)
 
         async def startup(self, sockets: Any = None) -> None:
             self._feedhub_loop = asyncio.get_running_loop()
@@ -183,7 +191,9 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
             feeds = await catalog.list_feeds(session)
         for f in feeds:
             health = f"error x{f.error_count}: {f.last_error}" if f.error_count else "ok"
-            print(f"{f.id:>5}  {f.category:<16} {f.article_count:>6} articles  {health:<30} {f.url}")
+            print(
+                f"{f.id:>5}  {f.category:<16} {f.article_count:>6} articles  {health:<30} {f.url}"
+            )
         if not feeds:
             print("no feeds yet: feedhub feeds add URL --category SLUG")
         return 0

@@ -35,6 +35,7 @@ NAMING_CONVENTION = {
 # BIGINT on PostgreSQL, but INTEGER on SQLite where only "INTEGER PRIMARY KEY" is the rowid.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
 
@@ -55,8 +56,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
 
 class Category(Base):
     __tablename__ = "category"
@@ -67,6 +70,7 @@ class Category(Base):
 
     feeds: Mapped[list[Feed]] = relationship(back_populates="category")
 
+
 class Feed(Base):
     __tablename__ = "feed"
 
@@ -74,7 +78,9 @@ class Feed(Base):
     url: Mapped[str] = mapped_column(String(2048), unique=True)
     site_url: Mapped[str | None] = mapped_column(String(2048))
     title: Mapped[str | None] = mapped_column(String(500))
-    category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="RESTRICT"), index=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("category.id", ondelete="RESTRICT"), index=True
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
     poll_interval: Mapped[int | None] = mapped_column(Integer)
     etag: Mapped[str | None] = mapped_column(String(500))
@@ -92,6 +98,7 @@ class Feed(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
 
     category: Mapped[Category] = relationship(back_populates="feeds")
+
 
 class Article(Base):
     __tablename__ = "article"
@@ -114,6 +121,7 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
+
 
 class Tombstone(Base):
     """An entry deleted by an admin or by retention: a re-poll must not bring it back."""

@@ -20,8 +20,11 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def corpus_dir() -> Path:
-    for candidate in (CORPUS, Path(__file__).resolve().parents[1] / "shared" / "corpus",
-                      Path("/work/shared/corpus")):
+    for candidate in (
+        CORPUS,
+        Path(__file__).resolve().parents[1] / "shared" / "corpus",
+        Path("/work/shared/corpus"),
+    ):
         if candidate.is_dir():
             return candidate
     pytest.fail("the shared feed corpus (../shared/corpus) is missing")

@@ -40,9 +40,15 @@ async def seeded(client: AsyncTestClient[Any], feed_server: FeedServer) -> dict[
     return {"feed": r.json(), "url": url}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "test-token"},
-                                     {"Authorization": "Basic dGVzdC10b2tlbg=="}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "test-token"},
+        {"Authorization": "Basic dGVzdC10b2tlbg=="},
+    ],
+)
 async def test_admin_routes_need_the_token(
     client: AsyncTestClient[Any], settings: Settings, headers: dict[str, str]
 ) -> None:
@@ -89,16 +95,22 @@ async def test_bad_feed_bodies_are_rejected_and_change_nothing(
 
 
 async def test_a_url_that_is_not_a_feed_is_422(
-    client: AsyncTestClient[Any], settings: Settings, seeded: dict[str, Any],
+    client: AsyncTestClient[Any],
+    settings: Settings,
+    seeded: dict[str, Any],
     feed_server: FeedServer,
 ) -> None:
-    feed_server.set("/page", "<html><head></head><body>no feed</body></html>",
-                    headers={"Content-Type": "text/html"})
+    feed_server.set(
+        "/page",
+        "<html><head></head><body>no feed</body></html>",
+        headers={"Content-Type": "text/html"},
+    )
     feed_server.set("/text", "just text", headers={"Content-Type": "text/plain"})
     before = snapshot(settings)
     for path in ("/page", "/text", "/missing"):
         r = await client.post(
-            "/api/admin/feeds", json={"url": feed_server.url(path), "category": "tech"},
+            "/api/admin/feeds",
+            json={"url": feed_server.url(path), "category": "tech"},
             headers=AUTH,
         )
         assert r.status_code == 422, r.text
@@ -106,21 +118,22 @@ async def test_a_url_that_is_not_a_feed_is_422(
     assert snapshot(settings) == before
 
 
-async def test_category_rules(client: AsyncTestClient[Any], settings: Settings,
-                              seeded: dict[str, Any]) -> None:
+async def test_category_rules(
+    client: AsyncTestClient[Any], settings: Settings, seeded: dict[str, Any]
+) -> None:
     before = snapshot(settings)
     r = await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
     assert r.status_code == 409
-    r = await client.post("/api/admin/categories", json={"name": "X", "slug": "Bad Slug"},
-                          headers=AUTH)
+    r = await client.post(
+        "/api/admin/categories", json={"name": "X", "slug": "Bad Slug"}, headers=AUTH
+    )
     assert r.status_code == 400 and r.json()["detail"]
     r = await client.delete("/api/admin/categories/tech", headers=AUTH)
     assert r.status_code == 409 and "still has 1 feed" in r.json()["detail"]
     r = await client.delete("/api/admin/categories/nope", headers=AUTH)
     assert r.status_code == 404
     assert snapshot(settings) == before
-    r = await client.patch("/api/admin/categories/tech", json={"name": "Technology"},
-                           headers=AUTH)
+    r = await client.patch("/api/admin/categories/tech", json={"name": "Technology"}, headers=AUTH)
     assert r.status_code == 200 and r.json()["name"] == "Technology"
 
 
@@ -129,8 +142,7 @@ async def test_feed_crud_refresh_and_public_reads(
 ) -> None:
     feed_id = seeded["feed"]["id"]
     r = await client.post(f"/api/admin/feeds/{feed_id}/refresh", headers=AUTH)
-    assert r.status_code == 200 and r.json() == {"new_articles": 1, "status": "ok",
-                                                  "error": None}
+    assert r.status_code == 200 and r.json() == {"new_articles": 1, "status": "ok", "error": None}
     feeds = (await client.get("/api/admin/feeds", headers=AUTH)).json()
     assert feeds[0]["article_count"] == 1 and feeds[0]["last_status"] == 200
     assert feeds[0]["error_count"] == 0 and feeds[0]["next_poll_at"]
@@ -139,14 +151,24 @@ async def test_feed_crud_refresh_and_public_reads(
     assert cats == [{"slug": "tech", "name": "Tech", "feed_count": 1}]
     articles = (await client.get("/api/articles", params={"category": "tech"})).json()
     assert [a["title"] for a in articles] == ["A"]
-    assert set(articles[0]) == {"id", "feed_id", "feed_title", "category", "title", "url",
-                                "summary", "author", "published_at", "fetched_at"}
+    assert set(articles[0]) == {
+        "id",
+        "feed_id",
+        "feed_title",
+        "category",
+        "title",
+        "url",
+        "summary",
+        "author",
+        "published_at",
+        "fetched_at",
+    }
     assert (await client.get("/api/articles", params={"category": "other"})).json() == []
     assert (await client.get("/api/articles", params={"limit": 500})).status_code == 400
 
-    r = await client.patch(f"/api/admin/feeds/{feed_id}", json={"title": "Mine",
-                                                               "poll_interval": 600},
-                           headers=AUTH)
+    r = await client.patch(
+        f"/api/admin/feeds/{feed_id}", json={"title": "Mine", "poll_interval": 600}, headers=AUTH
+    )
     assert r.status_code == 200 and r.json()["title"] == "Mine"
     assert r.json()["poll_interval"] == 600
     assert (await client.delete(f"/api/admin/feeds/{feed_id}", headers=AUTH)).status_code == 204
@@ -157,8 +179,15 @@ async def test_feed_crud_refresh_and_public_reads(
 async def test_articles_pagination_and_catch_up(
     client: AsyncTestClient[Any], seeded: dict[str, Any], feed_server: FeedServer
 ) -> None:
-    items = [{"guid": f"g{i}", "title": f"T{i}", "link": f"http://e.com/{i}",
-              "pubDate": f"Mon, {i + 1:02d} Jan 2024 10:00:00 GMT"} for i in range(10)]
+    items = [
+        {
+            "guid": f"g{i}",
+            "title": f"T{i}",
+            "link": f"http://e.com/{i}",
+            "pubDate": f"Mon, {i + 1:02d} Jan 2024 10:00:00 GMT",
+        }
+        for i in range(10)
+    ]
     feed_server.set("/seed.xml", rss(items))
     await client.post(f"/api/admin/feeds/{seeded['feed']['id']}/refresh", headers=AUTH)
     page1 = (await client.get("/api/articles", params={"limit": 4})).json()

@@ -96,7 +96,11 @@ async def test_every_corpus_document_is_polled_and_deduped(
 
     async with sessions() as session:
         counts = dict(
-            (await session.execute(select(Article.feed_id, func.count()).group_by(Article.feed_id))).all()
+            (
+                await session.execute(
+                    select(Article.feed_id, func.count()).group_by(Article.feed_id)
+                )
+            ).all()
         )
         feeds = {f.id: f for f in await session.scalars(select(Feed))}
     mismatches = {

@@ -86,8 +86,10 @@ async def test_unchanged_body_without_validators_is_not_parsed_again(
     feed_id = await _add_feed(sessions, feed_server.url("/plain.xml"))
     assert (await poller.poll_feed(feed_id)).status == "ok"
     # Only the channel's build date changes: nothing to parse, store or announce.
-    body = rss(ITEMS).replace("<description>d</description>",
-                              "<description>d</description><lastBuildDate>now</lastBuildDate>")
+    body = rss(ITEMS).replace(
+        "<description>d</description>",
+        "<description>d</description><lastBuildDate>now</lastBuildDate>",
+    )
     feed_server.set("/plain.xml", body, validators=False)
     outcome = await poller.poll_feed(feed_id)
     assert outcome.status == "unchanged"

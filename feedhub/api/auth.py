@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -11,7 +12,9 @@ from litestar.handlers.base import BaseRouteHandler
 __all__ = ["admin_guard"]
 
 
-def admin_guard(connection: ASGIConnection[object, object, object, object], _: BaseRouteHandler) -> None:
+def admin_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     expected: str | None = connection.app.state.settings.admin_token
     header = connection.headers.get("authorization", "")
     scheme, _sep, token = header.partition(" ")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -69,6 +69,8 @@ class Subscription:
     maxsize: int
     queue: asyncio.Queue[Batch | None] = field(init=False)
     ended: str | None = None  # why the hub ended it: "overflow", "shutdown"
+    # Called once when the hub ends it: the stream cuts a writer stuck on a stalled socket.
+    on_end: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(self.maxsize)
@@ -92,6 +94,8 @@ class Subscription:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+        if self.on_end is not None:
+            self.on_end()
 
 
 class StreamHub:
@@ -150,6 +154,17 @@ class StreamHub:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
+
+    def stats(self) -> dict[str, int]:
+        """For /healthz: what open streams hold, so a leak shows (issue 3, test 5)."""
+        return {
+            "feedhub_stream_subscribers": len(self._subscriptions),
+            "feedhub_stream_queued_batches": sum(s.queue.qsize() for s in self._subscriptions),
+            "feedhub_stream_bus_listeners": len(self._bus_subscribers),
+            # Every task of the process (server, scheduler, streams): a stream that left one
+            # behind makes this grow with each connect/disconnect.
+            "feedhub_asyncio_tasks": len(asyncio.all_tasks()),
+        }
 
     def subscribe(self, categories: Sequence[str] | None) -> Subscription:
         subscription = Subscription(

@@ -49,7 +49,7 @@ async def health(services: Services, session: AsyncSession) -> dict[str, object]
     await session.execute(text("SELECT 1"))
     return {
         "status": "ok",
-        "feedhub_stream_subscribers": services.hub.subscriber_count,
+        **services.hub.stats(),  # feedhub_stream_subscribers, …_queued_batches, tasks
         "scheduler": services.scheduler_on,
         "polls_in_flight": services.poller.in_flight_count,
     }

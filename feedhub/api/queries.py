@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.schemas import ArticleJSON
@@ -26,7 +27,8 @@ _FIELDS = (
 )
 
 
-def _base(categories: Sequence[str] | None) -> Select[tuple[object, ...]]:
+def _base(categories: Sequence[str] | None) -> Any:
+    # Typed Any: SQLAlchemy 2.1's Select is variadic-generic and gains nothing here.
     query = select(*_FIELDS).join(Feed, Article.feed_id == Feed.id).join(Category)
     if categories:
         query = query.where(Category.slug.in_(categories))

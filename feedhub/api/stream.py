@@ -41,6 +41,8 @@ _KEEPALIVE = b": keep-alive\n\n"
 _REPLAY_PAGE = 200
 # A client whose socket accepts nothing for this long is gone or stalled: end its stream.
 _WRITE_TIMEOUT = 10.0
+# Once the hub has ended a stream, how long its writer may take to send the closing chunk.
+_END_GRACE = 1.0
 
 
 class StreamConfig(msgspec.Struct, frozen=True):
@@ -97,9 +99,8 @@ def make_stream_handler(
 
         if categories:
             async with sessions() as session:
-                known = set(
-                    await session.scalars(select(Category.slug).where(Category.slug.in_(categories)))
-                )
+                query = select(Category.slug).where(Category.slug.in_(categories))
+                known = set(await session.scalars(query))
             unknown = [c for c in categories if c not in known]
             if unknown:
                 await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
@@ -124,17 +125,37 @@ async def _serve(
     config: StreamConfig,
     last_id: int | None,
 ) -> None:
+    loop = asyncio.get_running_loop()
     writer = asyncio.create_task(_write(send, subscription, sessions, config, last_id))
     watcher = asyncio.create_task(_wait_disconnect(receive))
+    cut: list[asyncio.TimerHandle] = []
+
+    def on_end() -> None:
+        # Ended by the hub (overflow, shutdown): the writer sends the closing chunk at once,
+        # unless its client stopped reading and it is stuck in `send`. Then cut it after a
+        # short grace rather than the write timeout, so the stream ends now (the server
+        # closes the connection) and frees what it holds.
+        cut.append(loop.call_later(_END_GRACE, writer.cancel))
+
+    subscription.on_end = on_end
     try:
         await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        subscription.on_end = None
+        for handle in cut:
+            handle.cancel()
         for task in (writer, watcher):
             task.cancel()
         await asyncio.gather(writer, watcher, return_exceptions=True)
-    if writer.done() and not writer.cancelled() and (exc := writer.exception()):
-        if not isinstance(exc, OSError | TimeoutError):
-            log.error("stream writer failed", exc_info=exc)
+    if subscription.ended == "overflow":
+        log.info("stream ended: its client fell behind (it will resume from the database)")
+    if (
+        writer.done()
+        and not writer.cancelled()
+        and (exc := writer.exception())
+        and not isinstance(exc, OSError | TimeoutError)
+    ):
+        log.error("stream writer failed", exc_info=exc)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -199,7 +220,9 @@ async def _replay(
     assert callable(write)
     async with sessions() as session:
         missed = await count_after(session, categories, last_id, config.replay_limit)
-    if missed > config.replay_limit:
+    # A client ahead of the database (restored from a backup, or its newest article deleted)
+    # would skip every new article up to its id: start it afresh too.
+    if missed > config.replay_limit or last_id > newest:
         await write(b"id: %d\nevent: reset\ndata: {\"last_id\": %d}\n\n" % (newest, newest))
         return newest
     sent_upto = last_id

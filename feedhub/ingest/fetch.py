@@ -97,8 +97,10 @@ async def _fetch(
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
                     if target in seen:
-                        raise FetchError(f"redirect loop: {current} redirects back to {target}",
-                                         status=response.status_code)
+                        raise FetchError(
+                            f"redirect loop: {current} redirects back to {target}",
+                            status=response.status_code,
+                        )
                     seen.add(target)
                     if response.status_code in _PERMANENT and all_permanent:
                         permanent_url = target

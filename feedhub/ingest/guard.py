@@ -94,14 +94,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self,
         host: str,
         port: int,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if self.allow_private:
-            return await self._inner.connect_tcp(
-                host, port, timeout, local_address, socket_options
-            )
+            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         addresses = await _resolve(host, port)
         if reason := _blocked(host, addresses):
             raise BlockedAddressError(reason)
@@ -119,7 +117,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_unix_socket(
         self,
         path: str,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         raise BlockedAddressError("refused by the network guard: unix sockets")

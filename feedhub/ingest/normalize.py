@@ -123,8 +123,11 @@ def clean_url(url: str | None, base_url: str | None = None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     if parts.query:
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                 if not _TRACKING_PARAMS.match(k)]
+        query = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
         parts = parts._replace(query=urlencode(query))
     return urlunsplit(parts)
 

@@ -137,8 +137,11 @@ class Poller:
         if task is None:
             task = asyncio.create_task(self._bounded(feed_id), name=f"poll-feed-{feed_id}")
             self._in_flight[feed_id] = task
-            task.add_done_callback(lambda _t, fid=feed_id: self._in_flight.pop(fid, None))
+            task.add_done_callback(partial(self._done, feed_id))
         return task
+
+    def _done(self, feed_id: int, _task: asyncio.Task[PollOutcome]) -> None:
+        self._in_flight.pop(feed_id, None)
 
     async def _bounded(self, feed_id: int) -> PollOutcome:
         async with self._global:
@@ -273,13 +276,15 @@ class Poller:
 
         moved_to = await self._follow_permanent_move(state, result)
         if result.not_modified:
-            return await self._record_success(state, result, None, status="not_modified",
-                                              moved_to=moved_to)
+            return await self._record_success(
+                state, result, None, status="not_modified", moved_to=moved_to
+            )
         assert result.body is not None
         fingerprint = body_fingerprint(result.body)
         if fingerprint == state.content_hash:
-            return await self._record_success(state, result, None, status="unchanged",
-                                              moved_to=moved_to)
+            return await self._record_success(
+                state, result, None, status="unchanged", moved_to=moved_to
+            )
         try:
             parsed = await self._parse(state, result)
         except ParseError as exc:
@@ -327,6 +332,7 @@ class Poller:
             values["title"] = parsed.title[:500]
         if parsed.site_url and parsed.site_url != state.site_url:
             values["site_url"] = parsed.site_url[:2048]
+
         async def publish(ids: tuple[int, ...]) -> None:
             # After the commit, never before: a subscriber that hears the doorbell reads the
             # rows from the database (DESIGN.md "The bus").
@@ -439,8 +445,13 @@ class Poller:
             fixed_interval=state.poll_interval, error_count=errors, headers=headers,
             status=http_status,
         )  # fmt: skip
-        log.warning("poll error feed_id=%s url=%s status=%s error=%s",
-                    state.id, state.url, http_status, message)
+        log.warning(
+            "poll error feed_id=%s url=%s status=%s error=%s",
+            state.id,
+            state.url,
+            http_status,
+            message,
+        )
         await self._update(
             state.id,
             last_polled_at=self._clock(),
@@ -479,4 +490,3 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
     )
-

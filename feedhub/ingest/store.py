@@ -129,9 +129,8 @@ class ArticleStore:
             {"feed_id": feed_id, "guid_key": e.key, "fetched_at": fetched_at, **_row(e)}
             for e in ordered
         ]
-        insert = (
-            postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        )
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = (
             insert(Article)
             .on_conflict_do_nothing(index_elements=["feed_id", "guid_key"])

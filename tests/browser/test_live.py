@@ -61,3 +61,18 @@ def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
     expect(articles.first.locator(".category")).to_have_text("Tech")
     expect(articles.first.locator("time")).to_have_text("just now")
     assert articles.first.locator("time").get_attribute("title")
+
+    # While the tab is hidden, the title counts the arrivals; seeing the page clears it.
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    feeds.set("/tech.xml", rss([item("t4", "Tech four"), item("t3", "Tech three"), *TECH],
+                               title="Tech Daily"))
+    assert feedhub.refresh(tech["id"])["new_articles"] == 1
+    expect(page).to_have_title("(1 new) feedhub", timeout=2000)
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "visible"});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    expect(page).to_have_title("feedhub")

@@ -95,8 +95,9 @@ class FeedServer:
         path = request.path
         with self._lock:
             self.requests.append(
-                RecordedRequest(path, {k.lower(): v for k, v in request.headers.items()},
-                                time.monotonic())
+                RecordedRequest(
+                    path, {k.lower(): v for k, v in request.headers.items()}, time.monotonic()
+                )
             )
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -129,8 +130,9 @@ class FeedServer:
         self._send(request, route.status, headers, route.body)
 
     @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str],
-              body: bytes) -> None:
+    def _send(
+        request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
         request.send_response(status)
         for name, value in headers.items():
             request.send_header(name, value)
@@ -141,10 +143,14 @@ class FeedServer:
             request.wfile.write(body)
 
 
-def rss(items: list[dict[str, str]], title: str = "Test feed", link: str = "http://example.com/") -> str:
-    """A small RSS 2.0 document; each item dict may carry guid, link, title, description, pubDate."""
-    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-             f"<title>{title}</title><link>{link}</link><description>d</description>"]
+def rss(
+    items: list[dict[str, str]], title: str = "Test feed", link: str = "http://example.com/"
+) -> str:
+    """A small RSS 2.0 document; items may carry guid, link, title, description, pubDate."""
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{title}</title><link>{link}</link><description>d</description>"
+    ]
     for item in items:
         parts.append("<item>")
         for tag in ("title", "link", "guid", "description", "pubDate", "author"):

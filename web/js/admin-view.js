@@ -34,7 +34,7 @@ function button(text, action, label, className = "button button-quiet") {
 }
 
 function healthOf(feed) {
-  if (!feed.enabled) return ["paused", "Paused"];
+  if (!feed.enabled) return ["paused", feed.disabled_reason ? `Paused: ${feed.disabled_reason}` : "Paused"];
   if (feed.error_count > 0) return ["error", `Failing (${feed.error_count} error${feed.error_count === 1 ? "" : "s"})`];
   if (!feed.last_polled_at) return ["pending", "Not polled yet"];
   return ["ok", feed.last_status ? `OK (${feed.last_status})` : "OK"];

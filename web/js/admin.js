@@ -129,7 +129,8 @@ $("#feeds").addEventListener("click", (event) => {
       const result = await admin("POST", `/feeds/${feed.id}/refresh`);
       await reloadFeeds();
       const n = result.new_articles;
-      showNotice(`Refreshed ${name}: ${n} new article${n === 1 ? "" : "s"} (${result.status}).`);
+      const detail = result.error ? `${result.status}: ${result.error}` : result.status;
+      showNotice(`Refreshed ${name}: ${n} new article${n === 1 ? "" : "s"} (${detail}).`);
     },
     async toggle() {
       await admin("PATCH", `/feeds/${feed.id}`, { enabled: !feed.enabled });

@@ -14,11 +14,11 @@ const exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle:
 
 export function relativeTime(date, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return seconds > 0 ? "in a moment" : "just now";
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size) return relative.format(Math.trunc(seconds / size), unit);
   }
-  return relative.format(Math.trunc(seconds / 60) || -1, "minute");
+  return relative.format(Math.sign(seconds), "minute"); // 45-59 s: "1 minute ago" / "in 1 minute"
 }
 
 export function exactTime(date) {

@@ -1,0 +1,412 @@
+"""Ingest benchmark: feedhub against lemon24/reader on the same feeds, in the same run.
+
+    .venv/bin/python benchmarks/ingest.py [--copies N] [--reader-workers W] [--only SYSTEM]
+
+Serves N copies (distinct URLs) of every real-world corpus feed
+(shared/corpus/realworld/**/*.{xml,rss,atom,rdf}) from benchmarks/_feedserver.py, a separate
+process on 127.0.0.1, and measures for each system, each with a fresh SQLite file:
+
+  (a) first poll of every feed                        entries/s (wall clock)
+  (b) re-poll, unchanged, no ETag/Last-Modified sent  feeds/s   (wall clock)
+  (c) re-poll answered 304 Not Modified               CPU ms per feed
+
+CPU is this process's time plus that of all its descendants (feedhub's parser workers,
+read from /proc since they are alive while measured), never the feed server's.
+Targets (issue 2): (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import json
+import logging
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "realworld"
+if not DEFAULT_CORPUS.is_dir():  # a CI clone has shared/ beside the repo, so does /work
+    DEFAULT_CORPUS = Path("/work/shared/corpus/realworld")
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+# -- CPU accounting --------------------------------------------------------------------------
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (ppid, utime+stime+cutime+cstime in seconds) for every visible process."""
+    table: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        ppid = int(fields[1])
+        ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        table[int(entry)] = (ppid, ticks / _TICK)
+    return table
+
+
+class CpuMeter:
+    """Process CPU: own time (process_time) + live descendants (/proc) + reaped children."""
+
+    def __init__(self, exclude_pid: int | None) -> None:
+        self.exclude = exclude_pid
+
+    def descendants(self) -> float:
+        table = _proc_table()
+        me = os.getpid()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        total, stack = 0.0, list(children.get(me, []))
+        while stack:
+            pid = stack.pop()
+            if pid == self.exclude:
+                continue
+            total += table[pid][1]
+            stack.extend(children.get(pid, []))
+        return total
+
+    def now(self) -> float:
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + self.descendants() + reaped.ru_utime + reaped.ru_stime
+
+
+# -- results -----------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    name: str
+    feeds: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    entries: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    server: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def feeds_per_s(self) -> float:
+        return self.feeds / self.wall if self.wall else 0.0
+
+    @property
+    def entries_per_s(self) -> float:
+        return self.entries / self.wall if self.wall else 0.0
+
+    @property
+    def cpu_ms_per_feed(self) -> float:
+        return 1000 * self.cpu / self.feeds if self.feeds else 0.0
+
+
+class Server:
+    def __init__(self, corpus: Path, copies: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "_feedserver.py"), str(corpus), str(copies)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        hello = json.loads(self.proc.stdout.readline())
+        self.base = f"http://127.0.0.1:{hello['port']}"
+        self.urls = [self.base + p for p in hello["paths"]]
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            return response.read()
+
+    def mode(self, name: str) -> None:
+        assert self._get(f"/_mode/{name}") == name.encode()
+
+    def stats(self) -> dict[str, int]:
+        return json.loads(self._get("/_stats"))
+
+    def cpu(self) -> float:
+        return _proc_table().get(self.proc.pid, (0, 0.0))[1]
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait(timeout=5)
+
+
+PHASES = (
+    # name, server mode, what the phase is
+    ("a", "plain", "first poll"),
+    ("b", "plain", "re-poll, unchanged, no validators"),
+    ("warm", "conditional", "re-poll that learns ETag/Last-Modified (not scored)"),
+    ("c", "conditional", "re-poll answered 304"),
+)
+
+
+class _Profiler:
+    def __init__(self, directory: Path | None, system: str) -> None:
+        self.directory, self.system = directory, system
+        self.profile: cProfile.Profile | None = None
+
+    def start(self) -> None:
+        if self.directory:
+            self.profile = cProfile.Profile()
+            self.profile.enable()
+
+    def stop(self, phase: str) -> None:
+        if self.profile is not None:
+            self.profile.disable()
+            assert self.directory is not None
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.profile.dump_stats(self.directory / f"{self.system}-{phase}.prof")
+            self.profile = None
+
+
+# -- feedhub -----------------------------------------------------------------------------------
+def run_feedhub(server: Server, db_path: Path, meter: CpuMeter, profile_dir: Path | None,
+                quiet: bool) -> list[Phase]:
+    from feedhub.config import Settings
+    from feedhub.migrate import upgrade_to_head
+
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{db_path}",
+        allow_private_networks=True,
+        parse_workers=2,
+        host_min_gap_seconds=0,
+        max_polls_per_host=16,
+        max_concurrent_polls=16,
+        scheduler=False,
+    )
+    upgrade_to_head(settings.database_url)
+    return asyncio.run(_feedhub_phases(settings, server, meter, profile_dir, quiet))
+
+
+async def _feedhub_phases(settings: Any, server: Server, meter: CpuMeter,
+                          profile_dir: Path | None, quiet: bool) -> list[Phase]:
+    from feedhub.api import catalog
+    from feedhub.bus import NullPublisher
+    from feedhub.db import create_engine, session_factory
+    from feedhub.ingest.poller import Poller
+
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        await catalog.create_category(s, "Bench", "bench")
+        for url in server.urls:
+            await catalog.create_feed(s, url=url, category="bench")
+    phases: list[Phase] = []
+    async with Poller(settings, sessions, NullPublisher()) as poller:
+        # A running daemon has its parser workers up: start them outside the measurement.
+        executor = poller._executor
+        if executor is not None:
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(
+                loop.run_in_executor(executor, exec, "import feedhub.ingest.parse")
+                for _ in range(4 * settings.parse_workers)
+            ))  # fmt: skip
+        for name, mode, what in PHASES:
+            server.mode(mode)
+            gc.collect()
+            profiler = _Profiler(profile_dir, "feedhub")
+            cpu0, t0 = meter.now(), time.perf_counter()
+            profiler.start()
+            outcomes = await poller.poll_due(include_all=True)
+            wall = time.perf_counter() - t0
+            profiler.stop(name)
+            cpu = meter.now() - cpu0
+            phase = Phase(
+                name, feeds=len(outcomes), wall=wall, cpu=cpu,
+                entries=sum(len(o.new_articles) for o in outcomes),
+                statuses=dict(Counter(o.status for o in outcomes)), server=server.stats(),
+            )  # fmt: skip
+            phases.append(phase)
+            _report_phase("feedhub", what, phase, quiet)
+    await engine.dispose()
+    return phases
+
+
+# -- reader ------------------------------------------------------------------------------------
+def run_reader(server: Server, db_path: Path, meter: CpuMeter, workers: int,
+               profile_dir: Path | None, quiet: bool) -> list[Phase]:
+    import importlib.util
+
+    # reader's vendored feedparser imports `sgmllib` (the sgmllib3k package), which the
+    # project's environment does not have; the installed feedparser (the one feedhub uses,
+    # with its own sgmllib) is the same 6.0 line, and reader supports it by this switch.
+    if importlib.util.find_spec("sgmllib") is None:
+        os.environ.setdefault("READER_NO_VENDORED_FEEDPARSER", "1")
+    from reader import make_reader
+
+    rdr = make_reader(str(db_path))
+    for url in server.urls:
+        rdr.add_feed(url)
+    phases: list[Phase] = []
+    entries_before = 0
+    for name, mode, what in PHASES:
+        server.mode(mode)
+        gc.collect()
+        statuses: Counter[str] = Counter()
+        profiler = _Profiler(profile_dir, "reader")
+        cpu0, t0 = meter.now(), time.perf_counter()
+        profiler.start()
+        for result in rdr.update_feeds_iter(scheduled=False, workers=workers):
+            statuses[_reader_status(result.value)] += 1
+        wall = time.perf_counter() - t0
+        profiler.stop(name)
+        cpu = meter.now() - cpu0
+        total = rdr.get_entry_counts().total
+        phase = Phase(
+            name, feeds=sum(statuses.values()), wall=wall, cpu=cpu,
+            entries=total - entries_before, statuses=dict(statuses), server=server.stats(),
+        )  # fmt: skip
+        entries_before = total
+        phases.append(phase)
+        _report_phase("reader", what, phase, quiet)
+    rdr.close()
+    return phases
+
+
+def _reader_status(value: Any) -> str:
+    if value is None:
+        return "not_modified"
+    if isinstance(value, Exception):
+        return "error"
+    if getattr(value, "new", 0):
+        return "ok"
+    if getattr(value, "modified", 0):
+        return "updated"
+    return "unchanged"
+
+
+# -- output ------------------------------------------------------------------------------------
+def _report_phase(system: str, what: str, p: Phase, quiet: bool) -> None:
+    if quiet:
+        return
+    print(
+        f"  {system:8} ({p.name}) {what}: {p.feeds} feeds, {p.entries} new entries in "
+        f"{p.wall:.2f} s wall, {p.cpu:.2f} s CPU; statuses {p.statuses}; server {p.server}",
+        flush=True,
+    )
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b else "n/a"
+
+
+def print_table(fh: dict[str, Phase] | None, rd: dict[str, Phase] | None) -> list[str]:
+    def val(phases: dict[str, Phase] | None, key: str, fn: Callable[[Phase], float]) -> float:
+        return fn(phases[key]) if phases else 0.0
+
+    rows = [
+        ("(a) first poll, entries/s", "a", lambda p: p.entries_per_s, "%.0f",
+         f">= {TARGETS['a']:g}x reader"),
+        ("(a) first poll, CPU ms/feed", "a", lambda p: p.cpu_ms_per_feed, "%.1f", ""),
+        ("(b) unchanged, no validators, feeds/s", "b", lambda p: p.feeds_per_s, "%.0f",
+         f">= {TARGETS['b']:g}x reader"),
+        ("(b) unchanged, CPU ms/feed", "b", lambda p: p.cpu_ms_per_feed, "%.2f", ""),
+        ("(c) 304 re-poll, CPU ms/feed", "c", lambda p: p.cpu_ms_per_feed, "%.2f",
+         f"feedhub <= {TARGETS['c_ms']:g} ms"),
+        ("(c) 304 re-poll, feeds/s", "c", lambda p: p.feeds_per_s, "%.0f", ""),
+    ]
+    lines = [f"{'measure':40} {'feedhub':>9} {'reader':>9} {'ratio':>7}  target",
+             "-" * 80]
+    verdicts = []
+    for label, key, fn, fmt, target in rows:
+        f, r = val(fh, key, fn), val(rd, key, fn)
+        if "CPU" in label:
+            ratio = _ratio(r, f) + " less" if fh and rd else ""  # how many times less CPU
+        else:
+            ratio = _ratio(f, r) if fh and rd else ""
+        lines.append(
+            f"{label:40} {(fmt % f) if fh else '-':>9} {(fmt % r) if rd else '-':>9} "
+            f"{ratio:>7}  {target}"
+        )
+    if fh and rd:
+        checks = [
+            ("a", fh["a"].entries_per_s >= TARGETS["a"] * rd["a"].entries_per_s),
+            ("b", fh["b"].feeds_per_s >= TARGETS["b"] * rd["b"].feeds_per_s),
+        ]
+        verdicts += [f"({k}) {'met' if ok else 'MISSED'}" for k, ok in checks]
+    if fh:
+        verdicts.append(
+            f"(c) {'met' if fh['c'].cpu_ms_per_feed <= TARGETS['c_ms'] else 'MISSED'}"
+        )
+    lines.append("targets: " + ", ".join(verdicts))
+    for line in lines:
+        print(line)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--copies", type=int, default=3,
+                    help="distinct URLs per corpus feed (default 3: 213 feeds)")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--reader-workers", type=int, default=8,
+                    help="reader's update_feeds(workers=...) threads (default 8)")
+    ap.add_argument("--only", choices=("feedhub", "reader"), help="run one system only")
+    ap.add_argument("--profile", type=Path, metavar="DIR",
+                    help="cProfile the measured process per phase into DIR/<system>-<phase>.prof "
+                         "(slows it down: the figures of such a run are not the benchmark's)")
+    ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--quiet", action="store_true", help="only the final table")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    server = Server(args.corpus, args.copies)
+    meter = CpuMeter(exclude_pid=server.proc.pid)
+    print(f"{len(server.urls)} feeds ({len(server.urls) // args.copies} corpus feeds x "
+          f"{args.copies}) at {server.base}; {os.cpu_count()} CPUs; Python "
+          f"{sys.version.split()[0]}", flush=True)
+    results: dict[str, dict[str, Phase]] = {}
+    server_cpu: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
+            if args.only in (None, "feedhub"):
+                c0 = server.cpu()
+                phases = run_feedhub(server, Path(tmp) / "feedhub.sqlite", meter,
+                                     args.profile, args.quiet)
+                results["feedhub"] = {p.name: p for p in phases}
+                server_cpu["feedhub"] = server.cpu() - c0
+            if args.only in (None, "reader"):
+                c0 = server.cpu()
+                phases = run_reader(server, Path(tmp) / "reader.sqlite", meter,
+                                    args.reader_workers, args.profile, args.quiet)
+                results["reader"] = {p.name: p for p in phases}
+                server_cpu["reader"] = server.cpu() - c0
+    finally:
+        server.close()
+    print(f"feed server CPU (not counted): " + ", ".join(
+        f"{k} {v:.1f} s" for k, v in server_cpu.items()))
+    print()
+    print_table(results.get("feedhub"), results.get("reader"))
+    if args.profile:
+        for prof in sorted(args.profile.glob("*.prof")):
+            print(f"\n== {prof.name}: top 20 by cumulative time ==")
+            pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(20)
+    if args.json:
+        args.json.write_text(json.dumps(
+            {k: {n: asdict(p) for n, p in v.items()} for k, v in results.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

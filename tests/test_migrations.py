@@ -1,0 +1,56 @@
+"""Issue 2, test 6: `alembic upgrade head` gives exactly the models' schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from feedhub.migrate import upgrade_to_head
+from feedhub.models import Base
+
+
+def test_upgrade_head_matches_models(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_models_schema_differs_is_detected(tmp_path: Path) -> None:
+    """The comparison above can fail: a database missing a column is reported."""
+    path = tmp_path / "drift.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE feed DROP COLUMN last_error")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert any(d[0] == "add_column" and d[3].name == "last_error" for d in diff)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from feedhub.db import create_engine as create_async
+
+    async def pragmas() -> tuple[str, int, int]:
+        engine = create_async(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            fks = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        await engine.dispose()
+        return mode, fks, busy
+
+    assert asyncio.run(pragmas()) == ("wal", 1, 10000)
