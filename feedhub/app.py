@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
@@ -19,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.stream import StreamConfig, make_stream_handler
 from feedhub.bus import ChannelsPublisher, channels_plugin
@@ -29,16 +31,24 @@ from feedhub.errors import (
     ConflictError,
     FeedhubError,
     NotFoundError,
+    ParseError,
     ValidationError,
 )
 from feedhub.ingest.poller import Poller
+from feedhub.ingest.retention import PruneReport, prune_articles
 from feedhub.scheduler import PollScheduler
 
 __all__ = ["create_app", "web_dir"]
 
 log = logging.getLogger(__name__)
 
-_STATUS = {ValidationError: 422, NotFoundError: 404, ConflictError: 409, ConfigError: 500}
+_STATUS = {
+    ValidationError: 422,
+    ParseError: 422,
+    NotFoundError: 404,
+    ConflictError: 409,
+    ConfigError: 500,
+}
 
 
 def web_dir() -> Path:
@@ -87,8 +97,24 @@ def create_app(settings: Settings) -> Litestar:
     channels = channels_plugin(settings.bus_url)
     poller = Poller(settings, sessions, ChannelsPublisher(channels))
     hub = StreamHub(sessions, channels, queue_size=settings.stream_queue_size)
+
+    async def housekeeping() -> PruneReport:
+        return await prune_articles(
+            sessions,
+            now=datetime.now(UTC),
+            days=settings.retention_days,
+            min_per_feed=settings.retention_min_per_feed,
+        )
+
     scheduler = (
-        PollScheduler(poller, tick_seconds=settings.tick_seconds) if settings.scheduler else None
+        PollScheduler(
+            poller,
+            tick_seconds=settings.tick_seconds,
+            housekeeping=housekeeping,
+            housekeeping_hours=settings.housekeeping_hours,
+        )
+        if settings.scheduler
+        else None
     )
     services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
     stream = make_stream_handler(
@@ -111,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             PublicController,
+            OutputFeedController,
             AdminController,
             health,
             stream,

@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from feedhub.config import Settings
-from feedhub.errors import FeedhubError
+from feedhub.errors import FeedhubError, ValidationError
 
 __all__ = ["main"]
 
@@ -53,6 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     cat_add.add_argument("name")
     cat_add.add_argument("--slug")
     categories.add_parser("list", help="list categories")
+
+    opml = sub.add_parser("opml", help="import or export subscriptions").add_subparsers(
+        dest="opml_command", required=True
+    )
+    opml_import = opml.add_parser("import", help="subscribe to every feed of an OPML file")
+    opml_import.add_argument("file")
+    opml_export = opml.add_parser("export", help="write subscriptions as OPML 2.0")
+    opml_export.add_argument("file", nargs="?", help="output file (default: standard output)")
+
+    prune = sub.add_parser("prune", help="delete old articles now (retention)")
+    prune.add_argument("--days", type=int, help="overrides FEEDHUB_RETENTION_DAYS")
+    prune.add_argument("--keep", type=int, help="overrides FEEDHUB_RETENTION_MIN_PER_FEED")
     return parser
 
 
@@ -219,10 +231,90 @@ def _categories(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, add if args.categories_command == "add" else list_)
 
 
+def _progress(done: int, total: int) -> None:
+    """A one-line progress bar on stderr (only when it is a terminal or the file is big)."""
+    if total < 50 and not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done == total else ""
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _opml(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from feedhub.api import subscriptions
+
+    async def import_(poller: Any) -> int:
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise ValidationError(f"cannot read {args.file}: {exc.strerror}") from None
+        report = await subscriptions.import_opml(
+            poller.sessions,
+            data,
+            default_category=settings.default_category,
+            allow_private=settings.allow_private_networks,
+            progress=_progress,
+        )
+        for line in report.feeds:
+            if line.status == "invalid":
+                print(f"  invalid: {line.url}: {line.reason}", file=sys.stderr)
+        print(
+            f"imported: {report.created} created, {report.existing} already there, "
+            f"{report.invalid} invalid"
+        )
+        return 0
+
+    async def export(poller: Any) -> int:
+        async with poller.sessions() as session:
+            data = await subscriptions.export_opml(session)
+        if args.file:
+            Path(args.file).write_bytes(data)
+            print(f"wrote {args.file}", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return 0
+
+    return _run(settings, import_ if args.opml_command == "import" else export)
+
+
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from feedhub.ingest.retention import prune_articles
+
+    days = args.days if args.days is not None else settings.retention_days
+    keep = args.keep if args.keep is not None else settings.retention_min_per_feed
+    if days < 0 or keep < 0:
+        raise ValidationError("--days and --keep must not be negative")
+
+    async def work(poller: Any) -> int:
+        report = await prune_articles(
+            poller.sessions, now=datetime.now(UTC), days=days, min_per_feed=keep
+        )
+        print(
+            f"pruned {report.deleted} article(s) from {report.feeds} feed(s) published "
+            f"before {report.cutoff:%Y-%m-%d %H:%M} UTC (kept the newest {keep} per feed)"
+        )
+        return 0
+
+    return _run(settings, work)
+
+
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
     "migrate": _migrate,
     "poll": _poll,
     "feeds": _feeds,
     "categories": _categories,
+    "opml": _opml,
+    "prune": _prune,
 }

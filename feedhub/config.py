@@ -58,7 +58,10 @@ class Settings:
     stream_replay_limit: int = 1000
     retention_days: int = 90
     retention_min_per_feed: int = 50
-    default_category: str = "uncategorized"
+    # How often the housekeeping job (retention) runs; 0 turns it off.
+    housekeeping_hours: float = 24.0
+    # Where an OPML feed outside any folder goes (a category name; its slug is derived).
+    default_category: str = "Uncategorized"
     log_level: str = "INFO"
 
     @classmethod

@@ -8,6 +8,7 @@ loses no schedule: the first tick after it picks up whatever fell due meanwhile.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,9 +21,18 @@ log = logging.getLogger(__name__)
 
 
 class PollScheduler:
-    def __init__(self, poller: Poller, *, tick_seconds: float) -> None:
+    def __init__(
+        self,
+        poller: Poller,
+        *,
+        tick_seconds: float,
+        housekeeping: Callable[[], Awaitable[object]] | None = None,
+        housekeeping_hours: float = 24.0,
+    ) -> None:
         self._poller = poller
         self._tick_seconds = tick_seconds
+        self._housekeeping = housekeeping
+        self._housekeeping_hours = housekeeping_hours
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self.ticks = 0
 
@@ -55,7 +65,26 @@ class PollScheduler:
             misfire_grace_time=None,
             id="due-feeds",
         )
+        if self._housekeeping is not None and self._housekeeping_hours > 0:
+            self._scheduler.add_job(
+                self.housekeep,
+                "interval",
+                hours=self._housekeeping_hours,
+                # Not at start-up: a restart loop must not prune over and over.
+                max_instances=1,
+                coalesce=True,
+                id="housekeeping",
+            )
         self._scheduler.start()
+
+    async def housekeep(self) -> None:
+        if self._housekeeping is None:
+            return
+        try:
+            result = await self._housekeeping()
+            log.info("housekeeping done: %s", result)
+        except Exception:
+            log.exception("housekeeping failed")
 
     def stop(self) -> None:
         if self._scheduler.running:

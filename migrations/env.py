@@ -15,6 +15,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from feedhub.db import create_engine
+from feedhub.migrate import include_object
 from feedhub.models import Base
 
 config = context.config
@@ -38,6 +39,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from feedhub.migrate import upgrade_to_head
+from feedhub.migrate import include_object, upgrade_to_head
 from feedhub.models import Base
 
 
@@ -18,7 +18,9 @@ def test_upgrade_head_matches_models(tmp_path: Path) -> None:
     upgrade_to_head(f"sqlite+aiosqlite:///{path}")
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
 from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
+from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import Services
 from feedhub.api.schemas import (
@@ -18,6 +20,7 @@ from feedhub.api.schemas import (
     FeedUpdate,
     RefreshJSON,
 )
+from feedhub.api.subscriptions import ImportReport
 from feedhub.errors import ValidationError
 from feedhub.ingest.guard import check_feed_url
 
@@ -91,6 +94,33 @@ class AdminController(Controller):
         await catalog.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.refresh(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
+
+    # -- subscriptions -----------------------------------------------------------------------
+    @post("/opml", status_code=200)
+    async def import_opml(
+        self, request: Request[Any, Any, Any], services: Services
+    ) -> ImportReport:
+        """Body: an OPML document. Answers a per-feed report; 422 if it is not OPML."""
+        data = await request.body()
+        if not data.strip():
+            raise ValidationError("send an OPML document as the request body")
+        report = await subscriptions.import_opml(
+            services.sessions,
+            data,
+            default_category=services.settings.default_category,
+            allow_private=services.settings.allow_private_networks,
+        )
+        async with services.sessions() as session:
+            await services.hub.listen(c.slug for c in await catalog.list_categories(session))
+        return report
+
+    @get("/opml", media_type="text/x-opml")
+    async def export_opml(self, session: AsyncSession) -> Response[bytes]:
+        return Response(
+            await subscriptions.export_opml(session),
+            media_type="text/x-opml; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
+        )
 
     @delete("/articles/{article_id:int}")
     async def delete_article(self, article_id: int, session: AsyncSession) -> None:

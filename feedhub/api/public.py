@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api import catalog
 from feedhub.api.deps import Services
-from feedhub.api.queries import articles_after, articles_before
+from feedhub.api.queries import articles_after, articles_before, search_articles
 from feedhub.api.schemas import ArticleJSON, CategoryJSON
 from feedhub.api.stream import parse_categories
 from feedhub.errors import ValidationError
@@ -34,11 +34,15 @@ class PublicController(Controller):
         before: Annotated[int | None, Parameter(ge=1)] = None,
         after: Annotated[int | None, Parameter(ge=0)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> list[ArticleJSON]:
-        """Newest first (`before` cursor), or with `after` oldest first for catch-up."""
+        """Newest first (`before` cursor), or with `after` oldest first for catch-up;
+        with `q`, a ranked full-text search."""
         categories = parse_categories(category or []) or None
         if before is not None and after is not None:
             raise ValidationError("use either before or after, not both")
+        if q is not None and q.strip():
+            return await search_articles(session, q, categories, limit)
         if after is not None:
             return await articles_after(session, categories, after, limit)
         return await articles_before(session, categories, before, limit)

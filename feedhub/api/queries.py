@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.api.schemas import ArticleJSON
 from feedhub.models import Article, Category, Feed
 
-__all__ = ["articles_after", "articles_before", "articles_by_ids", "count_after", "newest_id"]
+__all__ = [
+    "articles_after",
+    "articles_before",
+    "articles_by_ids",
+    "count_after",
+    "fts5_query",
+    "newest_id",
+    "search_articles",
+]
 
 _FIELDS = (
     Article.id,
@@ -72,3 +82,48 @@ async def count_after(
 
 async def newest_id(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.max(Article.id))) or 0)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts5_query(text_query: str) -> str | None:
+    """Words of a search box as an FTS5 query: every word must match, the last one as a
+    prefix (so results come while typing). Quoting each word keeps FTS5 syntax out."""
+    words = _WORD.findall(text_query)[:20]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+async def search_articles(
+    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
+) -> list[ArticleJSON]:
+    """Ranked full-text search over title, summary and content; title matches rank first."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        match = fts5_query(text_query)
+        if match is None:
+            return []
+        fts = table("article_fts", column("rowid"), column("rank"))
+        # bm25 weights: title counts ten times a summary or content hit.
+        rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0, 1.0)")
+        query = (
+            _base(categories)
+            .join(fts, fts.c.rowid == Article.id)
+            .where(literal_column("article_fts").op("MATCH")(match))
+            .order_by(rank, Article.id.desc())
+        )
+    elif dialect == "postgresql":
+        ts_query = func.websearch_to_tsquery("simple", text_query)
+        vector: ColumnElement[Any] = literal_column("article.search_vector")
+        query = (
+            _base(categories)
+            .where(vector.op("@@")(ts_query))
+            .order_by(func.ts_rank(vector, ts_query).desc(), Article.id.desc())
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    return _rows(await session.execute(query.limit(limit)))

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import asgi
+from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -86,7 +87,7 @@ async def _send_json_error(send: Send, status: int, detail: str) -> None:
 
 def make_stream_handler(
     hub: StreamHub, sessions: async_sessionmaker[AsyncSession], config: StreamConfig
-) -> object:
+) -> ASGIRouteHandler:
     @asgi("/api/stream", is_mount=False, copy_scope=False)
     async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
@@ -99,8 +100,8 @@ def make_stream_handler(
 
         if categories:
             async with sessions() as session:
-                query = select(Category.slug).where(Category.slug.in_(categories))
-                known = set(await session.scalars(query))
+                lookup = select(Category.slug).where(Category.slug.in_(categories))
+                known = set(await session.scalars(lookup))
             unknown = [c for c in categories if c not in known]
             if unknown:
                 await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
@@ -209,7 +210,7 @@ async def _write(
 
 
 async def _replay(
-    write: object,
+    write: Callable[[bytes], Awaitable[None]],
     sessions: async_sessionmaker[AsyncSession],
     categories: list[str] | None,
     last_id: int,
@@ -217,7 +218,6 @@ async def _replay(
     config: StreamConfig,
 ) -> int:
     """Send what the client missed, oldest first, in pages; return the last id sent."""
-    assert callable(write)
     async with sessions() as session:
         missed = await count_after(session, categories, last_id, config.replay_limit)
     # A client ahead of the database (restored from a backup, or its newest article deleted)

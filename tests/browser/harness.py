@@ -42,9 +42,7 @@ def free_port() -> int:
 
 
 def launch_chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 @dataclass
@@ -98,7 +96,9 @@ class FeedhubServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"feedhub exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"feedhub exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
                     return self
@@ -142,7 +142,9 @@ class FeedhubServer:
         return self.api("POST", "/api/admin/categories", json={"name": name, "slug": slug})
 
     def add_feed(self, url: str, category: str, **extra: Any) -> dict[str, Any]:
-        return self.api("POST", "/api/admin/feeds", json={"url": url, "category": category, **extra})
+        return self.api(
+            "POST", "/api/admin/feeds", json={"url": url, "category": category, **extra}
+        )
 
     def refresh(self, feed_id: int) -> dict[str, Any]:
         return self.api("POST", f"/api/admin/feeds/{feed_id}/refresh")
@@ -152,7 +154,9 @@ class FeedhubServer:
         response.raise_for_status()
         return list(response.json())
 
-    def wait_for_articles(self, count: int, timeout: float = 15.0, **params: Any) -> list[dict[str, Any]]:
+    def wait_for_articles(
+        self, count: int, timeout: float = 15.0, **params: Any
+    ) -> list[dict[str, Any]]:
         """Wait until the API lists at least `count` articles (the first poll runs at once)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -163,7 +167,9 @@ class FeedhubServer:
             time.sleep(0.1)
 
 
-def item(key: str, title: str, *, minutes_ago: float = 0, summary: str = "", **extra: str) -> dict[str, str]:
+def item(
+    key: str, title: str, *, minutes_ago: float = 0, summary: str = "", **extra: str
+) -> dict[str, str]:
     """An RSS item for `tests.support.feedserver.rss`; `key` makes guid and link unique.
 
     Title and summary are XML-escaped here, so the summary is read as HTML, as in real feeds.

@@ -21,34 +21,66 @@ from tests.support.feedserver import FeedServer, rss
 
 SHOTS = {
     "desktop": {"viewport": {"width": 1280, "height": 860}, "device_scale_factor": 1},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-              "is_mobile": True, "has_touch": True},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
 }
 
 TECH = [
-    item("t1", "A tiny web server that fits on a business card", minutes_ago=14,
-         summary="<p>Written in 400 lines of C, it speaks HTTP/1.1, serves static files and "
-                 "handles a surprising amount of traffic on a single core.</p>"),
-    item("t2", "Why your SQLite database is faster than you think", minutes_ago=65,
-         summary="<p>Write-ahead logging, memory-mapped I/O and a careful choice of pragmas turn "
-                 "the embedded database into a serious option for busy <em>web</em> apps.</p>"),
-    item("t3", "Browsers agree on a new way to stream events", minutes_ago=190,
-         summary="<p>Server-sent events are having a quiet renaissance as teams rediscover a "
-                 "protocol that works through proxies and reconnects by itself.</p>"),
-    item("t4", "The case for boring technology, ten years on", minutes_ago=60 * 26,
-         summary="<p>A look back at an essay that changed how many teams choose their tools, "
-                 "and what the decade since has taught us.</p>"),
+    item(
+        "t1",
+        "A tiny web server that fits on a business card",
+        minutes_ago=14,
+        summary="<p>Written in 400 lines of C, it speaks HTTP/1.1, serves static files and "
+        "handles a surprising amount of traffic on a single core.</p>",
+    ),
+    item(
+        "t2",
+        "Why your SQLite database is faster than you think",
+        minutes_ago=65,
+        summary="<p>Write-ahead logging, memory-mapped I/O and a careful choice of pragmas turn "
+        "the embedded database into a serious option for busy <em>web</em> apps.</p>",
+    ),
+    item(
+        "t3",
+        "Browsers agree on a new way to stream events",
+        minutes_ago=190,
+        summary="<p>Server-sent events are having a quiet renaissance as teams rediscover a "
+        "protocol that works through proxies and reconnects by itself.</p>",
+    ),
+    item(
+        "t4",
+        "The case for boring technology, ten years on",
+        minutes_ago=60 * 26,
+        summary="<p>A look back at an essay that changed how many teams choose their tools, "
+        "and what the decade since has taught us.</p>",
+    ),
 ]
 SCIENCE = [
-    item("s1", "Astronomers map the coldest clouds in the galaxy", minutes_ago=38,
-         summary="<p>A new survey finds filaments of gas at only a few degrees above absolute "
-                 "zero, where stars are about to be born.</p>"),
-    item("s2", "Bees can count to four, and maybe further", minutes_ago=150,
-         summary="<p>Experiments with sugar rewards show that honeybees keep track of "
-                 "landmarks by number, not only by distance flown.</p>"),
-    item("s3", "A deep-sea microbe that breathes metal", minutes_ago=60 * 9,
-         summary="<p>Found near hydrothermal vents, it uses iron instead of oxygen, and could "
-                 "explain how early life powered itself.</p>"),
+    item(
+        "s1",
+        "Astronomers map the coldest clouds in the galaxy",
+        minutes_ago=38,
+        summary="<p>A new survey finds filaments of gas at only a few degrees above absolute "
+        "zero, where stars are about to be born.</p>",
+    ),
+    item(
+        "s2",
+        "Bees can count to four, and maybe further",
+        minutes_ago=150,
+        summary="<p>Experiments with sugar rewards show that honeybees keep track of "
+        "landmarks by number, not only by distance flown.</p>",
+    ),
+    item(
+        "s3",
+        "A deep-sea microbe that breathes metal",
+        minutes_ago=60 * 9,
+        summary="<p>Found near hydrothermal vents, it uses iron instead of oxygen, and could "
+        "explain how early life powered itself.</p>",
+    ),
 ]
 WORLD = [item("w1", "Harbour city opens its first car-free district", minutes_ago=20)]
 
@@ -94,7 +126,9 @@ def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, path: Path) -
             page.goto(server.base_url + "/?category=tech&category=science")
             expect(page.locator("#status")).to_have_attribute("data-state", "live")
             # One article arrives live, so the picture shows its highlight.
-            fresh = item("breaking", BREAKING, summary=f"<p>{BREAKING}: what helps, and what does not.</p>")
+            fresh = item(
+                "breaking", BREAKING, summary=f"<p>{BREAKING}: what helps, and what does not.</p>"
+            )
             feeds.set("/tech.xml", rss([fresh, *TECH], title="Byte Street"))
             server.refresh(ids["tech"])
             expect(page.locator(".article-title").first).to_have_text(BREAKING)

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 
 def test_admin_page_manages_feeds_and_shows_health(page, feeds, feedhub):
     feedhub.add_category("Tech", "tech")
-    feeds.set("/alpha.xml", rss([item("a1", "Alpha one"), item("a2", "Alpha two")], title="Alpha Feed"))
+    feeds.set(
+        "/alpha.xml", rss([item("a1", "Alpha one"), item("a2", "Alpha two")], title="Alpha Feed")
+    )
 
     page.goto(feedhub.base_url + "/admin")
     error = page.locator("#error")
@@ -50,7 +52,9 @@ def test_admin_page_manages_feeds_and_shows_health(page, feeds, feedhub):
     expect(notice).to_contain_text("Refreshed")
     expect(row.locator("td[data-label=Articles]")).to_have_text("2")
     expect(row).to_have_attribute("data-health", "ok")
-    expect(row.locator("td[data-label='Last poll'] time")).to_have_text(re.compile("now|second|minute"))
+    expect(row.locator("td[data-label='Last poll'] time")).to_have_text(
+        re.compile("now|second|minute")
+    )
 
     # A failing feed shows its error.
     feeds.set("/alpha.xml", "gone", status=500, headers={"Content-Type": "text/plain"})

@@ -19,7 +19,8 @@ def test_page_polls_when_the_stream_is_held_back(page, feeds, feedhub):
     feedhub.wait_for_articles(1)
 
     held = []
-    page.route("**/api/stream*", lambda route: held.append(route))  # never answered, like a buffering proxy
+    # Never answered, like a proxy that buffers the whole stream.
+    page.route("**/api/stream*", lambda route: held.append(route))
     page.clock.install()  # the page's timers: skip the hello timeout and the poll interval
     page.goto(feedhub.base_url + "/?category=tech")
     status = page.locator("#status")
@@ -28,8 +29,10 @@ def test_page_polls_when_the_stream_is_held_back(page, feeds, feedhub):
     expect(status).to_have_attribute("data-state", "delayed")
     assert held, "the page did not open the stream"
 
-    feeds.set("/tech.xml", rss([item("t2", "Tech two"), item("t1", "Tech one", minutes_ago=10)],
-                               title="Tech Daily"))
+    feeds.set(
+        "/tech.xml",
+        rss([item("t2", "Tech two"), item("t1", "Tech one", minutes_ago=10)], title="Tech Daily"),
+    )
     assert feedhub.refresh(feed["id"])["new_articles"] == 1
     page.clock.fast_forward(11_000)
     titles = page.locator("#articles > li.article .article-title")

@@ -17,6 +17,18 @@ TECH = [item("t1", "Tech one", minutes_ago=30), item("t2", "Tech two", minutes_a
 SCIENCE = [item("s1", "Science one", minutes_ago=25)]
 
 
+def set_visibility(page, state: str) -> None:
+    """Pretend the tab was hidden or shown (headless pages are always visible)."""
+    page.evaluate(
+        """state => {
+            const getter = { configurable: true, get: () => state };
+            Object.defineProperty(document, "visibilityState", getter);
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
 def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
     feedhub.add_category("Tech", "tech")
     feedhub.add_category("Science", "science")
@@ -63,16 +75,12 @@ def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
     assert articles.first.locator("time").get_attribute("title")
 
     # While the tab is hidden, the title counts the arrivals; seeing the page clears it.
-    page.evaluate("""() => {
-        Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
-        document.dispatchEvent(new Event("visibilitychange"));
-    }""")
-    feeds.set("/tech.xml", rss([item("t4", "Tech four"), item("t3", "Tech three"), *TECH],
-                               title="Tech Daily"))
+    set_visibility(page, "hidden")
+    feeds.set(
+        "/tech.xml",
+        rss([item("t4", "Tech four"), item("t3", "Tech three"), *TECH], title="Tech Daily"),
+    )
     assert feedhub.refresh(tech["id"])["new_articles"] == 1
     expect(page).to_have_title("(1 new) feedhub", timeout=2000)
-    page.evaluate("""() => {
-        Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "visible"});
-        document.dispatchEvent(new Event("visibilitychange"));
-    }""")
+    set_visibility(page, "visible")
     expect(page).to_have_title("feedhub")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "Event",
+    "Newsroom",
     "RawStream",
     "SSEParser",
     "dechunk",
@@ -124,10 +125,23 @@ class RawStream:
 
     @classmethod
     async def open(
-        cls, url: str, headers: dict[str, str] | None = None, within: float = 5.0
+        cls,
+        url: str,
+        headers: dict[str, str] | None = None,
+        within: float = 5.0,
+        rcvbuf: int | None = None,
     ) -> RawStream:
+        """Connect and read the response head. `rcvbuf` shrinks the socket's receive buffer
+        (set before connecting), so that a test that stops reading stalls the server soon."""
         host, port, request = _request_bytes(url, headers)
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.sock_connect(sock, (host, port)), within)
+        # A small reader limit too: asyncio stops reading the socket past 2 × limit.
+        reader, writer = await asyncio.open_connection(sock=sock, limit=16384 if rcvbuf else 2**16)
         writer.write(request)
         stream = cls(reader, writer)
         async with asyncio.timeout(within):
@@ -281,3 +295,94 @@ def dechunk(raw: bytes) -> tuple[dict[str, str], bytes, bool]:
 def http_request(url: str, headers: dict[str, str] | None = None) -> bytes:
     """The request bytes a raw client sends (for tests that build their own sockets)."""
     return _request_bytes(url, headers)[2]
+
+
+# -- a server with feeds that gain items on demand ----------------------------------------------
+class Newsroom:
+    """A running feedhub with one feed per category on a local feed server.
+
+    `publish(slug, n)` puts `n` new items in that category's feed document (which keeps only
+    the newest items, as real feeds do) and polls it through the admin refresh endpoint, so
+    the articles are committed and announced by the real poller. Blocking: from async tests
+    call it through `asyncio.to_thread` (see `apublish`) so streams keep being read.
+    """
+
+    def __init__(self, server: Any, feeds: Any, categories: tuple[str, ...] = ("tech", "science")):
+        self.server = server
+        self.feeds = feeds
+        self.url = server.url
+        self.feed_ids: dict[str, object] = {}
+        self._count = 0
+        for slug in categories:
+            server.add_category(slug.title(), slug)
+            feeds.set(f"/{slug}.xml", self._document(slug, 1, 0))
+            self.feed_ids[slug] = server.add_feed(feeds.url(f"/{slug}.xml"), slug)["id"]
+        # A new feed is polled at once: wait for the seed articles.
+        deadline = time.monotonic() + 15
+        while len(self.articles(after=0)) < len(categories):
+            if time.monotonic() > deadline:
+                raise AssertionError("the seed articles never arrived")
+            time.sleep(0.05)
+
+    def _document(self, slug: str, n: int, size: int) -> str:
+        from tests.support.feedserver import rss
+
+        items = []
+        for _ in range(n):
+            self._count += 1
+            k = self._count
+            items.append({
+                "guid": f"urn:feedhub-test:{slug}:{k}",
+                "link": f"https://example.com/{slug}/{k}",
+                "title": f"{slug} story {k}",
+                "description": f"<p>Story {k}.</p>" + "x" * size,
+                "author": "desk@example.com (The Desk)",
+                "pubDate": "Mon, 06 Jan 2025 10:00:00 GMT",
+            })  # fmt: skip
+        return rss(list(reversed(items)), title=f"{slug.title()} Daily")
+
+    def publish(self, slug: str, n: int = 1, size: int = 0) -> list[int]:
+        """Commit `n` new articles of `slug` (summaries padded by `size` bytes); their ids."""
+        before = self.newest_id()
+        self.feeds.set(f"/{slug}.xml", self._document(slug, n, size))
+        result = self.server.refresh(self.feed_ids[slug])
+        assert result["new_articles"] == n, result
+        return [a["id"] for a in self.articles(after=before, category=slug)]
+
+    async def apublish(self, slug: str, n: int = 1, size: int = 0) -> list[int]:
+        return await asyncio.to_thread(self.publish, slug, n, size)
+
+    def articles(self, after: int, category: str | None = None) -> list[dict[str, Any]]:
+        """Every article with a larger id, oldest first, through the catch-up API."""
+        import httpx
+
+        found: list[dict[str, Any]] = []
+        while True:
+            params: dict[str, Any] = {"after": after, "limit": 200}
+            if category:
+                params["category"] = category
+            page = httpx.get(f"{self.url}/api/articles", params=params, timeout=10).json()
+            found += page
+            if len(page) < 200:
+                return found
+            after = page[-1]["id"]
+
+    def newest_id(self) -> int:
+        import httpx
+
+        page = httpx.get(f"{self.url}/api/articles", params={"limit": 1}, timeout=10).json()
+        return int(page[0]["id"]) if page else 0
+
+    def health(self) -> dict[str, Any]:
+        import httpx
+
+        return dict(httpx.get(f"{self.url}/healthz", timeout=10).json())
+
+    async def wait_health(self, check: Any, within: float = 5.0) -> dict[str, Any]:
+        """Poll /healthz until `check(health)` holds; the last answer either way."""
+        deadline = time.monotonic() + within
+        while True:
+            health = await asyncio.to_thread(self.health)
+            if check(health) or time.monotonic() > deadline:
+                return health
+            await asyncio.sleep(0.05)
