@@ -251,11 +251,14 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
 
     from feedhub.api import subscriptions
 
-    async def import_(poller: Any) -> int:
+    data = b""
+    if args.opml_command == "import":
         try:
             data = Path(args.file).read_bytes()
         except OSError as exc:
             raise ValidationError(f"cannot read {args.file}: {exc.strerror}") from None
+
+    async def import_(poller: Any) -> int:
         report = await subscriptions.import_opml(
             poller.sessions,
             data,
@@ -272,18 +275,23 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
+    exported: list[bytes] = []
+
     async def export(poller: Any) -> int:
         async with poller.sessions() as session:
-            data = await subscriptions.export_opml(session)
-        if args.file:
-            Path(args.file).write_bytes(data)
-            print(f"wrote {args.file}", file=sys.stderr)
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            exported.append(await subscriptions.export_opml(session))
         return 0
 
-    return _run(settings, import_ if args.opml_command == "import" else export)
+    if args.opml_command == "import":
+        return _run(settings, import_)
+    _run(settings, export)
+    if args.file:
+        Path(args.file).write_bytes(exported[0])
+        print(f"wrote {args.file}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(exported[0])
+        sys.stdout.flush()
+    return 0
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
