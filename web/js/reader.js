@@ -24,6 +24,7 @@ let chosen = [];
 let query = "";
 let stream = null;
 let loading = null; // AbortController of the list request in flight
+let stale = false; // categories or list failed to load: retry when the stream is live
 
 function showMessage(text) {
   message.textContent = text;
@@ -54,9 +55,14 @@ async function loadList() {
     articles.clear();
     articles.append(page, "list");
     loadMoreButton.hidden = page.length < PAGE;
-    showMessage(page.length ? "" : query ? "No articles match this search." : "No articles yet. New ones appear here as soon as they are fetched.");
+    stale = false;
+    // Articles streamed in while this page was being fetched were cleared with the old list.
+    if (stream && !stream.stopped && stream.state === "live") catchUp(articles.maxId).catch(() => {});
+    const empty = query ? "No articles match this search." : "No articles yet. New ones appear here as soon as they are fetched.";
+    showMessage(page.length ? "" : empty);
   } catch (error) {
     if (error.name === "AbortError") return;
+    stale = true;
     showMessage(`Could not load articles: ${error.message}`);
   } finally {
     if (loading === controller) {
@@ -113,10 +119,31 @@ function startStream() {
     catchUp,
     onArticle: (article) => showNew(article, "stream"),
     onReset: () => loadList(),
-    onState: (state) => status.set(state),
+    onState: (state) => {
+      status.set(state);
+      if (state === "live" && stale) recover();
+    },
   });
   status.set("connecting");
   stream.start();
+}
+
+// The page was opened while the server was unreachable: fill it in once it answers.
+async function recover() {
+  stale = false;
+  if (!picker.names.size) await loadCategories();
+  await loadList();
+}
+
+async function loadCategories() {
+  try {
+    const categories = await getCategories();
+    chosen = picker.render(categories, chosen);
+    saveChoice(chosen);
+  } catch (error) {
+    stale = true;
+    showMessage(`Could not load categories: ${error.message}`);
+  }
 }
 
 async function chooseCategories(slugs) {
@@ -154,14 +181,11 @@ async function main() {
   loadMoreButton.addEventListener("click", loadMore);
   setInterval(() => refreshTimes($("#articles")), 30_000);
   chosen = readChoice();
-  try {
-    const categories = await getCategories();
-    chosen = picker.render(categories, chosen);
-  } catch (error) {
-    showMessage(`Could not load categories: ${error.message}`);
-  }
   saveChoice(chosen);
+  await loadCategories();
+  const categoriesFailed = stale;
   await loadList();
+  stale ||= categoriesFailed;
   startStream();
 }
 
