@@ -53,6 +53,10 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 # Future dates beyond this are a publisher's mistake (or a trick to stay on top).
 FUTURE_TOLERANCE = timedelta(days=1)
 
+# More than this share of a document's entries sharing an id with a different entry means
+# the feed's ids are broken, not that one story is listed twice (issue 5, FreshRSS-style).
+_SMALL_SHARE = 0.1
+
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid)$", re.I)
 _TRACKING_PIXEL = re.compile(
     r"<img\b[^>]*\bwidth=\"?1\"?[^>]*\bheight=\"?1\"?[^>]*>|"
@@ -160,8 +164,8 @@ class RawEntry:
     content_html: str | None
     author: str | None
     published: datetime | None
-    # The date as written, for the title+date fallback key; stable across fetches even
-    # when `published` is missing and becomes the fetch time.
+    # The date as written. Not part of any dedupe key: dates are the part of an entry
+    # most often regenerated on every request (see `_text_hash`).
     date_text: str | None = None
 
 
@@ -186,10 +190,9 @@ def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> 
     author = strip_tags(raw.author) if raw.author else None
     published = clamp_published(raw.published, fetched_at)
     guid = raw.guid.strip() if raw.guid and raw.guid.strip() else None
-    date_key = raw.date_text or (raw.published.isoformat() if raw.published else "")
     return EntryData(
-        # Provisional key; assign_keys decides the final one for the whole document.
-        key="\x00".join(("", guid or "", url or "", _hash(title, date_key))),
+        # Provisional; assign_keys decides the key for the whole document at once.
+        key="",
         guid=guid,
         url=url,
         title=title,
@@ -201,9 +204,14 @@ def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> 
     )
 
 
-def _fallback_key(entry: EntryData) -> str:
-    *_, title_date_hash = entry.key.split("\x00")
-    return title_date_hash
+def _text_hash(entry: EntryData) -> str:
+    """What a reader reads, without the date: the content-hash fallback key.
+
+    The date is left out on purpose: feeds that regenerate every entry's date on each
+    request (a volatile date) would otherwise make every poll look like all-new stories.
+    The cost: two entries with no id, no link and the very same title and text are one.
+    """
+    return _hash(entry.title, entry.summary, entry.content)
 
 
 def guid_is_unreliable(entries: Iterable[EntryData]) -> bool:
@@ -218,27 +226,61 @@ def guid_is_unreliable(entries: Iterable[EntryData]) -> bool:
     return False
 
 
+def _base_key(entry: EntryData, unreliable: bool) -> str:
+    if entry.guid is not None:
+        key = f"guid:{entry.guid}"
+        if unreliable and entry.url:
+            key = f"{key} link:{entry.url}"
+        return key
+    if entry.url is not None:
+        return f"link:{entry.url}"
+    return f"hash:{_text_hash(entry)}"
+
+
+def _clashing(entries: Sequence[EntryData], bases: Sequence[str]) -> set[str]:
+    """Base keys that this document gives to entries that differ (link or text)."""
+    first: dict[str, tuple[str | None, str]] = {}
+    clashing: set[str] = set()
+    for entry, base in zip(entries, bases, strict=True):
+        identity = (entry.url, _text_hash(entry))
+        if first.setdefault(base, identity) != identity:
+            clashing.add(base)
+    return clashing
+
+
 def assign_keys(
     entries: Sequence[EntryData], *, guid_unreliable: bool = False
 ) -> tuple[tuple[EntryData, ...], bool]:
     """Give each entry its dedupe key; drop repeats within the document (first one wins).
 
-    Key: guid, else link, else hash of title + date. When the feed repeats a GUID for
-    different links (now or in an earlier poll: `guid_unreliable`), the link joins the key.
-    Returns the keyed entries and the feed's updated `guid_unreliable` flag.
+    Key: guid, else link, else a hash of title + text (DESIGN.md "Dedupe key"; the hash
+    leaves the date out, see `_text_hash`). FreshRSS-style hardening (issue 5):
+
+    - a GUID repeated for different links marks the feed's ids unreliable (DESIGN.md);
+    - so does more than `_SMALL_SHARE` of the entries sharing an id (GUID, or link for
+      entries without one) with an entry that differs: all-identical GUIDs, every item
+      linking to the home page;
+    - once unreliable (now or in an earlier poll), the link joins the GUID, and entries
+      still sharing a key in this document get their text hash appended, so distinct
+      stories are kept apart instead of all but the first being lost.
+
+    Below the share, a shared id is taken at its word: the same story listed twice.
+    Returns the keyed entries and the feed's updated unreliable flag (stored per feed).
     """
-    unreliable = guid_unreliable or guid_is_unreliable(entries)
+    reliable_bases = [_base_key(entry, False) for entry in entries]
+    clashes = _clashing(entries, reliable_bases)
+    clashing_entries = sum(base in clashes for base in reliable_bases)
+    unreliable = (
+        guid_unreliable
+        or guid_is_unreliable(entries)
+        or clashing_entries > _SMALL_SHARE * len(entries)
+    )
+    bases = [_base_key(entry, True) for entry in entries] if unreliable else reliable_bases
+    clashes = _clashing(entries, bases) if unreliable else set()
     keyed: list[EntryData] = []
     seen: set[str] = set()
-    for entry in entries:
-        if entry.guid is not None:
-            key = f"guid:{entry.guid}"
-            if unreliable and entry.url:
-                key = f"{key} link:{entry.url}"
-        elif entry.url is not None:
-            key = f"link:{entry.url}"
-        else:
-            key = f"hash:{_fallback_key(entry)}"
+    for entry, base in zip(entries, bases, strict=True):
+        key = f"{base} text:{_text_hash(entry)}" if base in clashes else base
         if len(key) > 512:
             key = f"long:{_hash(key)}"
         if key in seen:
