@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["ArticleOut", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
+__all__ = ["EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +60,6 @@ class ParsedFeed:
     guid_unreliable: bool = False
     ttl_seconds: int | None = None
     version: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleOut:
-    """An article as the API and the stream show it (DESIGN.md "Article JSON")."""
-
-    id: int
-    feed_id: int
-    feed_title: str
-    category: str
-    title: str
-    url: str | None
-    summary: str
-    author: str | None
-    published_at: datetime
-    fetched_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

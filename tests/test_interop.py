@@ -195,6 +195,19 @@ async def test_json_feeds_are_ingested(
     assert (await poller.poll_feed(ids[0])).new_articles == ()
 
 
+async def _subscribe_tech_and_science(
+    client: AsyncTestClient[Any], feed_server: FeedServer
+) -> None:
+    """Categories tech and science with the feeds /t.xml and /s.xml, polled once."""
+    for name in ("Tech", "Science"):
+        await client.post("/api/admin/categories", json={"name": name}, headers=AUTH)
+    for path, cat in (("/t.xml", "tech"), ("/s.xml", "science")):
+        r = await client.post(
+            "/api/admin/feeds", json={"url": feed_server.url(path), "category": cat}, headers=AUTH
+        )
+        await client.post(f"/api/admin/feeds/{r.json()['id']}/refresh", headers=AUTH)
+
+
 # -- output feeds ------------------------------------------------------------------------------
 async def _seed_articles(client: AsyncTestClient[Any], feed_server: FeedServer) -> None:
     items = [
@@ -205,13 +218,7 @@ async def _seed_articles(client: AsyncTestClient[Any], feed_server: FeedServer) 
     ]  # fmt: skip
     feed_server.set("/t.xml", rss(items, title="Tech feed"))
     feed_server.set("/s.xml", rss([{"guid": "s", "title": "Science!"}], title="Sci"))
-    for name in ("Tech", "Science"):
-        await client.post("/api/admin/categories", json={"name": name}, headers=AUTH)
-    for path, cat in (("/t.xml", "tech"), ("/s.xml", "science")):
-        r = await client.post(
-            "/api/admin/feeds", json={"url": feed_server.url(path), "category": cat}, headers=AUTH
-        )
-        await client.post(f"/api/admin/feeds/{r.json()['id']}/refresh", headers=AUTH)
+    await _subscribe_tech_and_science(client, feed_server)
 
 
 async def test_output_feeds_validate_and_answer_304(
@@ -254,13 +261,7 @@ async def test_search_ranks_title_matches_first(
         {"guid": "3", "title": "Cooking", "description": "Nothing relevant"},
     ]))  # fmt: skip
     feed_server.set("/s.xml", rss([{"guid": "9", "title": "Volcano science"}]))
-    for name in ("Tech", "Science"):
-        await client.post("/api/admin/categories", json={"name": name}, headers=AUTH)
-    for path, cat in (("/t.xml", "tech"), ("/s.xml", "science")):
-        r = await client.post(
-            "/api/admin/feeds", json={"url": feed_server.url(path), "category": cat}, headers=AUTH
-        )
-        await client.post(f"/api/admin/feeds/{r.json()['id']}/refresh", headers=AUTH)
+    await _subscribe_tech_and_science(client, feed_server)
 
     found = (await client.get("/api/articles", params={"q": "volcano", "category": "tech"})).json()
     assert [a["title"] for a in found] == ["Volcano erupts", "Weather report"]

@@ -104,24 +104,6 @@ def _conditional(
 class OutputFeedController(Controller):
     include_in_schema = True
 
-    async def _latest(
-        self, session: AsyncSession, slug: str | None
-    ) -> tuple[str, list[ArticleJSON]]:
-        if slug is None:
-            return "feedhub: all categories", await articles_before(session, None, None, LATEST)
-        name = await session.scalar(select(Category.name).where(Category.slug == slug))
-        if name is None:
-            raise NotFoundError(f"category {slug!r} does not exist")
-        return f"feedhub: {name}", await articles_before(session, [slug], None, LATEST)
-
-    def _urls(
-        self, request: Request[Any, Any, Any], slug: str | None, name: str
-    ) -> tuple[str, str]:
-        base = str(request.base_url).rstrip("/")
-        path = f"/categories/{slug}" if slug else "/all"
-        home = f"{base}/?category={slug}" if slug else f"{base}/"
-        return f"{base}{path}/{name}", home
-
     @get(["/categories/{slug:str}/atom.xml", "/all/atom.xml"])
     async def atom(
         self,
@@ -129,10 +111,7 @@ class OutputFeedController(Controller):
         session: AsyncSession,
         slug: str | None = None,
     ) -> Response[bytes]:
-        title, articles = await self._latest(session, slug)
-        self_url, home = self._urls(request, slug, "atom.xml")
-        body = render_atom(title, self_url, home, articles)
-        return _conditional(request, body, "application/atom+xml; charset=utf-8", articles)
+        return await _output(request, session, slug, "atom.xml")
 
     @get(["/categories/{slug:str}/feed.json", "/all/feed.json"])
     async def json_feed(
@@ -141,7 +120,29 @@ class OutputFeedController(Controller):
         session: AsyncSession,
         slug: str | None = None,
     ) -> Response[bytes]:
-        title, articles = await self._latest(session, slug)
-        self_url, home = self._urls(request, slug, "feed.json")
-        body = render_json_feed(title, self_url, home, articles)
-        return _conditional(request, body, "application/feed+json", articles)
+        return await _output(request, session, slug, "feed.json")
+
+
+_FORMATS = {
+    "atom.xml": (render_atom, "application/atom+xml; charset=utf-8"),
+    "feed.json": (render_json_feed, "application/feed+json"),
+}
+
+
+async def _output(
+    request: Request[Any, Any, Any], session: AsyncSession, slug: str | None, name: str
+) -> Response[bytes]:
+    """The latest articles of one category (or all) in the format named by `name`."""
+    if slug is None:
+        title, categories = "feedhub: all categories", None
+    else:
+        category = await session.scalar(select(Category.name).where(Category.slug == slug))
+        if category is None:
+            raise NotFoundError(f"category {slug!r} does not exist")
+        title, categories = f"feedhub: {category}", [slug]
+    articles = await articles_before(session, categories, None, LATEST)
+    base = str(request.base_url).rstrip("/")
+    self_url = f"{base}/categories/{slug}/{name}" if slug else f"{base}/all/{name}"
+    home = f"{base}/?category={slug}" if slug else f"{base}/"
+    render, media_type = _FORMATS[name]
+    return _conditional(request, render(title, self_url, home, articles), media_type, articles)

@@ -14,10 +14,16 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpcore
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.api import catalog
+from feedhub.models import Category, Feed
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -71,7 +77,7 @@ def billion_laughs(levels: int = 10) -> bytes:
 def quadratic_blowup(size: int = 50_000, refs: int = 50_000) -> bytes:
     """One long entity referenced many times: no nesting, still gigabytes if expanded."""
     value = "A" * size
-    body = f"&a;" * refs
+    body = "&a;" * refs
     return (
         f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "{value}">]>'
         '<rss version="2.0"><channel><title>Q</title><link>http://example.com/</link>'
@@ -241,3 +247,71 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
+
+
+class ConcurrencyMeter:
+    """A route handler that serves `body` slowly and counts requests in flight per Host."""
+
+    def __init__(self, body: bytes, delay: float) -> None:
+        self.body = body
+        self.delay = delay
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        self.total_in_flight = 0
+        self.max_total = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: BaseHTTPRequestHandler) -> None:
+        host = (request.headers.get("Host") or "").rsplit(":", 1)[0]
+        with self._lock:
+            self.in_flight[host] = self.in_flight.get(host, 0) + 1
+            self.max_in_flight[host] = max(self.max_in_flight.get(host, 0), self.in_flight[host])
+            self.total_in_flight += 1
+            self.max_total = max(self.max_total, self.total_in_flight)
+        try:
+            time.sleep(self.delay)
+            _start(
+                request,
+                200,
+                {"Content-Type": "application/rss+xml", "Content-Length": str(len(self.body))},
+            )
+            request.wfile.write(self.body)
+        finally:
+            with self._lock:
+                self.in_flight[host] -= 1
+                self.total_in_flight -= 1
+
+
+class FakeClock:
+    """The poller's clock (`Poller(clock=...)`): time moves only when a test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def add_feed(
+    sessions: async_sessionmaker[AsyncSession],
+    url: str,
+    *,
+    category: str = "tech",
+    now: datetime | None = None,
+) -> int:
+    """Subscribe `url` the way the admin API does (catalog), creating the category once."""
+    async with sessions() as session:
+        if await session.scalar(select(Category.id).where(Category.slug == category)) is None:
+            await catalog.create_category(session, category.title(), category)
+        feed = await catalog.create_feed(session, url=url, category=category, now=now)
+    return feed.id
+
+
+async def feed_row(sessions: async_sessionmaker[AsyncSession], feed_id: int) -> Feed:
+    async with sessions() as session:
+        feed = await session.get(Feed, feed_id)
+    assert feed is not None
+    return feed

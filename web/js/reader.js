@@ -122,6 +122,7 @@ function startStream() {
     onState: (state) => {
       status.set(state);
       if (state === "live" && stale) recover();
+      if (state === "offline" && navigator.onLine !== false) dropVanishedCategories();
     },
   });
   status.set("connecting");
@@ -133,6 +134,18 @@ async function recover() {
   stale = false;
   if (!picker.names.size) await loadCategories();
   await loadList();
+}
+
+// The stream answers 404 for a category deleted since the page loaded: forget it.
+async function dropVanishedCategories() {
+  if (!chosen.length) return;
+  try {
+    const categories = await getCategories();
+    const kept = picker.render(categories, chosen);
+    if (kept.length !== chosen.length) await chooseCategories(kept);
+  } catch {
+    // The server is really down: the stream keeps retrying.
+  }
 }
 
 async function loadCategories() {
