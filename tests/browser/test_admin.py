@@ -20,7 +20,7 @@ def test_admin_page_manages_feeds_and_shows_health(page, feeds, feedhub):
         "/alpha.xml", rss([item("a1", "Alpha one"), item("a2", "Alpha two")], title="Alpha Feed")
     )
 
-    page.goto(feedhub.base_url + "/admin.html")
+    page.goto(feedhub.base_url + "/admin")
     error = page.locator("#error")
     notice = page.locator("#notice")
     panel = page.locator("#admin-panel")
