@@ -88,9 +88,14 @@ class CpuMeter:
             stack.extend(children.get(pid, []))
         return total
 
-    def now(self) -> float:
+    def now(self) -> tuple[float, float]:
+        """(this process's CPU seconds, its descendants' CPU seconds)."""
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.process_time() + self.descendants() + reaped.ru_utime + reaped.ru_stime
+        return time.process_time(), self.descendants() + reaped.ru_utime + reaped.ru_stime
+
+    def since(self, start: tuple[float, float]) -> tuple[float, float]:
+        own, children = self.now()
+        return own - start[0], children - start[1]
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -99,7 +104,8 @@ class Phase:
     name: str
     feeds: int = 0
     wall: float = 0.0
-    cpu: float = 0.0
+    cpu: float = 0.0  # own + children
+    cpu_children: float = 0.0  # feedhub's parser workers
     entries: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     server: dict[str, int] = field(default_factory=dict)
@@ -236,9 +242,9 @@ async def _feedhub_phases(settings: Any, server: Server, meter: CpuMeter,
             outcomes = await poller.poll_due(include_all=True)
             wall = time.perf_counter() - t0
             profiler.stop(name)
-            cpu = meter.now() - cpu0
+            own, children = meter.since(cpu0)
             phase = Phase(
-                name, feeds=len(outcomes), wall=wall, cpu=cpu,
+                name, feeds=len(outcomes), wall=wall, cpu=own + children, cpu_children=children,
                 entries=sum(len(o.new_articles) for o in outcomes),
                 statuses=dict(Counter(o.status for o in outcomes)), server=server.stats(),
             )  # fmt: skip
@@ -279,10 +285,11 @@ def run_reader(server: Server, db_path: Path, meter: CpuMeter, workers: int,
             statuses[_reader_status(result.value)] += 1
         wall = time.perf_counter() - t0
         profiler.stop(name)
-        cpu = meter.now() - cpu0
+        own, children = meter.since(cpu0)
         total = rdr.get_entry_counts().total
         phase = Phase(
-            name, feeds=sum(statuses.values()), wall=wall, cpu=cpu,
+            name, feeds=sum(statuses.values()), wall=wall, cpu=own + children,
+            cpu_children=children,
             entries=total - entries_before, statuses=dict(statuses), server=server.stats(),
         )  # fmt: skip
         entries_before = total
@@ -310,7 +317,7 @@ def _report_phase(system: str, what: str, p: Phase, quiet: bool) -> None:
         return
     print(
         f"  {system:8} ({p.name}) {what}: {p.feeds} feeds, {p.entries} new entries in "
-        f"{p.wall:.2f} s wall, {p.cpu:.2f} s CPU; statuses {p.statuses}; server {p.server}",
+        f"{p.wall:.2f} s wall, {p.cpu:.2f} s CPU ({p.cpu_children:.2f} in child processes); statuses {p.statuses}; server {p.server}",
         flush=True,
     )
 

@@ -129,7 +129,7 @@ def create_app(settings: Settings) -> Litestar:
 
     @get("/admin", include_in_schema=False, sync_to_thread=False)
     def admin_page() -> File:
-        return File(web / "admin.html", content_disposition_type="inline")
+        return File(web / "admin.html", filename="admin.html", content_disposition_type="inline")
 
     async def dispose_engine() -> None:
         await engine.dispose()

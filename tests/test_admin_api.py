@@ -205,4 +205,5 @@ async def test_health_schema_and_pages(client: AsyncTestClient[Any]) -> None:
     assert "feedhub_stream_subscribers" in r.json()
     assert (await client.get("/schema/openapi.json")).status_code == 200
     assert "<html" in (await client.get("/")).text.lower()
-    assert "<html" in (await client.get("/admin")).text.lower()
+    admin = await client.get("/admin")
+    assert "<html" in admin.text.lower() and admin.headers["content-type"].startswith("text/html")

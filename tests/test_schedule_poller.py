@@ -8,7 +8,7 @@ keys on the host name, as it would for two sites behind one address.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +19,7 @@ from feedhub.ingest.poller import Poller
 from feedhub.schedule import ScheduleLimits, backoff_seconds
 from tests.conftest import RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
-from tests.support.hostile import ConcurrencyMeter, FakeClock, add_feed, feed_row
+from tests.support.hostile import ConcurrencyMeter, FakeClock, QuickFeedServer, add_feed, feed_row
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ITEMS = [
@@ -27,6 +27,12 @@ ITEMS = [
      "pubDate": f"Mon, 0{i} Jan 2024 10:00:00 GMT"}
     for i in range(1, 4)
 ]  # fmt: skip
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with QuickFeedServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -128,6 +134,27 @@ async def test_429_pauses_the_whole_host_but_not_other_hosts(
     assert sibling in await timed_poller.due_feed_ids()
     assert (await timed_poller.poll_feed(sibling)).status == "ok"
     assert len(feed_server.requests_to("/sibling")) == 1
+
+
+async def test_429_also_stops_feeds_already_queued_for_the_host(
+    feed_server: FeedServer,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: RecordingPublisher,
+    clock: FakeClock,
+) -> None:
+    """A batch of due feeds of one host waits in the host's queue (2 at a time); once a
+    429 arrives, the ones still queued must not be sent: the pause is checked again when
+    a feed gets its turn, not only when it joined the queue."""
+    for i in range(6):
+        feed_server.set(f"/rl/{i}", "no", status=429, headers={"Retry-After": "600"}, delay=0.2)
+        await add_feed(sessions, feed_server.url(f"/rl/{i}"), now=T0)
+    polite = settings.with_(max_polls_per_host=2)
+    async with Poller(polite, sessions, publisher, clock=clock) as poller:
+        outcomes = await poller.poll_due()
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses == ["deferred"] * 4 + ["error"] * 2
+    assert len([r for r in feed_server.requests if r.path.startswith("/rl/")]) == 2
 
 
 async def test_503_without_retry_after_pauses_nothing(

@@ -86,9 +86,12 @@ def _blocked(host: str, addresses: Iterable[str]) -> str | None:
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolve, check, then dial the checked address."""
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(
+        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
         self.allow_private = allow_private
-        self._inner = httpcore.AnyIOBackend()
+        # `inner` dials the checked address; tests pass a dialler that records every dial.
+        self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,

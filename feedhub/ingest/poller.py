@@ -257,12 +257,14 @@ class Poller:
     async def _poll(self, state: _FeedState) -> PollOutcome:
         assert self._client is not None, "Poller.start() was not called"
         host = host_of(state.url)
-        now = self._clock()
-        if (paused := self.hosts.paused_until(host, now)) is not None:
-            await self._update(state.id, next_poll_at=paused)
-            return PollOutcome(state.id, "deferred")
+        if (paused := self.hosts.paused_until(host, self._clock())) is not None:
+            return await self._defer(state, paused)
         try:
             async with self.hosts.slot(host):
+                # Checked again once it is our turn: while this feed queued for the host,
+                # another feed of it may have got a 429 (issue 5: the pause is per host).
+                if (paused := self.hosts.paused_until(host, self._clock())) is not None:
+                    return await self._defer(state, paused)
                 result = await fetch_feed(
                     self._client,
                     state.url,
@@ -290,6 +292,11 @@ class Poller:
         except ParseError as exc:
             return await self._record_failure(state, str(exc), result.status, result)
         return await self._save(state, result, parsed, fingerprint, moved_to)
+
+    async def _defer(self, state: _FeedState, until: datetime) -> PollOutcome:
+        """The feed's host asked to be left alone until `until`: try again then."""
+        await self._update(state.id, next_poll_at=until)
+        return PollOutcome(state.id, "deferred")
 
     async def _parse(self, state: _FeedState, result: FetchResult) -> ParsedFeed:
         return await self._parse_result(result, guid_unreliable=state.guid_unreliable)
