@@ -15,7 +15,8 @@ URLs: /feed/<copy>/<index>/<file name>. Two modes, switched with GET /_mode/<nam
 * conditional: 200 with ETag and Last-Modified; 304 (no body) when the request's
                If-None-Match or If-Modified-Since matches.
 
-GET /_stats answers the request counts by status since the last mode switch.
+GET /_stats answers the request counts by status, and the connections opened, since the
+last mode switch (a client that keeps connections alive opens few).
 asyncio protocol, keep-alive, no framework: it should cost far less CPU per request than
 the clients it serves.
 """
@@ -23,6 +24,7 @@ the clients it serves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import sys
@@ -61,13 +63,11 @@ class _State:
             extra = "Content-Encoding: gzip\r\n" if body[:2] == b"\x1f\x8b" else ""
             etag = '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
             common = (
-                f"Content-Type: {_content_type(path)}\r\n{extra}"
-                f"Content-Length: {len(body)}\r\n"
+                f"Content-Type: {_content_type(path)}\r\n{extra}Content-Length: {len(body)}\r\n"
             )
             plain = f"HTTP/1.1 200 OK\r\n{common}\r\n".encode() + body
             cond = (
-                f"HTTP/1.1 200 OK\r\n{common}ETag: {etag}\r\n"
-                f"Last-Modified: {LAST_MODIFIED}\r\n\r\n"
+                f"HTTP/1.1 200 OK\r\n{common}ETag: {etag}\r\nLast-Modified: {LAST_MODIFIED}\r\n\r\n"
             ).encode() + body
             not_modified = (
                 f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n"
@@ -82,8 +82,7 @@ class _State:
 
 def _simple(status: str, body: bytes, content_type: str = "text/plain") -> bytes:
     return (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
 
@@ -95,6 +94,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.state.stats["connections"] += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -171,10 +171,8 @@ async def _serve(root: Path, copies: int) -> None:
 
 def main() -> None:
     root, copies = Path(sys.argv[1]), int(sys.argv[2])
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(root, copies))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

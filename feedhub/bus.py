@@ -23,6 +23,7 @@ __all__ = [
     "Doorbell",
     "NullPublisher",
     "Publisher",
+    "ALL_CHANNEL",
     "channel_name",
     "channels_backend",
 ]
@@ -30,6 +31,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "articles."
+# Every doorbell also rings here. The web processes' hubs listen to this one channel, so a
+# category created by another process (the CLI, another web process) needs no new
+# subscription before its first article can reach a no-category stream.
+ALL_CHANNEL = "articles"
 
 
 def channel_name(category: str) -> str:
@@ -75,7 +80,9 @@ class ChannelsPublisher:
             part = Doorbell(bell.feed_id, bell.category, bell.ids[start : start + _IDS_PER_BELL])
             # wait_published, not publish(): a failed publish() kills the plugin's worker and
             # every later message is lost silently (litestar issue 5008).
-            await self._channels.wait_published(part.encode(), channel_name(bell.category))
+            await self._channels.wait_published(
+                part.encode(), [channel_name(bell.category), ALL_CHANNEL]
+            )
 
 
 def channels_backend(bus_url: str) -> ChannelsBackend:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -80,6 +81,16 @@ async def open_stream(room: Newsroom, query: str = "", **kwargs: object) -> RawS
     return stream
 
 
+def big_enough_to_block() -> int:
+    """Summary size such that one replay page (200 articles) outgrows the kernel's largest
+    TCP send buffer, so a replay to a client that stops reading stalls after page one."""
+    try:
+        wmem_max = int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        wmem_max = 4 << 20
+    return max(30_000, wmem_max * 3 // 2 // 200)
+
+
 def article_ids(events: list[Event]) -> list[int]:
     return [int(e.id) for e in events if e.event == "article" and e.id is not None]
 
@@ -93,9 +104,10 @@ async def test_live_article_reaches_its_category_and_all_but_not_others(room: Ne
 
     async def httpx_sse_client(ready: asyncio.Event) -> None:
         # A stock SSE client library, to show the wire format is what clients expect.
-        async with httpx.AsyncClient(timeout=None) as client, aconnect_sse(
-            client, "GET", f"{room.url}/api/stream?category=tech"
-        ) as source:
+        async with (
+            httpx.AsyncClient(timeout=None) as client,
+            aconnect_sse(client, "GET", f"{room.url}/api/stream?category=tech") as source,
+        ):
             async for sse in source.aiter_sse():
                 if sse.event == "hello":
                     ready.set()
@@ -170,6 +182,31 @@ async def test_unknown_category_is_404_json_with_detail(room: Newsroom) -> None:
             assert "tech" not in r.json()["detail"]
 
 
+async def test_category_created_by_another_process_reaches_all_subscribers(
+    room: Newsroom,
+) -> None:
+    """A category added behind this server's back (the CLI, another process on the same
+    database) is picked up: a no-category subscriber gets its articles live."""
+    everything = await open_stream(room)
+    try:
+        db = sqlite3.connect(room.server.db_path)
+        with db:
+            db.execute("INSERT INTO category (slug, name) VALUES ('sports', 'Sports')")
+        db.close()
+
+        room.feeds.set("/sports.xml", room.document("sports", 1, 0))
+        feed = await asyncio.to_thread(
+            room.server.add_feed, room.feeds.url("/sports.xml"), "sports"
+        )
+        room.feed_ids["sports"] = feed["id"]
+        [seed] = await everything.articles(1)  # its first poll, at once
+        assert seed.json()["category"] == "sports"
+        ids = await room.apublish("sports", 2)
+        assert article_ids(await everything.articles(2)) == ids
+    finally:
+        await everything.close()
+
+
 # -- 2. resume -----------------------------------------------------------------------------------
 async def test_resume_with_last_event_id_replays_exactly_the_missed(room: Newsroom) -> None:
     """(2) read some, disconnect, 5 articles committed, reconnect with Last-Event-ID: those 5,
@@ -203,9 +240,7 @@ async def test_resume_with_last_event_id_query_parameter(room: Newsroom) -> None
     science = await room.apublish("science", 1)
     # The query form (for clients that cannot set headers); the header wins when both come.
     by_query = await open_stream(room, f"?category=tech,science&last_event_id={start}")
-    both = await open_stream(
-        room, "?last_event_id=0", headers={"Last-Event-ID": str(tech[0])}
-    )
+    both = await open_stream(room, "?last_event_id=0", headers={"Last-Event-ID": str(tech[0])})
     try:
         assert article_ids(await by_query.articles(3)) == tech + science
         assert article_ids(await both.articles(2)) == [tech[1], *science]
@@ -220,14 +255,15 @@ async def test_articles_committed_during_the_replay_arrive_once(room: Newsroom) 
     page carries it, its live doorbell waits in the queue and is dropped, nothing lost.
 
     The replay is held up the natural way: the client stops reading, so the server's send
-    blocks after the first page (200 articles of 30 KB: more than the socket buffers hold)
-    while the second page is pending. The 5 new articles must then arrive in the *same*
+    blocks after the first page (200 articles of 30 KB or more: more than the socket buffers
+    hold) while the second page is pending. The 5 new articles must then arrive in the *same*
     chunk (one write) as the end of the replay: proof they came from the replay's last page,
     read after their commit, and not from the live path.
     """
     start = await asyncio.to_thread(room.newest_id)
-    old = await room.apublish("tech", 100, size=30_000)
-    old += await room.apublish("tech", 100, size=30_000)
+    size = big_enough_to_block()
+    old = await room.apublish("tech", 100, size=size)
+    old += await room.apublish("tech", 100, size=size)
     old += await room.apublish("tech", 220)
     stream = await open_stream(
         room, "?category=tech", headers={"Last-Event-ID": str(start)}, rcvbuf=4096
@@ -333,7 +369,7 @@ async def test_idle_stream_gets_heartbeats_and_the_specified_headers(room: Newsr
             comments.append(event)
         assert len(comments) >= 2
         gaps = [b.received_at - a.received_at for a, b in zip(comments, comments[1:], strict=False)]
-        assert all(0.7 < gap < 1.5 for gap in gaps), gaps
+        assert all(0.7 < gap < 2.0 for gap in gaps), gaps
         assert b": keep-alive\n\n" in stream.chunks[-1]
     finally:
         await stream.close()
@@ -366,8 +402,9 @@ async def test_many_connects_and_disconnects_leave_nothing_behind(room: Newsroom
     for start in range(0, 200, 25):
         await asyncio.gather(*(cycle(n) for n in range(start, start + 25)))
     after = await room.wait_health(
-        lambda h: h["feedhub_stream_subscribers"] == 0
-        and h["feedhub_asyncio_tasks"] <= baseline_tasks
+        lambda h: (
+            h["feedhub_stream_subscribers"] == 0 and h["feedhub_asyncio_tasks"] <= baseline_tasks
+        )
     )
     assert after["feedhub_stream_subscribers"] == 0, after
     assert after["feedhub_stream_queued_batches"] == 0, after
@@ -461,9 +498,10 @@ async def test_sigterm_ends_open_streams_and_exits_zero(
     ended_cleanly = asyncio.Event()
 
     async def httpx_client() -> None:
-        async with httpx.AsyncClient(timeout=10) as client, client.stream(
-            "GET", f"{room.url}/api/stream"
-        ) as response:
+        async with (
+            httpx.AsyncClient(timeout=10) as client,
+            client.stream("GET", f"{room.url}/api/stream") as response,
+        ):
             async for _ in response.aiter_bytes():
                 pass  # raises if the response is cut rather than ended
         ended_cleanly.set()
@@ -481,7 +519,7 @@ async def test_sigterm_ends_open_streams_and_exits_zero(
         code = await asyncio.to_thread(server.proc.wait, 10)
         elapsed = time.monotonic() - started
         assert code == 0, server.log()[-2000:]
-        assert elapsed < 4, elapsed
+        assert elapsed < 5, elapsed  # well before uvicorn's graceful timeout would cut in
         assert "timeout graceful shutdown exceeded" not in server.log()
     finally:
         task.cancel()

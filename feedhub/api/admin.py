@@ -33,12 +33,8 @@ class AdminController(Controller):
 
     # -- categories --------------------------------------------------------------------------
     @post("/categories")
-    async def create_category(
-        self, data: CategoryCreate, session: AsyncSession, services: Services
-    ) -> CategoryJSON:
-        created = await catalog.create_category(session, data.name, data.slug)
-        await services.hub.listen([created.slug])
-        return created
+    async def create_category(self, data: CategoryCreate, session: AsyncSession) -> CategoryJSON:
+        return await catalog.create_category(session, data.name, data.slug)
 
     @patch("/categories/{slug:str}")
     async def update_category(
@@ -110,8 +106,6 @@ class AdminController(Controller):
             default_category=services.settings.default_category,
             allow_private=services.settings.allow_private_networks,
         )
-        async with services.sessions() as session:
-            await services.hub.listen(c.slug for c in await catalog.list_categories(session))
         return report
 
     @get("/opml", media_type="text/x-opml")

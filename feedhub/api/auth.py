@@ -12,9 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 __all__ = ["admin_guard"]
 
 
-def admin_guard(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
+def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     expected: str | None = connection.app.state.settings.admin_token
     header = connection.headers.get("authorization", "")
     scheme, _sep, token = header.partition(" ")

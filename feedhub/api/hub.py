@@ -16,19 +16,18 @@ from dataclasses import dataclass, field
 
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.queries import articles_by_ids
 from feedhub.api.schemas import ArticleJSON
-from feedhub.bus import Doorbell, channel_name
-from feedhub.models import Category
+from feedhub.bus import ALL_CHANNEL, Doorbell
 
 __all__ = ["Batch", "StreamHub", "Subscription", "encode_events"]
 
 log = logging.getLogger(__name__)
 
 _encoder = msgspec.json.Encoder()
+# How often the hub looks for categories created by other processes (seconds).
 
 
 def encode_event(article: ArticleJSON) -> bytes:
@@ -110,43 +109,31 @@ class StreamHub:
         self._channels = channels
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
-        self._bus_subscribers: dict[str, Subscriber] = {}
+        self._bus_subscriber: Subscriber | None = None
         self._bells: asyncio.Queue[bytes] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._listeners: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
         self.delivered_batches = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self._worker = asyncio.create_task(self._work(), name="stream-hub")
-        async with self._sessions() as session:
-            slugs = list(await session.scalars(select(Category.slug)))
-        await self.listen(slugs)
+        self._bus_subscriber = await self._channels.subscribe(ALL_CHANNEL)
+        self._listener = asyncio.create_task(self._listen(self._bus_subscriber))
 
     async def stop(self) -> None:
         self.end_all("shutdown")
-        for task in [*self._listeners, *([self._worker] if self._worker else [])]:
+        tasks = [t for t in (self._worker, self._listener) if t is not None]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._listeners, return_exceptions=True)
-        if self._worker:
-            await asyncio.gather(self._worker, return_exceptions=True)
-        for subscriber in self._bus_subscribers.values():
-            await self._channels.unsubscribe(subscriber)
-        self._bus_subscribers.clear()
-
-    async def listen(self, slugs: Iterable[str]) -> None:
-        """Make sure this process hears the doorbells of these categories."""
-        for slug in slugs:
-            name = channel_name(slug)
-            if name in self._bus_subscribers:
-                continue
-            subscriber = await self._channels.subscribe(name)
-            self._bus_subscribers[name] = subscriber
-            self._listeners.append(asyncio.create_task(self._listen(subscriber)))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._bus_subscriber is not None:
+            await self._channels.unsubscribe(self._bus_subscriber)
+            self._bus_subscriber = None
 
     async def _listen(self, subscriber: Subscriber) -> None:
-        # iter_events is consumed by one long-lived task per channel and never wrapped in
-        # wait_for (PITFALLS.md); doorbells go to one queue so one worker keeps their order.
+        # iter_events is consumed by one long-lived task and never wrapped in wait_for
+        # (PITFALLS.md); doorbells go to one queue so that one worker keeps their order.
         async for data in subscriber.iter_events():
             self._bells.put_nowait(data)
 
@@ -160,7 +147,7 @@ class StreamHub:
         return {
             "feedhub_stream_subscribers": len(self._subscriptions),
             "feedhub_stream_queued_batches": sum(s.queue.qsize() for s in self._subscriptions),
-            "feedhub_stream_bus_listeners": len(self._bus_subscribers),
+            "feedhub_stream_pending_doorbells": self._bells.qsize(),
             # Every task of the process (server, scheduler, streams): a stream that left one
             # behind makes this grow with each connect/disconnect.
             "feedhub_asyncio_tasks": len(asyncio.all_tasks()),

@@ -106,7 +106,6 @@ def make_stream_handler(
             if unknown:
                 await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
                 return
-            await hub.listen(categories)
 
         subscription = hub.subscribe(categories)
         try:
@@ -223,7 +222,7 @@ async def _replay(
     # A client ahead of the database (restored from a backup, or its newest article deleted)
     # would skip every new article up to its id: start it afresh too.
     if missed > config.replay_limit or last_id > newest:
-        await write(b"id: %d\nevent: reset\ndata: {\"last_id\": %d}\n\n" % (newest, newest))
+        await write(b'id: %d\nevent: reset\ndata: {"last_id": %d}\n\n' % (newest, newest))
         return newest
     sent_upto = last_id
     while True:

@@ -223,6 +223,14 @@ class _Decoder:
             except _DECODE_ERRORS as exc:
                 raise FetchError(f"could not decode the {self.encoding} body: {exc}") from None
             started = True
+        if self._zlib is not None:
+            # Output zlib still holds once all input is in: at most its 32 KiB window.
+            try:
+                rest = self._zlib.flush()
+            except zlib.error as exc:
+                raise FetchError(f"could not decode the {self.encoding} body: {exc}") from None
+            if rest:
+                yield rest
 
     def _steps(self, data: bytes, *, first: bool) -> Iterator[bytes]:
         if self._zlib is not None:

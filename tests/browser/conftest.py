@@ -13,7 +13,9 @@ from tests.browser.harness import CHROMIUM, FeedhubServer, launch_chromium
 from tests.support.feedserver import FeedServer
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: playwright's sync API keeps an event loop running in the main
+# thread while it is open, and the async tests that follow need that thread's loop free.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         reason = f"chromium not installed at {CHROMIUM}: apt-get install chromium"

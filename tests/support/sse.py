@@ -315,7 +315,7 @@ class Newsroom:
         self._count = 0
         for slug in categories:
             server.add_category(slug.title(), slug)
-            feeds.set(f"/{slug}.xml", self._document(slug, 1, 0))
+            feeds.set(f"/{slug}.xml", self.document(slug, 1, 0))
             self.feed_ids[slug] = server.add_feed(feeds.url(f"/{slug}.xml"), slug)["id"]
         # A new feed is polled at once: wait for the seed articles.
         deadline = time.monotonic() + 15
@@ -324,7 +324,7 @@ class Newsroom:
                 raise AssertionError("the seed articles never arrived")
             time.sleep(0.05)
 
-    def _document(self, slug: str, n: int, size: int) -> str:
+    def document(self, slug: str, n: int, size: int) -> str:
         from tests.support.feedserver import rss
 
         items = []
@@ -344,7 +344,7 @@ class Newsroom:
     def publish(self, slug: str, n: int = 1, size: int = 0) -> list[int]:
         """Commit `n` new articles of `slug` (summaries padded by `size` bytes); their ids."""
         before = self.newest_id()
-        self.feeds.set(f"/{slug}.xml", self._document(slug, n, size))
+        self.feeds.set(f"/{slug}.xml", self.document(slug, n, size))
         result = self.server.refresh(self.feed_ids[slug])
         assert result["new_articles"] == n, result
         return [a["id"] for a in self.articles(after=before, category=slug)]

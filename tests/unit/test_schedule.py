@@ -18,8 +18,10 @@ from feedhub.schedule import (
 )
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-LIMITS = ScheduleLimits()
-NO_JITTER_LIMITS = ScheduleLimits(jitter_fraction=0.0)
+# Polling at the median gap itself (rate_reference=None) keeps these tables readable; the
+# square-root rule, the default, has its own table in tests/test_schedule_poller.py.
+LIMITS = ScheduleLimits(rate_reference=None)
+NO_JITTER_LIMITS = ScheduleLimits(jitter_fraction=0.0, rate_reference=None)
 HOUR = 3600.0
 DAY = 86400.0
 
