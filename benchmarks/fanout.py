@@ -136,6 +136,11 @@ class _Sub(asyncio.Protocol):
             self.phase.finished_one()  # counted as missing
 
 
+def _greeted(sub: _Sub) -> bool:
+    hello = sub.hello
+    return hello.done() and not hello.cancelled() and hello.exception() is None
+
+
 class _Client:
     def __init__(self) -> None:
         self.phase = _Phase()
@@ -170,10 +175,10 @@ class _Client:
             errors["no hello before the deadline"] = (
                 n
                 - sum(errors.values())
-                - sum(1 for s in self.subs if s.hello.done() and not s.hello.exception())
+                - sum(1 for s in self.subs if _greeted(s))
             )
         t1 = time.monotonic()
-        good = [s for s in self.subs if s.hello.done() and not s.hello.exception()]
+        good = [s for s in self.subs if _greeted(s)]
         if len(good) < len(self.subs):
             kept = {id(s) for s in good}
             for sub in self.subs:

@@ -65,7 +65,7 @@ class ParsedFeed:
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     feed_id: int
-    status: str  # "ok", "not_modified", "unchanged", "error", "disabled"
+    status: str  # "ok", "not_modified", "unchanged", "error", "disabled", "deferred"
     new_articles: tuple[int, ...] = field(default=())
     updated: int = 0
     error: str | None = None

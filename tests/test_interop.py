@@ -133,6 +133,43 @@ async def test_adding_a_page_url_subscribes_to_its_feed(
     assert r.json()["url"] == feed_server.url("/blog/feed.xml")
 
 
+async def test_discover_lists_candidates_without_subscribing(
+    client: AsyncTestClient[Any], feed_server: FeedServer
+) -> None:
+    feed_server.set("/site/rss.xml", rss([{"guid": "1", "title": "x"}], title="Site RSS"))
+    feed_server.set("/site/atom.xml", rss([{"guid": "2", "title": "y"}], title=""))
+    feed_server.set("/site/", (
+        '<html><head><base href="/site/">'
+        '<link rel="alternate" type="application/rss+xml" href="rss.xml">'
+        '<link rel="alternate" type="application/atom+xml" title="Atom" href="atom.xml">'
+        '<link rel="alternate" type="application/rss+xml" href="/gone.xml">'
+        "</head></html>"
+    ), headers={"Content-Type": "text/html"})  # fmt: skip
+    feed_server.set(
+        "/empty/",
+        "<html><head></head><body>nothing</body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    r = await client.post(
+        "/api/admin/discover", json={"url": feed_server.url("/site/")}, headers=AUTH
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {"url": feed_server.url("/site/rss.xml"), "title": "Site RSS", "subscribed": False},
+        {"url": feed_server.url("/site/atom.xml"), "title": "Atom", "subscribed": False},
+    ]
+    assert (await client.get("/api/admin/feeds", headers=AUTH)).json() == []
+    r = await client.post(
+        "/api/admin/discover", json={"url": feed_server.url("/empty/")}, headers=AUTH
+    )
+    assert r.status_code == 422 and "links no feed" in r.json()["detail"]
+    # A feed URL is its own single candidate.
+    r = await client.post(
+        "/api/admin/discover", json={"url": feed_server.url("/site/rss.xml")}, headers=AUTH
+    )
+    assert [c["url"] for c in r.json()] == [feed_server.url("/site/rss.xml")]
+
+
 # -- JSON Feed ---------------------------------------------------------------------------------
 JSON_FEED_11 = {
     "version": "https://jsonfeed.org/version/1.1",

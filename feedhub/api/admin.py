@@ -12,9 +12,11 @@ from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import Services
 from feedhub.api.schemas import (
+    CandidateJSON,
     CategoryCreate,
     CategoryJSON,
     CategoryUpdate,
+    DiscoverRequest,
     FeedCreate,
     FeedJSON,
     FeedUpdate,
@@ -90,6 +92,18 @@ class AdminController(Controller):
         await catalog.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.refresh(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
+
+    @post("/discover", status_code=200)
+    async def discover(
+        self, data: DiscoverRequest, session: AsyncSession, services: Services
+    ) -> list[CandidateJSON]:
+        """The feeds a URL leads to (itself, or a page's feeds), without subscribing."""
+        url = await check_feed_url(data.url, allow_private=services.settings.allow_private_networks)
+        found = await services.poller.discover(url)
+        return [
+            CandidateJSON(f.url, f.title, await catalog.feed_url_taken(session, f.url))
+            for f in found
+        ]
 
     # -- subscriptions -----------------------------------------------------------------------
     @post("/opml", status_code=200)

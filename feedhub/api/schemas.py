@@ -13,6 +13,8 @@ __all__ = [
     "CategoryCreate",
     "CategoryJSON",
     "CategoryUpdate",
+    "CandidateJSON",
+    "DiscoverRequest",
     "FeedCreate",
     "FeedJSON",
     "FeedUpdate",
@@ -83,6 +85,16 @@ class ArticleJSON(msgspec.Struct):
     author: str | None
     published_at: datetime
     fetched_at: datetime
+
+
+class DiscoverRequest(msgspec.Struct, forbid_unknown_fields=True):
+    url: Url
+
+
+class CandidateJSON(msgspec.Struct):
+    url: str
+    title: str | None
+    subscribed: bool
 
 
 class RefreshJSON(msgspec.Struct):

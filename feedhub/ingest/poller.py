@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.bus import Doorbell, Publisher
 from feedhub.config import Settings
-from feedhub.errors import EmptyFeedError, FetchError, ParseError, ValidationError
-from feedhub.ingest.discover import common_path_candidates, find_feed_links, looks_like_html
+from feedhub.errors import FetchError, ParseError
 from feedhub.ingest.fetch import build_client, fetch_feed
+from feedhub.ingest.finder import Found, discover_feeds, resolve_feed
 from feedhub.ingest.hosts import HostGate, host_of
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.store import ArticleStore
@@ -36,20 +36,12 @@ from feedhub.models import Article, Category, Feed
 from feedhub.schedule import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
 from feedhub.types import FetchResult, ParsedFeed, PollOutcome
 
-__all__ = ["Poller", "Probe"]
+__all__ = ["Poller"]
 
 log = logging.getLogger(__name__)
 
 # How many recent publication dates feed the adaptive schedule.
 _RATE_SAMPLE = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """What a URL given by an admin turned out to be: the feed URL to store."""
-
-    url: str
-    title: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,39 +151,19 @@ class Poller:
             await asyncio.gather(running, return_exceptions=True)
         return await self.poll_soon(feed_id)
 
-    async def probe(self, url: str) -> Probe:
-        """Check that `url` is a feed before subscribing; resolve an HTML page to its feed.
+    async def probe(self, url: str) -> Found:
+        """The feed to subscribe to for `url` (a feed, or a page that links one).
 
         Raises ValidationError in words: the admin API answers it with 422.
         """
-        assert self._client is not None, "Poller.start() was not called"
-        try:
-            result = await self._fetch_once(url)
-        except FetchError as exc:
-            raise ValidationError(f"could not fetch {url}: {exc}") from None
-        target = result.permanent_url or url
-        body = result.body or b""
-        if looks_like_html(body, result.headers.get("content-type")):
-            candidates = find_feed_links(body, result.final_url)
-            for candidate_url in [c.url for c in candidates] + common_path_candidates(url):
-                if candidate_url == url:
-                    continue
-                try:
-                    found = await self._fetch_once(candidate_url)
-                    parsed = await self._parse_result(found, guid_unreliable=False)
-                except EmptyFeedError:
-                    return Probe(candidate_url, None)
-                except (FetchError, ParseError):
-                    continue
-                return Probe(found.permanent_url or candidate_url, parsed.title)
-            raise ValidationError(f"{url} is an HTML page that links no feed")
-        try:
-            parsed = await self._parse_result(result, guid_unreliable=False)
-        except EmptyFeedError:
-            return Probe(target, None)
-        except ParseError as exc:
-            raise ValidationError(f"{url} is not a feed: {exc}") from None
-        return Probe(target, parsed.title)
+        return await resolve_feed(url, self._fetch_once, self._parse_probe)
+
+    async def discover(self, url: str) -> list[Found]:
+        """Every feed `url` leads to, checked by fetching it; nothing is subscribed."""
+        return await discover_feeds(url, self._fetch_once, self._parse_probe)
+
+    async def _parse_probe(self, result: FetchResult) -> ParsedFeed:
+        return await self._parse_result(result, guid_unreliable=False)
 
     async def _fetch_once(self, url: str) -> FetchResult:
         assert self._client is not None
