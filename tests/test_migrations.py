@@ -56,3 +56,20 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         return mode, fks, busy
 
     assert asyncio.run(pragmas()) == ("wal", 1, 10000)
+
+
+def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
+    upgrade_to_head(url)
+    command.downgrade(alembic_config(url), "base")
+    with sqlite3.connect(tmp_path / "roundtrip.db") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert not names & {"article", "feed", "category", "article_fts"}
+    upgrade_to_head(url)
+    with sqlite3.connect(tmp_path / "roundtrip.db") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert {"article", "feed", "category", "tombstone", "article_fts"} <= names
