@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,9 +111,8 @@ class _Sub(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -173,9 +172,7 @@ class _Client:
                 await asyncio.gather(*(one() for _ in range(n)))
         except TimeoutError:
             errors["no hello before the deadline"] = (
-                n
-                - sum(errors.values())
-                - sum(1 for s in self.subs if _greeted(s))
+                n - sum(errors.values()) - sum(1 for s in self.subs if _greeted(s))
             )
         t1 = time.monotonic()
         good = [s for s in self.subs if _greeted(s)]

@@ -111,6 +111,11 @@ async def _fetch(
         _check_scheme(current)
         try:
             async with client.stream("GET", current, headers=conditional) as response:
+                if response.status_code != 200:
+                    # Read the (small) body of every non-200 answer: an unread body makes
+                    # httpcore close the connection instead of returning it to the pool,
+                    # so each 304 would open a new TCP (and TLS) connection.
+                    await _drain(response)
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
                     if target in seen:
@@ -265,6 +270,14 @@ class _Decoder:
             if decompressor.can_accept_more_data() or decompressor.is_finished():
                 return
             out = decompressor.process(b"", output_buffer_limit=_DECODE_STEP)
+
+
+async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > limit:  # not worth keeping the connection for: httpcore closes it
+            return
 
 
 def _check_scheme(url: str) -> None:

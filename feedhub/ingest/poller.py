@@ -17,10 +17,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # How many recent publication dates feed the adaptive schedule.
 _RATE_SAMPLE = 20
+# How long the bookkeeping of a no-news poll may wait to be written with others (seconds).
+_FLUSH_DELAY = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,14 @@ class Poller:
         self._executor: Executor | None = None
         self._in_flight: dict[int, asyncio.Task[PollOutcome]] = {}
         self._global = asyncio.Semaphore(settings.max_concurrent_polls)
+        # Polls that bring no news (304, unchanged body) are most polls: their bookkeeping
+        # must cost almost nothing (issue 2 benchmark, (c)). So poll_due loads the feed rows
+        # in one query, the schedule's publication dates are kept from the last save, and
+        # the feed-row updates of such polls are written together, within `_FLUSH_DELAY`.
+        self._preloaded: dict[int, _FeedState] = {}
+        self._recent: dict[int, tuple[datetime, ...]] = {}
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -105,6 +115,7 @@ class Poller:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        await self.flush()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -121,7 +132,9 @@ class Poller:
 
     # -- batches -----------------------------------------------------------------------------
     def is_polling(self, feed_id: int) -> bool:
-        return feed_id in self._in_flight
+        """Also while its bookkeeping waits to be written: its next_poll_at is not stored yet,
+        and a tick must not take it for due."""
+        return feed_id in self._in_flight or feed_id in self._pending
 
     def poll_soon(self, feed_id: int) -> asyncio.Task[PollOutcome]:
         """Start polling a feed in the background unless it is already being polled."""
@@ -137,7 +150,7 @@ class Poller:
 
     async def _bounded(self, feed_id: int) -> PollOutcome:
         async with self._global:
-            return await self.poll_feed(feed_id)
+            return await self.poll_feed(feed_id, defer=True)
 
     @property
     def in_flight_count(self) -> int:
@@ -149,7 +162,9 @@ class Poller:
         running = self._in_flight.get(feed_id)
         if running is not None:
             await asyncio.gather(running, return_exceptions=True)
-        return await self.poll_soon(feed_id)
+        outcome = await self.poll_soon(feed_id)
+        await self.flush()
+        return outcome
 
     async def probe(self, url: str) -> Found:
         """The feed to subscribe to for `url` (a feed, or a page that links one).
@@ -187,10 +202,66 @@ class Poller:
     async def poll_due(self, *, include_all: bool = False) -> list[PollOutcome]:
         """Poll every due feed with bounded concurrency; return when all are done."""
         ids = await self.due_feed_ids(include_all=include_all, limit=1_000_000)
-        return list(await asyncio.gather(*(self.poll_soon(fid) for fid in ids)))
+        self._preloaded.update({st.id: st for st in await self._load_many(ids)})
+        outcomes = list(await asyncio.gather(*(self.poll_soon(fid) for fid in ids)))
+        await self.flush()
+        return outcomes
+
+    async def _load_many(self, ids: list[int]) -> list[_FeedState]:
+        states: list[_FeedState] = []
+        async with self.sessions() as session:
+            for start in range(0, len(ids), 500):
+                rows = await session.execute(
+                    select(Feed, Category.slug)
+                    .join(Category)
+                    .where(Feed.id.in_(ids[start : start + 500]))
+                )
+                states.extend(_state(feed, slug) for feed, slug in rows)
+        return states
+
+    async def flush(self) -> None:
+        """Write the pending bookkeeping of polls that stored no articles, in one go."""
+        if not self._pending:
+            return
+        pending = dict(self._pending)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for feed_id, values in pending.items():
+            groups.setdefault(tuple(sorted(values)), []).append({"b_id": feed_id, **values})
+        table = cast(Table, Feed.__table__)
+        try:
+            async with self.sessions.begin() as session:
+                conn = await session.connection()
+                for keys, rows in groups.items():
+                    stmt = (
+                        update(table)
+                        .where(table.c.id == bindparam("b_id"))
+                        .values({k: bindparam(k) for k in keys})
+                    )
+                    await conn.execute(stmt, rows)
+        finally:
+            # Until written, a feed counts as being polled (is_polling). Values deferred
+            # meanwhile replaced the dict and stay pending for the next flush.
+            for feed_id, values in pending.items():
+                if self._pending.get(feed_id) is values:
+                    del self._pending[feed_id]
+
+    def _defer_update(self, feed_id: int, values: dict[str, Any]) -> None:
+        self._pending[feed_id] = {**self._pending.get(feed_id, {}), **values}
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(_FLUSH_DELAY)
+        await self.flush()
 
     # -- one feed ----------------------------------------------------------------------------
-    async def poll_feed(self, feed_id: int) -> PollOutcome:
+    async def poll_feed(self, feed_id: int, *, defer: bool = False) -> PollOutcome:
+        outcome = await self._poll_feed(feed_id)
+        if not defer:  # a direct caller reads the feed row next: write it now
+            await self.flush()
+        return outcome
+
+    async def _poll_feed(self, feed_id: int) -> PollOutcome:
         started = time.perf_counter()
         state = await self._load(feed_id)
         if state is None:
@@ -210,6 +281,8 @@ class Poller:
         return outcome
 
     async def _load(self, feed_id: int) -> _FeedState | None:
+        if (state := self._preloaded.pop(feed_id, None)) is not None:
+            return state
         async with self.sessions() as session:
             row = (
                 await session.execute(
@@ -218,13 +291,7 @@ class Poller:
             ).first()
         if row is None:
             return None
-        feed, slug = row
-        return _FeedState(
-            id=feed.id, url=feed.url, category=slug, enabled=feed.enabled,
-            poll_interval=feed.poll_interval, etag=feed.etag, last_modified=feed.last_modified,
-            content_hash=feed.content_hash, error_count=feed.error_count,
-            guid_unreliable=feed.guid_unreliable, title=feed.title, site_url=feed.site_url,
-        )  # fmt: skip
+        return _state(*row)
 
     async def _poll(self, state: _FeedState) -> PollOutcome:
         assert self._client is not None, "Poller.start() was not called"
@@ -321,6 +388,8 @@ class Poller:
             state.id, parsed.entries, fetched_at=result.fetched_at, feed_values=values,
             on_commit=publish,
         )  # fmt: skip
+        # What the schedule just used; a 304 or an unchanged body re-uses it.
+        self._recent[state.id] = published
         return PollOutcome(
             state.id, "ok", new_articles=saved.new_ids, updated=saved.updated,
             http_status=result.status,
@@ -365,6 +434,8 @@ class Poller:
         return values
 
     async def _recent_published(self, feed_id: int) -> tuple[datetime, ...]:
+        if (cached := self._recent.get(feed_id)) is not None:
+            return cached
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(Article.published_at)
@@ -372,7 +443,9 @@ class Poller:
                 .order_by(Article.id.desc())
                 .limit(_RATE_SAMPLE)
             )
-            return tuple(sorted(rows))
+            recent = tuple(sorted(rows))
+        self._recent[feed_id] = recent
+        return recent
 
     async def _record_success(
         self,
@@ -385,9 +458,10 @@ class Poller:
     ) -> PollOutcome:
         published = await self._recent_published(state.id)
         values = self._success_values(state, result, published, None)
-        if moved_to:
-            values["url"] = moved_to
-        await self._update(state.id, **values)
+        if moved_to:  # a move can collide with another feed's URL: write it now
+            await self._update(state.id, url=moved_to, **values)
+        else:
+            self._defer_update(state.id, values)
         return PollOutcome(state.id, status, http_status=result.status)
 
     async def _fetch_failed(self, state: _FeedState, exc: FetchError) -> PollOutcome:
@@ -462,6 +536,15 @@ class Poller:
             values.pop("url", None)  # lost a race for the moved URL: keep the old one
             async with self.sessions.begin() as session:
                 await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+def _state(feed: Feed, slug: str) -> _FeedState:
+    return _FeedState(
+        id=feed.id, url=feed.url, category=slug, enabled=feed.enabled,
+        poll_interval=feed.poll_interval, etag=feed.etag, last_modified=feed.last_modified,
+        content_hash=feed.content_hash, error_count=feed.error_count,
+        guid_unreliable=feed.guid_unreliable, title=feed.title, site_url=feed.site_url,
+    )  # fmt: skip
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
