@@ -5,29 +5,41 @@ and the resulting bytes object is shared by every subscriber whose categories ma
 batch of 50 new articles costs each subscriber one queue item and one socket write.
 Doorbells are handled by a single worker, in arrival order: ids then reach each subscriber
 in increasing order, which the stream's "skip what was already sent" rule relies on.
+
+Per stream the hub keeps as little as it can (issue 3's benchmark: 10,000 streams on one
+core): a `Subscription` is a deque plus a future that exists only while its writer waits.
+No timer per stream either: one ticker every half heartbeat sends the shared keep-alive to
+streams that have been quiet, and ends streams whose writer has been stuck on a socket
+longer than the write timeout. The hub also keeps, in memory, the newest article id it has
+heard of and the category slugs, so that opening a stream costs no database read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.queries import articles_by_ids
+from feedhub.api.queries import articles_by_ids, newest_id
 from feedhub.api.schemas import ArticleJSON
 from feedhub.bus import ALL_CHANNEL, Doorbell
+from feedhub.models import Category
 
 __all__ = ["Batch", "StreamHub", "Subscription", "encode_events"]
 
 log = logging.getLogger(__name__)
 
 _encoder = msgspec.json.Encoder()
-# How often the hub looks for categories created by other processes (seconds).
+# A client whose socket accepts nothing for this long is gone or stalled: end its stream.
+WRITE_TIMEOUT = 10.0
 
 
 def encode_event(article: ArticleJSON) -> bytes:
@@ -60,39 +72,74 @@ class Batch:
         return b"".join(data for event_id, data in self.events if event_id > sent_upto)
 
 
-@dataclass(eq=False)
 class Subscription:
-    """One open stream. Bounded: a client that falls behind is ended, never thinned."""
+    """One open stream. Bounded: a client that falls behind is ended, never thinned.
 
-    categories: frozenset[str] | None
-    maxsize: int
-    queue: asyncio.Queue[Batch | None] = field(init=False)
-    ended: str | None = None  # why the hub ended it: "overflow", "shutdown"
-    # Called once when the hub ends it: the stream cuts a writer stuck on a stalled socket.
-    on_end: Callable[[], None] | None = None
+    Its writer (`feedhub.api.stream`) takes batches from `items`, oldest first; when there
+    is none it checks `ended`, then `beat` (a keep-alive is due), then awaits `wait()`.
+    Around each socket write it sets `sending` to the hub's tick number (−1 when not
+    writing) and `last_write` to the tick it started at; the hub's ticker reads both.
+    """
 
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.maxsize)
+    __slots__ = (
+        "_waiter",
+        "beat",
+        "categories",
+        "ended",
+        "items",
+        "last_write",
+        "maxsize",
+        "on_end",
+        "sending",
+    )
+
+    def __init__(self, categories: frozenset[str] | None, maxsize: int, tick: int = 0) -> None:
+        self.categories = categories
+        self.maxsize = maxsize
+        self.items: deque[Batch] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.ended: str | None = None  # why it was ended: "overflow", "shutdown", "stalled"…
+        # Called once when it is ended: the stream cuts a writer stuck on a stalled socket.
+        self.on_end: Callable[[], None] | None = None
+        self.beat = False
+        self.sending = -1
+        self.last_write = tick
 
     def wants(self, category: str) -> bool:
         return self.categories is None or category in self.categories
 
+    def wait(self) -> asyncio.Future[None]:
+        """A future done at the next offer, keep-alive or end (the writer awaits it)."""
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
     def offer(self, batch: Batch) -> None:
         if self.ended:
             return
-        try:
-            self.queue.put_nowait(batch)
-        except asyncio.QueueFull:
+        if len(self.items) >= self.maxsize:
             self.end("overflow")
+            return
+        self.items.append(batch)
+        self._wake()
+
+    def heartbeat(self) -> None:
+        self.beat = True
+        self._wake()
 
     def end(self, reason: str) -> None:
         """Drop what is queued and wake the writer: its client reconnects and replays."""
         if self.ended:
             return
         self.ended = reason
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        self.items.clear()
+        self._wake()
         if self.on_end is not None:
             self.on_end()
 
@@ -104,6 +151,8 @@ class StreamHub:
         channels: ChannelsPlugin,
         *,
         queue_size: int,
+        heartbeat_seconds: float = 15.0,
+        write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         self._sessions = sessions
         self._channels = channels
@@ -113,17 +162,33 @@ class StreamHub:
         self._bells: asyncio.Queue[bytes] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        # Ticks every half heartbeat (or half write timeout, if shorter): a stream quiet for
+        # `_beat_ticks` ticks gets a keep-alive, so none is ever silent for a whole heartbeat;
+        # a writer stuck in one send for `_stall_ticks` ticks (≥ the write timeout) is ended.
+        self.tick_seconds = min(heartbeat_seconds, write_timeout) / 2
+        self._beat_ticks = max(1, math.floor(heartbeat_seconds / self.tick_seconds + 1e-9))
+        self._stall_ticks = math.ceil(write_timeout / self.tick_seconds - 1e-9) + 1
+        self.tick = 0
+        # The largest article id heard of (seeded from the database at start): a new stream
+        # starts after it. Raised by `ring` before it yields, see there.
+        self.newest = 0
+        self._slugs: frozenset[str] = frozenset()
         self.delivered_batches = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        async with self._sessions() as session:
+            self.newest = max(self.newest, await newest_id(session))
+            self._slugs = await self._load_slugs(session)
         self._worker = asyncio.create_task(self._work(), name="stream-hub")
+        self._ticker = asyncio.create_task(self._tick_loop(), name="stream-hub-ticker")
         self._bus_subscriber = await self._channels.subscribe(ALL_CHANNEL)
         self._listener = asyncio.create_task(self._listen(self._bus_subscriber))
 
     async def stop(self) -> None:
         self.end_all("shutdown")
-        tasks = [t for t in (self._worker, self._listener) if t is not None]
+        tasks = [t for t in (self._worker, self._listener, self._ticker) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -137,6 +202,25 @@ class StreamHub:
         async for data in subscriber.iter_events():
             self._bells.put_nowait(data)
 
+    # -- categories --------------------------------------------------------------------------
+    @staticmethod
+    async def _load_slugs(session: AsyncSession) -> frozenset[str]:
+        return frozenset(await session.scalars(select(Category.slug)))
+
+    async def unknown_categories(self, categories: Sequence[str]) -> list[str]:
+        """The slugs that name no category. Answered from memory when all are known; on a
+        miss the list is read again from the database (a category created by the CLI or
+        another process), so only what the database does not know is reported."""
+        if all(c in self._slugs for c in categories):
+            return []
+        async with self._sessions() as session:
+            self._slugs = await self._load_slugs(session)
+        return [c for c in categories if c not in self._slugs]
+
+    def forget_category(self, slug: str) -> None:
+        """A category was deleted (admin API): a stream of it is a 404 again."""
+        self._slugs = self._slugs - {slug}
+
     # -- subscriptions -----------------------------------------------------------------------
     @property
     def subscriber_count(self) -> int:
@@ -146,7 +230,7 @@ class StreamHub:
         """For /healthz: what open streams hold, so a leak shows (issue 3, test 5)."""
         return {
             "feedhub_stream_subscribers": len(self._subscriptions),
-            "feedhub_stream_queued_batches": sum(s.queue.qsize() for s in self._subscriptions),
+            "feedhub_stream_queued_batches": sum(len(s.items) for s in self._subscriptions),
             "feedhub_stream_pending_doorbells": self._bells.qsize(),
             # Every task of the process (server, scheduler, streams): a stream that left one
             # behind makes this grow with each connect/disconnect.
@@ -154,8 +238,10 @@ class StreamHub:
         }
 
     def subscribe(self, categories: Sequence[str] | None) -> Subscription:
+        """Register a stream. Read `newest` right after, with no await in between: every
+        doorbell with a larger id is then offered to it (see `ring`)."""
         subscription = Subscription(
-            frozenset(categories) if categories else None, maxsize=self._queue_size
+            frozenset(categories) if categories else None, self._queue_size, self.tick
         )
         self._subscriptions.add(subscription)
         return subscription
@@ -167,6 +253,32 @@ class StreamHub:
         for subscription in list(self._subscriptions):
             subscription.end(reason)
 
+    # -- keep-alives and stalled writers -----------------------------------------------------
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                self.on_tick()
+            except Exception:
+                log.exception("stream hub tick failed")
+
+    def on_tick(self) -> None:
+        self.tick += 1
+        tick, beat, stall = self.tick, self._beat_ticks, self._stall_ticks
+        for subscription in list(self._subscriptions):
+            if subscription.ended:
+                continue
+            sending = subscription.sending
+            if sending >= 0:
+                if tick - sending >= stall:
+                    subscription.end("stalled")
+            elif (
+                tick - subscription.last_write >= beat
+                and not subscription.items
+                and not subscription.beat
+            ):
+                subscription.heartbeat()
+
     # -- fan-out -----------------------------------------------------------------------------
     async def _work(self) -> None:
         while True:
@@ -177,7 +289,14 @@ class StreamHub:
                 log.exception("could not deliver doorbell %r", data[:200])
 
     async def ring(self, bell: Doorbell) -> None:
-        if not any(s.wants(bell.category) for s in self._subscriptions):
+        # Before any await: raise `newest` and take the subscribers to offer to, at once. A
+        # stream subscribed before this point is in `targets`; one subscribed after it read
+        # a `newest` that covers these ids. Either way each article reaches it exactly once
+        # (live, or not at all because its hello said it came before).
+        if bell.ids:
+            self.newest = max(self.newest, *bell.ids)
+        targets = [s for s in self._subscriptions if s.wants(bell.category)]
+        if not targets:
             return
         async with self._sessions() as session:
             articles = await articles_by_ids(session, bell.ids)
@@ -186,7 +305,7 @@ class StreamHub:
         events = tuple(encode_events(articles))
         batch = Batch(events, b"".join(data for _, data in events))
         category = articles[0].category
-        for subscription in list(self._subscriptions):
+        for subscription in targets:
             if subscription.wants(category):
-                subscription.offer(batch)
+                subscription.offer(batch)  # (one that left meanwhile is simply dropped)
         self.delivered_batches += 1

@@ -2,12 +2,14 @@
 
 A raw ASGI handler rather than Litestar's ServerSentEvent response: that one re-encodes each
 message per client and costs a thread hop per stream start (issue 3's measurements); here the
-hub's pre-encoded bytes go to the socket as they are, and an idle stream is one coroutine
-waiting on its queue plus one waiting for the disconnect.
+hub's pre-encoded bytes go to the socket as they are. An open stream is its ASGI task (the
+writer) plus one task waiting for the disconnect; it holds no timer and makes no database
+read unless it resumes (the hub keeps the newest id and the category slugs in memory, and
+its ticker sends keep-alives and cuts stalled writers).
 
-Order of work on connect: subscribe to the hub *first*, then read the database for the
-replay, then go live skipping any event already replayed — so an article committed during
-the replay is delivered exactly once.
+Order of work on connect: subscribe to the hub *first* and take the hub's newest id at the
+same moment, then read the database for the replay, then go live skipping any event
+already replayed — so an article committed during the replay is delivered exactly once.
 """
 
 from __future__ import annotations
@@ -21,12 +23,10 @@ import msgspec
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub, Subscription, encode_events
 from feedhub.api.queries import articles_after, count_after, newest_id
-from feedhub.models import Category
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -38,16 +38,14 @@ _HEADERS = [
     (b"x-accel-buffering", b"no"),
     (b"connection", b"keep-alive"),
 ]
+_START = {"type": "http.response.start", "status": 200, "headers": _HEADERS}
 _KEEPALIVE = b": keep-alive\n\n"
 _REPLAY_PAGE = 200
-# A client whose socket accepts nothing for this long is gone or stalled: end its stream.
-_WRITE_TIMEOUT = 10.0
 # Once the hub has ended a stream, how long its writer may take to send the closing chunk.
 _END_GRACE = 1.0
 
 
 class StreamConfig(msgspec.Struct, frozen=True):
-    heartbeat_seconds: float
     replay_limit: int
     retry_ms: int = 3000
 
@@ -90,26 +88,31 @@ def make_stream_handler(
 ) -> ASGIRouteHandler:
     @asgi("/api/stream", is_mount=False, copy_scope=False)
     async def stream(scope: Scope, receive: Receive, send: Send) -> None:
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
-        categories = parse_categories([v for k, v in query if k == "category"]) or None
-        header_id = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"), None
-        )
-        query_id = next((v for k, v in query if k == "last_event_id"), None)
-        last_id = _parse_last_id(header_id) if header_id else _parse_last_id(query_id)
-
-        if categories:
-            async with sessions() as session:
-                lookup = select(Category.slug).where(Category.slug.in_(categories))
-                known = set(await session.scalars(lookup))
-            unknown = [c for c in categories if c not in known]
-            if unknown:
-                await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
-                return
+        # Every path answers: a status of its own, or the stream's `http.response.start`
+        # (uvicorn logs "returned without starting response" otherwise).
+        try:
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            categories = parse_categories([v for k, v in query if k == "category"]) or None
+            header_id = next(
+                (v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"),
+                None,
+            )
+            query_id = next((v for k, v in query if k == "last_event_id"), None)
+            last_id = _parse_last_id(header_id) if header_id else _parse_last_id(query_id)
+            # No database read unless a slug is not in the hub's list.
+            unknown = await hub.unknown_categories(categories) if categories else []
+        except Exception:
+            log.exception("stream request failed")
+            await _send_json_error(send, 503, "the stream is unavailable, try again")
+            return
+        if unknown:
+            await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
+            return
 
         subscription = hub.subscribe(categories)
+        newest = hub.newest  # no await since subscribe: see StreamHub.ring
         try:
-            await _serve(scope, receive, send, subscription, sessions, config, last_id)
+            await _serve(receive, send, hub, subscription, sessions, config, last_id, newest)
         finally:
             hub.unsubscribe(subscription)
 
@@ -117,72 +120,91 @@ def make_stream_handler(
 
 
 async def _serve(
-    scope: Scope,
     receive: Receive,
     send: Send,
+    hub: StreamHub,
     subscription: Subscription,
     sessions: async_sessionmaker[AsyncSession],
     config: StreamConfig,
     last_id: int | None,
+    newest: int,
 ) -> None:
+    task = asyncio.current_task()
+    assert task is not None
     loop = asyncio.get_running_loop()
-    writer = asyncio.create_task(_write(send, subscription, sessions, config, last_id))
-    watcher = asyncio.create_task(_wait_disconnect(receive))
+    watcher = loop.create_task(_wait_disconnect(receive, subscription))
     cut: list[asyncio.TimerHandle] = []
+    cutting = False
+
+    def cut_now() -> None:
+        nonlocal cutting
+        cutting = True
+        task.cancel()
 
     def on_end() -> None:
-        # Ended by the hub (overflow, shutdown): the writer sends the closing chunk at once,
-        # unless its client stopped reading and it is stuck in `send`. Then cut it after a
-        # short grace rather than the write timeout, so the stream ends now (the server
-        # closes the connection) and frees what it holds.
-        cut.append(loop.call_later(_END_GRACE, writer.cancel))
+        # Ended by the hub (overflow, stalled writer, shutdown): the writer sends the closing
+        # chunk at once, unless its client stopped reading and it is stuck in `send`. Then
+        # cut it after a short grace, so the stream ends now (the server closes the
+        # connection) and frees what it holds.
+        cut.append(loop.call_later(_END_GRACE, cut_now))
 
     subscription.on_end = on_end
     try:
-        await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await _write(send, hub, subscription, sessions, config, last_id, newest)
+    except asyncio.CancelledError:
+        # Our own cut, and nobody else's cancellation pending: the stream just ends.
+        if not (cutting and task.uncancel() == 0):
+            raise
+    except Exception as exc:
+        if not isinstance(exc, OSError | TimeoutError):
+            log.error("stream writer failed", exc_info=exc)
     finally:
         subscription.on_end = None
         for handle in cut:
             handle.cancel()
-        for task in (writer, watcher):
-            task.cancel()
-        await asyncio.gather(writer, watcher, return_exceptions=True)
+        watcher.cancel()
     if subscription.ended == "overflow":
         log.info("stream ended: its client fell behind (it will resume from the database)")
-    if (
-        writer.done()
-        and not writer.cancelled()
-        and (exc := writer.exception())
-        and not isinstance(exc, OSError | TimeoutError)
-    ):
-        log.error("stream writer failed", exc_info=exc)
+    elif subscription.ended == "stalled":
+        log.info("stream ended: its client read nothing for %.0f s", hub.write_timeout)
 
 
-async def _wait_disconnect(receive: Receive) -> None:
+async def _wait_disconnect(receive: Receive, subscription: Subscription) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
+            subscription.end("disconnected")
             return
 
 
 async def _write(
     send: Send,
+    hub: StreamHub,
     subscription: Subscription,
     sessions: async_sessionmaker[AsyncSession],
     config: StreamConfig,
     last_id: int | None,
+    newest: int,
 ) -> None:
-    async def write(data: bytes, more: bool = True) -> None:
-        async with asyncio.timeout(_WRITE_TIMEOUT):
-            await send({"type": "http.response.body", "body": data, "more_body": more})
+    sub = subscription
 
-    categories = sorted(subscription.categories) if subscription.categories else None
-    async with sessions() as session:
-        newest = await newest_id(session)
-    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+    async def write(data: bytes) -> None:
+        # `sending` tells the hub's ticker this writer is in `send` since that tick: one
+        # stuck past the write timeout is ended (no timer per write).
+        sub.sending = tick = hub.tick
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+        sub.sending = -1
+        sub.last_write = tick
+
+    await send(_START)
     # hello carries an id too: a client that drops before its first article then resumes
     # from here instead of losing what was committed while it was away.
     resume_from = newest if last_id is None else last_id
+    if last_id is not None and last_id > newest:
+        # Ahead of this process's newest id: maybe an article whose doorbell has not reached
+        # this process yet (another process's stream gave the id). Ask the database.
+        async with sessions() as session:
+            newest = max(newest, await newest_id(session))
     hello = b"retry: %d\n\nid: %d\nevent: hello\ndata: %s\n\n" % (
         config.retry_ms, resume_from, msgspec.json.encode({"last_id": newest}),
     )  # fmt: skip
@@ -190,26 +212,35 @@ async def _write(
 
     sent_upto = newest
     if last_id is not None:
-        sent_upto = await _replay(write, sessions, categories, last_id, newest, config)
+        categories = sorted(sub.categories) if sub.categories else None
+        sent_upto = await _replay(write, sub, sessions, categories, last_id, newest, config)
 
+    items = sub.items
     while True:
-        try:
-            async with asyncio.timeout(config.heartbeat_seconds):
-                batch = await subscription.queue.get()
-        except TimeoutError:
-            await write(_KEEPALIVE)
-            continue
-        if batch is None:  # ended by the hub: overflow or shutdown
-            await write(b"", more=False)
+        if items:
+            batch = items.popleft()
+            if batch.last_id <= sent_upto:
+                continue
+            data = batch.after(sent_upto)
+            sent_upto = batch.last_id
+        elif sub.ended:  # overflow, stalled, shutdown, disconnected
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if batch.last_id <= sent_upto:
+        elif sub.beat:
+            sub.beat = False
+            data = _KEEPALIVE
+        else:
+            await sub.wait()
             continue
-        await write(batch.after(sent_upto))
-        sent_upto = batch.last_id
+        sub.sending = tick = hub.tick
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+        sub.sending = -1
+        sub.last_write = tick
 
 
 async def _replay(
     write: Callable[[bytes], Awaitable[None]],
+    subscription: Subscription,
     sessions: async_sessionmaker[AsyncSession],
     categories: list[str] | None,
     last_id: int,
@@ -225,10 +256,11 @@ async def _replay(
         await write(b'id: %d\nevent: reset\ndata: {"last_id": %d}\n\n' % (newest, newest))
         return newest
     sent_upto = last_id
-    while True:
+    while not subscription.ended:
         async with sessions() as session:
             page = await articles_after(session, categories, sent_upto, _REPLAY_PAGE)
         if not page:
-            return sent_upto
+            break
         await write(b"".join(data for _, data in encode_events(page)))
         sent_upto = page[-1].id
+    return sent_upto

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import select
 import socket
 import ssl
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
@@ -83,6 +85,55 @@ def _blocked(host: str, addresses: Iterable[str]) -> str | None:
     return None
 
 
+class _CachedSocketStream(httpcore.AsyncNetworkStream):
+    """A stream that answers httpcore's "is_readable" from a socket looked up once.
+
+    httpcore's pool asks every idle connection whether it is readable on every request and
+    every response close; anyio answers by rebuilding its whole attribute dict each time,
+    which was the largest single cost of a 304 poll (benchmarks/README.md, Ingest).
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        return _CachedSocketStream(
+            await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Data (or EOF) waiting: an idle keep-alive connection the server has closed."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolve, check, then dial the checked address."""
 
@@ -102,15 +153,19 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         if self.allow_private:
-            return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            return _CachedSocketStream(
+                await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+            )
         addresses = await _resolve(host, port)
         if reason := _blocked(host, addresses):
             raise BlockedAddressError(reason)
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                return _CachedSocketStream(
+                    await self._inner.connect_tcp(
+                        address, port, timeout, local_address, socket_options
+                    )
                 )
             except httpcore.ConnectError as exc:
                 last_error = exc
@@ -139,7 +194,9 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl.create_default_context(cafile=certifi.where()),
         max_connections=100,
-        max_keepalive_connections=20,
+        # Polls of one host are minutes apart, so only a burst (a refresh of many feeds of
+        # one host) reuses connections; few are worth keeping.
+        max_keepalive_connections=10,
         keepalive_expiry=5.0,
         http1=True,
         http2=False,
