@@ -96,7 +96,12 @@ def create_app(settings: Settings) -> Litestar:
     sessions = session_factory(engine)
     channels = channels_plugin(settings.bus_url)
     poller = Poller(settings, sessions, ChannelsPublisher(channels))
-    hub = StreamHub(sessions, channels, queue_size=settings.stream_queue_size)
+    hub = StreamHub(
+        sessions,
+        channels,
+        queue_size=settings.stream_queue_size,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
 
     async def housekeeping() -> PruneReport:
         return await prune_articles(
@@ -120,10 +125,7 @@ def create_app(settings: Settings) -> Litestar:
     stream = make_stream_handler(
         hub,
         sessions,
-        StreamConfig(
-            heartbeat_seconds=settings.heartbeat_seconds,
-            replay_limit=settings.stream_replay_limit,
-        ),
+        StreamConfig(replay_limit=settings.stream_replay_limit),
     )
     web = web_dir()
 

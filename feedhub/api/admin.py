@@ -47,8 +47,9 @@ class AdminController(Controller):
         return await catalog.rename_category(session, slug, data.name)
 
     @delete("/categories/{slug:str}")
-    async def delete_category(self, slug: str, session: AsyncSession) -> None:
+    async def delete_category(self, slug: str, session: AsyncSession, services: Services) -> None:
         await catalog.delete_category(session, slug)
+        services.hub.forget_category(slug)  # its streams are a 404 again
 
     # -- feeds -------------------------------------------------------------------------------
     @get("/feeds")

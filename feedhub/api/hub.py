@@ -166,6 +166,7 @@ class StreamHub:
         # Ticks every half heartbeat (or half write timeout, if shorter): a stream quiet for
         # `_beat_ticks` ticks gets a keep-alive, so none is ever silent for a whole heartbeat;
         # a writer stuck in one send for `_stall_ticks` ticks (≥ the write timeout) is ended.
+        self.write_timeout = write_timeout
         self.tick_seconds = min(heartbeat_seconds, write_timeout) / 2
         self._beat_ticks = max(1, math.floor(heartbeat_seconds / self.tick_seconds + 1e-9))
         self._stall_ticks = math.ceil(write_timeout / self.tick_seconds - 1e-9) + 1

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub, Subscription, encode_events
@@ -38,7 +38,11 @@ _HEADERS = [
     (b"x-accel-buffering", b"no"),
     (b"connection", b"keep-alive"),
 ]
-_START = {"type": "http.response.start", "status": 200, "headers": _HEADERS}
+_START: HTTPResponseStartEvent = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": _HEADERS,
+}
 _KEEPALIVE = b": keep-alive\n\n"
 _REPLAY_PAGE = 200
 # Once the hub has ended a stream, how long its writer may take to send the closing chunk.
