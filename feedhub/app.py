@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,6 +56,21 @@ def web_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "web"
 
 
+def _tune_gc() -> None:
+    """Keep the cyclic GC from pausing the event loop for whole seconds under many streams.
+
+    10,000 open streams hold about a million GC-tracked objects (tasks, frames, scopes), and
+    with CPython's default thresholds every 25 % of heap growth triggers a full collection:
+    in the fan-out benchmark these took 150–450 ms each, 2.4 s of a 10,000-client connect
+    storm, and landed in delivery rounds as latency spikes. So: startup objects (the app,
+    Litestar, SQLAlchemy) go to the permanent generation, and collections run less often
+    (young cycles are still collected every 10,000 net allocations).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 100)
+
+
 def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
     return Response({"status_code": status, "detail": str(exc)}, status_code=status)
@@ -82,6 +98,7 @@ class _ServicesLifespan(InitPluginProtocol):
         await services.hub.start()
         if self._scheduler is not None:
             self._scheduler.start()
+        _tune_gc()
         try:
             yield
         finally:

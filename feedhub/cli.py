@@ -116,6 +116,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # Open streams would keep a SIGTERM waiting forever (PITFALLS.md).
         timeout_graceful_shutdown=5,
         lifespan="on",
+        access_log=settings.access_log,
         proxy_headers=True,
     )
 

@@ -63,6 +63,9 @@ class Settings:
     # Where an OPML feed outside any folder goes (a category name; its slug is derived).
     default_category: str = "Uncategorized"
     log_level: str = "INFO"
+    # uvicorn's per-request access log: off by default, a reverse proxy usually keeps one,
+    # and it costs a fifth of the CPU of accepting a stream (benchmarks/README.md, Fan-out).
+    access_log: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
