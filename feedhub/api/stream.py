@@ -236,10 +236,7 @@ async def _write(
         else:
             await sub.wait()
             continue
-        sub.sending = tick = hub.tick
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-        sub.sending = -1
-        sub.last_write = tick
+        await write(data)
 
 
 async def _replay(

@@ -202,8 +202,14 @@ class Poller:
     async def poll_due(self, *, include_all: bool = False) -> list[PollOutcome]:
         """Poll every due feed with bounded concurrency; return when all are done."""
         ids = await self.due_feed_ids(include_all=include_all, limit=1_000_000)
-        self._preloaded.update({st.id: st for st in await self._load_many(ids)})
-        outcomes = list(await asyncio.gather(*(self.poll_soon(fid) for fid in ids)))
+        # Rows of feeds already being polled would be stale by the time they are used.
+        fresh = [fid for fid in ids if not self.is_polling(fid)]
+        self._preloaded.update({st.id: st for st in await self._load_many(fresh)})
+        try:
+            outcomes = list(await asyncio.gather(*(self.poll_soon(fid) for fid in ids)))
+        finally:
+            for fid in fresh:
+                self._preloaded.pop(fid, None)
         await self.flush()
         return outcomes
 
