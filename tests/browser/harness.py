@@ -9,9 +9,7 @@ Python playwright package (PITFALLS.md, "Testing").
 from __future__ import annotations
 
 import email.utils
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
+
+from tests.support.server import feedhub_env, free_port, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -33,12 +33,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TOKEN = "browser-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def launch_chromium(playwright: Any) -> Any:
@@ -65,20 +59,10 @@ class FeedhubServer:
         return self.data_dir / f"server-{self.port}.log"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
-        env.update(
-            FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{self.data_dir / 'feedhub.db'}",
-            FEEDHUB_HOST="127.0.0.1",
-            FEEDHUB_PORT=str(self.port),
-            FEEDHUB_ADMIN_TOKEN=self.token,
-            FEEDHUB_ALLOW_PRIVATE_NETWORKS="true",
-            FEEDHUB_TICK_SECONDS="0.5",
-            FEEDHUB_HEARTBEAT_SECONDS="5",
-            FEEDHUB_PARSE_WORKERS="0",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update(self.extra_env)
-        return env
+        return feedhub_env(
+            self.data_dir / "feedhub.db", self.port, self.token,
+            FEEDHUB_HEARTBEAT_SECONDS="5", PYTHONUNBUFFERED="1", **self.extra_env,
+        )  # fmt: skip
 
     def start(self, timeout: float = 30.0) -> FeedhubServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,20 +77,12 @@ class FeedhubServer:
         )
         log.close()
         self.starts += 1
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"feedhub exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"feedhub did not answer /healthz within {timeout}s:\n{self.log_tail()}")
+        try:
+            wait_healthy(self.process, self.base_url, timeout, self.log_tail)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None

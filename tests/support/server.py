@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str, str]:
+    """The environment of a test `feedhub serve`: this process's, less any FEEDHUB_*, plus
+    a private SQLite file, loopback feeds allowed and a fast scheduler tick."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+    env.update(
+        FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+        FEEDHUB_PORT=str(port),
+        FEEDHUB_HOST="127.0.0.1",
+        FEEDHUB_ADMIN_TOKEN=token,
+        FEEDHUB_ALLOW_PRIVATE_NETWORKS="true",
+        FEEDHUB_TICK_SECONDS="0.5",
+        FEEDHUB_HOST_MIN_GAP_SECONDS="0",
+        FEEDHUB_PARSE_WORKERS="0",
+    )
+    env.update(extra)
+    return env
+
+
+def wait_healthy(
+    proc: subprocess.Popen[bytes], url: str, timeout: float, log: Callable[[], str]
+) -> None:
+    """Until `url`/healthz answers 200; raises with the server's log if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"feedhub serve exited with {proc.returncode}:\n{log()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"feedhub serve did not answer /healthz in {timeout}s:\n{log()}")
 
 
 class ServerProcess:
@@ -43,20 +79,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
-        env.update(
-            FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{self.db_path}",
-            FEEDHUB_PORT=str(self.port),
-            FEEDHUB_HOST="127.0.0.1",
-            FEEDHUB_ADMIN_TOKEN=TOKEN,
-            FEEDHUB_ALLOW_PRIVATE_NETWORKS="true",
-            FEEDHUB_TICK_SECONDS="0.5",
-            FEEDHUB_HOST_MIN_GAP_SECONDS="0",
-            FEEDHUB_PARSE_WORKERS="0",
-            FEEDHUB_LOG_LEVEL="INFO",
-        )
-        env.update(self.extra_env)
-        return env
+        return feedhub_env(self.db_path, self.port, TOKEN, **self.extra_env)
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         log = self.log_path.open("ab")
@@ -67,17 +90,8 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"feedhub serve exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"feedhub serve did not answer /healthz in {timeout}s:\n{self.log()}")
+        wait_healthy(self.proc, self.url, timeout, self.log)
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
