@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from feedhub.errors import ConfigError
@@ -34,7 +34,7 @@ class Settings:
     bus_url: str = "memory://"
     host: str = "127.0.0.1"
     port: int = 8000
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)  # never in a log line
     scheduler: bool = True
     default_poll_interval: int = 900
     min_poll_interval: int = 60
@@ -72,21 +72,22 @@ class Settings:
         """Build settings from FEEDHUB_<FIELD> variables; explicit overrides win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            key = f"FEEDHUB_{field.name.upper()}"
+        for spec in fields(cls):
+            key = f"FEEDHUB_{spec.name.upper()}"
             if key not in env:
                 continue
             raw = env[key]
-            default = field.default
+            default = spec.default
             try:
                 if isinstance(default, bool):
-                    values[field.name] = _to_bool(key, raw)
+                    values[spec.name] = _to_bool(key, raw)
                 elif isinstance(default, int):
-                    values[field.name] = int(raw)
+                    values[spec.name] = int(raw)
                 elif isinstance(default, float):
-                    values[field.name] = float(raw)
+                    values[spec.name] = float(raw)
                 else:
-                    values[field.name] = raw or None if field.name == "admin_token" else raw
+                    # A token read from a secrets file often ends in a newline.
+                    values[spec.name] = (raw.strip() or None) if spec.name == "admin_token" else raw
             except ValueError as exc:
                 raise ConfigError(f"{key}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

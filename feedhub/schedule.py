@@ -93,10 +93,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _parse_http_date(value: str) -> datetime | None:
     try:
-        parsed = email.utils.parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+        return _utc(email.utils.parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError, IndexError, OverflowError):  # "31 Dec 9999 … -0100"
         return None
-    return _utc(parsed)
 
 
 def _seconds_until(instant: datetime | None, now: datetime) -> float:

@@ -48,6 +48,8 @@ class EntryData:
     published_at: datetime  # UTC, never later than fetch time + 1 day
     # Hash of the fields a reader sees: a change means "update in place".
     content_hash: str
+    # The key this entry had while its feed's ids were trusted (see assign_keys).
+    alt_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

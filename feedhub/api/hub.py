@@ -186,6 +186,13 @@ class StreamHub:
         self._ticker = asyncio.create_task(self._tick_loop(), name="stream-hub-ticker")
         self._bus_subscriber = await self._channels.subscribe(ALL_CHANNEL)
         self._listener = asyncio.create_task(self._listen(self._bus_subscriber))
+        self._listener.add_done_callback(self._listener_done)
+
+    def _listener_done(self, task: asyncio.Task[None]) -> None:
+        # Without the bus every stream would get keep-alives only: end them loudly instead.
+        if not task.cancelled():
+            log.error("the stream hub stopped hearing the bus", exc_info=task.exception())
+            self.end_all("error")
 
     async def stop(self) -> None:
         self.end_all("shutdown")
@@ -287,7 +294,10 @@ class StreamHub:
             try:
                 await self.ring(Doorbell.decode(data))
             except Exception:
+                # Never a silent gap (DESIGN.md): end the streams that wanted it, so that
+                # their clients reconnect and replay from the database.
                 log.exception("could not deliver doorbell %r", data[:200])
+                self.end_all("error")
 
     async def ring(self, bell: Doorbell) -> None:
         # Before any await: raise `newest` and take the subscribers to offer to, at once. A

@@ -144,6 +144,8 @@ async def _fetch(
                 return _result(url, current, 200, headers, body, fetched_at, permanent_url)
         except httpx.HTTPError as exc:
             raise FetchError(_transport_words(exc)) from None
+        except (httpx.InvalidURL, ValueError) as exc:  # a bad Location, an invalid IDN
+            raise FetchError(f"invalid URL {current!r}: {exc}") from None
     raise FetchError(f"too many redirects: more than {MAX_REDIRECTS} starting at {url}")
 
 
@@ -281,7 +283,10 @@ async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
 
 
 def _check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}") from None
     if scheme not in ("http", "https"):
         raise FetchError(f"refused: only http and https URLs are fetched, not {scheme or 'none'!r}")
 

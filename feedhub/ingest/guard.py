@@ -72,6 +72,8 @@ async def _resolve(host: str, port: int) -> list[str]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise httpcore.ConnectError(f"could not resolve {host}: {exc.strerror}") from None
+    except UnicodeError:  # an invalid international name ("a..b", a 70-letter label)
+        raise httpcore.ConnectError(f"could not resolve {host}: not a valid host name") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -208,10 +210,14 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
 async def check_feed_url(url: str, *, allow_private: bool) -> str:
     """Validate a feed URL typed by an admin; returns it normalized, raises ValidationError."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # "http://[::1", "http://[zz]/"
+        raise ValidationError(f"{url!r} is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise ValidationError(f"{url!r} is not an http or https URL")
-    if not parts.hostname:
+    if not hostname:
         raise ValidationError(f"{url!r} has no host name")
     try:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
@@ -220,9 +226,9 @@ async def check_feed_url(url: str, *, allow_private: bool) -> str:
     if allow_private:
         return url
     try:
-        addresses = await _resolve(parts.hostname, port)
+        addresses = await _resolve(hostname, port)
     except httpcore.ConnectError as exc:
         raise ValidationError(str(exc)) from None
-    if reason := _blocked(parts.hostname, addresses):
+    if reason := _blocked(hostname, addresses):
         raise ValidationError(reason)
     return url

@@ -147,7 +147,10 @@ def clamp_published(value: datetime | None, fetched_at: datetime) -> datetime:
     """Missing dates become the fetch time; dates more than a day ahead are clamped to it."""
     if value is None:
         return fetched_at
-    value = to_utc(value)
+    try:
+        value = to_utc(value)
+    except OverflowError:  # year 1 with a positive offset, and the like: no usable date
+        return fetched_at
     if value > fetched_at + FUTURE_TOLERANCE:
         return fetched_at
     return value
@@ -177,17 +180,27 @@ def _hash(*parts: str | None) -> str:
     return h.hexdigest()
 
 
+# Characters XML 1.0 cannot carry: stored, they would break the Atom output feeds.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _XML_INVALID.sub("", text) if text else text
+
+
 def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> EntryData:
     """Sanitize and normalize one entry; its key is assigned later by `assign_keys`."""
     url = clean_url(raw.link, base_url)
-    title = strip_tags(raw.title or "") or (url or "Untitled")
-    content = sanitize_html(raw.content_html or "", url or base_url)
-    summary = sanitize_html(raw.summary_html or "", url or base_url) if raw.summary_html else ""
+    title = xml_safe(strip_tags(raw.title or "")) or (url or "Untitled")
+    content = xml_safe(sanitize_html(raw.content_html or "", url or base_url))
+    summary = (
+        xml_safe(sanitize_html(raw.summary_html or "", url or base_url)) if raw.summary_html else ""
+    )
     if not summary and content:
         summary = content
     if content == summary:
         content = ""
-    author = strip_tags(raw.author) if raw.author else None
+    author = xml_safe(strip_tags(raw.author)) if raw.author else None
     published = clamp_published(raw.published, fetched_at)
     guid = raw.guid.strip() if raw.guid and raw.guid.strip() else None
     return EntryData(
@@ -286,5 +299,8 @@ def assign_keys(
         if key in seen:
             continue
         seen.add(key)
-        keyed.append(replace(entry, key=key))
+        # The key it had before the feed's ids turned unreliable: the store finds rows
+        # stored under it and re-keys them instead of importing the story again.
+        alt_key = _base_key(entry, False) if unreliable else None
+        keyed.append(replace(entry, key=key, alt_key=alt_key if alt_key != key else None))
     return tuple(keyed), unreliable

@@ -360,11 +360,15 @@ class Poller:
         loop = asyncio.get_running_loop()
         if self._executor is None:
             return await asyncio.to_thread(call)
+        executor = self._executor
         try:
-            return await loop.run_in_executor(self._executor, call)
+            return await loop.run_in_executor(executor, call)
         except BrokenProcessPool:
-            # A worker died (e.g. out of memory on a hostile document): replace the pool.
-            self._executor = _new_pool(self.settings.parse_workers)
+            # A worker died (e.g. out of memory on a hostile document): replace the pool,
+            # once, however many polls were waiting on it.
+            if self._executor is executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = _new_pool(self.settings.parse_workers)
             raise ParseError("the parser crashed on this document") from None
 
     async def _save(
@@ -390,6 +394,9 @@ class Poller:
             # rows from the database (DESIGN.md "The bus").
             await self._publish(Doorbell(state.id, state.category, ids))
 
+        # Bookkeeping of an earlier no-news poll still waiting to be written would overwrite
+        # this poll's newer values (etag, content_hash, next_poll_at) when it is flushed.
+        self._pending.pop(state.id, None)
         saved = await self.store.save(
             state.id, parsed.entries, fetched_at=result.fetched_at, feed_values=values,
             on_commit=publish,

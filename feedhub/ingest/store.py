@@ -70,34 +70,51 @@ class ArticleStore:
         fetched_at: datetime,
         feed_values: Mapping[str, Any],
     ) -> SaveResult:
+        keys = [e.key for e in entries] + [e.alt_key for e in entries if e.alt_key]
         async with self._sessions.begin() as session:
-            existing = await self._existing(session, feed_id, [e.key for e in entries])
-            tombstoned = await self._tombstoned(session, feed_id, [e.key for e in entries])
-            fresh = [e for e in entries if e.key not in existing and e.key not in tombstoned]
-            changed = [
-                (existing[e.key][0], e)
-                for e in entries
-                if e.key in existing and existing[e.key][1] != e.content_hash
-            ]
+            existing = await self._existing(session, feed_id, keys)
+            tombstoned = await self._tombstoned(session, feed_id, keys)
+            fresh: list[EntryData] = []
+            changed: list[tuple[int, EntryData]] = []
+            rekeyed: list[tuple[int, EntryData]] = []
+            for entry in entries:
+                if entry.key in existing:
+                    article_id, content_hash, _url = existing[entry.key]
+                    if content_hash != entry.content_hash:
+                        changed.append((article_id, entry))
+                elif entry.alt_key and _same_story(existing.get(entry.alt_key), entry):
+                    # Stored before the feed's ids turned unreliable: the same story under
+                    # its old key. Move it to the new key (once) instead of importing it.
+                    article_id = existing.pop(entry.alt_key)[0]
+                    rekeyed.append((article_id, entry))
+                elif entry.key not in tombstoned and entry.alt_key not in tombstoned:
+                    fresh.append(entry)
             new_ids = await self._insert(session, feed_id, fresh, fetched_at)
             for article_id, entry in changed:
                 await session.execute(
                     update(Article).where(Article.id == article_id).values(_row(entry))
                 )
+            for article_id, entry in rekeyed:
+                await session.execute(
+                    update(Article)
+                    .where(Article.id == article_id)
+                    .values(guid_key=entry.key, **_row(entry))
+                )
             await session.execute(update(Feed).where(Feed.id == feed_id).values(**feed_values))
-        return SaveResult(new_ids=new_ids, updated=len(changed))
+        return SaveResult(new_ids=new_ids, updated=len(changed) + len(rekeyed))
 
     async def _existing(
         self, session: AsyncSession, feed_id: int, keys: Sequence[str]
-    ) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
+    ) -> dict[str, tuple[int, str, str | None]]:
+        """guid_key -> (id, content_hash, url) of the stored articles among `keys`."""
+        found: dict[str, tuple[int, str, str | None]] = {}
         for chunk in _chunks(keys):
             rows = await session.execute(
-                select(Article.guid_key, Article.id, Article.content_hash).where(
+                select(Article.guid_key, Article.id, Article.content_hash, Article.url).where(
                     Article.feed_id == feed_id, Article.guid_key.in_(chunk)
                 )
             )
-            found.update({key: (aid, chash) for key, aid, chash in rows})
+            found.update({key: (aid, chash, url) for key, aid, chash, url in rows})
         return found
 
     async def _tombstoned(
@@ -138,6 +155,10 @@ class ArticleStore:
         )
         result = await session.execute(stmt, rows)
         return tuple(sorted(result.scalars().all()))
+
+
+def _same_story(stored: tuple[int, str, str | None] | None, entry: EntryData) -> bool:
+    return stored is not None and stored[2] == entry.url
 
 
 def _row(entry: EntryData) -> dict[str, Any]:
