@@ -128,3 +128,18 @@ def test_admin_token_is_stripped_and_not_in_repr() -> None:
     settings = Settings.from_env({"FEEDHUB_ADMIN_TOKEN": "s3cret\n"})
     assert settings.admin_token == "s3cret"
     assert "s3cret" not in repr(settings)
+
+
+def test_relative_links_are_resolved_in_tags_only() -> None:
+    from feedhub.ingest.normalize import sanitize_html
+
+    html = sanitize_html('<p>src="a" <a href="x/y">l</a> <img src="i.png"></p>', "https://e.com/a/")
+    assert 'src="a"' in html
+    assert 'href="https://e.com/a/x/y"' in html and 'src="https://e.com/a/i.png"' in html
+
+
+def test_non_latin_category_names_get_distinct_slugs() -> None:
+    from feedhub.ingest.opml import slugify
+
+    assert slugify("日本") != slugify("中文")
+    assert slugify("日本").startswith("category-") and slugify("Café") == "cafe"

@@ -73,6 +73,8 @@ async def create_category(session: AsyncSession, name: str, slug: str | None) ->
 
 
 async def rename_category(session: AsyncSession, slug: str, name: str) -> CategoryJSON:
+    if not name.strip():
+        raise ValidationError("a category needs a name")
     category = await _category(session, slug)
     category.name = name.strip()
     await session.commit()

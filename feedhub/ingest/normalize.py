@@ -89,14 +89,18 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     return cleaned.strip()
 
 
-_RELATIVE_ATTR = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+# Only inside a tag: `(<tag …space)href="…"`; text that reads href="…" is left alone.
+_RELATIVE_ATTR = re.compile(
+    r'(<[a-zA-Z][^<>]*?\s)(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"'
+)
 
 
 def _resolve_relative(html: str, base_url: str) -> str:
     # nh3 quotes every attribute with double quotes, so this regex sees its normal form.
     def repl(match: re.Match[str]) -> str:
         try:
-            return f'{match.group(1)}="{urljoin(base_url, match.group(2))}"'
+            prefix, attribute, value = match.groups()
+            return f'{prefix}{attribute}="{urljoin(base_url, value)}"'
         except ValueError:
             return match.group(0)
 

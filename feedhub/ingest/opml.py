@@ -13,6 +13,7 @@ folder go to the caller's default category.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -176,10 +177,15 @@ def slugify(name: str) -> str:
     """Category name -> slug matching [a-z0-9][a-z0-9-]* (DESIGN.md "Data model").
 
     Accents are folded (NFKD, plus the few letters NFKD does not decompose) so that "Café"
-    becomes "cafe" rather than "caf"; a name with nothing foldable gives "category".
+    becomes "cafe" rather than "caf". A name with nothing foldable ("日本語") gets
+    "category-" and a short hash of the name, so two such names do not share one slug.
     """
     folded = unicodedata.normalize("NFKD", name.translate(_ASCII_FOLDS))
     ascii_name = folded.encode("ascii", "ignore").decode("ascii").lower()
     slug = _NOT_SLUG.sub("-", ascii_name).strip("-")
     slug = slug[:_SLUG_MAX].rstrip("-")
-    return slug or "category"
+    if slug:
+        return slug
+    if not name.strip(" -"):
+        return "category"
+    return "category-" + hashlib.blake2b(name.strip().encode(), digest_size=3).hexdigest()
