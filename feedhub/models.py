@@ -121,6 +121,8 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Summary and content without markup: what full-text search indexes (migration 0003).
+    search_text: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class Tombstone(Base):

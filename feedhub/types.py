@@ -50,6 +50,8 @@ class EntryData:
     content_hash: str
     # The key this entry had while its feed's ids were trusted (see assign_keys).
     alt_key: str | None = None
+    # Summary and content as plain words, for the full-text index.
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -295,7 +295,8 @@ async def test_search_ranks_title_matches_first(
     feed_server.set("/t.xml", rss([
         {"guid": "1", "title": "Weather report", "description": "Mentions a volcano in passing"},
         {"guid": "2", "title": "Volcano erupts", "description": "Lava everywhere"},
-        {"guid": "3", "title": "Cooking", "description": "Nothing relevant"},
+        {"guid": "3", "title": "Cooking",
+         "description": 'Nothing &lt;a href="https://e.com/recipes"&gt;relevant&lt;/a&gt;'},
     ]))  # fmt: skip
     feed_server.set("/s.xml", rss([{"guid": "9", "title": "Volcano science"}]))
     await _subscribe_tech_and_science(client, feed_server)
@@ -310,6 +311,11 @@ async def test_search_ranks_title_matches_first(
         "Weather report",
         "Volcano science",
     }
+    # Markup and URLs are not indexed, only the words a reader sees.
+    for word in ("href", "https", "recipes"):
+        assert (await client.get("/api/articles", params={"q": word})).json() == [], word
+    relevant = (await client.get("/api/articles", params={"q": "relevant"})).json()
+    assert [a["title"] for a in relevant] == ["Cooking"]
     odd = await client.get("/api/articles", params={"q": '"AND OR ( * NEAR'})
     assert odd.status_code == 200
 

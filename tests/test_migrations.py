@@ -73,3 +73,31 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "roundtrip.db") as db:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     assert {"article", "feed", "category", "tombstone", "article_fts"} <= names
+
+
+def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0002")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        db.execute(
+            "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+            "VALUES (1, 'http://e.com/f', 1, '2024-01-01 00:00:00', 0)"
+        )
+        db.execute(
+            "INSERT INTO article (feed_id, guid_key, title, summary, content, published_at,"
+            " fetched_at, content_hash) VALUES (1, 'g', 'Title', "
+            "'<p>Lava <a href=\"https://e.com/x\">flows</a> &amp; more</p>', '', "
+            "'2024-01-01 00:00:00', '2024-01-01 00:00:00', 'h')"
+        )
+    upgrade_to_head(url)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT search_text FROM article").fetchone() == ("Lava flows & more",)
+        match = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
+        assert db.execute(match, ("lava",)).fetchall() == [(1,)]
+        assert db.execute(match, ("href",)).fetchall() == []

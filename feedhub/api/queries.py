@@ -108,8 +108,8 @@ async def search_articles(
         if match is None:
             return []
         fts = table("article_fts", column("rowid"), column("rank"))
-        # bm25 weights: title counts ten times a summary or content hit.
-        rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0, 1.0)")
+        # bm25 weights: a title hit counts ten times one in the text.
+        rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
         query = (
             _base(categories)
             .join(fts, fts.c.rowid == Article.id)

@@ -119,6 +119,15 @@ def strip_tags(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def plain_text(*sanitized_html: str) -> str:
+    """The words of already-sanitized HTML, for the search index: markup and attribute
+    values (URLs) would otherwise match searches for "href" or "https"."""
+    import html
+
+    text = " ".join(_TAG.sub(" ", part) for part in sanitized_html if part)
+    return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
 def clean_url(url: str | None, base_url: str | None = None) -> str | None:
     """Absolute http(s) URL without tracking parameters, or None."""
     if not url:
@@ -218,6 +227,7 @@ def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> 
         author=author or None,
         published_at=published,
         content_hash=_hash(title, url, summary, content, author),
+        text=plain_text(summary, content),
     )
 
 

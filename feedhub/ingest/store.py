@@ -170,4 +170,5 @@ def _row(entry: EntryData) -> dict[str, Any]:
         "author": entry.author,
         "published_at": entry.published_at,
         "content_hash": entry.content_hash,
+        "search_text": entry.text,
     }
