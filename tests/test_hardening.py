@@ -444,8 +444,7 @@ def test_assign_keys_table(
 def test_fallback_key_ignores_the_date() -> None:
     def entry(published: datetime) -> EntryData:
         raw = RawEntry(guid=None, link=None, title="Same", summary_html="text",
-                       content_html=None, author=None, published=published,
-                       date_text=published.isoformat())  # fmt: skip
+                       content_html=None, author=None, published=published)  # fmt: skip
         return make_entry(raw, base_url=None, fetched_at=FETCHED)
 
     (first,), _ = assign_keys([entry(datetime(2024, 5, 1, tzinfo=UTC))])

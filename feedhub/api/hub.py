@@ -175,7 +175,6 @@ class StreamHub:
         # starts after it. Raised by `ring` before it yields, see there.
         self.newest = 0
         self._slugs: frozenset[str] = frozenset()
-        self.delivered_batches = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -230,10 +229,6 @@ class StreamHub:
         self._slugs = self._slugs - {slug}
 
     # -- subscriptions -----------------------------------------------------------------------
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscriptions)
-
     def stats(self) -> dict[str, int]:
         """For /healthz: what open streams hold, so a leak shows (issue 3, test 5)."""
         return {
@@ -319,4 +314,3 @@ class StreamHub:
         for subscription in targets:
             if subscription.wants(category):
                 subscription.offer(batch)  # (one that left meanwhile is simply dropped)
-        self.delivered_batches += 1

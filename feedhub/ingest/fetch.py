@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -317,7 +317,3 @@ def _transport_words(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.DecodingError):
         return f"could not decode the body: {text}"
     return f"network error: {text}"
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    return headers.get(name.lower())

@@ -137,7 +137,6 @@ def _raw_entry(item: dict[str, Any], feed_author: str | None) -> RawEntry:
         # Items inherit the feed's author (spec: "author" at the top level).
         author=_author(item) or feed_author,
         published=_date(date_text),
-        date_text=date_text,
     )
 
 

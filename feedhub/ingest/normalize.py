@@ -180,9 +180,6 @@ class RawEntry:
     content_html: str | None
     author: str | None
     published: datetime | None
-    # The date as written. Not part of any dedupe key: dates are the part of an entry
-    # most often regenerated on every request (see `_text_hash`).
-    date_text: str | None = None
 
 
 def _hash(*parts: str | None) -> str:
@@ -194,7 +191,7 @@ def _hash(*parts: str | None) -> str:
 
 
 # Characters XML 1.0 cannot carry: stored, they would break the Atom output feeds.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:

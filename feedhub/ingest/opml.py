@@ -25,6 +25,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from feedhub.errors import ParseError
+from feedhub.ingest.normalize import xml_safe
 
 __all__ = ["OpmlDocument", "OpmlFeed", "OpmlInvalid", "read_opml", "slugify", "write_opml"]
 
@@ -130,15 +131,6 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
     return OpmlDocument(feeds=tuple(feeds), invalid=tuple(invalid))
 
 
-# Characters XML 1.0 cannot carry at all; a title containing one would make the whole
-# export unreadable, so they are dropped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml_text(value: str) -> str:
-    return _XML_INVALID.sub("", value)
-
-
 def write_opml(
     groups: Sequence[tuple[str, Sequence[OpmlFeed]]], title: str = "feedhub subscriptions"
 ) -> bytes:
@@ -149,17 +141,17 @@ def write_opml(
     """
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
-    ET.SubElement(head, "title").text = _xml_text(title)
+    ET.SubElement(head, "title").text = xml_safe(title)
     body = ET.SubElement(root, "body")
     for category, feeds in groups:
-        name = _xml_text(category)
+        name = xml_safe(category)
         folder = ET.SubElement(body, "outline", text=name, title=name)
         for feed in feeds:
-            label = _xml_text(feed.title or feed.url)
+            label = xml_safe(feed.title or feed.url)
             attributes = {"type": "rss", "text": label, "title": label, "xmlUrl": feed.url}
             if feed.site_url:
                 attributes["htmlUrl"] = feed.site_url
-            ET.SubElement(folder, "outline", {k: _xml_text(v) for k, v in attributes.items()})
+            ET.SubElement(folder, "outline", {k: xml_safe(v) for k, v in attributes.items()})
     ET.indent(root)
     text = ET.tostring(root, encoding="unicode")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n").encode("utf-8")

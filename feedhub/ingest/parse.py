@@ -115,20 +115,15 @@ def _ttl(value: object) -> int | None:
     return minutes * 60 if minutes > 0 else None
 
 
-def _date(entry: Any) -> tuple[datetime | None, str | None]:
-    for parsed_key, text_key in (
-        ("published_parsed", "published"),
-        ("updated_parsed", "updated"),
-        ("created_parsed", "created"),
-    ):
-        struct = entry.get(parsed_key)
+def _date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        struct = entry.get(key)
         if struct:
             try:
-                stamp = calendar.timegm(struct)
-                return datetime.fromtimestamp(stamp, UTC), entry.get(text_key)
+                return datetime.fromtimestamp(calendar.timegm(struct), UTC)
             except (OverflowError, ValueError, OSError):
                 continue
-    return None, entry.get("published") or entry.get("updated")
+    return None
 
 
 def _content(entry: Any) -> tuple[str | None, str | None]:
@@ -148,7 +143,7 @@ def _content(entry: Any) -> tuple[str | None, str | None]:
 
 
 def _entry(entry: Any, feed_url: str, fetched_at: datetime) -> EntryData:
-    published, date_text = _date(entry)
+    published = _date(entry)
     content, content_base = _content(entry)
     summary = entry.get("summary")
     detail = entry.get("summary_detail") or {}
@@ -165,7 +160,6 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime) -> EntryData:
         content_html=content,
         author=author if isinstance(author, str) else None,
         published=published,
-        date_text=date_text,
     )
     base = content_base or detail.get("base") or feed_url
     return make_entry(raw, base_url=base, fetched_at=fetched_at)
