@@ -14,6 +14,8 @@ from feedhub.db import create_engine, session_factory
 from feedhub.ingest.poller import Poller
 from feedhub.migrate import upgrade_to_head
 from tests.support.feedserver import FeedServer
+from tests.support.pgserver import PgServer, find_pg_bin, missing
+from tests.support.redisserver import RedisServer, find_redis_server
 from tests.support.server import ServerProcess
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -50,11 +52,85 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
 
 
+# -- databases ------------------------------------------------------------------------------
+# `db_url` is SQLite unless a test (or its module, `pytestmark = BOTH_DATABASES`) is marked
+# `both_databases`: then it runs twice, `[sqlite]` and `[postgresql]`, on a fresh database
+# each time. Only tests that exercise database behaviour carry the mark, to keep the suite's
+# run time in bounds (issue 10).
+BOTH_DATABASES = pytest.mark.both_databases
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_databases"
+    ):
+        metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL cluster for the whole run (tests/support/pgserver.py)."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        missing(
+            "PostgreSQL is not installed (Debian package `postgresql`: /usr/lib/postgresql/*/bin)"
+        )
+    assert bin_dir is not None
+    server = PgServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PgServer) -> str:
+    """A database at migration head, cloned (CREATE DATABASE … TEMPLATE) for each test."""
+    name = pg_server.create_database(prefix="head")
+    upgrade_to_head(pg_server.url(name))
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer, pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database at migration head, for this test only."""
+    with pg_server.database(template=pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(db_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if db_backend == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
     url = f"sqlite+aiosqlite:///{tmp_path / 'feedhub.db'}"
     upgrade_to_head(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One throwaway redis-server for the run; tests that restart it leave it running."""
+    binary = find_redis_server()
+    if binary is None:
+        missing("redis-server is not installed (Debian package `redis-server`)")
+    assert binary is not None
+    server = RedisServer(binary).start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()  # a test killed it and failed before restarting it
+    return redis_server.url
 
 
 @pytest.fixture
