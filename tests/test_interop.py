@@ -23,8 +23,11 @@ from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import prune_articles
 from feedhub.migrate import upgrade_to_head
 from feedhub.models import Article, Feed, Tombstone
-from tests.conftest import corpus_dir
+from tests.conftest import BOTH_DATABASES, corpus_dir
 from tests.support.feedserver import FeedServer, rss
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 

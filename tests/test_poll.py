@@ -12,8 +12,11 @@ from feedhub.api import catalog
 from feedhub.ingest import poller as poller_module
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 ITEMS = [
     {"guid": f"item-{i}", "link": f"http://example.com/{i}", "title": f"Story {i}",

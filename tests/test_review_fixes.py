@@ -18,8 +18,11 @@ from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
 from feedhub.schedule import cache_hint
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 

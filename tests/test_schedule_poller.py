@@ -23,9 +23,12 @@ from feedhub.schedule import (
     next_poll_at,
     rate_interval,
 )
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import ConcurrencyMeter, FakeClock, QuickFeedServer, add_feed, feed_row
+
+# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+pytestmark = BOTH_DATABASES
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ITEMS = [

@@ -21,6 +21,7 @@ __all__ = [
     "fts5_query",
     "newest_id",
     "search_articles",
+    "tsquery",
 ]
 
 _FIELDS = (
@@ -98,6 +99,18 @@ def fts5_query(text_query: str) -> str | None:
     return " ".join(quoted)
 
 
+def tsquery(text_query: str) -> str | None:
+    """The same search as `fts5_query`, for PostgreSQL's `to_tsquery`: every word must match,
+    the last as a prefix. `\\w+` words hold no quote, so quoting each keeps tsquery syntax out
+    (websearch_to_tsquery has no prefix match, which made "volc" find nothing there)."""
+    words = _WORD.findall(text_query)[:20]
+    if not words:
+        return None
+    quoted = [f"'{w}'" for w in words]
+    quoted[-1] += ":*"
+    return " & ".join(quoted)
+
+
 async def search_articles(
     session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
 ) -> list[ArticleJSON]:
@@ -117,7 +130,10 @@ async def search_articles(
             .order_by(rank, Article.id.desc())
         )
     elif dialect == "postgresql":
-        ts_query = func.websearch_to_tsquery("simple", text_query)
+        words = tsquery(text_query)
+        if words is None:
+            return []
+        ts_query = func.to_tsquery("simple", words)
         vector: ColumnElement[Any] = literal_column("article.search_vector")
         query = (
             _base(categories)

@@ -37,6 +37,19 @@ PG_BIN_CANDIDATES = tuple(
 SUPERUSER = "postgres"
 
 
+# Every table but alembic_version, in one TRUNCATE (foreign keys need them together).
+_RESET = """
+SET lock_timeout = '10s';
+DO $$ DECLARE names text; BEGIN
+  SELECT string_agg(format('%I', tablename), ', ') INTO names
+  FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version';
+  IF names IS NOT NULL THEN
+    EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY CASCADE';
+  END IF;
+END $$;
+"""
+
+
 def missing(reason: str) -> None:
     """Skip the test, or fail it under CI=true: CI installs every server the suite drives."""
     if os.environ.get("CI", "").lower() == "true":
@@ -177,6 +190,11 @@ class PgServer:
 
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def reset(self, name: str) -> None:
+        """Empty every table (ids restart at 1), far faster than a new database (~0.3 s).
+        Waits at most 10 s for a straggler's locks; raises if the database cannot be reset."""
+        self.psql(_RESET, database=name)
 
     @contextmanager
     def database(self, template: str = "template0") -> Iterator[str]:
