@@ -1,9 +1,12 @@
 """Article writes: insert-if-new and update-in-place, one transaction per poll.
 
-Every article write in a process goes through one `ArticleStore` and its lock, so article
-ids increase in commit order: they are the stream's event ids, and a resuming client asks
-for "everything after id N" (DESIGN.md "The stream"). Exactly one process polls
-(FEEDHUB_SCHEDULER), so one lock per process is one writer.
+Article ids must increase in commit order: they are the stream's event ids, and a resuming
+client asks for "everything after id N" (DESIGN.md "The stream"). Within a process every
+article write goes through one `ArticleStore` and its lock. Across processes: SQLite allows
+one writer at a time anyway; on PostgreSQL a sequence hands out ids in call order, not commit
+order, so a transaction that inserts new articles first takes a transaction-level advisory
+lock (`pg_advisory_xact_lock`), held until its commit: no other new article can get an id
+until this one's are committed (issue 10; tests/test_ordering.py shows the loss without it).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.db import ARTICLE_COMMIT_LOCK
 from feedhub.models import Article, Feed, Tombstone
 from feedhub.types import EntryData
 
@@ -147,6 +151,8 @@ class ArticleStore:
             for e in ordered
         ]
         dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            await serialise_new_articles(session)
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = (
             insert(Article)
@@ -155,6 +161,12 @@ class ArticleStore:
         )
         result = await session.execute(stmt, rows)
         return tuple(sorted(result.scalars().all()))
+
+
+async def serialise_new_articles(session: AsyncSession) -> None:
+    """PostgreSQL: wait for the article-commit lock; it is released by this transaction's
+    commit or rollback. Keep the transaction short after this (no network I/O)."""
+    await session.execute(select(func.pg_advisory_xact_lock(ARTICLE_COMMIT_LOCK)))
 
 
 def _same_story(stored: tuple[int, str, str | None] | None, entry: EntryData) -> bool:
