@@ -1,0 +1,1 @@
+"""Live delivery: the bus between processes, the hub that fans out, the SSE stream."""
