@@ -24,7 +24,7 @@ from feedhub.api.hub import StreamHub
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.stream import StreamConfig, make_stream_handler
-from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.bus import TransportPublisher, make_transport
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
@@ -77,10 +77,10 @@ def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Resp
 
 
 class _ServicesLifespan(InitPluginProtocol):
-    """Starts poller, hub and scheduler after Channels starts, stops them before it stops.
+    """Starts poller, hub (and with it the bus) and scheduler; stops them in reverse.
 
-    A plugin listed after ChannelsPlugin that *appends* to the lifespan list (PITFALLS.md:
-    replacing the list breaks Channels, litestar issue 3601).
+    A plugin that *appends* to the lifespan list (PITFALLS.md: replacing the list breaks
+    other plugins' lifespans, litestar issue 3601).
     """
 
     def __init__(self, services: Services, scheduler: PollScheduler | None) -> None:
@@ -111,13 +111,14 @@ class _ServicesLifespan(InitPluginProtocol):
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channels = channels_plugin(settings.bus_url)
-    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    transport = make_transport(settings.bus_url)
+    poller = Poller(settings, sessions, TransportPublisher(transport))
     hub = StreamHub(
         sessions,
-        channels,
+        transport,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
+        safety_seconds=settings.bus_safety_seconds,
     )
 
     async def housekeeping() -> PruneReport:
@@ -169,7 +170,7 @@ def create_app(settings: Settings) -> Litestar:
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        plugins=[_ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],

@@ -1,9 +1,10 @@
-"""The bus: a doorbell per committed batch of new articles, on Litestar Channels.
+"""The bus: a doorbell per committed batch of new articles.
 
 The database is the source of truth; the bus only says "feed F of category C has new
-articles with these ids". Each web process reads the rows once and fans the encoded events
-out to its own subscribers (feedhub.api.hub). One channel per category: `articles.<slug>`.
-The backend comes from FEEDHUB_BUS_URL, chosen in `channels_backend` and nowhere else.
+articles with these ids" (and the hub reads everything after its newest id, so a doorbell
+lost or late loses nothing). The transport comes from FEEDHUB_BUS_URL, chosen in
+`make_transport` and nowhere else: memory:// (one process), redis:// or rediss:// (Redis
+pub/sub), postgresql:// (LISTEN/NOTIFY). See feedhub/live/transport.py.
 """
 
 from __future__ import annotations
@@ -12,33 +13,20 @@ import logging
 from typing import Protocol
 
 import msgspec
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.base import ChannelsBackend
-from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from feedhub.errors import ConfigError
+from feedhub.live.transport import MemoryTransport, Transport
 
 __all__ = [
-    "ChannelsPublisher",
     "Doorbell",
     "NullPublisher",
     "Publisher",
-    "ALL_CHANNEL",
-    "channel_name",
-    "channels_backend",
+    "TransportPublisher",
+    "bus_kind",
+    "make_transport",
 ]
 
 log = logging.getLogger(__name__)
-
-CHANNEL_PREFIX = "articles."
-# Every doorbell also rings here. The web processes' hubs listen to this one channel, so a
-# category created by another process (the CLI, another web process) needs no new
-# subscription before its first article can reach a no-category stream.
-ALL_CHANNEL = "articles"
-
-
-def channel_name(category: str) -> str:
-    return f"{CHANNEL_PREFIX}{category}"
 
 
 class Doorbell(msgspec.Struct, frozen=True, array_like=True):
@@ -71,30 +59,49 @@ class NullPublisher:
 _IDS_PER_BELL = 400
 
 
-class ChannelsPublisher:
-    def __init__(self, channels: ChannelsPlugin) -> None:
-        self._channels = channels
+class TransportPublisher:
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     async def publish(self, bell: Doorbell) -> None:
         for start in range(0, len(bell.ids), _IDS_PER_BELL):
             part = Doorbell(bell.feed_id, bell.category, bell.ids[start : start + _IDS_PER_BELL])
-            # wait_published, not publish(): a failed publish() kills the plugin's worker and
-            # every later message is lost silently (litestar issue 5008).
-            await self._channels.wait_published(
-                part.encode(), [channel_name(bell.category), ALL_CHANNEL]
-            )
+            await self._transport.publish(part.encode())
 
 
-def channels_backend(bus_url: str) -> ChannelsBackend:
-    if bus_url.startswith("memory://"):
-        return MemoryChannelsBackend()
-    if bus_url.startswith(("redis://", "rediss://", "postgresql://", "postgres://")):
-        raise ConfigError(
-            f"FEEDHUB_BUS_URL={bus_url.split('://')[0]}://… is not supported yet: the Redis and "
-            "PostgreSQL buses come with the scale-out work; use memory:// (one process)"
-        )
-    raise ConfigError(f"FEEDHUB_BUS_URL must start with memory://, not {bus_url!r}")
+def bus_kind(bus_url: str) -> str:
+    """ "memory", "redis" or "postgresql"; ConfigError for anything else."""
+    scheme = bus_url.split("://", 1)[0].lower() if "://" in bus_url else ""
+    if scheme == "memory":
+        return "memory"
+    if scheme in ("redis", "rediss"):
+        return "redis"
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        return "postgresql"
+    raise ConfigError(
+        "FEEDHUB_BUS_URL must start with memory://, redis://, rediss:// or postgresql://, "
+        f"not {bus_url.split('://')[0]!r}"
+    )
 
 
-def channels_plugin(bus_url: str) -> ChannelsPlugin:
-    return ChannelsPlugin(backend=channels_backend(bus_url), arbitrary_channels_allowed=True)
+def make_transport(bus_url: str) -> Transport:
+    kind = bus_kind(bus_url)
+    if kind == "redis":
+        try:
+            from feedhub.live.redis_transport import RedisTransport
+        except ImportError:
+            raise ConfigError(
+                "FEEDHUB_BUS_URL is a Redis URL but redis-py is not installed: "
+                "pip install 'feedhub[redis]'"
+            ) from None
+        return RedisTransport(bus_url)
+    if kind == "postgresql":
+        try:
+            from feedhub.live.pg_transport import PgTransport
+        except ImportError:
+            raise ConfigError(
+                "FEEDHUB_BUS_URL is a PostgreSQL URL but asyncpg is not installed: "
+                "pip install 'feedhub[postgres]'"
+            ) from None
+        return PgTransport(bus_url)
+    return MemoryTransport()

@@ -42,6 +42,9 @@ class Settings:
     allow_private_networks: bool = False
     max_feed_bytes: int = 10 * 1024 * 1024
     heartbeat_seconds: float = 15.0
+    # How often each web process reads the database for articles whose doorbell it may have
+    # missed (pub/sub is at-most-once; a bus reconnect triggers the same read at once).
+    bus_safety_seconds: float = 30.0
     # How often the scheduler looks for due feeds (seconds).
     tick_seconds: float = 5.0
     max_concurrent_polls: int = 8
@@ -105,6 +108,8 @@ class Settings:
             raise ConfigError("FEEDHUB_DEFAULT_POLL_INTERVAL must lie between min and max")
         if self.max_feed_bytes < 1024:
             raise ConfigError("FEEDHUB_MAX_FEED_BYTES must be at least 1024")
+        if self.bus_safety_seconds <= 0:
+            raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:

@@ -6,6 +6,14 @@ batch of 50 new articles costs each subscriber one queue item and one socket wri
 Doorbells are handled by a single worker, in arrival order: ids then reach each subscriber
 in increasing order, which the stream's "skip what was already sent" rule relies on.
 
+Across processes (issue 10) a doorbell is only a hint: pub/sub may lose one, and two
+processes' doorbells may arrive out of commit order. So the hub never fans out by the ids a
+doorbell names. It remembers the newest id it has fanned out and, on a doorbell, after every
+bus (re)connection and on a slow safety timer, reads the articles after that id from the
+database, oldest first, and fans those out. Ids are monotonic in commit order on every
+database (ingest/store.py), so "after the newest fanned out" never skips a committed
+article, and the stream's "skip what was already sent" rule keeps delivery exactly once.
+
 Per stream the hub keeps as little as it can (issue 3's benchmark: 10,000 streams on one
 core): a `Subscription` is a deque plus a future that exists only while its writer waits.
 No timer per stream either: one ticker every half heartbeat sends the shared keep-alive to
@@ -24,13 +32,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import msgspec
-from litestar.channels import ChannelsPlugin, Subscriber
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.queries import articles_by_ids, newest_id
+from feedhub.api.queries import articles_after, newest_id
 from feedhub.api.schemas import ArticleJSON
-from feedhub.bus import ALL_CHANNEL, Doorbell
+from feedhub.bus import Doorbell
+from feedhub.live.transport import Transport
 from feedhub.models import Category
 
 __all__ = ["Batch", "StreamHub", "Subscription", "encode_events"]
@@ -40,6 +48,10 @@ log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
 # A client whose socket accepts nothing for this long is gone or stalled: end its stream.
 WRITE_TIMEOUT = 10.0
+# Articles read from the database per catch-up query.
+_PAGE = 500
+# After a failed catch-up read (database unreachable), wait this long before trying again.
+_RETRY_SECONDS = 1.0
 
 
 def encode_event(article: ArticleJSON) -> bytes:
@@ -148,20 +160,19 @@ class StreamHub:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        channels: ChannelsPlugin,
+        transport: Transport,
         *,
         queue_size: int,
         heartbeat_seconds: float = 15.0,
         write_timeout: float = WRITE_TIMEOUT,
+        safety_seconds: float = 30.0,
     ) -> None:
         self._sessions = sessions
-        self._channels = channels
+        self.transport = transport
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
-        self._bus_subscriber: Subscriber | None = None
-        self._bells: asyncio.Queue[bytes] = asyncio.Queue()
+        self._due = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
-        self._listener: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         # Ticks every half heartbeat (or half write timeout, if shorter): a stream quiet for
         # `_beat_ticks` ticks gets a keep-alive, so none is ever silent for a whole heartbeat;
@@ -170,11 +181,17 @@ class StreamHub:
         self.tick_seconds = min(heartbeat_seconds, write_timeout) / 2
         self._beat_ticks = max(1, math.floor(heartbeat_seconds / self.tick_seconds + 1e-9))
         self._stall_ticks = math.ceil(write_timeout / self.tick_seconds - 1e-9) + 1
+        # The safety catch-up (a doorbell lost without a reconnect) every this many ticks.
+        self._safety_ticks = max(1, round(safety_seconds / self.tick_seconds))
         self.tick = 0
-        # The largest article id heard of (seeded from the database at start): a new stream
-        # starts after it. Raised by `ring` before it yields, see there.
+        # The newest article id fanned out (or, with no stream open, known committed): a new
+        # stream starts after it. Raised only together with the fan-out, see `_fan_out`.
         self.newest = 0
+        # The largest id a doorbell named: with no stream open, `newest` moves up to it
+        # without a database read.
+        self._heard = 0
         self._slugs: frozenset[str] = frozenset()
+        self.catch_ups = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -182,32 +199,37 @@ class StreamHub:
             self.newest = max(self.newest, await newest_id(session))
             self._slugs = await self._load_slugs(session)
         self._worker = asyncio.create_task(self._work(), name="stream-hub")
+        self._worker.add_done_callback(self._worker_done)
         self._ticker = asyncio.create_task(self._tick_loop(), name="stream-hub-ticker")
-        self._bus_subscriber = await self._channels.subscribe(ALL_CHANNEL)
-        self._listener = asyncio.create_task(self._listen(self._bus_subscriber))
-        self._listener.add_done_callback(self._listener_done)
+        await self.transport.start(self._on_bell, self._on_connect)
 
-    def _listener_done(self, task: asyncio.Task[None]) -> None:
-        # Without the bus every stream would get keep-alives only: end them loudly instead.
+    def _worker_done(self, task: asyncio.Task[None]) -> None:
+        # Without its worker every stream would get keep-alives only: end them loudly.
         if not task.cancelled():
-            log.error("the stream hub stopped hearing the bus", exc_info=task.exception())
+            log.error("the stream hub's worker stopped", exc_info=task.exception())
             self.end_all("error")
 
     async def stop(self) -> None:
         self.end_all("shutdown")
-        tasks = [t for t in (self._worker, self._listener, self._ticker) if t is not None]
+        await self.transport.stop()
+        tasks = [t for t in (self._worker, self._ticker) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._bus_subscriber is not None:
-            await self._channels.unsubscribe(self._bus_subscriber)
-            self._bus_subscriber = None
 
-    async def _listen(self, subscriber: Subscriber) -> None:
-        # iter_events is consumed by one long-lived task and never wrapped in wait_for
-        # (PITFALLS.md); doorbells go to one queue so that one worker keeps their order.
-        async for data in subscriber.iter_events():
-            self._bells.put_nowait(data)
+    def _on_bell(self, data: bytes) -> None:
+        try:
+            bell = Doorbell.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("ignored a malformed doorbell: %r", data[:200])
+            return
+        if bell.ids:
+            self._heard = max(self._heard, *bell.ids)
+        self._due.set()
+
+    def _on_connect(self) -> None:
+        # Whatever was published while the bus was away is not coming: read the database.
+        self._due.set()
 
     # -- categories --------------------------------------------------------------------------
     @staticmethod
@@ -234,15 +256,19 @@ class StreamHub:
         return {
             "feedhub_stream_subscribers": len(self._subscriptions),
             "feedhub_stream_queued_batches": sum(len(s.items) for s in self._subscriptions),
-            "feedhub_stream_pending_doorbells": self._bells.qsize(),
+            "feedhub_stream_pending_doorbells": int(self._due.is_set()),
             # Every task of the process (server, scheduler, streams): a stream that left one
             # behind makes this grow with each connect/disconnect.
             "feedhub_asyncio_tasks": len(asyncio.all_tasks()),
         }
 
+    @property
+    def open_streams(self) -> int:
+        return len(self._subscriptions)
+
     def subscribe(self, categories: Sequence[str] | None) -> Subscription:
         """Register a stream. Read `newest` right after, with no await in between: every
-        doorbell with a larger id is then offered to it (see `ring`)."""
+        article with a larger id is then offered to it (see `_fan_out`)."""
         subscription = Subscription(
             frozenset(categories) if categories else None, self._queue_size, self.tick
         )
@@ -268,6 +294,8 @@ class StreamHub:
     def on_tick(self) -> None:
         self.tick += 1
         tick, beat, stall = self.tick, self._beat_ticks, self._stall_ticks
+        if tick % self._safety_ticks == 0:
+            self._due.set()  # the safety catch-up: a doorbell may have been lost quietly
         for subscription in list(self._subscriptions):
             if subscription.ended:
                 continue
@@ -284,33 +312,60 @@ class StreamHub:
 
     # -- fan-out -----------------------------------------------------------------------------
     async def _work(self) -> None:
+        """One worker, so fan-outs never overlap and ids reach every stream in order.
+        Doorbells that ring while it reads coalesce into one more catch-up."""
         while True:
-            data = await self._bells.get()
+            await self._due.wait()
+            self._due.clear()
             try:
-                await self.ring(Doorbell.decode(data))
+                await self.catch_up()
             except Exception:
-                # Never a silent gap (DESIGN.md): end the streams that wanted it, so that
-                # their clients reconnect and replay from the database.
-                log.exception("could not deliver doorbell %r", data[:200])
-                self.end_all("error")
+                # Not a gap: `newest` did not move, so the next try reads the same articles.
+                log.exception("could not read new articles; trying again")
+                await asyncio.sleep(_RETRY_SECONDS)
+                self._due.set()
 
-    async def ring(self, bell: Doorbell) -> None:
-        # Before any await: raise `newest` and take the subscribers to offer to, at once. A
-        # stream subscribed before this point is in `targets`; one subscribed after it read
-        # a `newest` that covers these ids. Either way each article reaches it exactly once
-        # (live, or not at all because its hello said it came before).
-        if bell.ids:
-            self.newest = max(self.newest, *bell.ids)
-        targets = [s for s in self._subscriptions if s.wants(bell.category)]
-        if not targets:
-            return
-        async with self._sessions() as session:
-            articles = await articles_by_ids(session, bell.ids)
-        if not articles:
-            return
-        events = tuple(encode_events(articles))
-        batch = Batch(events, b"".join(data for _, data in events))
-        category = articles[0].category
-        for subscription in targets:
-            if subscription.wants(category):
-                subscription.offer(batch)  # (one that left meanwhile is simply dropped)
+    async def catch_up(self) -> None:
+        """Fan out every committed article after `newest`, oldest first."""
+        self.catch_ups += 1
+        while True:
+            if not self._subscriptions:
+                # Nobody to deliver to: only keep `newest` current for the next hello.
+                if self._heard > self.newest:
+                    self.newest = self._heard
+                return
+            async with self._sessions() as session:
+                page = await articles_after(session, None, self.newest, _PAGE)
+            if not page:
+                return
+            self._fan_out(page)
+            if len(page) < _PAGE:
+                return
+
+    def _fan_out(self, articles: list[ArticleJSON]) -> None:
+        """Offer the articles to the streams that want them, in id order, and raise
+        `newest` past them, with no await: a stream subscribed before this call gets them
+        here, one subscribed after reads a `newest` that already covers them."""
+        if articles[0].id <= self.newest:
+            articles = [a for a in articles if a.id > self.newest]
+            if not articles:
+                return
+        for category, run in _runs(articles):
+            events = tuple(encode_events(run))
+            batch = Batch(events, b"".join(data for _, data in events))
+            for subscription in list(self._subscriptions):
+                if subscription.wants(category):
+                    subscription.offer(batch)
+        self.newest = articles[-1].id
+
+
+def _runs(articles: list[ArticleJSON]) -> list[tuple[str, list[ArticleJSON]]]:
+    """Consecutive articles of one category, in order: a stream of several categories gets
+    their batches in id order, which its skip rule needs."""
+    runs: list[tuple[str, list[ArticleJSON]]] = []
+    for article in articles:
+        if runs and runs[-1][0] == article.category:
+            runs[-1][1].append(article)
+        else:
+            runs.append((article.category, [article]))
+    return runs
