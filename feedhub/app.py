@@ -37,6 +37,7 @@ from feedhub.errors import (
 )
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.leader import Leadership
 from feedhub.scheduler import PollScheduler
 
 __all__ = ["create_app", "web_dir"]
@@ -104,6 +105,8 @@ class _ServicesLifespan(InitPluginProtocol):
         finally:
             if self._scheduler is not None:
                 self._scheduler.stop()
+                if self._scheduler.leadership is not None:
+                    await self._scheduler.leadership.close()
             await services.hub.stop()
             await services.poller.stop()
 
@@ -135,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             tick_seconds=settings.tick_seconds,
             housekeeping=housekeeping,
             housekeeping_hours=settings.housekeeping_hours,
+            leadership=Leadership(settings.database_url),
         )
         if settings.scheduler
         else None

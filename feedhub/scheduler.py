@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feedhub.ingest.poller import Poller
+from feedhub.leader import Leadership
 
 __all__ = ["PollScheduler"]
 
@@ -28,8 +29,10 @@ class PollScheduler:
         tick_seconds: float,
         housekeeping: Callable[[], Awaitable[object]] | None = None,
         housekeeping_hours: float = 24.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self._poller = poller
+        self.leadership = leadership
         self._tick_seconds = tick_seconds
         self._housekeeping = housekeeping
         self._housekeeping_hours = housekeeping_hours
@@ -37,12 +40,15 @@ class PollScheduler:
         self.ticks = 0
 
     async def tick(self) -> int:
-        """Start polls for due feeds not already in flight; return how many were started."""
+        """Claim due feeds and start polling them; return how many were started. Only the
+        leader polls (feedhub.leader); the others just ask again at their next tick."""
         self.ticks += 1
+        if self.leadership is not None and not await self.leadership.check():
+            return 0
         try:
             # Enough for every poll slot, twice: the rest waits for the next tick.
             limit = self._poller.settings.max_concurrent_polls * 4
-            due = await self._poller.due_feed_ids(limit=limit)
+            due = await self._poller.claim_due(limit=limit)
         except Exception:
             log.exception("scheduler tick could not read due feeds")
             return 0
@@ -80,6 +86,8 @@ class PollScheduler:
     async def housekeep(self) -> None:
         if self._housekeeping is None:
             return
+        if self.leadership is not None and not self.leadership.is_leader:
+            return  # one process prunes, the leader
         try:
             result = await self._housekeeping()
             log.info("housekeeping done: %s", result)

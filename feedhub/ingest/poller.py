@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 _RATE_SAMPLE = 20
 # How long the bookkeeping of a no-news poll may wait to be written with others (seconds).
 _FLUSH_DELAY = 0.25
+# "Refresh now" of a feed another process is polling: how often to look whether it is done.
+_CLAIM_WAIT_STEP = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +160,72 @@ class Poller:
 
     async def refresh(self, feed_id: int) -> PollOutcome:
         """Poll now. A poll already running may predate the change the admin expects to
-        see, so wait for it and poll again."""
+        see, so wait for it and poll again. A poll running in another process is waited
+        for the same way: "refresh now" claims the feed like any poll (issue 10)."""
         running = self._in_flight.get(feed_id)
         if running is not None:
             await asyncio.gather(running, return_exceptions=True)
+        await self.flush()  # (releases the claim of the poll just awaited)
+        if feed_id not in self._in_flight:
+            await self._claim_one(feed_id)
         outcome = await self.poll_soon(feed_id)
         await self.flush()
         return outcome
+
+    # -- claims: one poller per feed at a time, across processes -----------------------------
+    @property
+    def claim_lease(self) -> timedelta:
+        """Longer than one poll can take (its fetch deadline, parse and store), so a live
+        claim never expires under a running poll; a dead poller's claim expires by itself."""
+        return timedelta(seconds=max(300.0, 3 * self.settings.fetch_deadline_seconds))
+
+    async def claim_due(self, *, include_all: bool = False, limit: int = 500) -> list[int]:
+        """Claim feeds that are due (or all enabled ones) and unclaimed; return their ids.
+
+        On PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`: two pollers
+        claiming at the same moment take disjoint sets. On SQLite the UPDATE is atomic."""
+        now = self._clock()
+        candidates = select(Feed.id).where(
+            Feed.enabled.is_(True),
+            Feed.claimed_until.is_(None) | (Feed.claimed_until < now),
+        )
+        if not include_all:
+            candidates = candidates.where(Feed.next_poll_at.is_(None) | (Feed.next_poll_at <= now))
+        candidates = candidates.order_by(Feed.next_poll_at.nulls_first(), Feed.id).limit(limit)
+        async with self.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            claimed = await session.scalars(
+                update(Feed)
+                .where(Feed.id.in_(candidates.scalar_subquery()))
+                .values(claimed_until=now + self.claim_lease)
+                .returning(Feed.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(claimed)
+
+    async def _claim_one(self, feed_id: int) -> None:
+        """Claim one feed, waiting while another process polls it (at most one lease)."""
+        deadline = time.monotonic() + self.claim_lease.total_seconds()
+        while True:
+            now = self._clock()
+            async with self.sessions.begin() as session:
+                got = await session.scalar(
+                    update(Feed)
+                    .where(
+                        Feed.id == feed_id,
+                        Feed.claimed_until.is_(None) | (Feed.claimed_until < now),
+                    )
+                    .values(claimed_until=now + self.claim_lease)
+                    .returning(Feed.id)
+                    .execution_options(synchronize_session=False)
+                )
+                exists = got is not None or await session.scalar(
+                    select(Feed.id).where(Feed.id == feed_id)
+                )
+            if got is not None or exists is None or time.monotonic() > deadline:
+                return  # (a missing feed is reported by the poll itself)
+            await asyncio.sleep(_CLAIM_WAIT_STEP)
 
     async def probe(self, url: str) -> Found:
         """The feed to subscribe to for `url` (a feed, or a page that links one).
@@ -201,7 +262,7 @@ class Poller:
 
     async def poll_due(self, *, include_all: bool = False) -> list[PollOutcome]:
         """Poll every due feed with bounded concurrency; return when all are done."""
-        ids = await self.due_feed_ids(include_all=include_all, limit=1_000_000)
+        ids = await self.claim_due(include_all=include_all, limit=1_000_000)
         # Rows of feeds already being polled would be stale by the time they are used.
         fresh = [fid for fid in ids if not self.is_polling(fid)]
         self._preloaded.update({st.id: st for st in await self._load_many(fresh)})
@@ -262,7 +323,11 @@ class Poller:
 
     # -- one feed ----------------------------------------------------------------------------
     async def poll_feed(self, feed_id: int, *, defer: bool = False) -> PollOutcome:
-        outcome = await self._poll_feed(feed_id)
+        try:
+            outcome = await self._poll_feed(feed_id)
+        finally:
+            # Release the feed's claim with the poll's bookkeeping (one write for both).
+            self._defer_update(feed_id, {"claimed_until": None})
         if not defer:  # a direct caller reads the feed row next: write it now
             await self.flush()
         return outcome

@@ -1,0 +1,34 @@
+"""feed.claimed_until: a poller's claim on a feed, so two processes never poll it at once
+
+Scale-out (issue 10): due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
+setting `claimed_until` to a lease a little longer than one poll can take; the poll clears
+it. A poller that dies mid-poll leaves a claim that simply expires.
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-11-27 11:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import feedhub.models
+
+revision: str = "0005"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("feed") as batch:
+        batch.add_column(
+            sa.Column("claimed_until", feedhub.models.UTCDateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("feed") as batch:
+        batch.drop_column("claimed_until")
