@@ -21,8 +21,9 @@ from litestar.static_files import create_static_files_router
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.ops import healthz, metrics_endpoint, readyz
 from feedhub.api.outfeeds import OutputFeedController
-from feedhub.api.public import PublicController, health
+from feedhub.api.public import PublicController
 from feedhub.api.stream import StreamConfig, make_stream_handler
 from feedhub.bus import TransportPublisher, make_transport
 from feedhub.config import Settings
@@ -38,9 +39,10 @@ from feedhub.errors import (
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
 from feedhub.leader import Leadership
+from feedhub.migrate import head_revision
 from feedhub.scheduler import PollScheduler
 
-__all__ = ["create_app", "web_dir"]
+__all__ = ["app_from_env", "create_app", "web_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,12 @@ class _ServicesLifespan(InitPluginProtocol):
             await services.poller.stop()
 
 
+def app_from_env() -> Litestar:
+    """The app of one `feedhub serve --workers N` worker: the CLI put the settings in the
+    environment before uvicorn started the workers (feedhub/serve.py)."""
+    return create_app(Settings.from_env())
+
+
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -143,7 +151,14 @@ def create_app(settings: Settings) -> Litestar:
         if settings.scheduler
         else None
     )
-    services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    services = Services(
+        settings,
+        sessions,
+        poller,
+        hub,
+        scheduler_on=scheduler is not None,
+        schema_head=head_revision(),
+    )
     stream = make_stream_handler(
         hub,
         sessions,
@@ -163,7 +178,9 @@ def create_app(settings: Settings) -> Litestar:
             PublicController,
             OutputFeedController,
             AdminController,
-            health,
+            healthz,
+            readyz,
+            metrics_endpoint,
             stream,
             admin_page,
             create_static_files_router(

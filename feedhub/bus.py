@@ -14,6 +14,7 @@ from typing import Protocol
 
 import msgspec
 
+from feedhub import metrics
 from feedhub.errors import ConfigError
 from feedhub.live.transport import MemoryTransport, Transport
 
@@ -67,6 +68,7 @@ class TransportPublisher:
         for start in range(0, len(bell.ids), _IDS_PER_BELL):
             part = Doorbell(bell.feed_id, bell.category, bell.ids[start : start + _IDS_PER_BELL])
             await self._transport.publish(part.encode())
+            metrics.BUS_MESSAGES.labels("published").inc()
 
 
 def bus_kind(bus_url: str) -> str:

@@ -9,10 +9,8 @@ import argparse
 import asyncio
 import logging
 import secrets
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from types import FrameType
 from typing import Any
 
 from feedhub.config import Settings
@@ -31,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate, then serve the web app and poll feeds")
     serve.add_argument("--host", help="overrides FEEDHUB_HOST")
     serve.add_argument("--port", type=int, help="overrides FEEDHUB_PORT")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (needs PostgreSQL and a Redis or PostgreSQL bus)",
+    )
 
     sub.add_parser("migrate", help="apply database migrations up to the newest")
 
@@ -89,14 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # -- commands ----------------------------------------------------------------------------------
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from feedhub.app import create_app
     from feedhub.migrate import upgrade_to_head
+    from feedhub.serve import refusal, serve
 
     settings = settings.with_(
         host=args.host or settings.host, port=args.port if args.port else settings.port
     )
+    if (reason := refusal(settings.database_url, settings.bus_url, args.workers)) is not None:
+        raise ValidationError(reason)
     upgrade_to_head(settings.database_url)
     if not settings.admin_token:
         settings = settings.with_(admin_token=secrets.token_urlsafe(24))
@@ -106,40 +110,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"{settings.admin_token}",
             flush=True,
         )
-    app = create_app(settings)
-    services = app.state.services
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        # Open streams would keep a SIGTERM waiting forever (PITFALLS.md).
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-        access_log=settings.access_log,
-        proxy_headers=True,
-    )
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            # End every open stream cleanly first, so EventSource clients reconnect
-            # (to the next process) instead of waiting out the graceful timeout.
-            loop = getattr(self, "_feedhub_loop", None)
-            if loop is not None:
-                loop.call_soon_threadsafe(services.hub.end_all, "shutdown")
-            super().handle_exit(sig, frame)
-            # uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process
-            # would die of the signal (status 143); a finished graceful shutdown exits 0.
-            if sig == signal.SIGTERM:
-                self._captured_signals.remove(sig)
-
-        async def startup(self, sockets: Any = None) -> None:
-            self._feedhub_loop = asyncio.get_running_loop()
-            await super().startup(sockets=sockets)
-            print(f"feedhub: listening on http://{settings.host}:{settings.port}", flush=True)
-
-    Server(config).run()
-    return 0
+    return serve(settings, workers=args.workers)
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:

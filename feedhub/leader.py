@@ -17,6 +17,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from feedhub import metrics
 from feedhub.db import LEADER_LOCK, create_engine, is_sqlite
 
 __all__ = ["Leadership"]
@@ -45,6 +46,7 @@ class Leadership:
             elif await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK}):
                 self.is_leader = True
                 self.elected += 1
+                metrics.LEADER_CHANGES.inc()
                 log.info("this process is now the poll leader")
         except Exception as exc:
             if self.is_leader:

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "include_object", "upgrade_to_head"]
+__all__ = ["alembic_config", "head_revision", "include_object", "upgrade_to_head"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,15 @@ def alembic_config(database_url: str) -> Config:
     # Keep the application's logging as it is (PITFALLS.md: fileConfig disables loggers).
     config.attributes["skip_logging"] = True
     return config
+
+
+def head_revision() -> str | None:
+    """The newest migration this code ships (what a database at head records)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def upgrade_to_head(database_url: str) -> None:

@@ -22,6 +22,8 @@ class Services:
     poller: Poller
     hub: StreamHub
     scheduler_on: bool
+    # The Alembic revision this code expects (readiness: "migrations at head").
+    schema_head: str | None = None
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:

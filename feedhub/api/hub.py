@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub import metrics
 from feedhub.api.queries import articles_after, newest_id
 from feedhub.api.schemas import ArticleJSON
 from feedhub.bus import Doorbell
@@ -150,6 +151,8 @@ class Subscription:
         if self.ended:
             return
         self.ended = reason
+        if self.items and reason in ("overflow", "stalled"):
+            metrics.EVENTS_DROPPED.inc(sum(len(batch.events) for batch in self.items))
         self.items.clear()
         self._wake()
         if self.on_end is not None:
@@ -192,6 +195,7 @@ class StreamHub:
         self._heard = 0
         self._slugs: frozenset[str] = frozenset()
         self.catch_ups = 0
+        self._connected_once = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -223,12 +227,16 @@ class StreamHub:
         except (msgspec.DecodeError, msgspec.ValidationError):
             log.warning("ignored a malformed doorbell: %r", data[:200])
             return
+        metrics.BUS_MESSAGES.labels("received").inc()
         if bell.ids:
             self._heard = max(self._heard, *bell.ids)
         self._due.set()
 
     def _on_connect(self) -> None:
         # Whatever was published while the bus was away is not coming: read the database.
+        if self._connected_once:
+            metrics.BUS_RECONNECTS.inc()
+        self._connected_once = True
         self._due.set()
 
     # -- categories --------------------------------------------------------------------------
@@ -273,10 +281,13 @@ class StreamHub:
             frozenset(categories) if categories else None, self._queue_size, self.tick
         )
         self._subscriptions.add(subscription)
+        metrics.OPEN_STREAMS.inc()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
+        if subscription in self._subscriptions:
+            self._subscriptions.discard(subscription)
+            metrics.OPEN_STREAMS.dec()
 
     def end_all(self, reason: str) -> None:
         for subscription in list(self._subscriptions):

@@ -6,17 +6,15 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import Parameter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api import catalog
-from feedhub.api.deps import Services
 from feedhub.api.queries import articles_after, articles_before, search_articles
 from feedhub.api.schemas import ArticleJSON, CategoryJSON
 from feedhub.api.stream import parse_categories
 from feedhub.errors import ValidationError
 
-__all__ = ["PublicController", "health"]
+__all__ = ["PublicController"]
 
 
 class PublicController(Controller):
@@ -46,14 +44,3 @@ class PublicController(Controller):
         if after is not None:
             return await articles_after(session, categories, after, limit)
         return await articles_before(session, categories, before, limit)
-
-
-@get("/healthz")
-async def health(services: Services, session: AsyncSession) -> dict[str, object]:
-    await session.execute(text("SELECT 1"))
-    return {
-        "status": "ok",
-        **services.hub.stats(),  # feedhub_stream_subscribers, …_queued_batches, tasks
-        "scheduler": services.scheduler_on,
-        "polls_in_flight": services.poller.in_flight_count,
-    }

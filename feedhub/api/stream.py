@@ -25,6 +25,7 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub import metrics
 from feedhub.api.hub import StreamHub, Subscription, encode_events
 from feedhub.api.queries import articles_after, count_after, newest_id
 
@@ -226,6 +227,10 @@ async def _write(
             if batch.last_id <= sent_upto:
                 continue
             data = batch.after(sent_upto)
+            if batch.first_id > sent_upto:
+                metrics.EVENTS_SENT.inc(len(batch.events))
+            else:
+                metrics.EVENTS_SENT.inc(sum(1 for i, _ in batch.events if i > sent_upto))
             sent_upto = batch.last_id
         elif sub.ended:  # overflow, stalled, shutdown, disconnected
             await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -251,6 +256,8 @@ async def _replay(
     """Send what the client missed, oldest first, in pages; return the last id sent."""
     async with sessions() as session:
         missed = await count_after(session, categories, last_id, config.replay_limit)
+    metrics.RESUMES.inc()
+    metrics.RESUME_SIZE.observe(missed)
     # A client ahead of the database (restored from a backup, or its newest article deleted)
     # would skip every new article up to its id: start it afresh too.
     if missed > config.replay_limit or last_id > newest:

@@ -24,6 +24,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub import metrics
 from feedhub.bus import Doorbell, Publisher
 from feedhub.config import Settings
 from feedhub.errors import FetchError, ParseError
@@ -344,6 +345,9 @@ class Poller:
         except Exception as exc:  # a bug must not stop the tick; it becomes the feed's error
             log.exception("poll failed unexpectedly feed_id=%s url=%s", state.id, state.url)
             outcome = await self._record_failure(state, f"internal error: {exc!r}", None, None)
+        metrics.POLLS.labels(outcome.status).inc()
+        if outcome.new_articles:
+            metrics.ARTICLES_STORED.inc(len(outcome.new_articles))
         log.info(
             "polled feed_id=%s url=%s status=%s new=%d http=%s in %.0f ms",
             state.id, state.url, outcome.status, len(outcome.new_articles),
@@ -375,14 +379,15 @@ class Poller:
                 # another feed of it may have got a 429 (issue 5: the pause is per host).
                 if (paused := self.hosts.paused_until(host, self._clock())) is not None:
                     return await self._defer(state, paused)
-                result = await fetch_feed(
-                    self._client,
-                    state.url,
-                    etag=state.etag,
-                    last_modified=state.last_modified,
-                    max_bytes=self.settings.max_feed_bytes,
-                    deadline=self.settings.fetch_deadline_seconds,
-                )
+                with metrics.FETCH_DURATION.time():
+                    result = await fetch_feed(
+                        self._client,
+                        state.url,
+                        etag=state.etag,
+                        last_modified=state.last_modified,
+                        max_bytes=self.settings.max_feed_bytes,
+                        deadline=self.settings.fetch_deadline_seconds,
+                    )
         except FetchError as exc:
             return await self._fetch_failed(state, exc)
 

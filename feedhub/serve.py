@@ -1,0 +1,159 @@
+"""`feedhub serve`: one process, or `--workers N` processes sharing one port (uvicorn).
+
+Which topologies work is decided here, at start, with a sentence when refused
+(docs/scale-out.md): SQLite serves from one process only — it has one writer at a time,
+and our in-memory bus cannot reach another process — so `--workers N` and a second `serve`
+on the same SQLite file are refused. Several processes need PostgreSQL, and `--workers`
+needs a bus that crosses processes (Redis, or PostgreSQL LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import uvicorn
+
+from feedhub.bus import bus_kind
+from feedhub.config import Settings
+from feedhub.db import is_sqlite
+from feedhub.errors import ConfigError
+
+__all__ = ["refusal", "serve", "settings_env"]
+
+log = logging.getLogger(__name__)
+
+
+def refusal(database_url: str, bus_url: str, workers: int) -> str | None:
+    """Why this topology cannot work, or None. Pure."""
+    if workers < 1:
+        return "--workers must be at least 1"
+    if workers > 1 and is_sqlite(database_url):
+        return (
+            "--workers needs PostgreSQL: SQLite has one writer at a time and serves from one "
+            "process (see docs/scale-out.md)"
+        )
+    if workers > 1 and bus_kind(bus_url) == "memory":
+        return (
+            "--workers needs a bus that crosses processes: set FEEDHUB_BUS_URL to redis://… "
+            "or postgresql://… (memory:// reaches one process only)"
+        )
+    return None
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The FEEDHUB_* variables that rebuild `settings` in a worker process."""
+    env: dict[str, str] = {}
+    for name in settings.__dataclass_fields__:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        env[f"FEEDHUB_{name.upper()}"] = (
+            ("true" if value else "false") if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+def _sqlite_single_process(database_url: str) -> IO[bytes] | None:
+    """Hold a lock beside the SQLite file for this process's life; refuse if another
+    `serve` holds it. The operating system releases it when the process dies, however."""
+    if not is_sqlite(database_url):
+        return None
+    path = database_url.split("///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    lock = Path(f"{path}.serve-lock").open("ab")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise ConfigError(
+            f"another `feedhub serve` already uses {path}: on SQLite one process serves "
+            "(one writer, and streams hear only their own process); for several processes "
+            "use PostgreSQL, see docs/scale-out.md"
+        ) from None
+    return lock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus: end open streams first on SIGTERM, and exit 0 after a clean stop."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings, hub: Any) -> None:
+        super().__init__(config)
+        self._settings = settings
+        self._hub = hub
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # End every open stream cleanly first, so EventSource clients reconnect (to the
+        # next process) instead of waiting out the graceful timeout.
+        if self._loop is not None and self._hub is not None:
+            self._loop.call_soon_threadsafe(self._hub.end_all, "shutdown")
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process
+        # would die of the signal (status 143); a finished graceful shutdown exits 0.
+        if sig == signal.SIGTERM and sig in self._captured_signals:
+            self._captured_signals.remove(sig)
+
+    async def startup(self, sockets: Any = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+        if self.started:
+            host, port = self._settings.host, self._settings.port
+            print(f"feedhub: listening on http://{host}:{port}", flush=True)
+
+
+def _config(app: Any, settings: Settings, **extra: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Open streams would keep a SIGTERM waiting forever (PITFALLS.md).
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+        access_log=settings.access_log,
+        proxy_headers=True,
+        **extra,
+    )
+
+
+def serve(settings: Settings, workers: int = 1) -> int:
+    if (reason := refusal(settings.database_url, settings.bus_url, workers)) is not None:
+        raise ConfigError(reason)
+    if workers == 1:
+        from feedhub.app import create_app
+
+        lock = _sqlite_single_process(settings.database_url)
+        app = create_app(settings)
+        try:
+            _Server(_config(app, settings), settings, app.state.services.hub).run()
+        finally:
+            if lock is not None:
+                lock.close()
+        return 0
+    # Several workers: uvicorn starts each with the app factory, which reads the settings
+    # from the environment we set here. Metrics are shared through files (PITFALLS.md).
+    os.environ.update(settings_env(settings))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedhub-metrics-")
+    print(f"feedhub: starting {workers} workers on http://{settings.host}:{settings.port}")
+    uvicorn.run(
+        "feedhub.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+        access_log=settings.access_log,
+        proxy_headers=True,
+    )
+    return 0
