@@ -123,7 +123,13 @@ def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     transport = make_transport(settings.bus_url)
-    poller = Poller(settings, sessions, TransportPublisher(transport))
+    leadership = Leadership(settings.database_url)
+    poller = Poller(
+        settings,
+        sessions,
+        TransportPublisher(transport),
+        claimer=lambda: leadership.backend_pid,
+    )
     hub = StreamHub(
         sessions,
         transport,
@@ -146,7 +152,7 @@ def create_app(settings: Settings) -> Litestar:
             tick_seconds=settings.tick_seconds,
             housekeeping=housekeeping,
             housekeeping_hours=settings.housekeeping_hours,
-            leadership=Leadership(settings.database_url),
+            leadership=leadership,
         )
         if settings.scheduler
         else None
@@ -158,6 +164,7 @@ def create_app(settings: Settings) -> Litestar:
         hub,
         scheduler_on=scheduler is not None,
         schema_head=head_revision(),
+        is_leader=(lambda: leadership.is_leader) if scheduler is not None else None,
     )
     stream = make_stream_handler(
         hub,

@@ -32,6 +32,9 @@ class Leadership:
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self.is_leader = self._sqlite
+        # The backend pid of our lock session: claims carry it (Poller.claim_due), so a
+        # claim dies with this process's session instead of waiting out its lease.
+        self.backend_pid: int | None = None
         # How many times this process became the leader (a metric: leader changes).
         self.elected = 1 if self._sqlite else 0
 
@@ -60,12 +63,15 @@ class Leadership:
             if self._engine is None:
                 # One connection, in autocommit: no transaction stays open while it idles.
                 self._engine = create_engine(self._url, pool_size=1, max_overflow=0)
-            self._conn = await self._engine.connect()
-            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn = await self._engine.connect()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self.backend_pid = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+            self._conn = conn
         return self._conn
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
+        self.backend_pid = None
         if conn is not None:
             try:
                 await conn.invalidate()

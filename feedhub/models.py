@@ -99,6 +99,9 @@ class Feed(Base):
     # Until when a poller (of any process) holds this feed: no other may poll it before
     # (migration 0005, issue 10). Cleared when the poll ends; a crashed poller's expires.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PostgreSQL: the backend pid of the claimer's leader-lock session. When that session is
+    # gone (its process died) the claim is void before its lease ends.
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
 
     category: Mapped[Category] = relationship(back_populates="feeds")
 

@@ -114,3 +114,28 @@ async def test_refresh_now_waits_for_a_poll_claimed_elsewhere(
     await releaser
     assert time.monotonic() - started >= 0.6  # it waited for the other poll to end
     assert outcome.status in ("ok", "not_modified", "unchanged")
+
+
+async def test_a_dead_claimers_claims_are_void_at_once(
+    pg_url: str, pg_server: PgServer, feed_server: FeedServer, settings: Settings
+) -> None:
+    """A leader SIGKILLed mid-poll leaves claims with a long lease; its session is gone, so
+    its successor may claim those feeds at once instead of after the lease."""
+    settings = settings.with_(database_url=pg_url)
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    leadership = Leadership(pg_url)
+    publisher = RecordingPublisher()
+    dead = Poller(settings, sessions, publisher, claimer=lambda: leadership.backend_pid)
+    alive = Poller(settings, sessions, publisher)
+    try:
+        feed_server.set("/f.xml", rss([{"guid": "g", "title": "t"}]))
+        feed_id = await add_feed(sessions, feed_server.url("/f.xml"))
+        assert await leadership.check()
+        assert await dead.claim_due() == [feed_id]
+        assert await alive.claim_due() == []  # held, by a live session
+        pg_server.psql(f"SELECT pg_terminate_backend({leadership.backend_pid})")
+        assert await alive.claim_due() == [feed_id]
+    finally:
+        await leadership.close()
+        await engine.dispose()

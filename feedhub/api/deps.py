@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from litestar.datastructures import State
@@ -24,6 +24,8 @@ class Services:
     scheduler_on: bool
     # The Alembic revision this code expects (readiness: "migrations at head").
     schema_head: str | None = None
+    # Whether this process is the poll leader now (None: it runs no scheduler).
+    is_leader: Callable[[], bool] | None = None
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:

@@ -29,6 +29,7 @@ async def healthz(services: Services) -> dict[str, object]:
         "status": "ok",
         **services.hub.stats(),  # feedhub_stream_subscribers, …_queued_batches, tasks
         "scheduler": services.scheduler_on,
+        "leader": services.is_leader() if services.is_leader is not None else False,
         "polls_in_flight": services.poller.in_flight_count,
     }
 

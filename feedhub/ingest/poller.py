@@ -20,9 +20,10 @@ from functools import partial
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub import metrics
 from feedhub.bus import Doorbell, Publisher
@@ -76,8 +77,11 @@ class Poller:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        claimer: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.settings = settings
+        # Who claims (feedhub.leader.Leadership.backend_pid): a claim dies with its session.
+        self._claimer = claimer
         self.sessions = sessions
         self.publisher = publisher
         self.store = ArticleStore(sessions)
@@ -186,20 +190,19 @@ class Poller:
         On PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`: two pollers
         claiming at the same moment take disjoint sets. On SQLite the UPDATE is atomic."""
         now = self._clock()
-        candidates = select(Feed.id).where(
-            Feed.enabled.is_(True),
-            Feed.claimed_until.is_(None) | (Feed.claimed_until < now),
-        )
+        candidates = select(Feed.id).where(Feed.enabled.is_(True))
         if not include_all:
             candidates = candidates.where(Feed.next_poll_at.is_(None) | (Feed.next_poll_at <= now))
         candidates = candidates.order_by(Feed.next_poll_at.nulls_first(), Feed.id).limit(limit)
         async with self.sessions.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
+            postgres = session.get_bind().dialect.name == "postgresql"
+            candidates = candidates.where(_unclaimed(now, postgres))
+            if postgres:
                 candidates = candidates.with_for_update(skip_locked=True)
             claimed = await session.scalars(
                 update(Feed)
                 .where(Feed.id.in_(candidates.scalar_subquery()))
-                .values(claimed_until=now + self.claim_lease)
+                .values(claimed_until=now + self.claim_lease, claimed_by=self._claimer())
                 .returning(Feed.id)
                 .execution_options(synchronize_session=False)
             )
@@ -211,13 +214,11 @@ class Poller:
         while True:
             now = self._clock()
             async with self.sessions.begin() as session:
+                postgres = session.get_bind().dialect.name == "postgresql"
                 got = await session.scalar(
                     update(Feed)
-                    .where(
-                        Feed.id == feed_id,
-                        Feed.claimed_until.is_(None) | (Feed.claimed_until < now),
-                    )
-                    .values(claimed_until=now + self.claim_lease)
+                    .where(Feed.id == feed_id, _unclaimed(now, postgres))
+                    .values(claimed_until=now + self.claim_lease, claimed_by=self._claimer())
                     .returning(Feed.id)
                     .execution_options(synchronize_session=False)
                 )
@@ -328,7 +329,7 @@ class Poller:
             outcome = await self._poll_feed(feed_id)
         finally:
             # Release the feed's claim with the poll's bookkeeping (one write for both).
-            self._defer_update(feed_id, {"claimed_until": None})
+            self._defer_update(feed_id, {"claimed_until": None, "claimed_by": None})
         if not defer:  # a direct caller reads the feed row next: write it now
             await self.flush()
         return outcome
@@ -619,6 +620,16 @@ class Poller:
             values.pop("url", None)  # lost a race for the moved URL: keep the old one
             async with self.sessions.begin() as session:
                 await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+
+def _unclaimed(now: datetime, postgres: bool) -> ColumnElement[bool]:
+    """No poller holds the feed: never claimed, lease over, or (PostgreSQL) the claimer's
+    session is gone — its process died, so a successor need not wait out the lease."""
+    free = Feed.claimed_until.is_(None) | (Feed.claimed_until < now)
+    if postgres:
+        sessions: Any = select(literal_column("pid")).select_from(text("pg_stat_activity"))
+        free = free | (Feed.claimed_by.is_not(None) & Feed.claimed_by.not_in(sessions))
+    return free
 
 
 def _state(feed: Feed, slug: str) -> _FeedState:

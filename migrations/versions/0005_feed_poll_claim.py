@@ -1,8 +1,10 @@
-"""feed.claimed_until: a poller's claim on a feed, so two processes never poll it at once
+"""feed.claimed_until, feed.claimed_by: a poller's claim on a feed, so that two processes
+never poll it at once
 
 Scale-out (issue 10): due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
-setting `claimed_until` to a lease a little longer than one poll can take; the poll clears
-it. A poller that dies mid-poll leaves a claim that simply expires.
+setting `claimed_until` to a lease longer than one poll can take, and `claimed_by` to the
+backend pid of the claiming process's leader-lock connection; the poll clears both. A claim
+whose backend is gone (its process died) is void at once; any other claim expires.
 
 Revision ID: 0005
 Revises: 0003
@@ -27,8 +29,10 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("claimed_until", feedhub.models.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("feed") as batch:
+        batch.drop_column("claimed_by")
         batch.drop_column("claimed_until")
