@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations up to the newest")
 
+    copy = sub.add_parser(
+        "migrate-db",
+        help="copy everything to another (empty) database, article ids kept: SQLite -> PostgreSQL",
+    )
+    copy.add_argument("--to", required=True, help="the target's SQLAlchemy URL")
+
     poll = sub.add_parser("poll", help="poll every due feed once and exit")
     poll.add_argument("--all", action="store_true", help="ignore due times: poll every feed")
 
@@ -111,6 +117,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             flush=True,
         )
     return serve(settings, workers=args.workers)
+
+
+def _migrate_db(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.copydb import copy_database
+
+    copied = asyncio.run(copy_database(settings.database_url, args.to))
+    for table, rows in copied.items():
+        print(f"{table}: {rows} rows")
+    print("done: point FEEDHUB_DATABASE_URL at the new database and restart feedhub")
+    return 0
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -291,6 +307,7 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
+    "migrate-db": _migrate_db,
     "migrate": _migrate,
     "poll": _poll,
     "feeds": _feeds,
