@@ -66,7 +66,9 @@ class ServerProcess:
         port: int | None = None,
         env: dict[str, str] | None = None,
         db_path: Path | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
+        self.args = args
         self.port = port or free_port()
         self.workdir = workdir
         self.db_path = db_path or workdir / "feedhub.db"
@@ -84,7 +86,7 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feedhub", "serve"],
+            [sys.executable, "-m", "feedhub", "serve", *self.args],
             cwd=self.workdir,
             env=self.env(),
             stdout=log,

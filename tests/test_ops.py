@@ -1,0 +1,168 @@
+"""Issue 10: /metrics (parsed by Prometheus' own text parser), /healthz and /readyz,
+`serve --workers`, and the topologies refused at start.
+
+Real `feedhub serve` processes; the metrics are read before and after each event and must
+move with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.cluster import cluster_env
+from tests.support.feedserver import FeedServer, rss
+from tests.support.server import ServerProcess, feedhub_env, free_port
+from tests.support.sse import RawStream
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, parsed by prometheus-client's parser (it raises on bad text)."""
+    r = httpx.get(f"{url}/metrics", timeout=10)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_parse_and_move_with_events(
+    server_factory: type[ServerProcess], feed_server: FeedServer
+) -> None:
+    server = await asyncio.to_thread(server_factory(env={"FEEDHUB_TICK_SECONDS": "3600"}).start)
+    before = await asyncio.to_thread(scrape, server.url)
+    assert value(before, "feedhub_open_streams") == 0
+
+    await asyncio.to_thread(server.add_category, "Tech", "tech")
+    stream = await RawStream.open(f"{server.url}/api/stream?category=tech")
+    hello = await stream.next_event()
+    assert hello is not None and hello.event == "hello"
+    feed_server.set("/t.xml", rss([{"guid": "1", "title": "one"}, {"guid": "2", "title": "two"}]))
+    feed = await asyncio.to_thread(server.add_feed, feed_server.url("/t.xml"), "tech")
+    first = await stream.articles(2)
+    mid = await asyncio.to_thread(scrape, server.url)
+    assert value(mid, "feedhub_open_streams") == 1
+    assert (
+        value(mid, "feedhub_polls_total", outcome="ok")
+        == value(before, "feedhub_polls_total", outcome="ok") + 1
+    )
+    assert (
+        value(mid, "feedhub_articles_stored_total")
+        == value(before, "feedhub_articles_stored_total") + 2
+    )
+    assert value(mid, "feedhub_fetch_duration_seconds_count") >= 1
+    assert value(mid, "feedhub_events_sent_total") >= 2
+    assert value(mid, "feedhub_bus_messages_total", direction="published") >= 1
+    assert value(mid, "feedhub_bus_messages_total", direction="received") >= 1
+    assert value(mid, "feedhub_leader_changes_total") == 0  # SQLite: leader from the start
+    await stream.close()
+
+    # A resume of 1 article: counted, with its size.
+    feed_server.set("/t.xml", rss([{"guid": "3", "title": "three"}, {"guid": "1", "title": "one"}]))
+    assert (await asyncio.to_thread(server.refresh, feed["id"]))["new_articles"] == 1
+    resumed = await RawStream.open(
+        f"{server.url}/api/stream?category=tech", headers={"Last-Event-ID": first[-1].id or ""}
+    )
+    assert len(await resumed.articles(1)) == 1
+    after = await asyncio.to_thread(scrape, server.url)
+    assert value(after, "feedhub_resumes_total") == value(mid, "feedhub_resumes_total") + 1
+    assert value(after, "feedhub_resume_size_sum") == value(mid, "feedhub_resume_size_sum") + 1
+    assert (
+        value(after, "feedhub_polls_total", outcome="ok")
+        == value(mid, "feedhub_polls_total", outcome="ok") + 1
+    )
+    await resumed.close()
+
+
+def test_healthz_is_liveness_and_readyz_checks_database_bus_and_migrations(
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    server = server_factory().start()
+    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+    ready = httpx.get(f"{server.url}/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "bus": "ok"}
+    # The schema falls behind the code (a rolling upgrade before `feedhub migrate`).
+    command.downgrade(alembic_config(f"sqlite+aiosqlite:///{server.db_path}"), "-1")
+    behind = httpx.get(f"{server.url}/readyz")
+    assert behind.status_code == 503
+    assert "feedhub migrate" in behind.json()["checks"]["migrations"]
+    assert httpx.get(f"{server.url}/healthz").status_code == 200  # alive all the same
+
+
+def test_readyz_says_when_the_bus_is_unreachable(
+    server_factory: type[ServerProcess],
+) -> None:
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    server = server_factory(env={"FEEDHUB_BUS_URL": dead_redis}).start()
+    r = httpx.get(f"{server.url}/readyz")
+    assert r.status_code == 503 and r.json()["checks"]["bus"].startswith("unreachable")
+
+
+def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedhub", "serve", *args],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_sqlite_refuses_several_processes(
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
+    env = feedhub_env(tmp_path / "feedhub.db", free_port(), "t")
+    workers = _serve(["--workers", "2"], env, tmp_path)
+    assert workers.returncode == 1 and "--workers needs PostgreSQL" in workers.stderr
+    first = server_factory().start()
+    second = _serve([], feedhub_env(first.db_path, free_port(), "t"), tmp_path)
+    assert second.returncode == 1
+    assert "another `feedhub serve` already uses" in second.stderr
+
+
+def test_workers_need_a_shared_bus(pg_url: str, tmp_path: Path) -> None:
+    env = feedhub_env(tmp_path / "x.db", free_port(), "t", FEEDHUB_DATABASE_URL=pg_url)
+    r = _serve(["--workers", "2"], env, tmp_path)
+    assert r.returncode == 1 and "a bus that crosses processes" in r.stderr
+
+
+@pytest.mark.slow
+async def test_workers_share_one_port_streams_and_metrics(
+    server_factory: type[ServerProcess], pg_url: str, redis_url: str, feed_server: FeedServer
+) -> None:
+    """`serve --workers 2`: streams on both workers get the article once; /metrics from any
+    worker adds up every worker's values (prometheus-client's multiprocess mode)."""
+    env = cluster_env(pg_url, redis_url, FEEDHUB_TICK_SECONDS="3600")
+    server = await asyncio.to_thread(server_factory(env=env, args=("--workers", "2")).start, 60.0)
+    await asyncio.to_thread(server.add_category, "Tech", "tech")
+    streams = [await RawStream.open(f"{server.url}/api/stream") for _ in range(8)]
+    try:
+        for s in streams:
+            assert (await s.next_event()).event == "hello"  # type: ignore[union-attr]
+        samples = await asyncio.to_thread(scrape, server.url)
+        assert value(samples, "feedhub_open_streams") == 8
+        feed_server.set("/w.xml", rss([{"guid": "w", "title": "w"}]))
+        await asyncio.to_thread(server.add_feed, feed_server.url("/w.xml"), "tech")
+        for s in streams:
+            [event] = await s.articles(1, within=15)
+            assert await s.expect_quiet(0.3) == []
+        samples = await asyncio.to_thread(scrape, server.url)
+        assert value(samples, "feedhub_events_sent_total") == 8
+    finally:
+        for s in streams:
+            await s.close()
