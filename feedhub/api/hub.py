@@ -190,9 +190,6 @@ class StreamHub:
         # The newest article id fanned out (or, with no stream open, known committed): a new
         # stream starts after it. Raised only together with the fan-out, see `_fan_out`.
         self.newest = 0
-        # The largest id a doorbell named: with no stream open, `newest` moves up to it
-        # without a database read.
-        self._heard = 0
         self._slugs: frozenset[str] = frozenset()
         self.catch_ups = 0
         self._connected_once = False
@@ -222,14 +219,13 @@ class StreamHub:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _on_bell(self, data: bytes) -> None:
+        # Only checked, not used: whatever ids it names, the hub reads all that is newer.
         try:
-            bell = Doorbell.decode(data)
+            Doorbell.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             log.warning("ignored a malformed doorbell: %r", data[:200])
             return
         metrics.BUS_MESSAGES.labels("received").inc()
-        if bell.ids:
-            self._heard = max(self._heard, *bell.ids)
         self._due.set()
 
     def _on_connect(self) -> None:
@@ -341,10 +337,15 @@ class StreamHub:
         self.catch_ups += 1
         while True:
             if not self._subscriptions:
-                # Nobody to deliver to: only keep `newest` current for the next hello.
-                if self._heard > self.newest:
-                    self.newest = self._heard
-                return
+                # Nobody to deliver to: only keep `newest` current for the next hello. (Read,
+                # not taken from the doorbell: a bus shared with another installation could
+                # name ids of another database.)
+                async with self._sessions() as session:
+                    newest = await newest_id(session)
+                if not self._subscriptions:  # (else the next loop turn fans them out)
+                    self.newest = max(self.newest, newest)
+                    return
+                continue
             async with self._sessions() as session:
                 page = await articles_after(session, None, self.newest, _PAGE)
             if not page:
