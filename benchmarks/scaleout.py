@@ -18,6 +18,9 @@ connections in this process. It measures, in one run:
      in another process would; latency = receipt − the moment after COMMIT returned.
   C. leader SIGKILL -> first poll by its successor: 2 processes, tick 1 s, one feed due
      every second; the time from the SIGKILL to the feed server's next request.
+  E. the bus alone: publish on one transport -> heard by another (two connections, as two
+     processes have), p50/p99 over --bus-messages doorbells; no database, no sockets to
+     clients: what the bus itself adds to every delivery.
   D. subscribers: 1 process (memory bus) with 2 × --subs subscribers against the 2-process
      rows of A (same total), p99 side by side.
 
@@ -213,6 +216,26 @@ class Run:
         return [now - committed[i] for i, now in arrivals if i in committed]
 
 
+async def bus_round_trip(url: str, messages: int) -> list[float]:
+    from feedhub.bus import make_transport
+
+    sender, listener = make_transport(url), make_transport(url)
+    heard: asyncio.Queue[float] = asyncio.Queue()
+    ready = asyncio.Event()
+    await sender.start(lambda _d: None, lambda: None)
+    await listener.start(lambda _d: heard.put_nowait(time.monotonic()), ready.set)
+    await asyncio.wait_for(ready.wait(), 10)
+    latencies = []
+    for _ in range(messages):
+        sent = time.monotonic()
+        await sender.publish(b'[1,"bench",[1]]')
+        latencies.append(await asyncio.wait_for(heard.get(), 10) - sent)
+        await asyncio.sleep(0.002)
+    await sender.stop()
+    await listener.stop()
+    return latencies[10:]  # (the first ones warm up connections)
+
+
 async def failover(run: Run, db: str, bus: str, tries: int) -> list[float]:
     env = {"FEEDHUB_SCHEDULER": "true", "FEEDHUB_TICK_SECONDS": "1"}
     servers = run.servers(2, bus, db, **env)
@@ -293,6 +316,10 @@ async def main(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
                     print(results[-1], flush=True)
                 for s in servers:
                     s.kill()
+            for name, url in (("Redis", redis.url), ("PostgreSQL", pg.dsn())):
+                lat = await bus_round_trip(url, args.bus_messages)
+                results.append(row(f"E bus alone, publish -> heard: {name}", lat))
+                print(results[-1], flush=True)
             db = pg.url(pg.create_database(template=template))
             fail = await failover(run, db, redis.url, args.failovers)
             results.append(row("C leader SIGKILL -> first poll by successor (tick 1 s)", fail))
@@ -325,6 +352,7 @@ if __name__ == "__main__":
     cli.add_argument("--subs", type=int, default=1000, help="subscribers per process")
     cli.add_argument("--rounds", type=int, default=20)
     cli.add_argument("--failovers", type=int, default=3)
+    cli.add_argument("--bus-messages", type=int, default=1000)
     cli.add_argument("--json")
     arguments = cli.parse_args()
     report(*asyncio.run(main(arguments)), arguments.json)
