@@ -139,7 +139,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     """Run `work(context)` with a database session factory and a started poller."""
-    from feedhub.bus import NullPublisher
+    from feedhub.bus import NullPublisher, Publisher, TransportPublisher, bus_kind, make_transport
     from feedhub.db import create_engine, session_factory
     from feedhub.ingest.poller import Poller
     from feedhub.migrate import upgrade_to_head
@@ -149,10 +149,19 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     async def runner() -> int:
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
+        # On a shared bus, what this command stores rings the web processes' doorbells too.
+        shared = bus_kind(settings.bus_url) != "memory"
+        transport = make_transport(settings.bus_url) if shared else None
+        publisher: Publisher = NullPublisher()
+        if transport is not None:
+            await transport.start(lambda _data: None, lambda: None)
+            publisher = TransportPublisher(transport)
         try:
-            async with Poller(settings, sessions, NullPublisher()) as poller:
+            async with Poller(settings, sessions, publisher) as poller:
                 return await work(poller)
         finally:
+            if transport is not None:
+                await transport.stop()
             await engine.dispose()
 
     return asyncio.run(runner())
