@@ -43,8 +43,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, next_poll_at  # noqa: E402
 from feedhub.ingest.parse import body_fingerprint  # noqa: E402
-from feedhub.schedule import ScheduleInputs, ScheduleLimits, next_poll_at  # noqa: E402
 
 DAY = 86400.0
 HOUR = 3600.0

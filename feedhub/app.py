@@ -20,11 +20,9 @@ from litestar.static_files import create_static_files_router
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
-from feedhub.api.hub import StreamHub
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
-from feedhub.api.stream import StreamConfig, make_stream_handler
-from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
@@ -35,8 +33,11 @@ from feedhub.errors import (
     ParseError,
     ValidationError,
 )
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.live.bus import open_bus
+from feedhub.live.hub import StreamHub
+from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.scheduler import PollScheduler
 
 __all__ = ["create_app", "web_dir"]
@@ -111,11 +112,11 @@ class _ServicesLifespan(InitPluginProtocol):
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channels = channels_plugin(settings.bus_url)
-    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    bus = open_bus(settings.bus_url)
+    poller = Poller(settings, FeedStore(sessions), bus)
     hub = StreamHub(
         sessions,
-        channels,
+        bus,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
@@ -169,7 +170,7 @@ def create_app(settings: Settings) -> Litestar:
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        plugins=[bus.plugin, _ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],

@@ -10,6 +10,7 @@ import gzip
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
+from feedhub.catalog import categories, feeds
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
 from tests.conftest import RecordingPublisher, corpus_dir
@@ -82,11 +83,13 @@ async def test_every_corpus_document_is_polled_and_deduped(
     assert len(docs) > 600
     expected: dict[int, int] = {}
     async with sessions() as session:
-        await catalog.create_category(session, "Corpus", "corpus")
+        await categories.create_category(session, "Corpus", "corpus")
         for index, doc in enumerate(docs):
             path, decoded, headers = _serve(feed_server, doc, index)
             url = feed_server.url(path)
-            feed = await catalog.create_feed(session, url=url, category="corpus")
+            feed = await feeds.create_feed(
+                session, now=datetime.now(UTC), url=url, category="corpus"
+            )
             expected[feed.id] = _expected_count(decoded, headers, url)
 
     outcomes = await poller.poll_due()
@@ -102,9 +105,9 @@ async def test_every_corpus_document_is_polled_and_deduped(
                 )
             ).all()
         )
-        feeds = {f.id: f for f in await session.scalars(select(Feed))}
+        rows = {f.id: f for f in await session.scalars(select(Feed))}
     mismatches = {
-        fid: (feeds[fid].url, expected[fid], counts.get(fid, 0))
+        fid: (rows[fid].url, expected[fid], counts.get(fid, 0))
         for fid in expected
         if counts.get(fid, 0) != expected[fid]
     }
@@ -117,8 +120,8 @@ async def test_every_corpus_document_is_polled_and_deduped(
     empty = [fid for fid, n in expected.items() if n == 0]
     assert empty, "the corpus has documents without entries"
     for fid in empty:
-        assert feeds[fid].error_count == 1 and feeds[fid].last_error, feeds[fid].url
-        assert feeds[fid].next_poll_at is not None and feeds[fid].enabled
+        assert rows[fid].error_count == 1 and rows[fid].last_error, rows[fid].url
+        assert rows[fid].next_poll_at is not None and rows[fid].enabled
     # ...and the next poll still runs for them.
     again = await poller.poll_due(include_all=True)
     by_id = {o.feed_id: o for o in again}
@@ -144,10 +147,12 @@ async def test_sanitize_corpus_documents_store_no_active_content(
     ]  # fmt: skip
     assert len(docs) > 40
     async with sessions() as session:
-        await catalog.create_category(session, "Sanitize", "sanitize")
+        await categories.create_category(session, "Sanitize", "sanitize")
         for index, doc in enumerate(docs):
             path, _, _ = _serve(feed_server, doc, index)
-            await catalog.create_feed(session, url=feed_server.url(path), category="sanitize")
+            await feeds.create_feed(
+                session, now=datetime.now(UTC), url=feed_server.url(path), category="sanitize"
+            )
     await poller.poll_due()
     async with sessions() as session:
         rows = (await session.execute(select(Article.summary, Article.content, Article.url))).all()

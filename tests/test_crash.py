@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from feedhub.api import catalog
+from feedhub.catalog import categories, feeds
 from feedhub.db import create_engine, session_factory
 from feedhub.migrate import upgrade_to_head
 from tests.support.feedserver import FeedServer, rss
@@ -22,9 +23,9 @@ async def _seed(db_url: str, urls: list[str]) -> None:
     engine = create_engine(db_url)
     sessions = session_factory(engine)
     async with sessions() as session:
-        await catalog.create_category(session, "Tech", "tech")
+        await categories.create_category(session, "Tech", "tech")
         for url in urls:
-            await catalog.create_feed(session, url=url, category="tech")
+            await feeds.create_feed(session, now=datetime.now(UTC), url=url, category="tech")
     await engine.dispose()
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from feedhub.config import Settings
 from feedhub.errors import ValidationError
 from feedhub.ingest import fetch, guard
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from tests.conftest import RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
@@ -83,7 +84,7 @@ async def _poller(
     guard_on: bool,
 ) -> AsyncIterator[Poller]:
     async with Poller(
-        settings.with_(allow_private_networks=not guard_on), sessions, publisher
+        settings.with_(allow_private_networks=not guard_on), FeedStore(sessions), publisher
     ) as poller:
         yield poller
 
@@ -130,7 +131,7 @@ async def test_guard_on_refuses_internal_addresses_before_connecting(
     # connect time, in words, without a single connection.
     feed_id = await add_feed(sessions, url)
     async for poller in _poller(settings, sessions, publisher, guard_on=True):
-        outcome = await poller.poll_feed(feed_id)
+        outcome = await poller.poll_now(feed_id)
     assert outcome.status == "error"
     feed = await feed_row(sessions, feed_id)
     assert feed.last_error is not None
@@ -158,7 +159,7 @@ async def test_guard_off_the_same_feeds_work(
     assert await guard.check_feed_url(url, allow_private=True) == url
     feed_id = await add_feed(sessions, url)
     async for poller in _poller(settings, sessions, publisher, guard_on=False):
-        outcome = await poller.poll_feed(feed_id)
+        outcome = await poller.poll_now(feed_id)
     assert outcome.status == "ok" and len(outcome.new_articles) == 1
     assert len(network.dialled) == 1
     assert len(feed_server.requests) + v6_server.requests == 1
@@ -189,7 +190,7 @@ async def test_public_url_redirecting_inside_is_refused(
         assert await guard.check_feed_url(url, allow_private=False) == url
         feed_id = await add_feed(sessions, url)
         async for poller in _poller(settings, sessions, publisher, guard_on=True):
-            outcome = await poller.poll_feed(feed_id)
+            outcome = await poller.poll_now(feed_id)
         assert outcome.status == "error"
         feed = await feed_row(sessions, feed_id)
         assert (feed.last_error or "").startswith("refused by the network guard")
@@ -210,7 +211,7 @@ async def test_public_url_redirecting_to_loopback_works_with_the_guard_off(
         feed_server.set("/secret", FEED)
         feed_id = await add_feed(sessions, public.url("/feed", host="public.example"))
         async for poller in _poller(settings, sessions, publisher, guard_on=False):
-            outcome = await poller.poll_feed(feed_id)
+            outcome = await poller.poll_now(feed_id)
     assert outcome.status == "ok" and len(outcome.new_articles) == 1
     assert len(feed_server.requests_to("/secret")) == 1
 
@@ -235,7 +236,7 @@ async def test_dns_rebinding_is_caught_at_connect_time(
     assert await guard.check_feed_url(url, allow_private=False) == url
     feed_id = await add_feed(sessions, url)
     async for poller in _poller(settings, sessions, publisher, guard_on=True):
-        await poller.poll_feed(feed_id)
+        await poller.poll_now(feed_id)
     feed = await feed_row(sessions, feed_id)
     assert "rebind.example resolves to 127.0.0.1" in (feed.last_error or "")
     assert network.dialled == [] and feed_server.requests == []
@@ -255,7 +256,7 @@ async def test_only_http_and_https(
         await guard.check_feed_url(url, allow_private=True)
     feed_id = await add_feed(sessions, url)
     async for poller in _poller(settings, sessions, publisher, guard_on=False):
-        await poller.poll_feed(feed_id)
+        await poller.poll_now(feed_id)
     feed = await feed_row(sessions, feed_id)
     assert (feed.last_error or "").startswith("refused: only http and https URLs are fetched")
     assert network.dialled == []

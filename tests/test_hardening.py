@@ -18,9 +18,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
+from feedhub.catalog import feeds
 from feedhub.config import Settings
-from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry
+from feedhub.ingest.dedupe import assign_keys
+from feedhub.ingest.feedstore import FeedStore
+from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article
 from feedhub.types import EntryData
@@ -117,7 +119,9 @@ async def short_deadline_poller(
     sessions: async_sessionmaker[AsyncSession],
     publisher: RecordingPublisher,
 ) -> AsyncIterator[Poller]:
-    async with Poller(settings.with_(fetch_deadline_seconds=3), sessions, publisher) as poller:
+    async with Poller(
+        settings.with_(fetch_deadline_seconds=3), FeedStore(sessions), publisher
+    ) as poller:
         yield poller
 
 
@@ -135,11 +139,11 @@ async def test_hostile_feeds_end_in_words_with_bounded_memory(
     can_peak = reset_peak_rss()
     rss_before = rss_bytes()
     started = time.monotonic()
-    hostile_task = asyncio.gather(*(poller.poll_feed(fid) for fid in hostile.values()))
+    hostile_task = asyncio.gather(*(poller.poll_now(fid) for fid in hostile.values()))
     good_polls: list[tuple[str, float]] = []
     while not hostile_task.done():
         t0 = time.monotonic()
-        outcome = await poller.poll_feed(good)
+        outcome = await poller.poll_now(good)
         good_polls.append((outcome.status, time.monotonic() - t0))
         await asyncio.sleep(0.1)
     outcomes = await hostile_task
@@ -187,8 +191,8 @@ async def test_compressed_feeds_are_decoded_and_bombs_cut(
     feed_server.set("/bomb", handler=send_bytes(_compress(encoding, bytes(200 * MIB)), headers))
     ok = await add_feed(sessions, feed_server.url("/ok"))
     bomb = await add_feed(sessions, feed_server.url("/bomb"))
-    assert len((await poller.poll_feed(ok)).new_articles) == 1
-    await poller.poll_feed(bomb)
+    assert len((await poller.poll_now(ok)).new_articles) == 1
+    await poller.poll_now(bomb)
     assert (await feed_row(sessions, bomb)).last_error == (
         "too large: the body passed the limit of 10485760 bytes"
     )
@@ -201,7 +205,7 @@ async def test_unknown_encoding_is_an_error_in_words(
     headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "zstd"}
     feed_server.set("/z", handler=send_bytes(b"\x28\xb5\x2f\xfd", headers))
     feed_id = await add_feed(sessions, feed_server.url("/z"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     assert (await feed_row(sessions, feed_id)).last_error == (
         "could not decode the body: unsupported encoding 'zstd'"
     )
@@ -218,7 +222,7 @@ async def test_external_entities_are_not_expanded(
     )
     feed_server.set("/xxe", xxe)
     feed_id = await add_feed(sessions, feed_server.url("/xxe"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     async with sessions() as session:
         texts = [(a.title, a.summary) for a in await session.scalars(select(Article))]
     assert "root:" not in repr(texts)
@@ -230,7 +234,7 @@ async def test_too_many_redirects(
     for hop in range(7):
         feed_server.set(f"/hop/{hop}", handler=redirect(feed_server.url(f"/hop/{hop + 1}")))
     feed_id = await add_feed(sessions, feed_server.url("/hop/0"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     feed = await feed_row(sessions, feed_id)
     assert feed.last_error == f"too many redirects: more than 5 starting at {feed.url}"
     assert len(feed_server.requests) == 6
@@ -253,11 +257,11 @@ async def test_permanent_redirect_moves_the_url_temporary_does_not(
     feed_server.set("/old", handler=redirect(new, status))
     feed_server.set("/new", GOOD)
     feed_id = await add_feed(sessions, old)
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert outcome.status == "ok" and len(outcome.new_articles) == 1
     feed = await feed_row(sessions, feed_id)
     assert feed.url == (new if moves else old)
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     # After a permanent move the old URL is not asked again; after a temporary one it is.
     assert len(feed_server.requests_to("/old")) == (1 if moves else 2)
     assert await _count(sessions, feed_id) == 1
@@ -270,7 +274,7 @@ async def test_permanent_then_temporary_redirect_moves_to_the_first_hop(
     feed_server.set("/b", handler=redirect(feed_server.url("/c"), 302))
     feed_server.set("/c", GOOD)
     feed_id = await add_feed(sessions, feed_server.url("/a"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     assert (await feed_row(sessions, feed_id)).url == feed_server.url("/b")
 
 
@@ -281,7 +285,7 @@ async def test_permanent_redirect_to_a_subscribed_url_keeps_the_url(
     feed_server.set("/new", GOOD)
     feed_id = await add_feed(sessions, feed_server.url("/old"))
     await add_feed(sessions, feed_server.url("/new"))
-    assert (await poller.poll_feed(feed_id)).status == "ok"
+    assert (await poller.poll_now(feed_id)).status == "ok"
     assert (await feed_row(sessions, feed_id)).url == feed_server.url("/old")
 
 
@@ -290,7 +294,7 @@ async def test_410_disables_the_feed_with_its_reason(
 ) -> None:
     feed_server.set("/gone", "gone", status=410)
     feed_id = await add_feed(sessions, feed_server.url("/gone"))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert outcome.status == "disabled"
     feed = await feed_row(sessions, feed_id)
     assert not feed.enabled and feed.next_poll_at is None and feed.last_status == 410
@@ -308,7 +312,7 @@ async def test_other_errors_never_disable(
     feed_server.set("/err", "no", status=status)
     feed_id = await add_feed(sessions, feed_server.url("/err"))
     for _ in range(3):
-        await poller.poll_feed(feed_id)
+        await poller.poll_now(feed_id)
     feed = await feed_row(sessions, feed_id)
     assert feed.enabled and feed.error_count == 3 and feed.next_poll_at is not None
     assert (feed.last_error or "").startswith(f"HTTP {status}: ")
@@ -363,7 +367,7 @@ async def test_broken_ids_and_volatile_dates_give_no_duplicates_and_lose_nothing
 
     async def poll(doc: str) -> tuple[int, int]:
         feed_server.set("/f", doc, validators=False)
-        outcome = await poller.poll_feed(feed_id)
+        outcome = await poller.poll_now(feed_id)
         assert outcome.status == "ok", outcome
         return len(outcome.new_articles), outcome.updated
 
@@ -384,7 +388,7 @@ async def test_one_story_listed_twice_is_one_article(
     items.insert(5, dict(items[4]))  # a plain repeat in the document
     feed_server.set("/f", rss(items))
     feed_id = await add_feed(sessions, feed_server.url("/f"))
-    assert len((await poller.poll_feed(feed_id)).new_articles) == 20
+    assert len((await poller.poll_now(feed_id)).new_articles) == 20
     assert not (await feed_row(sessions, feed_id)).guid_unreliable
 
 
@@ -394,13 +398,13 @@ async def test_deleted_article_is_not_imported_again(
     feed_server.set("/f", rss(_items(3, guid="same", link="http://example.com/")),
                     validators=False)  # fmt: skip
     feed_id = await add_feed(sessions, feed_server.url("/f"))
-    new = (await poller.poll_feed(feed_id)).new_articles
+    new = (await poller.poll_now(feed_id)).new_articles
     assert len(new) == 3
     async with sessions() as session:
-        await catalog.delete_article(session, new[1])
+        await feeds.delete_article(session, new[1], now=datetime.now(UTC))
     feed_server.set("/f", rss(_items(3, guid="same", link="http://example.com/")) + " ",
                     validators=False)  # fmt: skip
-    assert (await poller.poll_feed(feed_id)).new_articles == ()
+    assert (await poller.poll_now(feed_id)).new_articles == ()
     assert await _count(sessions, feed_id) == 2
 
 

@@ -15,12 +15,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
 from feedhub.app import create_app
+from feedhub.catalog import categories, feeds
+from feedhub.catalog.retention import prune_articles
 from feedhub.config import Settings
 from feedhub.ingest.opml import read_opml
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import prune_articles
 from feedhub.migrate import upgrade_to_head
 from feedhub.models import Article, Feed, Tombstone
 from tests.conftest import corpus_dir
@@ -207,12 +207,16 @@ async def test_json_feeds_are_ingested(
         headers={"Content-Type": "application/feed+json"},
     )
     async with sessions() as session:
-        await catalog.create_category(session, "Tech", "tech")
+        await categories.create_category(session, "Tech", "tech")
         ids = [
-            (await catalog.create_feed(session, url=feed_server.url(p), category="tech")).id
+            (
+                await feeds.create_feed(
+                    session, now=datetime.now(UTC), url=feed_server.url(p), category="tech"
+                )
+            ).id
             for p in ("/11.json", "/10.json", "/bad.json")
         ]
-    outcomes = [await poller.poll_feed(i) for i in ids]
+    outcomes = [await poller.poll_now(i) for i in ids]
     assert [o.status for o in outcomes] == ["ok", "ok", "error"]
     assert len(outcomes[0].new_articles) == 3 and len(outcomes[1].new_articles) == 1
     async with sessions() as session:
@@ -229,7 +233,7 @@ async def test_json_feeds_are_ingested(
     assert first is not None and first.title == "JSON blog"
     assert bad is not None and bad.error_count == 1 and "JSON" in (bad.last_error or "")
     # A second poll of the same document adds nothing.
-    assert (await poller.poll_feed(ids[0])).new_articles == ()
+    assert (await poller.poll_now(ids[0])).new_articles == ()
 
 
 async def _subscribe_tech_and_science(
@@ -338,12 +342,12 @@ async def test_retention_prunes_keeps_minimum_and_tombstones(
     feed_server.set("/mixed.xml", rss(recent + old))
     feed_server.set("/ancient.xml", rss(old[:3]))
     async with sessions() as session:
-        await catalog.create_category(session, "Tech", "tech")
-        mixed = await catalog.create_feed(
-            session, url=feed_server.url("/mixed.xml"), category="tech"
+        await categories.create_category(session, "Tech", "tech")
+        mixed = await feeds.create_feed(
+            session, now=datetime.now(UTC), url=feed_server.url("/mixed.xml"), category="tech"
         )
-        ancient = await catalog.create_feed(
-            session, url=feed_server.url("/ancient.xml"), category="tech"
+        ancient = await feeds.create_feed(
+            session, now=datetime.now(UTC), url=feed_server.url("/ancient.xml"), category="tech"
         )
     await poller.poll_due()
 
@@ -361,7 +365,7 @@ async def test_retention_prunes_keeps_minimum_and_tombstones(
 
     # The feed still lists the deleted entries: a re-poll must not bring them back.
     feed_server.set("/mixed.xml", rss(recent + old) + " ")  # a changed body, so it is parsed
-    outcome = await poller.poll_feed(mixed.id)
+    outcome = await poller.poll_now(mixed.id)
     assert outcome.status == "ok" and outcome.new_articles == ()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).where(Article.feed_id == mixed.id)) == 4

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
+from feedhub.catalog import categories, feeds
 from feedhub.ingest import poller as poller_module
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
@@ -24,8 +25,8 @@ ITEMS = [
 
 async def _add_feed(sessions: async_sessionmaker[AsyncSession], url: str) -> int:
     async with sessions() as session:
-        await catalog.create_category(session, "Tech", "tech")
-        feed = await catalog.create_feed(session, url=url, category="tech")
+        await categories.create_category(session, "Tech", "tech")
+        feed = await feeds.create_feed(session, now=datetime.now(UTC), url=url, category="tech")
     return feed.id
 
 
@@ -57,12 +58,12 @@ async def test_second_poll_is_conditional_and_304_skips_parsing(
     feed_server.set("/feed.xml", rss(ITEMS))
     feed_id = await _add_feed(sessions, feed_server.url("/feed.xml"))
 
-    first = await poller.poll_feed(feed_id)
+    first = await poller.poll_now(feed_id)
     assert first.status == "ok" and len(first.new_articles) == 3
     assert len(parse_calls) == 1
     bells_after_first = len(publisher.bells)
 
-    second = await poller.poll_feed(feed_id)
+    second = await poller.poll_now(feed_id)
     request = feed_server.requests_to("/feed.xml")[-1]
     assert request.headers["if-none-match"].startswith('"')
     assert "if-modified-since" in request.headers
@@ -84,14 +85,14 @@ async def test_unchanged_body_without_validators_is_not_parsed_again(
 ) -> None:
     feed_server.set("/plain.xml", rss(ITEMS), validators=False)
     feed_id = await _add_feed(sessions, feed_server.url("/plain.xml"))
-    assert (await poller.poll_feed(feed_id)).status == "ok"
+    assert (await poller.poll_now(feed_id)).status == "ok"
     # Only the channel's build date changes: nothing to parse, store or announce.
     body = rss(ITEMS).replace(
         "<description>d</description>",
         "<description>d</description><lastBuildDate>now</lastBuildDate>",
     )
     feed_server.set("/plain.xml", body, validators=False)
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert outcome.status == "unchanged"
     assert "if-none-match" not in feed_server.requests_to("/plain.xml")[-1].headers
     assert len(parse_calls) == 1
@@ -106,7 +107,7 @@ async def test_changed_entry_is_updated_in_place_and_not_republished(
 ) -> None:
     feed_server.set("/feed.xml", rss(ITEMS))
     feed_id = await _add_feed(sessions, feed_server.url("/feed.xml"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     before = {a.guid_key: (a.id, a.title) for a in await _articles(sessions)}
     published = list(publisher.ids)
 
@@ -114,7 +115,7 @@ async def test_changed_entry_is_updated_in_place_and_not_republished(
     edited[1]["title"] = "Story 2 (corrected)"
     edited[1]["description"] = "A <b>new</b> body"
     feed_server.set("/feed.xml", rss(edited))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
 
     assert outcome.status == "ok" and outcome.new_articles == () and outcome.updated == 1
     assert publisher.ids == published
@@ -136,10 +137,10 @@ async def test_new_items_get_increasing_ids_oldest_first(
 ) -> None:
     feed_server.set("/feed.xml", rss(ITEMS[:1]))
     feed_id = await _add_feed(sessions, feed_server.url("/feed.xml"))
-    await poller.poll_feed(feed_id)
+    await poller.poll_now(feed_id)
     # A feed lists newest first; the two new items must get ids in publication order.
     feed_server.set("/feed.xml", rss(list(reversed(ITEMS))))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert len(outcome.new_articles) == 2
     articles = await _articles(sessions)
     assert [a.title for a in articles] == ["Story 1", "Story 2", "Story 3"]
@@ -160,7 +161,7 @@ async def test_failed_poll_records_health_and_is_retried(
     body = "<html><body>hello</body></html>" if status == 200 else "oops"
     feed_server.set("/bad", body, status=status, headers={"Content-Type": "text/html"})
     feed_id = await _add_feed(sessions, feed_server.url("/bad"))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert outcome.status == "error"
     async with sessions() as session:
         feed = await session.get(Feed, feed_id)
@@ -169,7 +170,7 @@ async def test_failed_poll_records_health_and_is_retried(
         assert feed.enabled and feed.next_poll_at is not None
     # The server heals: the next poll succeeds and the error state clears.
     feed_server.set("/bad", rss(ITEMS))
-    assert (await poller.poll_feed(feed_id)).status == "ok"
+    assert (await poller.poll_now(feed_id)).status == "ok"
     async with sessions() as session:
         feed = await session.get(Feed, feed_id)
         assert feed is not None and feed.error_count == 0 and feed.last_error is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
@@ -12,12 +13,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
 from feedhub.app import create_app
+from feedhub.catalog import categories, feeds
 from feedhub.config import Settings
+from feedhub.ingest.cadence import cache_hint
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article, Feed
-from feedhub.schedule import cache_hint
 from tests.conftest import RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 
@@ -32,8 +33,10 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
 
 async def _feed(sessions: async_sessionmaker[AsyncSession], url: str) -> int:
     async with sessions() as session:
-        await catalog.create_category(session, "Tech", "tech")
-        return (await catalog.create_feed(session, url=url, category="tech")).id
+        await categories.create_category(session, "Tech", "tech")
+        return (
+            await feeds.create_feed(session, now=datetime.now(UTC), url=url, category="tech")
+        ).id
 
 
 async def test_ids_turning_unreliable_do_not_reimport_the_feed(
@@ -45,11 +48,11 @@ async def test_ids_turning_unreliable_do_not_reimport_the_feed(
     items = [{"guid": f"g{i}", "title": f"T{i}", "link": f"http://e.com/{i}"} for i in range(10)]
     feed_server.set("/f.xml", rss(items))
     feed_id = await _feed(sessions, feed_server.url("/f.xml"))
-    assert len((await poller.poll_feed(feed_id)).new_articles) == 10
+    assert len((await poller.poll_now(feed_id)).new_articles) == 10
     # A new story reuses g0 with another link: the feed's ids are now unreliable.
     clash = {"guid": "g0", "title": "Other story", "link": "http://e.com/other"}
     feed_server.set("/f.xml", rss([clash, *items]))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert len(outcome.new_articles) == 1
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Article)) == 11
@@ -58,7 +61,7 @@ async def test_ids_turning_unreliable_do_not_reimport_the_feed(
     assert len(publisher.ids) == 11
     # Stable from then on.
     feed_server.set("/f.xml", rss([clash, *items]) + " ")
-    assert (await poller.poll_feed(feed_id)).new_articles == ()
+    assert (await poller.poll_now(feed_id)).new_articles == ()
 
 
 async def test_dates_out_of_range_are_not_internal_errors(
@@ -71,7 +74,7 @@ async def test_dates_out_of_range_are_not_internal_errors(
                     headers={"Content-Type": "application/feed+json",
                              "Expires": "Fri, 31 Dec 9999 23:59:59 -0100"})  # fmt: skip
     feed_id = await _feed(sessions, feed_server.url("/old.json"))
-    outcome = await poller.poll_feed(feed_id)
+    outcome = await poller.poll_now(feed_id)
     assert outcome.status == "ok" and len(outcome.new_articles) == 1
     from datetime import UTC, datetime
 
@@ -131,7 +134,7 @@ def test_admin_token_is_stripped_and_not_in_repr() -> None:
 
 
 def test_relative_links_are_resolved_in_tags_only() -> None:
-    from feedhub.ingest.normalize import sanitize_html
+    from feedhub.ingest.sanitize import sanitize_html
 
     html = sanitize_html('<p>src="a" <a href="x/y">l</a> <img src="i.png"></p>', "https://e.com/a/")
     assert 'src="a"' in html

@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.config import Settings
-from feedhub.ingest.poller import Poller
-from feedhub.schedule import (
+from feedhub.ingest.cadence import (
     ScheduleInputs,
     ScheduleLimits,
     backoff_seconds,
     next_poll_at,
     rate_interval,
 )
+from feedhub.ingest.feedstore import FeedStore
+from feedhub.ingest.poller import Poller
 from tests.conftest import RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import ConcurrencyMeter, FakeClock, QuickFeedServer, add_feed, feed_row
@@ -53,7 +54,7 @@ async def timed_poller(
     publisher: RecordingPublisher,
     clock: FakeClock,
 ) -> AsyncIterator[Poller]:
-    async with Poller(settings, sessions, publisher, clock=clock) as poller:
+    async with Poller(settings, FeedStore(sessions), publisher, clock=clock) as poller:
         yield poller
 
 
@@ -69,7 +70,7 @@ async def test_feed_failing_ten_times_is_still_polled_and_recovers(
     delays: list[float] = []
     for failures in range(1, 11):
         assert await timed_poller.due_feed_ids() == [feed_id], "the feed must stay due"
-        outcome = await timed_poller.poll_feed(feed_id)
+        outcome = await timed_poller.poll_now(feed_id)
         assert outcome.status == "error"
         feed = await feed_row(sessions, feed_id)
         assert feed.enabled and feed.error_count == failures
@@ -88,7 +89,7 @@ async def test_feed_failing_ten_times_is_still_polled_and_recovers(
     # The server heals: the 11th poll stores the articles and clears the health.
     feed_server.set("/flaky", rss(ITEMS))
     assert await timed_poller.due_feed_ids() == [feed_id]
-    outcome = await timed_poller.poll_feed(feed_id)
+    outcome = await timed_poller.poll_now(feed_id)
     assert outcome.status == "ok" and len(outcome.new_articles) == 3
     feed = await feed_row(sessions, feed_id)
     assert feed.error_count == 0 and feed.last_error is None and feed.last_status == 200
@@ -118,7 +119,7 @@ async def test_429_pauses_the_whole_host_but_not_other_hosts(
     sibling = await add_feed(sessions, feed_server.url("/sibling"), now=T0)
     elsewhere = await add_feed(sessions, feed_server.url("/elsewhere", host="localhost"), now=T0)
 
-    outcome = await timed_poller.poll_feed(limited)
+    outcome = await timed_poller.poll_now(limited)
     assert outcome.status == "error" and outcome.http_status == 429
     feed = await feed_row(sessions, limited)
     assert feed.last_error == "HTTP 429: the server says too many requests"
@@ -133,12 +134,12 @@ async def test_429_pauses_the_whole_host_but_not_other_hosts(
 
     clock.advance(60)  # still paused: nothing of that host is due, nothing is sent
     assert sibling not in await timed_poller.due_feed_ids()
-    assert (await timed_poller.poll_feed(sibling)).status == "deferred"
+    assert (await timed_poller.poll_now(sibling)).status == "deferred"
     assert feed_server.requests_to("/sibling") == []
 
     clock.advance(61)  # past the pause
     assert sibling in await timed_poller.due_feed_ids()
-    assert (await timed_poller.poll_feed(sibling)).status == "ok"
+    assert (await timed_poller.poll_now(sibling)).status == "ok"
     assert len(feed_server.requests_to("/sibling")) == 1
 
 
@@ -156,7 +157,7 @@ async def test_429_also_stops_feeds_already_queued_for_the_host(
         feed_server.set(f"/rl/{i}", "no", status=429, headers={"Retry-After": "600"}, delay=0.2)
         await add_feed(sessions, feed_server.url(f"/rl/{i}"), now=T0)
     polite = settings.with_(max_polls_per_host=2)
-    async with Poller(polite, sessions, publisher, clock=clock) as poller:
+    async with Poller(polite, FeedStore(sessions), publisher, clock=clock) as poller:
         outcomes = await poller.poll_due()
     statuses = sorted(o.status for o in outcomes)
     assert statuses == ["deferred"] * 4 + ["error"] * 2
@@ -172,8 +173,8 @@ async def test_503_without_retry_after_pauses_nothing(
     feed_server.set("/fine", rss(ITEMS))
     busy = await add_feed(sessions, feed_server.url("/busy"), now=T0)
     fine = await add_feed(sessions, feed_server.url("/fine"), now=T0)
-    assert (await timed_poller.poll_feed(busy)).http_status == 503
-    assert (await timed_poller.poll_feed(fine)).status == "ok"
+    assert (await timed_poller.poll_now(busy)).http_status == 503
+    assert (await timed_poller.poll_now(fine)).status == "ok"
 
 
 async def test_at_most_two_requests_in_flight_per_host(
@@ -190,7 +191,7 @@ async def test_at_most_two_requests_in_flight_per_host(
             feed_server.set(path, handler=meter)
             ids.append(await add_feed(sessions, feed_server.url(path, host=host)))
     polite = settings.with_(max_polls_per_host=2, max_concurrent_polls=12)
-    async with Poller(polite, sessions, publisher) as poller:
+    async with Poller(polite, FeedStore(sessions), publisher) as poller:
         outcomes = await poller.poll_due()
     assert sorted(o.feed_id for o in outcomes if o.status == "ok") == sorted(ids)
     assert meter.max_in_flight == {"127.0.0.1": 2, "localhost": 2}
@@ -208,7 +209,7 @@ async def test_minimum_gap_between_requests_to_one_host(
         feed_server.set(f"/gap/{i}", rss(ITEMS))
         await add_feed(sessions, feed_server.url(f"/gap/{i}"))
     gapped = settings.with_(max_polls_per_host=2, host_min_gap_seconds=0.2)
-    async with Poller(gapped, sessions, publisher) as poller:
+    async with Poller(gapped, FeedStore(sessions), publisher) as poller:
         await poller.poll_due()
     starts = sorted(r.at for r in feed_server.requests if r.path.startswith("/gap/"))
     assert len(starts) == 4

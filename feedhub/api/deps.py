@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.hub import StreamHub
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
+from feedhub.live.hub import StreamHub
 
 __all__ = ["Services", "provide_session"]
 

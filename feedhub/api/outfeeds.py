@@ -19,8 +19,8 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.queries import articles_before
 from feedhub.api.schemas import ArticleJSON
+from feedhub.catalog.articles import articles_before
 from feedhub.errors import NotFoundError
 from feedhub.models import Category
 

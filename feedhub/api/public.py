@@ -9,12 +9,12 @@ from litestar.params import Parameter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
 from feedhub.api.deps import Services
-from feedhub.api.queries import articles_after, articles_before, search_articles
 from feedhub.api.schemas import ArticleJSON, CategoryJSON
-from feedhub.api.stream import parse_categories
+from feedhub.catalog.articles import articles_after, articles_before, search_articles
+from feedhub.catalog.categories import list_categories
 from feedhub.errors import ValidationError
+from feedhub.live.stream import parse_categories
 
 __all__ = ["PublicController", "health"]
 
@@ -24,7 +24,7 @@ class PublicController(Controller):
 
     @get("/categories")
     async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
-        return await catalog.list_categories(session)
+        return await list_categories(session)
 
     @get("/articles")
     async def articles(

@@ -1,16 +1,16 @@
-"""Table-driven tests for feed autodiscovery (feedhub.ingest.discover)."""
+"""Table-driven tests for feed autodiscovery (feedhub.ingest.htmllinks, feedhub.ingest.sniff)."""
 
 from __future__ import annotations
 
 import pytest
 
-from feedhub.ingest.discover import (
+from feedhub.ingest.htmllinks import (
     COMMON_PATHS,
     FeedCandidate,
     common_path_candidates,
     find_feed_links,
-    looks_like_html,
 )
+from feedhub.ingest.sniff import looks_like_html
 
 PAGE = "https://example.com/blog/post.html"
 RSS = "application/rss+xml"

@@ -1,4 +1,4 @@
-"""Table-driven tests for the pure scheduling arithmetic (feedhub.schedule)."""
+"""Table-driven tests for the pure scheduling arithmetic (feedhub.ingest.cadence)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedhub.schedule import (
+from feedhub.ingest.cadence import (
     ScheduleInputs,
     ScheduleLimits,
     backoff_seconds,
