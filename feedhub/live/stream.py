@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -114,17 +114,17 @@ def make_stream_handler(
             await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
             return
 
-        subscription = hub.subscribe(categories)
-        connection = Connection(receive, send, hub, subscription, sessions, config, last_id)
+        subscription = hub.subscribe(categories)  # its start_id: see Subscription
+        conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
         try:
-            await connection.serve()
+            await _serve(conn)
         finally:
             hub.unsubscribe(subscription)
 
     return stream
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Connection:
     """One open stream: what its writer needs, in one place."""
 
@@ -135,53 +135,6 @@ class Connection:
     sessions: async_sessionmaker[AsyncSession]
     config: StreamConfig
     last_id: int | None  # the client's resume point, if it sent one
-    _cut: list[asyncio.TimerHandle] = field(default_factory=list)
-    _cutting: bool = False
-
-    async def serve(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        watcher = loop.create_task(self._wait_disconnect())
-
-        def cut_now() -> None:
-            self._cutting = True
-            task.cancel()
-
-        def on_end() -> None:
-            # Ended by the hub (overflow, stalled writer, shutdown): the writer sends the
-            # closing chunk at once, unless its client stopped reading and it is stuck in
-            # `send`. Then cut it after a short grace, so the stream ends now (the server
-            # closes the connection) and frees what it holds.
-            self._cut.append(loop.call_later(_END_GRACE, cut_now))
-
-        subscription = self.subscription
-        subscription.on_end = on_end
-        try:
-            await self._write_all()
-        except asyncio.CancelledError:
-            # Our own cut, and nobody else's cancellation pending: the stream just ends.
-            if not (self._cutting and task.uncancel() == 0):
-                raise
-        except Exception as exc:
-            if not isinstance(exc, OSError | TimeoutError):
-                log.error("stream writer failed", exc_info=exc)
-        finally:
-            subscription.on_end = None
-            for handle in self._cut:
-                handle.cancel()
-            watcher.cancel()
-        if subscription.ended == "overflow":
-            log.info("stream ended: its client fell behind (it will resume from the database)")
-        elif subscription.ended == "stalled":
-            log.info("stream ended: its client read nothing for %.0f s", self.hub.write_timeout)
-
-    async def _wait_disconnect(self) -> None:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                self.subscription.end("disconnected")
-                return
 
     async def write(self, data: bytes) -> None:
         # `sending` tells the hub's ticker this writer is in `send` since that tick: one
@@ -192,58 +145,110 @@ class Connection:
         sub.sending = -1
         sub.last_write = tick
 
-    async def _write_all(self) -> None:
-        sub, last_id = self.subscription, self.last_id
-        newest = sub.start_id
-        await self.send(_START)
-        # hello carries an id too: a client that drops before its first article then
-        # resumes from here instead of losing what was committed while it was away.
-        resume_from = newest if last_id is None else last_id
-        if last_id is not None and last_id > newest:
-            # Ahead of this process's newest id: maybe an article whose doorbell has not
-            # reached this process yet (another process's stream gave the id). Ask the
-            # database.
-            async with self.sessions() as session:
-                newest = max(newest, await newest_id(session))
-        hello = sse_block(retry=self.config.retry_ms) + sse_block(
-            id=resume_from, event="hello", data=msgspec.json.encode({"last_id": newest})
-        )
-        await self.write(hello)
 
-        sub.sent_upto = newest
-        if last_id is not None:
-            sub.sent_upto = await self._replay(last_id, newest)
+async def _serve(conn: Connection) -> None:
+    subscription = conn.subscription
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    watcher = loop.create_task(_wait_disconnect(conn.receive, subscription))
+    cut: list[asyncio.TimerHandle] = []
+    cutting = False
 
-        while True:
-            data = sub.take()
-            if data is None:
-                if sub.ended:  # overflow, stalled, shutdown, disconnected
-                    await self.send({"type": "http.response.body", "body": b"", "more_body": False})
-                    return
-                if not sub.beat:
-                    await sub.wait()
-                    continue
-                sub.beat = False
-                data = KEEPALIVE
-            await self.write(data)
+    def cut_now() -> None:
+        nonlocal cutting
+        cutting = True
+        task.cancel()
 
-    async def _replay(self, last_id: int, newest: int) -> int:
-        """Send what the client missed, oldest first, in pages; return the last id sent."""
-        sub, config = self.subscription, self.config
+    def on_end() -> None:
+        # Ended by the hub (overflow, stalled writer, shutdown): the writer sends the closing
+        # chunk at once, unless its client stopped reading and it is stuck in `send`. Then
+        # cut it after a short grace, so the stream ends now (the server closes the
+        # connection) and frees what it holds.
+        cut.append(loop.call_later(_END_GRACE, cut_now))
+
+    subscription.on_end = on_end
+    try:
+        await _write(conn)
+    except asyncio.CancelledError:
+        # Our own cut, and nobody else's cancellation pending: the stream just ends.
+        if not (cutting and task.uncancel() == 0):
+            raise
+    except Exception as exc:
+        if not isinstance(exc, OSError | TimeoutError):
+            log.error("stream writer failed", exc_info=exc)
+    finally:
+        subscription.on_end = None
+        for handle in cut:
+            handle.cancel()
+        watcher.cancel()
+    if subscription.ended == "overflow":
+        log.info("stream ended: its client fell behind (it will resume from the database)")
+    elif subscription.ended == "stalled":
+        log.info("stream ended: its client read nothing for %.0f s", conn.hub.write_timeout)
+
+
+async def _wait_disconnect(receive: Receive, subscription: Subscription) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            subscription.end("disconnected")
+            return
+
+
+async def _write(conn: Connection) -> None:
+    sub, send, write, last_id = conn.subscription, conn.send, conn.write, conn.last_id
+    newest = sub.start_id
+    await send(_START)
+    # hello carries an id too: a client that drops before its first article then resumes
+    # from here instead of losing what was committed while it was away.
+    resume_from = newest if last_id is None else last_id
+    if last_id is not None and last_id > newest:
+        # Ahead of this process's newest id: maybe an article whose doorbell has not reached
+        # this process yet (another process's stream gave the id). Ask the database.
+        async with conn.sessions() as session:
+            newest = max(newest, await newest_id(session))
+    hello = sse_block(retry=conn.config.retry_ms) + sse_block(
+        id=resume_from, event="hello", data=msgspec.json.encode({"last_id": newest})
+    )
+    await write(hello)
+
+    sub.sent_upto = newest
+    if last_id is not None:
         categories = sorted(sub.categories) if sub.categories else None
-        async with self.sessions() as session:
-            missed = await count_after(session, categories, last_id, config.replay_limit)
-        # A client ahead of the database (restored from a backup, or its newest article
-        # deleted) would skip every new article up to its id: start it afresh too.
-        if missed > config.replay_limit or last_id > newest:
-            await self.write(sse_block(id=newest, event="reset", data=b'{"last_id": %d}' % newest))
-            return newest
-        sent_upto = last_id
-        while not sub.ended:
-            async with self.sessions() as session:
-                page = await articles_after(session, categories, sent_upto, _REPLAY_PAGE)
-            if not page:
-                break
-            await self.write(b"".join(data for _, data in encode_articles(page)))
-            sent_upto = page[-1].id
-        return sent_upto
+        sub.sent_upto = await _replay(conn, categories, last_id, newest)
+
+    while True:
+        data = sub.take()  # the next live bytes not sent yet (the exactly-once rule)
+        if data is None:
+            if sub.ended:  # overflow, stalled, shutdown, disconnected
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            if not sub.beat:
+                await sub.wait()
+                continue
+            sub.beat = False
+            data = KEEPALIVE
+        await write(data)
+
+
+async def _replay(conn: Connection, categories: list[str] | None, last_id: int, newest: int) -> int:
+    """Send what the client missed, oldest first, in pages; return the last id sent."""
+    write, sessions, config = conn.write, conn.sessions, conn.config
+    subscription = conn.subscription
+    async with sessions() as session:
+        missed = await count_after(session, categories, last_id, config.replay_limit)
+    # A client ahead of the database (restored from a backup, or its newest article deleted)
+    # would skip every new article up to its id: start it afresh too.
+    if missed > config.replay_limit or last_id > newest:
+        await write(sse_block(id=newest, event="reset", data=b'{"last_id": %d}' % newest))
+        return newest
+    sent_upto = last_id
+    while not subscription.ended:
+        async with sessions() as session:
+            page = await articles_after(session, categories, sent_upto, _REPLAY_PAGE)
+        if not page:
+            break
+        await write(b"".join(data for _, data in encode_articles(page)))
+        sent_upto = page[-1].id
+    return sent_upto
