@@ -8,11 +8,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.auth import admin_guard
-from feedhub.api.deps import Services
+from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.schemas import (
     CandidateJSON,
     CategoryCreate,
@@ -51,30 +51,34 @@ class AdminController(Controller):
 
     # -- categories --------------------------------------------------------------------------
     @post("/categories")
-    async def create_category(self, data: CategoryCreate, session: AsyncSession) -> CategoryJSON:
+    async def create_category(
+        self, data: JSONBody[CategoryCreate], session: SessionDep
+    ) -> CategoryJSON:
         return await categories.create_category(session, data.name, data.slug)
 
     @patch("/categories/{slug:str}")
     async def update_category(
-        self, slug: str, data: CategoryUpdate, session: AsyncSession
+        self, slug: FromPath[str], data: JSONBody[CategoryUpdate], session: SessionDep
     ) -> CategoryJSON:
         if data.name is UNSET:
             raise ValidationError("nothing to change: send a name")
         return await categories.rename_category(session, slug, data.name)
 
     @delete("/categories/{slug:str}")
-    async def delete_category(self, slug: str, session: AsyncSession, services: Services) -> None:
+    async def delete_category(
+        self, slug: FromPath[str], session: SessionDep, services: ServicesDep
+    ) -> None:
         await categories.delete_category(session, slug)
         services.hub.forget_category(slug)  # its streams are a 404 again
 
     # -- feeds -------------------------------------------------------------------------------
     @get("/feeds")
-    async def list_feeds(self, session: AsyncSession) -> list[FeedJSON]:
+    async def list_feeds(self, session: SessionDep) -> list[FeedJSON]:
         return await feeds.list_feeds(session)
 
     @post("/feeds")
     async def create_feed(
-        self, data: FeedCreate, session: AsyncSession, services: Services
+        self, data: JSONBody[FeedCreate], session: SessionDep, services: ServicesDep
     ) -> FeedJSON:
         """An HTML page URL is resolved to its feed; the first poll starts at once."""
         settings = services.settings
@@ -89,24 +93,28 @@ class AdminController(Controller):
         return feed
 
     @get("/feeds/{feed_id:int}")
-    async def get_feed(self, feed_id: int, session: AsyncSession) -> FeedJSON:
+    async def get_feed(self, feed_id: FromPath[int], session: SessionDep) -> FeedJSON:
         return await feeds.get_feed(session, feed_id)
 
     @patch("/feeds/{feed_id:int}")
     async def update_feed(
-        self, feed_id: int, data: FeedPatch, session: AsyncSession, services: Services
+        self,
+        feed_id: FromPath[int],
+        data: JSONBody[FeedPatch],
+        session: SessionDep,
+        services: ServicesDep,
     ) -> FeedJSON:
         _check_poll_interval(data.poll_interval, services.settings)
         changes = FeedChanges(**msgspec.structs.asdict(data))
         return await feeds.update_feed(session, feed_id, changes, now=datetime.now(UTC))
 
     @delete("/feeds/{feed_id:int}")
-    async def delete_feed(self, feed_id: int, session: AsyncSession) -> None:
+    async def delete_feed(self, feed_id: FromPath[int], session: SessionDep) -> None:
         await feeds.delete_feed(session, feed_id)
 
     @post("/feeds/{feed_id:int}/refresh", status_code=200)
     async def refresh_feed(
-        self, feed_id: int, session: AsyncSession, services: Services
+        self, feed_id: FromPath[int], session: SessionDep, services: ServicesDep
     ) -> RefreshJSON:
         await feeds.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.poll_now(feed_id)
@@ -114,7 +122,7 @@ class AdminController(Controller):
 
     @post("/discover", status_code=200)
     async def discover(
-        self, data: DiscoverRequest, session: AsyncSession, services: Services
+        self, data: JSONBody[DiscoverRequest], session: SessionDep, services: ServicesDep
     ) -> list[CandidateJSON]:
         """The feeds a URL leads to (itself, or a page's feeds), without subscribing."""
         url = await check_feed_url(data.url, allow_private=services.settings.allow_private_networks)
@@ -126,7 +134,7 @@ class AdminController(Controller):
     # -- subscriptions -----------------------------------------------------------------------
     @post("/opml", status_code=200)
     async def import_opml(
-        self, request: Request[Any, Any, Any], services: Services
+        self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> ImportReport:
         """Body: an OPML document. Answers a per-feed report; 422 if it is not OPML."""
         data = await request.body()
@@ -141,7 +149,7 @@ class AdminController(Controller):
         )
 
     @get("/opml", media_type="text/x-opml")
-    async def export_opml(self, session: AsyncSession) -> Response[bytes]:
+    async def export_opml(self, session: SessionDep) -> Response[bytes]:
         return Response(
             await opml.export_opml(session),
             media_type="text/x-opml; charset=utf-8",
@@ -149,6 +157,6 @@ class AdminController(Controller):
         )
 
     @delete("/articles/{article_id:int}")
-    async def delete_article(self, article_id: int, session: AsyncSession) -> None:
+    async def delete_article(self, article_id: FromPath[int], session: SessionDep) -> None:
         """Deleted for good: a tombstone keeps a re-poll from importing it again."""
         await feeds.delete_article(session, article_id, now=datetime.now(UTC))

@@ -190,12 +190,13 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose connection pool dials through `backend`.
 
     httpx has no public parameter for a network backend, so the pool is built here with
-    the settings httpx would use; tests/test_guard.py shows the guard is really in the path.
+    the settings httpx would use; tests/integration/test_ssrf_guard.py shows the guard is
+    really in the path.
     """
     transport = httpx.AsyncHTTPTransport(retries=0)
     # `_pool` is private to httpx: pyproject.toml pins httpx to the minor versions this was
-    # tested with (0.27, 0.28; httpcore 1.x). A new httpx needs tests/test_guard.py to pass
-    # before the pin is widened.
+    # tested with (0.27, 0.28; httpcore 1.x). Widen the pin only once
+    # tests/integration/test_ssrf_guard.py passes on the new httpx.
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=ssl.create_default_context(cafile=certifi.where()),
         max_connections=100,

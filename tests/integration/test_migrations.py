@@ -1,4 +1,4 @@
-"""Issue 2, test 6: `alembic upgrade head` gives exactly the models' schema."""
+"""Migrations: `alembic upgrade head` gives exactly the models' schema, and back down."""
 
 from __future__ import annotations
 

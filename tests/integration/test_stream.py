@@ -1,4 +1,4 @@
-"""Issue 3: the live stream, through a real `feedhub serve` (uvicorn) in a subprocess.
+"""The live stream, through a real `feedhub serve` (uvicorn) in a subprocess.
 
 Every article here is found by the real poller in a feed document served over HTTP by a
 local feed server, committed to SQLite and announced on the bus; clients are raw HTTP/1.1

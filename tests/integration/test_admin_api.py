@@ -1,4 +1,4 @@
-"""Issue 2, test 5: the admin API's guard and its rejections, which change nothing."""
+"""The admin API: its bearer guard, and rejections that change nothing."""
 
 from __future__ import annotations
 
@@ -207,3 +207,33 @@ async def test_health_schema_and_pages(client: AsyncTestClient[Any]) -> None:
     assert "<html" in (await client.get("/")).text.lower()
     admin = await client.get("/admin")
     assert "<html" in admin.text.lower() and admin.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://[zz]/", "http://a..b/feed", "http://" + "x" * 70 + ".example/"]
+)
+async def test_malformed_urls_are_422(
+    client: AsyncTestClient[Any], settings: Settings, url: str
+) -> None:
+    await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
+    r = await client.post("/api/admin/feeds", json={"url": url, "category": "tech"}, headers=AUTH)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]
+
+
+async def test_guarded_malformed_urls_are_422(settings: Settings) -> None:
+    guarded = settings.with_(allow_private_networks=False)
+    async with AsyncTestClient(app=create_app(guarded)) as client:
+        await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
+        for url in ("http://a..b/feed", "http://" + "x" * 70 + ".example/"):
+            r = await client.post(
+                "/api/admin/feeds", json={"url": url, "category": "tech"}, headers=AUTH
+            )
+            assert r.status_code == 422, (url, r.text)
+        opml = (b'<opml version="2.0"><body><outline text="T">'
+                b'<outline text="bad" xmlUrl="http://a..b/feed"/>'
+                b'<outline text="ok" xmlUrl="http://127.0.0.1:9/ok"/>'
+                b"</outline></body></opml>")  # fmt: skip
+        r = await client.post("/api/admin/opml", content=opml, headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert r.json()["invalid"] == 2 and r.json()["created"] == 0

@@ -1,4 +1,4 @@
-"""Issue 3: the stream through a real nginx on loopback (the classic SSE failure).
+"""The stream through a real nginx on loopback (the classic SSE failure).
 
 A buffering reverse proxy holds events back until its buffer fills or the response ends, so
 the page never sees `hello` and falls back to polling. nginx is started by the test with

@@ -19,7 +19,7 @@ from feedhub.ingest.cadence import (
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 # Polling at the median gap itself (rate_reference=None) keeps these tables readable; the
-# square-root rule, the default, has its own table in tests/test_schedule_poller.py.
+# square-root rule, the default, has its own table in tests/integration/test_poll_scheduling.py.
 LIMITS = ScheduleLimits(rate_reference=None)
 NO_JITTER_LIMITS = ScheduleLimits(jitter_fraction=0.0, rate_reference=None)
 HOUR = 3600.0
@@ -233,3 +233,7 @@ def test_custom_limits_are_used() -> None:
     assert next_poll_at(NOW, ScheduleInputs(error_count=2), limits, 0.0) == at(20)
     assert next_poll_at(NOW, ScheduleInputs(error_count=9), limits, 0.0) == at(100)
     assert next_poll_at(NOW, ScheduleInputs(ttl_seconds=10**6), limits, 0.0) == at(7200)
+
+
+def test_an_expires_date_beyond_datetime_is_no_hint() -> None:
+    assert cache_hint({"expires": "Fri, 31 Dec 9999 23:59:59 -0100"}, datetime.now(UTC)) is None

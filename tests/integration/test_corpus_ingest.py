@@ -1,4 +1,4 @@
-"""Issue 2, test 1 and 4: every corpus document, served over real HTTP, polled into SQLite.
+"""Every corpus document, served over real HTTP, polled into SQLite.
 
 The expected article count is computed here, independently of feedhub's code, by the
 documented dedupe rule (DESIGN.md) over feedparser's own reading of the same bytes.

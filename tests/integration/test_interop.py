@@ -1,4 +1,4 @@
-"""Issue 6: OPML, autodiscovery, JSON Feed input, output feeds, search, retention."""
+"""OPML, autodiscovery, JSON Feed input, output feeds, search, retention."""
 
 from __future__ import annotations
 
@@ -369,3 +369,19 @@ async def test_retention_prunes_keeps_minimum_and_tombstones(
     assert outcome.status == "ok" and outcome.new_articles == ()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).where(Article.feed_id == mixed.id)) == 4
+
+
+async def test_control_characters_do_not_break_atom_output(
+    client: AsyncTestClient[Any], feed_server: FeedServer
+) -> None:
+    feed_server.set("/c.xml", rss([{"guid": "1", "title": "a&#1;b", "description": "x&#8;y"}]))
+    await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
+    r = await client.post(
+        "/api/admin/feeds",
+        json={"url": feed_server.url("/c.xml"), "category": "tech"},
+        headers=AUTH,
+    )
+    await client.post(f"/api/admin/feeds/{r.json()['id']}/refresh", headers=AUTH)
+    atom = await client.get("/categories/tech/atom.xml")
+    assert atom.status_code == 200
+    assert [e.title for e in feedparser.parse(atom.content).entries] == ["ab"]

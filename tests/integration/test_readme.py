@@ -1,4 +1,4 @@
-"""Issue 2, test 8: the README's serve command works in a fresh clone.
+"""The README's serve command works in a fresh clone.
 
 (The test command is what `.ci/run` runs, so CI shows that one.)
 """
@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.server import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_command(marker: str) -> str:

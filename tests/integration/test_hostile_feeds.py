@@ -1,4 +1,4 @@
-"""Issue 5, tests 5, 6 and 7: hostile servers and documents, redirects and 410, dedupe.
+"""Hostile servers and documents, redirects and 410, dedupe.
 
 Every hostile case runs against a real local server that misbehaves on purpose
 (tests/support/hostile.py) and must end as the feed's `last_error`, in words, with the

@@ -1,4 +1,4 @@
-"""Issue 2, test 7: SIGKILL while a batch of feeds is being polled loses and doubles nothing."""
+"""SIGKILL while a batch of feeds is being polled loses and doubles nothing."""
 
 from __future__ import annotations
 

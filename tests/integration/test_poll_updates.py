@@ -1,12 +1,13 @@
-"""Issue 2, tests 2 and 3: conditional GET, unchanged bodies, update in place."""
+"""Conditional GET, unchanged bodies, update in place."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
@@ -174,3 +175,42 @@ async def test_failed_poll_records_health_and_is_retried(
     async with sessions() as session:
         feed = await session.get(Feed, feed_id)
         assert feed is not None and feed.error_count == 0 and feed.last_error is None
+
+
+async def test_ids_turning_unreliable_do_not_reimport_the_feed(
+    feed_server: FeedServer,
+    poller: Poller,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: RecordingPublisher,
+) -> None:
+    items = [{"guid": f"g{i}", "title": f"T{i}", "link": f"http://e.com/{i}"} for i in range(10)]
+    feed_server.set("/f.xml", rss(items))
+    feed_id = await _add_feed(sessions, feed_server.url("/f.xml"))
+    assert len((await poller.poll_now(feed_id)).new_articles) == 10
+    # A new story reuses g0 with another link: the feed's ids are now unreliable.
+    clash = {"guid": "g0", "title": "Other story", "link": "http://e.com/other"}
+    feed_server.set("/f.xml", rss([clash, *items]))
+    outcome = await poller.poll_now(feed_id)
+    assert len(outcome.new_articles) == 1
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Article)) == 11
+        feed = await session.get(Feed, feed_id)
+        assert feed is not None and feed.guid_unreliable
+    assert len(publisher.ids) == 11
+    # Stable from then on.
+    feed_server.set("/f.xml", rss([clash, *items]) + " ")
+    assert (await poller.poll_now(feed_id)).new_articles == ()
+
+
+async def test_dates_out_of_range_are_not_internal_errors(
+    feed_server: FeedServer, poller: Poller, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "Old",
+           "items": [{"id": "1", "title": "Year one",
+                      "date_published": "0001-01-01T00:00:00+05:00"}]}  # fmt: skip
+    feed_server.set("/old.json", json.dumps(doc),
+                    headers={"Content-Type": "application/feed+json",
+                             "Expires": "Fri, 31 Dec 9999 23:59:59 -0100"})  # fmt: skip
+    feed_id = await _add_feed(sessions, feed_server.url("/old.json"))
+    outcome = await poller.poll_now(feed_id)
+    assert outcome.status == "ok" and len(outcome.new_articles) == 1

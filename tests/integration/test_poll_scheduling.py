@@ -1,4 +1,4 @@
-"""Issue 5, tests 2, 3 and 8: backoff that never gives up, host pauses, per-host limits.
+"""Backoff that never gives up, host pauses, per-host limits.
 
 Real feed server on 127.0.0.1; the poller's clock is a `FakeClock`, so a day of backoff
 takes no time. "Another host" is the same server reached as `localhost`: the host gate

@@ -1,4 +1,4 @@
-"""Issue 5, test 4: the SSRF guard refuses internal addresses at connect time.
+"""The SSRF guard refuses internal addresses at connect time.
 
 The guard sits in httpx's connection pool as the network backend; under it, the test puts
 `LoopbackOnlyNetwork`, which records every address actually dialled and refuses (raises)
