@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.catalog.views import FeedChanges, FeedInfo
 from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.guard import check_feed_url
 from feedhub.models import Article, Category, Feed, Tombstone
 
@@ -132,50 +133,45 @@ async def create_feed(
         raise ValidationError(f"category {category!r} does not exist; create it first")
     if await feed_url_taken(session, url):
         raise ConflictError(f"a feed with the URL {url} already exists")
-    feed = Feed(
-        url=url, title=title, category_id=cat.id, poll_interval=poll_interval, enabled=True,
-        error_count=0, guid_unreliable=False, created_at=now, next_poll_at=now,
-    )  # fmt: skip
-    session.add(feed)
     try:
+        feed_id = await FeedStore.insert(
+            session, url=url, title=title, category_id=cat.id, poll_interval=poll_interval,
+            now=now,
+        )  # fmt: skip
         await session.commit()
     except IntegrityError:
         await session.rollback()
         raise ConflictError(f"a feed with the URL {url} already exists") from None
-    return _feed_info(feed, cat.slug, 0)
+    return await get_feed(session, feed_id)
 
 
 async def update_feed(
     session: AsyncSession, feed_id: int, change: FeedChanges, *, now: datetime
 ) -> FeedInfo:
-    feed = await session.get(Feed, feed_id)
-    if feed is None:
-        raise NotFoundError(f"feed {feed_id} does not exist")
+    values: dict[str, object] = {}
     if change.category is not UNSET:
         cat = await session.scalar(select(Category).where(Category.slug == change.category))
         if cat is None:
             raise ValidationError(f"category {change.category!r} does not exist")
-        feed.category_id = cat.id
+        values["category_id"] = cat.id
     if change.title is not UNSET:
-        feed.title = change.title
+        values["title"] = change.title
     if change.poll_interval is not UNSET:
-        feed.poll_interval = change.poll_interval
+        values["poll_interval"] = change.poll_interval
     if change.enabled is not UNSET:
-        feed.enabled = change.enabled
+        values["enabled"] = change.enabled
         if change.enabled:
             # Re-enabling (e.g. after a 410) starts afresh and polls at once.
-            feed.disabled_reason = None
-            feed.error_count = 0
-            feed.next_poll_at = now
+            values.update(disabled_reason=None, error_count=0, next_poll_at=now)
+    if not await FeedStore.change(session, feed_id, values):
+        raise NotFoundError(f"feed {feed_id} does not exist")
     await session.commit()
     return await get_feed(session, feed_id)
 
 
 async def delete_feed(session: AsyncSession, feed_id: int) -> None:
-    feed = await session.get(Feed, feed_id)
-    if feed is None:
+    if not await FeedStore.remove(session, feed_id):
         raise NotFoundError(f"feed {feed_id} does not exist")
-    await session.delete(feed)
     await session.commit()
 
 

@@ -1,5 +1,9 @@
-"""`FeedStore`: every SQL statement a poll runs against the feed row, and the poll's
-one transaction for articles.
+"""`FeedStore`: every SQL statement that touches the feed row, and the poll's one
+transaction for articles.
+
+Polls write through an instance (it holds the writer lock and the pending bookkeeping);
+the catalog's admin changes (subscribe, edit, delete) call the static methods inside
+their own session and transaction.
 
 The poller decides (`feedhub.ingest.decide`) and this module writes. Polls that bring no
 news (304, unchanged body) are most polls, so their bookkeeping must cost almost nothing
@@ -15,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -136,6 +140,52 @@ class FeedStore:
                 await on_commit(result.new_ids)
         self._recent[feed_id] = recent_published
         return result
+
+    # -- admin changes (the catalog's session and transaction) -------------------------------
+    @staticmethod
+    async def insert(
+        session: AsyncSession,
+        *,
+        url: str,
+        title: str | None,
+        category_id: int,
+        poll_interval: int | None,
+        now: datetime,
+    ) -> int:
+        """A new feed; its first poll is due at once (`next_poll_at` = now)."""
+        result = await session.execute(
+            insert(Feed)
+            .values(
+                url=url,
+                title=title,
+                category_id=category_id,
+                poll_interval=poll_interval,
+                enabled=True,
+                error_count=0,
+                guid_unreliable=False,
+                created_at=now,
+                next_poll_at=now,
+            )  # fmt: skip
+            .returning(Feed.id)
+        )
+        feed_id: int = result.scalar_one()
+        return feed_id
+
+    @staticmethod
+    async def change(session: AsyncSession, feed_id: int, values: dict[str, object]) -> bool:
+        """Set columns of one feed; False when there is no such feed."""
+        if not values:
+            return await session.get(Feed, feed_id) is not None
+        result = await session.execute(
+            update(Feed).where(Feed.id == feed_id).values(**values).returning(Feed.id)
+        )
+        return result.first() is not None
+
+    @staticmethod
+    async def remove(session: AsyncSession, feed_id: int) -> bool:
+        """Delete one feed (its articles and tombstones go with it: ON DELETE CASCADE)."""
+        result = await session.execute(delete(Feed).where(Feed.id == feed_id).returning(Feed.id))
+        return result.first() is not None
 
     # -- batched bookkeeping -----------------------------------------------------------------
     def is_pending(self, feed_id: int) -> bool:

@@ -22,6 +22,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,9 +32,13 @@ from feedhub.live.bus import Bus, BusListener, Doorbell
 from feedhub.live.sse import encode_articles
 from feedhub.models import Category
 
-__all__ = ["Batch", "StreamHub", "Subscription"]
+__all__ = ["Batch", "EndReason", "StreamHub", "Subscription"]
 
 log = logging.getLogger(__name__)
+
+# Why a stream was ended: its client fell behind, stopped reading or left; the process is
+# stopping; the hub lost the bus or a doorbell (the client resumes from the database).
+EndReason = Literal["overflow", "stalled", "disconnected", "shutdown", "error"]
 
 # A client whose socket accepts nothing for this long is gone or stalled: end its stream.
 WRITE_TIMEOUT = 10.0
@@ -101,7 +106,7 @@ class Subscription:
         self.maxsize = maxsize
         self.items: deque[Batch] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self.ended: str | None = None  # why it was ended: "overflow", "shutdown", "stalled"…
+        self.ended: EndReason | None = None
         # Called once when it is ended: the stream cuts a writer stuck on a stalled socket.
         self.on_end: Callable[[], None] | None = None
         self.beat = False
@@ -150,7 +155,7 @@ class Subscription:
         self.beat = True
         self._wake()
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: EndReason) -> None:
         """Drop what is queued and wake the writer: its client reconnects and replays."""
         if self.ended:
             return
@@ -269,7 +274,7 @@ class StreamHub:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
-    def end_all(self, reason: str) -> None:
+    def end_all(self, reason: EndReason) -> None:
         for subscription in list(self._subscriptions):
             subscription.end(reason)
 
