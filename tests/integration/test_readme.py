@@ -55,15 +55,15 @@ def test_serve_command_in_a_fresh_clone(tmp_path: Path) -> None:
     env.update(FEEDHUB_PORT=str(port), PATH=os.defpath, PIP_DISABLE_PIP_VERSION_CHECK="1")
     python_dir = str(Path(sys.base_prefix) / "bin")
     env["PATH"] = f"{python_dir}:{env['PATH']}"
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        ["sh", "-c", readme_command("serve-command")],
-        cwd=clone,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(
+            ["sh", "-c", readme_command("serve-command")],
+            cwd=clone,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 400
         while time.monotonic() < deadline:

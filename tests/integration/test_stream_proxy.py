@@ -141,6 +141,8 @@ http {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        if self.proc and self.proc.stderr:
+            self.proc.stderr.close()
 
 
 @pytest.fixture(scope="module")
