@@ -170,7 +170,7 @@ def create_app(settings: Settings) -> Litestar:
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[bus.plugin, _ServicesLifespan(services, scheduler)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],

@@ -13,13 +13,14 @@ memory backend, one process). Another backend registers its scheme in `_BACKENDS
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.plugins import PluginProtocol
 
 from feedhub.errors import ConfigError
 
@@ -79,7 +80,11 @@ class BusListener(Protocol):
 
 class Bus(Publisher, Protocol):
     """A doorbell transport. `listen()` returns once the listener is registered, so a
-    doorbell published after it returns is heard."""
+    doorbell published after it returns is heard. `plugins`: what the app must register
+    for the bus to start and stop with it (Litestar Channels' plugin; none for others)."""
+
+    @property
+    def plugins(self) -> Sequence[PluginProtocol]: ...
 
     async def listen(self) -> BusListener: ...
 
@@ -122,6 +127,10 @@ class ChannelsBus:
     def __init__(self, backend: ChannelsBackend) -> None:
         self.plugin = ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
 
+    @property
+    def plugins(self) -> Sequence[PluginProtocol]:
+        return (self.plugin,)
+
     async def publish(self, bell: Doorbell) -> None:
         for part in split_bell(bell):
             # wait_published, not publish(): a failed publish() kills the plugin's worker and
@@ -140,11 +149,11 @@ def _memory(_url: str) -> ChannelsBus:
 
 
 # scheme -> factory. The scale-out work adds "redis"/"rediss" and "postgresql"/"postgres".
-_BACKENDS: dict[str, Callable[[str], ChannelsBus]] = {"memory": _memory}
+_BACKENDS: dict[str, Callable[[str], Bus]] = {"memory": _memory}
 _PLANNED = ("redis", "rediss", "postgresql", "postgres")
 
 
-def open_bus(bus_url: str) -> ChannelsBus:
+def open_bus(bus_url: str) -> Bus:
     """The bus FEEDHUB_BUS_URL names. Raises ConfigError, in words, for any other URL."""
     scheme = bus_url.split("://", 1)[0] if "://" in bus_url else ""
     if (factory := _BACKENDS.get(scheme)) is not None:
