@@ -237,3 +237,30 @@ async def test_guarded_malformed_urls_are_422(settings: Settings) -> None:
         r = await client.post("/api/admin/opml", content=opml, headers=AUTH)
         assert r.status_code == 200, r.text
         assert r.json()["invalid"] == 2 and r.json()["created"] == 0
+
+
+async def test_poll_interval_bounds_come_from_the_settings(
+    settings: Settings, feed_server: FeedServer
+) -> None:
+    strict = settings.with_(min_poll_interval=300, max_poll_interval=3600)
+    feed_server.set("/b.xml", rss([{"guid": "a", "title": "A", "link": "http://e.com/a"}]))
+    async with AsyncTestClient(app=create_app(strict)) as client:
+        await client.post("/api/admin/categories", json={"name": "Tech"}, headers=AUTH)
+        body = {"url": feed_server.url("/b.xml"), "category": "tech"}
+        for too_far in (120, 7200):
+            r = await client.post(
+                "/api/admin/feeds", json={**body, "poll_interval": too_far}, headers=AUTH
+            )
+            assert r.status_code == 400, r.text
+            assert "between 300 and 3600" in r.json()["detail"]
+        r = await client.post("/api/admin/feeds", json={**body, "poll_interval": 300}, headers=AUTH)
+        assert r.status_code == 201, r.text
+        feed_id = r.json()["id"]
+        r = await client.patch(
+            f"/api/admin/feeds/{feed_id}", json={"poll_interval": 59}, headers=AUTH
+        )
+        assert r.status_code == 400 and "poll_interval" in r.json()["detail"]
+        r = await client.patch(
+            f"/api/admin/feeds/{feed_id}", json={"poll_interval": 3600}, headers=AUTH
+        )
+        assert r.status_code == 200 and r.json()["poll_interval"] == 3600
