@@ -164,9 +164,10 @@ class Run:
     async def commit_latency(
         self, bus: str, db: str, urls: list[str], subs: int, rounds: int
     ) -> list[float]:
-        from feedhub.bus import Doorbell, TransportPublisher, make_transport
         from feedhub.db import create_engine, session_factory
-        from feedhub.ingest.store import ArticleStore
+        from feedhub.ingest.decide import FeedUpdate
+        from feedhub.ingest.feedstore import FeedStore
+        from feedhub.live.bus import Doorbell, open_bus
         from feedhub.types import EntryData
 
         committed: dict[int, float] = {}
@@ -180,10 +181,8 @@ class Run:
         for url in urls:
             transports += await connect(url, subs, sink)
         engine = create_engine(db)
-        store = ArticleStore(session_factory(engine))
-        transport = make_transport(bus)
-        await transport.start(lambda _d: None, lambda: None)
-        publisher = TransportPublisher(transport)
+        store = FeedStore(session_factory(engine))
+        publisher = open_bus(bus)
         async with engine.connect() as conn:
             from sqlalchemy import text
 
@@ -200,16 +199,17 @@ class Run:
                 committed[ids[0]] = time.monotonic()
                 await publisher.publish(Doorbell(int(feed_id), "bench", ids))
 
-            await store.save(
+            await store.save_poll(
                 int(feed_id),
                 [entry],
                 fetched_at=datetime.now(UTC),
-                feed_values={"last_status": 200},
+                change=FeedUpdate(status="ok", last_status=200),
+                recent_published=(),
                 on_commit=rang,
             )
             await asyncio.sleep(0.25)
         await asyncio.sleep(1)
-        await transport.stop()
+        await publisher.close()
         await engine.dispose()
         for t in transports:
             t.close()
@@ -217,9 +217,14 @@ class Run:
 
 
 async def bus_round_trip(url: str, messages: int) -> list[float]:
-    from feedhub.bus import make_transport
+    from feedhub.live.pg_transport import PgTransport
+    from feedhub.live.redis_transport import RedisTransport
+    from feedhub.live.transport import Transport
 
-    sender, listener = make_transport(url), make_transport(url)
+    def make() -> Transport:
+        return RedisTransport(url) if url.startswith("redis") else PgTransport(url)
+
+    sender, listener = make(), make()
     heard: asyncio.Queue[float] = asyncio.Queue()
     ready = asyncio.Event()
     await sender.start(lambda _d: None, lambda: None)

@@ -20,12 +20,10 @@ from litestar.static_files import create_static_files_router
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
-from feedhub.api.hub import StreamHub
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
-from feedhub.api.stream import StreamConfig, make_stream_handler
-from feedhub.bus import TransportPublisher, make_transport
+from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
@@ -36,9 +34,12 @@ from feedhub.errors import (
     ParseError,
     ValidationError,
 )
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import PruneReport, prune_articles
 from feedhub.leader import Leadership
+from feedhub.live.bus import open_bus
+from feedhub.live.hub import StreamHub
+from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.migrate import head_revision
 from feedhub.scheduler import PollScheduler
 
@@ -111,6 +112,7 @@ class _ServicesLifespan(InitPluginProtocol):
                     await self._scheduler.leadership.close()
             await services.hub.stop()
             await services.poller.stop()
+            await services.hub.bus.close()
 
 
 def app_from_env() -> Litestar:
@@ -122,17 +124,13 @@ def app_from_env() -> Litestar:
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    transport = make_transport(settings.bus_url)
+    bus = open_bus(settings.bus_url)
     leadership = Leadership(settings.database_url)
-    poller = Poller(
-        settings,
-        sessions,
-        TransportPublisher(transport),
-        claimer=lambda: leadership.backend_pid,
-    )
+    # Claims carry the leader-lock session's pid: they die with this process (FeedStore).
+    poller = Poller(settings, FeedStore(sessions, claimer=lambda: leadership.backend_pid), bus)
     hub = StreamHub(
         sessions,
-        transport,
+        bus,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
         safety_seconds=settings.bus_safety_seconds,
@@ -198,7 +196,7 @@ def create_app(settings: Settings) -> Litestar:
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[_ServicesLifespan(services, scheduler)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],

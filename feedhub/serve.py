@@ -21,10 +21,10 @@ from typing import IO, Any
 
 import uvicorn
 
-from feedhub.bus import bus_kind
 from feedhub.config import Settings
 from feedhub.db import is_sqlite
 from feedhub.errors import ConfigError
+from feedhub.live.bus import bus_kind
 
 __all__ = ["refusal", "serve", "settings_env"]
 

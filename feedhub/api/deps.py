@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.hub import StreamHub
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
+from feedhub.live.hub import StreamHub
 
-__all__ = ["Services", "provide_session"]
+__all__ = ["Services", "ServicesDep", "SessionDep", "provide_services", "provide_session"]
 
 
 @dataclass(slots=True)
@@ -26,6 +28,13 @@ class Services:
     schema_head: str | None = None
     # Whether this process is the poll leader now (None: it runs no scheduler).
     is_leader: Callable[[], bool] | None = None
+
+
+# What handlers declare: injected by name ("session", "services"), marked explicitly as
+# Litestar 3 requires (an inferred dependency is a deprecation warning, and warnings are
+# errors in the suite).
+SessionDep: TypeAlias = NamedDependency[AsyncSession]
+ServicesDep: TypeAlias = NamedDependency[Services]
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:

@@ -13,10 +13,9 @@ import asyncio
 
 from litestar import Response, get
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub import metrics
-from feedhub.api.deps import Services
+from feedhub.api.deps import ServicesDep, SessionDep
 
 __all__ = ["healthz", "metrics_endpoint", "readyz"]
 
@@ -24,7 +23,7 @@ _CHECK_TIMEOUT = 3.0
 
 
 @get("/healthz")
-async def healthz(services: Services) -> dict[str, object]:
+async def healthz(services: ServicesDep) -> dict[str, object]:
     return {
         "status": "ok",
         **services.hub.stats(),  # feedhub_stream_subscribers, …_queued_batches, tasks
@@ -35,7 +34,7 @@ async def healthz(services: Services) -> dict[str, object]:
 
 
 @get("/readyz")
-async def readyz(services: Services, session: AsyncSession) -> Response[dict[str, object]]:
+async def readyz(services: ServicesDep, session: SessionDep) -> Response[dict[str, object]]:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT):
@@ -51,9 +50,8 @@ async def readyz(services: Services, session: AsyncSession) -> Response[dict[str
         checks["migrations"] = "unknown"
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT):
-            await services.hub.transport.ping()
-        listening = services.hub.transport.stats.connected
-        checks["bus"] = "ok" if listening else "reconnecting"
+            await services.hub.bus.ping()
+        checks["bus"] = "ok"
     except Exception as exc:
         checks["bus"] = f"unreachable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())

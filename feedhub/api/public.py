@@ -1,4 +1,4 @@
-"""Public read API: categories, articles (list, catch-up), health."""
+"""Public read API: categories, articles (list, catch-up, search)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
-from feedhub.api.queries import articles_after, articles_before, search_articles
+from feedhub.api.deps import SessionDep
 from feedhub.api.schemas import ArticleJSON, CategoryJSON
-from feedhub.api.stream import parse_categories
+from feedhub.catalog.articles import articles_after, articles_before, search_articles
+from feedhub.catalog.categories import list_categories
 from feedhub.errors import ValidationError
+from feedhub.live.stream import parse_categories
 
 __all__ = ["PublicController"]
 
@@ -21,13 +21,13 @@ class PublicController(Controller):
     path = "/api"
 
     @get("/categories")
-    async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
-        return await catalog.list_categories(session)
+    async def categories(self, session: SessionDep) -> list[CategoryJSON]:
+        return await list_categories(session)
 
     @get("/articles")
     async def articles(
         self,
-        session: AsyncSession,
+        session: SessionDep,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         after: Annotated[int | None, Parameter(ge=0)] = None,

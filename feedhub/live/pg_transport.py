@@ -50,10 +50,14 @@ class PgTransport:
         self._pool: asyncpg.Pool | None = None
         self._task: asyncio.Task[None] | None = None
 
+    async def _pub(self) -> asyncpg.Pool:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=0, max_size=2, timeout=_TIMEOUT, command_timeout=_TIMEOUT
+            )
+        return self._pool
+
     async def start(self, on_message: OnMessage, on_connect: OnConnect) -> None:
-        self._pool = await asyncpg.create_pool(
-            self._dsn, min_size=0, max_size=2, timeout=_TIMEOUT, command_timeout=_TIMEOUT
-        )
 
         async def session() -> None:
             conn = await asyncpg.connect(
@@ -83,13 +87,12 @@ class PgTransport:
         )
 
     async def publish(self, payload: bytes) -> None:
-        assert self._pool is not None, "start() first"
-        await self._pool.execute("SELECT pg_notify($1, $2)", self._channel, payload.decode())
+        pool = await self._pub()
+        await pool.execute("SELECT pg_notify($1, $2)", self._channel, payload.decode())
         self.stats.published += 1
 
     async def ping(self) -> None:
-        assert self._pool is not None, "start() first"
-        await self._pool.fetchval("SELECT 1")
+        await (await self._pub()).fetchval("SELECT 1")
 
     async def stop(self) -> None:
         if self._task is not None:

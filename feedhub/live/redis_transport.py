@@ -49,11 +49,14 @@ class RedisTransport:
             retry=Retry(NoBackoff(), retries),
         )
 
-    async def start(self, on_message: OnMessage, on_connect: OnConnect) -> None:
+    def _pub(self) -> aioredis.Redis:
         # Publishing may retry once: a publish on a connection that died is sent again on a
-        # new one (a doorbell twice is harmless, the hub reads by id).
-        self._publisher = self._client(retries=1)
+        # new one (a doorbell twice is harmless: the hub reads the database).
+        if self._publisher is None:
+            self._publisher = self._client(retries=1)
+        return self._publisher
 
+    async def start(self, on_message: OnMessage, on_connect: OnConnect) -> None:
         async def session() -> None:
             client = self._client(retries=0)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -84,13 +87,11 @@ class RedisTransport:
                 next_ping = loop.time() + _PING_EVERY
 
     async def publish(self, payload: bytes) -> None:
-        assert self._publisher is not None, "start() first"
-        await self._publisher.publish(self._channel, payload)
+        await self._pub().publish(self._channel, payload)
         self.stats.published += 1
 
     async def ping(self) -> None:
-        assert self._publisher is not None, "start() first"
-        await asyncio.wait_for(self._publisher.ping(), _TIMEOUT)
+        await asyncio.wait_for(self._pub().ping(), _TIMEOUT)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -3,9 +3,10 @@
 A transport knows nothing of articles. It reports each (re)connection of its listener through
 `on_connect`, because pub/sub is at-most-once: whatever was published while a listener was
 away is gone, and the hub reads the database for it (DESIGN.md "The bus", issue 10).
-Backends: memory (one process), Redis pub/sub (`redis://`, `rediss://`), PostgreSQL
-LISTEN/NOTIFY (`postgresql://`). Ours rather than Litestar Channels', whose PostgreSQL
-backends do not deliver and whose listeners never reconnect (PITFALLS.md "Scale-out").
+Backends: Redis pub/sub (`redis://`, `rediss://`) and PostgreSQL LISTEN/NOTIFY
+(`postgresql://`); feedhub.live.bus wraps them as a `Bus` (memory:// stays on Channels).
+Ours rather than Litestar Channels', whose PostgreSQL backends do not deliver and whose
+listeners never reconnect (PITFALLS.md "Scale-out").
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Protocol
 __all__ = [
     "CHANNEL",
     "BusStats",
-    "MemoryTransport",
     "OnConnect",
     "OnMessage",
     "Transport",
@@ -70,31 +70,6 @@ class Transport(Protocol):
         ...
 
     async def stop(self) -> None: ...
-
-
-class MemoryTransport:
-    """One process: publishing calls the listener directly. Never disconnects."""
-
-    def __init__(self) -> None:
-        self.stats = BusStats()
-        self._on_message: OnMessage | None = None
-
-    async def start(self, on_message: OnMessage, on_connect: OnConnect) -> None:
-        self._on_message = on_message
-        connected(self.stats, on_connect)
-
-    async def publish(self, payload: bytes) -> None:
-        self.stats.published += 1
-        if self._on_message is not None:
-            self.stats.received += 1
-            self._on_message(payload)
-
-    async def ping(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        self._on_message = None
-        self.stats.connected = False
 
 
 async def reconnect_forever(
