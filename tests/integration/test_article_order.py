@@ -1,4 +1,4 @@
-"""Issue 10, "What must be shown" 4: article ids stay monotonic in commit order on PostgreSQL.
+"""Article ids stay monotonic in commit order on PostgreSQL.
 
 Several writers, each with its own engine and `ArticleStore` (as separate processes would
 be), store new articles concurrently, round after round, while a reader resumes the way a

@@ -1,4 +1,4 @@
-"""Issue 10: the Redis and PostgreSQL bus transports against real servers, faults included.
+"""The Redis and PostgreSQL bus transports against real servers, faults included.
 
 Two transports stand for two processes. Each reports every (re)connection (the hub catches
 up from the database then), and messages published after a fault arrive again.

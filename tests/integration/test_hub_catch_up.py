@@ -1,4 +1,4 @@
-"""Issue 10: the hub delivers by reading the database, so doorbells that are lost, late or
+"""The hub delivers by reading the database, so doorbells that are lost, late or
 out of order cost nothing. A real hub on a real database, its bus rung by hand."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 10: moving a SQLite installation to PostgreSQL keeps every article id.
+"""Moving a SQLite installation to PostgreSQL keeps every article id.
 
 A real SQLite installation (articles stored by the real poller, one deleted so ids have a
 gap) is copied with `feedhub migrate-db` (a real subprocess) into a fresh PostgreSQL

@@ -1,4 +1,4 @@
-"""Issue 10: /metrics (parsed by Prometheus' own text parser), /healthz and /readyz,
+"""/metrics (parsed by Prometheus' own text parser), /healthz and /readyz,
 `serve --workers`, and the topologies refused at start.
 
 Real `feedhub serve` processes; the metrics are read before and after each event and must

@@ -1,4 +1,4 @@
-"""Issue 10: one poller at a time. Leader election by advisory lock, and claims on feeds.
+"""One poller at a time. Leader election by advisory lock, and claims on feeds.
 
 Each `Leadership`/`Poller` here has its own engine, as a separate process would.
 """

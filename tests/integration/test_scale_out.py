@@ -1,5 +1,5 @@
-"""Issue 10, "What must be shown" 2 and 3: several real `feedhub serve` processes on one
-PostgreSQL database, with the Redis bus and then the PostgreSQL bus.
+"""Several real `feedhub serve` processes on one PostgreSQL database, with the Redis bus
+and then the PostgreSQL bus.
 
 Readers are spread over every process, each on a stream of one category, the other, or all.
 Articles arrive both ways: polled by whichever process leads (feeds are due every second),
