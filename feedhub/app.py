@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
@@ -24,17 +25,11 @@ from feedhub.api.hub import StreamHub
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.stream import StreamConfig, make_stream_handler
+from feedhub.api.web import SecurityHeaders, feedhub_error, log_unhandled
 from feedhub.bus import ChannelsPublisher, channels_plugin
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
-from feedhub.errors import (
-    ConfigError,
-    ConflictError,
-    FeedhubError,
-    NotFoundError,
-    ParseError,
-    ValidationError,
-)
+from feedhub.errors import FeedhubError
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
 from feedhub.scheduler import PollScheduler
@@ -42,14 +37,6 @@ from feedhub.scheduler import PollScheduler
 __all__ = ["create_app", "web_dir"]
 
 log = logging.getLogger(__name__)
-
-_STATUS = {
-    ValidationError: 422,
-    ParseError: 422,
-    NotFoundError: 404,
-    ConflictError: 409,
-    ConfigError: 500,
-}
 
 
 def web_dir() -> Path:
@@ -71,9 +58,8 @@ def _tune_gc() -> None:
     gc.set_threshold(10_000, 10, 100)
 
 
-def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+def _security_headers(app: ASGIApp) -> ASGIApp:
+    return SecurityHeaders(app)
 
 
 class _ServicesLifespan(InitPluginProtocol):
@@ -170,7 +156,9 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
         },
         plugins=[channels, _ServicesLifespan(services, scheduler)],
-        exception_handlers={FeedhubError: _feedhub_error},
+        exception_handlers={FeedhubError: feedhub_error},
+        after_exception=[log_unhandled],
+        middleware=[_security_headers],
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],
         state=State({"settings": settings, "services": services}),

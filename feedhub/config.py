@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedhub.errors import ConfigError
 
@@ -66,6 +67,10 @@ class Settings:
     # uvicorn's per-request access log: off by default, a reverse proxy usually keeps one,
     # and it costs a fifth of the CPU of accepting a stream (benchmarks/README.md, Fan-out).
     access_log: bool = False
+    # The address readers use (e.g. https://news.example.org), for every absolute link the
+    # service writes (output feeds' self links and entry ids). Unset: http://host:port.
+    # Never taken from a request's Host header (a shared cache would spread a forged one).
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -87,13 +92,22 @@ class Settings:
                     values[spec.name] = float(raw)
                 else:
                     # A token read from a secrets file often ends in a newline.
-                    values[spec.name] = (raw.strip() or None) if spec.name == "admin_token" else raw
+                    optional = spec.name in ("admin_token", "public_url")
+                    values[spec.name] = (raw.strip() or None) if optional else raw
             except ValueError as exc:
                 raise ConfigError(f"{key}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.validate()
         return settings
+
+    @property
+    def base_url(self) -> str:
+        """FEEDHUB_PUBLIC_URL without its trailing slash, or this server's own address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -109,3 +123,11 @@ class Settings:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
             raise ConfigError("poll concurrency limits must be at least 1")
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    "FEEDHUB_PUBLIC_URL must be an http(s) URL, e.g. https://example.org"
+                )
+            if parts.query or parts.fragment:
+                raise ConfigError("FEEDHUB_PUBLIC_URL must have no query or fragment")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import Parameter
 from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import Services
 from feedhub.api.schemas import (
+    MAX_ID,
     CandidateJSON,
     CategoryCreate,
     CategoryJSON,
@@ -27,6 +29,10 @@ from feedhub.errors import ValidationError
 from feedhub.ingest.guard import check_feed_url
 
 __all__ = ["AdminController"]
+
+# Ids in paths are bounded like every integer a client sends (schemas.MAX_ID).
+FeedId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+ArticleId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 
 
 class AdminController(Controller):
@@ -75,20 +81,22 @@ class AdminController(Controller):
         return feed
 
     @get("/feeds/{feed_id:int}")
-    async def get_feed(self, feed_id: int, session: AsyncSession) -> FeedJSON:
+    async def get_feed(self, feed_id: FeedId, session: AsyncSession) -> FeedJSON:
         return await catalog.get_feed(session, feed_id)
 
     @patch("/feeds/{feed_id:int}")
-    async def update_feed(self, feed_id: int, data: FeedUpdate, session: AsyncSession) -> FeedJSON:
+    async def update_feed(
+        self, feed_id: FeedId, data: FeedUpdate, session: AsyncSession
+    ) -> FeedJSON:
         return await catalog.update_feed(session, feed_id, data)
 
     @delete("/feeds/{feed_id:int}")
-    async def delete_feed(self, feed_id: int, session: AsyncSession) -> None:
+    async def delete_feed(self, feed_id: FeedId, session: AsyncSession) -> None:
         await catalog.delete_feed(session, feed_id)
 
     @post("/feeds/{feed_id:int}/refresh", status_code=200)
     async def refresh_feed(
-        self, feed_id: int, session: AsyncSession, services: Services
+        self, feed_id: FeedId, session: AsyncSession, services: Services
     ) -> RefreshJSON:
         await catalog.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.refresh(feed_id)
@@ -132,6 +140,6 @@ class AdminController(Controller):
         )
 
     @delete("/articles/{article_id:int}")
-    async def delete_article(self, article_id: int, session: AsyncSession) -> None:
+    async def delete_article(self, article_id: ArticleId, session: AsyncSession) -> None:
         """Deleted for good: a tombstone keeps a re-poll from importing it again."""
         await catalog.delete_article(session, article_id)

@@ -8,6 +8,7 @@ changes it too), and a matching If-None-Match is answered 304 without a body.
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -19,9 +20,12 @@ from litestar import Controller, Request, Response, get
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from feedhub.api.deps import Services
 from feedhub.api.queries import articles_before
 from feedhub.api.schemas import ArticleJSON
+from feedhub.config import Settings
 from feedhub.errors import NotFoundError
+from feedhub.ingest.normalize import xml_safe
 from feedhub.models import Category
 
 __all__ = ["OutputFeedController", "render_atom", "render_json_feed"]
@@ -30,10 +34,16 @@ LATEST = 50
 
 
 def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]) -> bytes:
-    """Atom 1.0 written by feedgen (an XML library, not string formatting)."""
+    """Atom 1.0 written by feedgen (an XML library, not string formatting).
+
+    It never fails on a stored article (issue 14, item 4): every text goes through
+    `xml_safe` (a control character in a category name made lxml refuse the document), and
+    an article without a link (none, or a `javascript:` one dropped by the sanitizer) gets
+    its text as `content`, since Atom (and feedgen) require a link or content per entry.
+    """
     fg = FeedGenerator()
     fg.id(self_url)
-    fg.title(title)
+    fg.title(xml_safe(title) or "feedhub")
     fg.link(href=home_url, rel="alternate")
     fg.link(href=self_url, rel="self")
     fg.generator("feedhub")
@@ -41,16 +51,20 @@ def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[Art
     for article in articles:  # newest first, as the document lists them
         entry = fg.add_entry(order="append")
         entry.id(f"{home_url}#article-{article.id}")
-        entry.title(article.title)
+        entry_title = xml_safe(article.title) or "Untitled"
+        entry.title(entry_title)
+        summary = xml_safe(article.summary)
         if article.url:
-            entry.link(href=article.url, rel="alternate")
-        if article.summary:
-            entry.summary(article.summary, type="html")
-        if article.author:
-            entry.author(name=article.author)
+            entry.link(href=xml_safe(article.url), rel="alternate")
+            if summary:
+                entry.summary(summary, type="html")
+        else:
+            entry.content(summary or html.escape(entry_title), type="html")
+        if article.author and (author := xml_safe(article.author)):
+            entry.author(name=author)
         entry.published(article.published_at)
         entry.updated(article.fetched_at)
-        entry.category(term=article.category)
+        entry.category(term=xml_safe(article.category))
     data: bytes = fg.atom_str(pretty=False)
     return data
 
@@ -109,18 +123,20 @@ class OutputFeedController(Controller):
         self,
         request: Request[Any, Any, Any],
         session: AsyncSession,
+        services: Services,
         slug: str | None = None,
     ) -> Response[bytes]:
-        return await _output(request, session, slug, "atom.xml")
+        return await _output(request, session, services.settings, slug, "atom.xml")
 
     @get(["/categories/{slug:str}/feed.json", "/all/feed.json"])
     async def json_feed(
         self,
         request: Request[Any, Any, Any],
         session: AsyncSession,
+        services: Services,
         slug: str | None = None,
     ) -> Response[bytes]:
-        return await _output(request, session, slug, "feed.json")
+        return await _output(request, session, services.settings, slug, "feed.json")
 
 
 _FORMATS = {
@@ -130,7 +146,11 @@ _FORMATS = {
 
 
 async def _output(
-    request: Request[Any, Any, Any], session: AsyncSession, slug: str | None, name: str
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    settings: Settings,
+    slug: str | None,
+    name: str,
 ) -> Response[bytes]:
     """The latest articles of one category (or all) in the format named by `name`."""
     if slug is None:
@@ -141,7 +161,9 @@ async def _output(
             raise NotFoundError(f"category {slug!r} does not exist")
         title, categories = f"feedhub: {category}", [slug]
     articles = await articles_before(session, categories, None, LATEST)
-    base = str(request.base_url).rstrip("/")
+    # Never the request's Host header: behind a shared cache, one request with a forged Host
+    # would hand everyone links to the attacker's site (issue 14, item 13).
+    base = settings.base_url
     self_url = f"{base}/categories/{slug}/{name}" if slug else f"{base}/all/{name}"
     home = f"{base}/?category={slug}" if slug else f"{base}/"
     render, media_type = _FORMATS[name]

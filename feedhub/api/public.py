@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedhub.api import catalog
 from feedhub.api.deps import Services
 from feedhub.api.queries import articles_after, articles_before, search_articles
-from feedhub.api.schemas import ArticleJSON, CategoryJSON
+from feedhub.api.schemas import MAX_ID, ArticleJSON, CategoryJSON
 from feedhub.api.stream import parse_categories
 from feedhub.errors import ValidationError
 
@@ -31,8 +31,8 @@ class PublicController(Controller):
         self,
         session: AsyncSession,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
-        after: Annotated[int | None, Parameter(ge=0)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
+        after: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> list[ArticleJSON]:

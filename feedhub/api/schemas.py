@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
+    "MAX_ID",
     "ArticleJSON",
     "CategoryCreate",
     "CategoryJSON",
@@ -21,7 +22,11 @@ __all__ = [
     "RefreshJSON",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+# Every integer a client sends is bounded: an id past a database's BIGINT (2**63 - 1) made
+# SQLite and asyncpg raise OverflowError, a 500 (issue 14, item 6).
+MAX_ID = 2**63 - 1
+# A printable name: no control characters (C0, DEL, C1), which XML output cannot carry.
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
 PollInterval = Annotated[int, Meta(ge=60, le=86400)]

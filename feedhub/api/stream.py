@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub, Subscription, encode_events
 from feedhub.api.queries import articles_after, count_after, newest_id
+from feedhub.api.schemas import MAX_ID
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -65,13 +66,16 @@ def parse_categories(values: Sequence[str]) -> list[str]:
 
 
 def _parse_last_id(raw: str | None) -> int | None:
-    if raw is None or not raw.strip():
+    """A resume id, or None for anything that is not one of ours (a browser only sends ids
+    we gave it). Beyond a BIGINT it is no id of ours either: answering it aborted the
+    response and `hello` echoed it (issue 14, item 6), so it is ignored and the stream goes
+    live."""
+    text = (raw or "").strip()
+    # isdigit() alone would pass "²"; int() alone would take "+1", "1_0" and 4,300 digits.
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
         return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return None  # a browser only sends ids we gave it; ignore anything else
-    return value if value >= 0 else None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 async def _send_json_error(send: Send, status: int, detail: str) -> None:

@@ -19,7 +19,7 @@ import feedparser
 from feedhub.errors import EmptyFeedError, ParseError
 from feedhub.ingest import jsonfeed
 from feedhub.ingest.discover import looks_like_html
-from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry
+from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry, strip_tags, xml_safe
 from feedhub.types import EntryData, ParsedFeed
 
 __all__ = ["body_fingerprint", "parse_feed"]
@@ -101,10 +101,11 @@ def _no_entries_reason(parsed: Any) -> str:
 
 
 def _text(value: object) -> str | None:
+    """A feed title as plain text, like an entry title (issue 14, item 13: `<b>` and
+    `<script>` in a channel title reached every article's `feed_title`)."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    return value or None
+    return xml_safe(strip_tags(value)) or None
 
 
 def _ttl(value: object) -> int | None:
