@@ -13,7 +13,7 @@ from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.exceptions import HTTPException
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
@@ -22,10 +22,17 @@ from litestar.types import ASGIApp
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.stream import StreamConfig, make_stream_handler
-from feedhub.api.web import SecurityHeaders, feedhub_error, log_unhandled
+from feedhub.api.web import (
+    SecurityHeaders,
+    feedhub_error,
+    http_error,
+    internal_error,
+    log_unhandled,
+)
 from feedhub.bus import ChannelsPublisher, channels_plugin
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
@@ -156,11 +163,16 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
         },
         plugins=[channels, _ServicesLifespan(services, scheduler)],
-        exception_handlers={FeedhubError: feedhub_error},
+        exception_handlers={
+            FeedhubError: feedhub_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
         after_exception=[log_unhandled],
         middleware=[_security_headers],
-        openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config(),
         on_shutdown=[dispose_engine],
         state=State({"settings": settings, "services": services}),
     )
+    document_stream(app)
     return app

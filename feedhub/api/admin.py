@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import Services
+from feedhub.api.openapi import BEARER, errors
 from feedhub.api.schemas import (
     MAX_ID,
     CandidateJSON,
@@ -38,13 +39,14 @@ ArticleId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 class AdminController(Controller):
     path = "/api/admin"
     guards = [admin_guard]  # noqa: RUF012
+    security = [{BEARER: []}]  # noqa: RUF012
 
     # -- categories --------------------------------------------------------------------------
-    @post("/categories")
+    @post("/categories", responses=errors(400, 401, 409, 422))
     async def create_category(self, data: CategoryCreate, session: AsyncSession) -> CategoryJSON:
         return await catalog.create_category(session, data.name, data.slug)
 
-    @patch("/categories/{slug:str}")
+    @patch("/categories/{slug:str}", responses=errors(400, 401, 404, 422))
     async def update_category(
         self, slug: str, data: CategoryUpdate, session: AsyncSession
     ) -> CategoryJSON:
@@ -52,17 +54,17 @@ class AdminController(Controller):
             raise ValidationError("nothing to change: send a name")
         return await catalog.rename_category(session, slug, data.name)
 
-    @delete("/categories/{slug:str}")
+    @delete("/categories/{slug:str}", responses=errors(401, 404, 409))
     async def delete_category(self, slug: str, session: AsyncSession, services: Services) -> None:
         await catalog.delete_category(session, slug)
         services.hub.forget_category(slug)  # its streams are a 404 again
 
     # -- feeds -------------------------------------------------------------------------------
-    @get("/feeds")
+    @get("/feeds", responses=errors(401))
     async def list_feeds(self, session: AsyncSession) -> list[FeedJSON]:
         return await catalog.list_feeds(session)
 
-    @post("/feeds")
+    @post("/feeds", responses=errors(400, 401, 409, 422))
     async def create_feed(
         self, data: FeedCreate, session: AsyncSession, services: Services
     ) -> FeedJSON:
@@ -80,21 +82,21 @@ class AdminController(Controller):
             services.poller.poll_soon(feed.id)
         return feed
 
-    @get("/feeds/{feed_id:int}")
+    @get("/feeds/{feed_id:int}", responses=errors(400, 401, 404))
     async def get_feed(self, feed_id: FeedId, session: AsyncSession) -> FeedJSON:
         return await catalog.get_feed(session, feed_id)
 
-    @patch("/feeds/{feed_id:int}")
+    @patch("/feeds/{feed_id:int}", responses=errors(400, 401, 404, 422))
     async def update_feed(
         self, feed_id: FeedId, data: FeedUpdate, session: AsyncSession
     ) -> FeedJSON:
         return await catalog.update_feed(session, feed_id, data)
 
-    @delete("/feeds/{feed_id:int}")
+    @delete("/feeds/{feed_id:int}", responses=errors(400, 401, 404))
     async def delete_feed(self, feed_id: FeedId, session: AsyncSession) -> None:
         await catalog.delete_feed(session, feed_id)
 
-    @post("/feeds/{feed_id:int}/refresh", status_code=200)
+    @post("/feeds/{feed_id:int}/refresh", status_code=200, responses=errors(400, 401, 404))
     async def refresh_feed(
         self, feed_id: FeedId, session: AsyncSession, services: Services
     ) -> RefreshJSON:
@@ -102,7 +104,7 @@ class AdminController(Controller):
         outcome = await services.poller.refresh(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
 
-    @post("/discover", status_code=200)
+    @post("/discover", status_code=200, responses=errors(400, 401, 422))
     async def discover(
         self, data: DiscoverRequest, session: AsyncSession, services: Services
     ) -> list[CandidateJSON]:
@@ -115,7 +117,7 @@ class AdminController(Controller):
         ]
 
     # -- subscriptions -----------------------------------------------------------------------
-    @post("/opml", status_code=200)
+    @post("/opml", status_code=200, responses=errors(400, 401, 422))
     async def import_opml(
         self, request: Request[Any, Any, Any], services: Services
     ) -> ImportReport:
@@ -131,7 +133,7 @@ class AdminController(Controller):
         )
         return report
 
-    @get("/opml", media_type="text/x-opml")
+    @get("/opml", media_type="text/x-opml", responses=errors(401))
     async def export_opml(self, session: AsyncSession) -> Response[bytes]:
         return Response(
             await subscriptions.export_opml(session),
@@ -139,7 +141,7 @@ class AdminController(Controller):
             headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
         )
 
-    @delete("/articles/{article_id:int}")
+    @delete("/articles/{article_id:int}", responses=errors(400, 401, 404))
     async def delete_article(self, article_id: ArticleId, session: AsyncSession) -> None:
         """Deleted for good: a tombstone keeps a re-poll from importing it again."""
         await catalog.delete_article(session, article_id)

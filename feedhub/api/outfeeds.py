@@ -17,10 +17,12 @@ from typing import Any
 import msgspec
 from feedgen.feed import FeedGenerator
 from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import Services
+from feedhub.api.openapi import errors
 from feedhub.api.queries import articles_before
 from feedhub.api.schemas import ArticleJSON
 from feedhub.config import Settings
@@ -31,6 +33,8 @@ from feedhub.models import Category
 __all__ = ["OutputFeedController", "render_atom", "render_json_feed"]
 
 LATEST = 50
+ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json"
 
 
 def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]) -> bytes:
@@ -69,31 +73,54 @@ def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[Art
     return data
 
 
+class JsonFeedAuthor(msgspec.Struct):
+    name: str
+
+
+class JsonFeedItem(msgspec.Struct, omit_defaults=True):
+    id: str
+    title: str
+    content_html: str
+    date_published: datetime
+    date_modified: datetime
+    tags: list[str]
+    url: str | None = None
+    authors: list[JsonFeedAuthor] | None = None
+
+
+class JsonFeedDocument(msgspec.Struct):
+    """JSON Feed 1.1 as we write it; also the OpenAPI document's description of it."""
+
+    version: str
+    title: str
+    home_page_url: str
+    feed_url: str
+    items: list[JsonFeedItem]
+
+
 def render_json_feed(
     title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]
 ) -> bytes:
-    items = []
-    for a in articles:
-        item: dict[str, object] = {
-            "id": str(a.id),
-            "title": a.title,
-            "content_html": a.summary or "",
-            "date_published": a.published_at.isoformat(),
-            "date_modified": a.fetched_at.isoformat(),
-            "tags": [a.category],
-        }
-        if a.url:
-            item["url"] = a.url
-        if a.author:
-            item["authors"] = [{"name": a.author}]
-        items.append(item)
-    document = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": title,
-        "home_page_url": home_url,
-        "feed_url": self_url,
-        "items": items,
-    }
+    items = [
+        JsonFeedItem(
+            id=str(a.id),
+            title=a.title,
+            content_html=a.summary or "",
+            date_published=a.published_at,
+            date_modified=a.fetched_at,
+            tags=[a.category],
+            url=a.url or None,
+            authors=[JsonFeedAuthor(a.author)] if a.author else None,
+        )  # fmt: skip
+        for a in articles
+    ]
+    document = JsonFeedDocument(
+        version="https://jsonfeed.org/version/1.1",
+        title=title,
+        home_page_url=home_url,
+        feed_url=self_url,
+        items=items,
+    )
     return msgspec.json.encode(document)
 
 
@@ -118,7 +145,11 @@ def _conditional(
 class OutputFeedController(Controller):
     include_in_schema = True
 
-    @get(["/categories/{slug:str}/atom.xml", "/all/atom.xml"])
+    @get(
+        ["/categories/{slug:str}/atom.xml", "/all/atom.xml"],
+        media_type=ATOM,
+        responses=errors(404),
+    )
     async def atom(
         self,
         request: Request[Any, Any, Any],
@@ -128,7 +159,14 @@ class OutputFeedController(Controller):
     ) -> Response[bytes]:
         return await _output(request, session, services.settings, slug, "atom.xml")
 
-    @get(["/categories/{slug:str}/feed.json", "/all/feed.json"])
+    @get(
+        ["/categories/{slug:str}/feed.json", "/all/feed.json"],
+        media_type=JSON_FEED,
+        responses={
+            200: ResponseSpec(JsonFeedDocument, media_type=JSON_FEED, generate_examples=False),
+            **errors(404),
+        },
+    )
     async def json_feed(
         self,
         request: Request[Any, Any, Any],
@@ -140,8 +178,8 @@ class OutputFeedController(Controller):
 
 
 _FORMATS = {
-    "atom.xml": (render_atom, "application/atom+xml; charset=utf-8"),
-    "feed.json": (render_json_feed, "application/feed+json"),
+    "atom.xml": (render_atom, ATOM),
+    "feed.json": (render_json_feed, JSON_FEED),
 }
 
 

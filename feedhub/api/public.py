@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api import catalog
 from feedhub.api.deps import Services
+from feedhub.api.openapi import errors
 from feedhub.api.queries import articles_after, articles_before, search_articles
 from feedhub.api.schemas import MAX_ID, ArticleJSON, CategoryJSON
 from feedhub.api.stream import parse_categories
@@ -26,7 +27,7 @@ class PublicController(Controller):
     async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
         return await catalog.list_categories(session)
 
-    @get("/articles")
+    @get("/articles", responses=errors(400, 422))
     async def articles(
         self,
         session: AsyncSession,

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
@@ -26,7 +26,13 @@ from feedhub.errors import (
     ValidationError,
 )
 
-__all__ = ["SecurityHeaders", "feedhub_error", "log_unhandled"]
+__all__ = [
+    "SecurityHeaders",
+    "feedhub_error",
+    "http_error",
+    "internal_error",
+    "log_unhandled",
+]
 
 log = logging.getLogger("feedhub.api")
 
@@ -39,11 +45,32 @@ _STATUS = {
 }
 
 
+# Errors are JSON whatever the route's media type: Litestar's default answered the guard's
+# 401 on `GET /api/admin/opml` as `text/x-opml`, and a 404 of an output feed as Atom (found
+# by the API fuzzer).
 def feedhub_error(_: Request[Any, Any, State], exc: FeedhubError) -> Response[object]:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
     if status >= 500:
         log.error("request failed: %s", exc, exc_info=exc)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+    body = {"status_code": status, "detail": str(exc)}
+    return Response(body, status_code=status, media_type=MediaType.JSON)
+
+
+def http_error(_: Request[Any, Any, State], exc: HTTPException) -> Response[object]:
+    body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
+    if exc.extra is not None:
+        body["extra"] = exc.extra
+    if exc.status_code >= 500:
+        body["detail"] = "Internal Server Error"
+    return Response(
+        body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON
+    )
+
+
+def internal_error(_: Request[Any, Any, State], exc: Exception) -> Response[object]:
+    """Any other exception: a 500 in JSON, without internals (logged by `log_unhandled`)."""
+    body = {"status_code": 500, "detail": "Internal Server Error"}
+    return Response(body, status_code=500, media_type=MediaType.JSON)
 
 
 async def log_unhandled(exc: Exception, scope: Scope) -> None:
