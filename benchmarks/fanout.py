@@ -498,6 +498,8 @@ def start_feedhub(workdir: Path, queue_size: int, command: str = "") -> Server:
         "FEEDHUB_HEARTBEAT_SECONDS": "15",
         "FEEDHUB_STREAM_QUEUE_SIZE": str(queue_size),
         "FEEDHUB_PARSE_WORKERS": "0",
+        # Every benchmark client comes from 127.0.0.1: no per-address stream limit here.
+        "FEEDHUB_MAX_STREAMS_PER_CLIENT": "0",
         "FEEDHUB_HOST_MIN_GAP_SECONDS": "0",
     }
     log = workdir / f"feedhub-{port}.log"

@@ -22,6 +22,7 @@ from litestar.types import ASGIApp
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.limits import StreamLimits
 from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> Litestar:
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
+        StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
     web = web_dir()
 

@@ -71,6 +71,13 @@ class Settings:
     # service writes (output feeds' self links and entry ids). Unset: http://host:port.
     # Never taken from a request's Host header (a shared cache would spread a forged one).
     public_url: str | None = None
+    # Connection limits (issue 14, item 5). Streams over a limit get 503 + Retry-After.
+    # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
+    max_streams: int = 0
+    max_streams_per_client: int = 64
+    # A request's headers must arrive within this many seconds, its body within the next.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

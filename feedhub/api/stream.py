@@ -26,6 +26,7 @@ from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub, Subscription, encode_events
+from feedhub.api.limits import StreamLimits
 from feedhub.api.queries import articles_after, count_after, newest_id
 from feedhub.api.schemas import MAX_ID
 
@@ -78,22 +79,29 @@ def _parse_last_id(raw: str | None) -> int | None:
     return value if value <= MAX_ID else None
 
 
-async def _send_json_error(send: Send, status: int, detail: str) -> None:
+async def _send_json_error(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     body = msgspec.json.encode({"status_code": status, "detail": detail})
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
+                        (b"content-length", str(len(body)).encode()), *headers],
         }
     )  # fmt: skip
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def make_stream_handler(
-    hub: StreamHub, sessions: async_sessionmaker[AsyncSession], config: StreamConfig
+    hub: StreamHub,
+    sessions: async_sessionmaker[AsyncSession],
+    config: StreamConfig,
+    limits: StreamLimits | None = None,
 ) -> ASGIRouteHandler:
+    limits = limits or StreamLimits(max_total=0, per_client=0)
+
     @asgi("/api/stream", is_mount=False, copy_scope=False)
     async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         # Every path answers: a status of its own, or the stream's `http.response.start`
@@ -117,12 +125,21 @@ def make_stream_handler(
             await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
             return
 
-        subscription = hub.subscribe(categories)
-        newest = hub.newest  # no await since subscribe: see StreamHub.ring
+        peer = scope.get("client")
+        client = peer[0] if peer else ""
+        if refused := limits.admit(client):
+            retry = [(b"retry-after", str(limits.retry_after).encode())]
+            await _send_json_error(send, 503, f"too many streams: {refused}", retry)
+            return
         try:
-            await _serve(receive, send, hub, subscription, sessions, config, last_id, newest)
+            subscription = hub.subscribe(categories)
+            newest = hub.newest  # no await since subscribe: see StreamHub.ring
+            try:
+                await _serve(receive, send, hub, subscription, sessions, config, last_id, newest)
+            finally:
+                hub.unsubscribe(subscription)
         finally:
-            hub.unsubscribe(subscription)
+            limits.release(client)
 
     return stream
 
