@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.api.schemas import ArticleJSON
 from feedhub.models import Article, Category, Feed
+from feedhub.urls import display_name
 
 __all__ = [
     "articles_after",
@@ -26,7 +27,8 @@ __all__ = [
 _FIELDS = (
     Article.id,
     Article.feed_id,
-    func.coalesce(Feed.title, Feed.url),
+    Feed.title,
+    Feed.url,
     Category.slug,
     Article.title,
     Article.url,
@@ -46,7 +48,12 @@ def _base(categories: Sequence[str] | None) -> Any:
 
 
 def _rows(result: object) -> list[ArticleJSON]:
-    return [ArticleJSON(*row) for row in result]  # type: ignore[attr-defined]
+    # A feed without a title is named by its URL, redacted: credentials and a query string
+    # (`?token=…`) were public in every answer and event (issue 14, item 3).
+    return [
+        ArticleJSON(id_, feed_id, title or display_name(url), *rest)
+        for id_, feed_id, title, url, *rest in result  # type: ignore[attr-defined]
+    ]
 
 
 async def articles_before(

@@ -23,6 +23,7 @@ import httpcore
 import httpx
 
 from feedhub.errors import ValidationError
+from feedhub.urls import normalize_feed_url
 
 __all__ = [
     "BlockedAddressError",
@@ -208,7 +209,8 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
 
 
 async def check_feed_url(url: str, *, allow_private: bool) -> str:
-    """Validate a feed URL typed by an admin; returns it normalized, raises ValidationError."""
+    """Validate a feed URL typed by an admin; returns it normalized (`normalize_feed_url`:
+    the form the uniqueness check compares), raises ValidationError."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -223,6 +225,7 @@ async def check_feed_url(url: str, *, allow_private: bool) -> str:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError:
         raise ValidationError(f"{url!r} has an invalid port") from None
+    url = normalize_feed_url(url)
     if allow_private:
         return url
     try:

@@ -26,6 +26,7 @@ import defusedxml.ElementTree as SafeET
 
 from feedhub.errors import ParseError
 from feedhub.ingest.normalize import xml_safe
+from feedhub.urls import normalize_feed_url
 
 __all__ = [
     "MAX_DEPTH",
@@ -138,10 +139,11 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
         if not _is_web_url(xml_url):
             reason = f"xmlUrl {xml_url!r} is not an http(s) URL"
             invalid.append(OpmlInvalid(label or xml_url, reason))
-        elif xml_url in seen:
-            invalid.append(OpmlInvalid(label or xml_url, f"duplicate of {xml_url}"))
+        elif (normal := normalize_feed_url(xml_url)) in seen:
+            # Compared in normal form, as the database does (`HTTP://h/f#x` is `http://h/f`).
+            invalid.append(OpmlInvalid(label or xml_url, f"duplicate of {normal}"))
         else:
-            seen.add(xml_url)
+            seen.add(normal)
             html_url = _attr(outline, "htmlUrl")
             site_url = html_url if _is_web_url(html_url) else None
             feeds.append(OpmlFeed(xml_url, label or None, site_url, category))

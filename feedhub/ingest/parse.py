@@ -21,6 +21,7 @@ from feedhub.ingest import jsonfeed
 from feedhub.ingest.discover import looks_like_html
 from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry, strip_tags, xml_safe
 from feedhub.types import EntryData, ParsedFeed
+from feedhub.urls import redact_url
 
 __all__ = ["body_fingerprint", "parse_feed"]
 
@@ -42,6 +43,10 @@ def parse_feed(
     guid_unreliable: bool = False,
 ) -> ParsedFeed:
     """Parse one fetched document. Raises ParseError, in words, when it is not a feed."""
+    # Relative links resolve against the URL without credentials or query: "a" against
+    # http://alice:pw@host/feed?token=S became http://alice:pw@host/a, public in every
+    # answer (issue 14, item 3). Error messages name the redacted URL too.
+    url = redact_url(url)
     content_type = headers.get("content-type")
     if jsonfeed.is_json_feed(body, content_type):
         return jsonfeed.parse_json_feed(
