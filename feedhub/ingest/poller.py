@@ -35,6 +35,7 @@ from feedhub.ingest.store import ArticleStore
 from feedhub.models import Article, Category, Feed
 from feedhub.schedule import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
 from feedhub.types import FetchResult, ParsedFeed, PollOutcome
+from feedhub.urls import normalize_feed_url, redact_text, redact_url
 
 __all__ = ["Poller"]
 
@@ -277,11 +278,13 @@ class Poller:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not stop the tick; it becomes the feed's error
-            log.exception("poll failed unexpectedly feed_id=%s url=%s", state.id, state.url)
+            log.exception(
+                "poll failed unexpectedly feed_id=%s url=%s", state.id, redact_url(state.url)
+            )
             outcome = await self._record_failure(state, f"internal error: {exc!r}", None, None)
         log.info(
             "polled feed_id=%s url=%s status=%s new=%d http=%s in %.0f ms",
-            state.id, state.url, outcome.status, len(outcome.new_articles),
+            state.id, redact_url(state.url), outcome.status, len(outcome.new_articles),
             outcome.http_status, (time.perf_counter() - started) * 1000,
         )  # fmt: skip
         return outcome
@@ -514,9 +517,9 @@ class Poller:
         log.warning(
             "poll error feed_id=%s url=%s status=%s error=%s",
             state.id,
-            state.url,
+            redact_url(state.url),
             http_status,
-            message,
+            redact_text(message),
         )
         await self._update(
             state.id,
@@ -530,15 +533,22 @@ class Poller:
 
     async def _follow_permanent_move(self, state: _FeedState, result: FetchResult) -> str | None:
         """A 301/308 moves the stored URL, unless another feed already has the target."""
-        target = result.permanent_url
+        # Stored in normal form, like every feed URL (issue 14, item 13).
+        target = normalize_feed_url(result.permanent_url) if result.permanent_url else None
         if not target or target == state.url:
             return None
         async with self.sessions() as session:
             taken = await session.scalar(select(func.count()).where(Feed.url == target))
         if taken:
-            log.info("feed_id=%s moved to %s, already subscribed: URL kept", state.id, target)
+            log.info(
+                "feed_id=%s moved to %s, already subscribed: URL kept",
+                state.id, redact_url(target),
+            )  # fmt: skip
             return None
-        log.info("feed_id=%s moved permanently %s -> %s", state.id, state.url, target)
+        log.info(
+            "feed_id=%s moved permanently %s -> %s",
+            state.id, redact_url(state.url), redact_url(target),
+        )  # fmt: skip
         return target
 
     async def _update(self, feed_id: int, **values: Any) -> None:
