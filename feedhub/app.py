@@ -22,6 +22,7 @@ from litestar.types import ASGIApp
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.jobs import OpmlJobs
 from feedhub.api.limits import StreamLimits
 from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
@@ -98,6 +99,7 @@ class _ServicesLifespan(InitPluginProtocol):
         finally:
             if self._scheduler is not None:
                 self._scheduler.stop()
+            await services.jobs.stop()
             await services.hub.stop()
             await services.poller.stop()
 
@@ -132,7 +134,15 @@ def create_app(settings: Settings) -> Litestar:
         if settings.scheduler
         else None
     )
-    services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    jobs = OpmlJobs(
+        sessions,
+        default_category=settings.default_category,
+        allow_private=settings.allow_private_networks,
+        max_feeds=settings.opml_max_feeds,
+    )
+    services = Services(
+        settings, sessions, poller, hub, scheduler_on=scheduler is not None, jobs=jobs
+    )
     stream = make_stream_handler(
         hub,
         sessions,

@@ -78,6 +78,10 @@ class Settings:
     # A request's headers must arrive within this many seconds, its body within the next.
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
+    # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
+    # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
+    opml_sync_max_feeds: int = 500
+    opml_max_feeds: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

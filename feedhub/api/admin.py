@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import Services
+from feedhub.api.jobs import ImportJobJSON
 from feedhub.api.openapi import BEARER, errors
 from feedhub.api.schemas import (
     MAX_ID,
@@ -34,6 +35,7 @@ __all__ = ["AdminController"]
 # Ids in paths are bounded like every integer a client sends (schemas.MAX_ID).
 FeedId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 ArticleId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+JobId = Annotated[str, Parameter(max_length=64)]
 
 
 class AdminController(Controller):
@@ -121,10 +123,11 @@ class AdminController(Controller):
     async def import_opml(
         self, request: Request[Any, Any, Any], services: Services
     ) -> ImportReport:
-        """Body: an OPML document. Answers a per-feed report; 422 if it is not OPML."""
+        """Body: an OPML document of at most `opml_sync_max_feeds` feeds (larger ones go
+        through the import jobs). Answers a per-feed report; 422 if it is not OPML."""
         data = await request.body()
-        if not data.strip():
-            raise ValidationError("send an OPML document as the request body")
+        limit = services.settings.opml_sync_max_feeds
+        services.jobs.check_size(data, limit, hint=": import it with POST /api/admin/opml/jobs")
         report = await subscriptions.import_opml(
             services.sessions,
             data,
@@ -132,6 +135,22 @@ class AdminController(Controller):
             allow_private=services.settings.allow_private_networks,
         )
         return report
+
+    @post("/opml/jobs", status_code=202, responses=errors(400, 401, 409, 422))
+    async def start_opml_import(
+        self, request: Request[Any, Any, Any], services: Services
+    ) -> ImportJobJSON:
+        """Body: an OPML document. Imported in the background; poll the answer's `id`."""
+        return services.jobs.start(await request.body())
+
+    @get("/opml/jobs/{job_id:str}", responses=errors(401, 404))
+    async def opml_import_status(self, job_id: JobId, services: Services) -> ImportJobJSON:
+        return services.jobs.get(job_id)
+
+    @delete("/opml/jobs/{job_id:str}", status_code=200, responses=errors(401, 404))
+    async def cancel_opml_import(self, job_id: JobId, services: Services) -> ImportJobJSON:
+        """Stops the import after the feed in progress; the feeds created so far stay."""
+        return await services.jobs.cancel(job_id)
 
     @get("/opml", media_type="text/x-opml", responses=errors(401))
     async def export_opml(self, session: AsyncSession) -> Response[bytes]:

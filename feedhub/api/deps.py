@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub
+from feedhub.api.jobs import OpmlJobs
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
 
@@ -22,6 +23,7 @@ class Services:
     poller: Poller
     hub: StreamHub
     scheduler_on: bool
+    jobs: OpmlJobs
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
