@@ -80,6 +80,17 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
     # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
+    # Entry caps (issue 14, items 1 and 2): entries kept per document (the newest), the
+    # characters of one entry's HTML (before and after sanitizing), and of its summary
+    # (what anonymous lists and streams carry).
+    max_entries_per_feed: int = 1000
+    max_entry_chars: int = 1_000_000
+    max_summary_chars: int = 65_536
+    # A parser worker still busy with one document after this long is killed and replaced.
+    parse_deadline_seconds: float = 30.0
+    # Documents up to this size are parsed in a thread of the server, not a worker: they
+    # take milliseconds and must not wait behind big documents holding every worker.
+    inline_parse_bytes: int = 32_768
     opml_sync_max_feeds: int = 500
     opml_max_feeds: int = 10_000
 
@@ -134,6 +145,12 @@ class Settings:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
             raise ConfigError("poll concurrency limits must be at least 1")
+        if not 1 <= self.max_summary_chars <= 65_536 or self.max_entry_chars < 1024:
+            raise ConfigError(
+                "FEEDHUB_MAX_SUMMARY_CHARS must lie in 1..65536, FEEDHUB_MAX_ENTRY_CHARS ≥ 1024"
+            )
+        if self.max_entries_per_feed < 1 or self.parse_deadline_seconds <= 0:
+            raise ConfigError("FEEDHUB_MAX_ENTRIES_PER_FEED and the parse deadline must be ≥ 1")
         if self.public_url is not None:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -64,6 +64,21 @@ class ParsedFeed:
     guid_unreliable: bool = False
     ttl_seconds: int | None = None
     version: str = ""
+    # What the entry caps cut (issue 14, item 2): entries beyond the newest N, and entries
+    # whose text was shortened.
+    entries_cut: int = 0
+    texts_cut: int = 0
+
+    @property
+    def truncation(self) -> str | None:
+        """The cut in words, for the feed's record; None when nothing was cut."""
+        parts = []
+        if self.entries_cut:
+            kept = len(self.entries)
+            parts.append(f"kept the newest {kept} of {kept + self.entries_cut} entries")
+        if self.texts_cut:
+            parts.append(f"shortened {self.texts_cut} over-long entries")
+        return "; ".join(parts) or None
 
 
 @dataclass(frozen=True, slots=True)

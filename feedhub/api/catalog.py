@@ -112,7 +112,7 @@ def _feed_json(feed: Feed, slug: str, count: int) -> FeedJSON:
         last_polled_at=feed.last_polled_at, next_poll_at=feed.next_poll_at,
         last_status=feed.last_status, error_count=feed.error_count, last_error=feed.last_error,
         disabled_reason=feed.disabled_reason, article_count=int(count),
-        created_at=feed.created_at,
+        created_at=feed.created_at, truncation=feed.truncation,
     )  # fmt: skip
 
 

@@ -13,9 +13,28 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TypeVar
 
-__all__ = ["Budget", "cap_text", "nesting_depth", "within_budget"]
+import nh3
+
+from feedhub.types import EntryData
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_MAX_ENTRIES",
+    "Budget",
+    "bounded_entries",
+    "bound_entry",
+    "cap_text",
+    "nesting_depth",
+    "newest",
+    "within_budget",
+]
+
+T = TypeVar("T")
 
 # Elements that never nest: void ones, and those whose end tag is optional (a browser
 # closes `<p>` at the next `<p>`), so that `<p>a<p>b` is not counted as nesting.
@@ -30,6 +49,10 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
 _ANY_TAG = re.compile(r"<[^>]*>?")
 
 
+# Entries kept from one document (FEEDHUB_MAX_ENTRIES_PER_FEED).
+DEFAULT_MAX_ENTRIES = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     # Raw HTML of one field, in characters, before it reaches the sanitizer.
@@ -40,6 +63,9 @@ class Budget:
     max_summary: int = 64 * 1024
     max_content: int = 1_000_000
     max_title: int = 1000
+
+
+DEFAULT_BUDGET = Budget()
 
 
 def nesting_depth(markup: str, stop_at: int | None = None) -> int:
@@ -87,3 +113,50 @@ def cap_text(text: str, limit: int) -> tuple[str, bool]:
     if space > 0:
         cut = cut[:space]
     return cut.rstrip() + "…", True
+
+
+def _cap_html(markup: str, limit: int) -> tuple[str, bool]:
+    if len(markup) <= limit:
+        return markup, False
+    # The cut may leave a tag open or half-written: sanitizing again closes or drops it
+    # (the input is already sanitized, so nothing new can be let in).
+    return nh3.clean(markup[:limit]), True
+
+
+def bound_entry(entry: EntryData, budget: Budget) -> tuple[EntryData, bool]:
+    """The entry with title, summary, content and search text within their caps, and
+    whether anything was cut."""
+    title, cut_title = cap_text(entry.title, budget.max_title)
+    summary, cut_summary = _cap_html(entry.summary, budget.max_summary)
+    content, cut_content = _cap_html(entry.content, budget.max_content)
+    text, cut_text = cap_text(entry.text, budget.max_content)
+    author, cut_author = cap_text(entry.author, 200) if entry.author else (entry.author, False)
+    if not (cut_title or cut_summary or cut_content or cut_text or cut_author):
+        return entry, False
+    bounded = replace(
+        entry, title=title, summary=summary, content=content, text=text, author=author
+    )
+    return bounded, True
+
+
+def bounded_entries(entries: Iterable[EntryData], budget: Budget) -> tuple[list[EntryData], int]:
+    """Every entry within its caps, and how many were cut."""
+    result: list[EntryData] = []
+    cut = 0
+    for entry in entries:
+        bounded, was_cut = bound_entry(entry, budget)
+        result.append(bounded)
+        cut += was_cut
+    return result, cut
+
+
+def newest(items: Sequence[T], dates: Sequence[datetime | None], limit: int) -> list[T]:
+    """At most `limit` of `items`: the newest by date when every item has one, else the
+    first ones in document order (feeds list their newest entries first)."""
+    if len(items) <= limit:
+        return list(items)
+    if all(date is not None for date in dates):
+        order = sorted(range(len(items)), key=lambda i: dates[i], reverse=True)  # type: ignore[arg-type,return-value]
+        keep = sorted(order[:limit])  # in document order again
+        return [items[i] for i in keep]
+    return list(items[:limit])

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -27,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from feedhub.bus import Doorbell, Publisher
 from feedhub.config import Settings
 from feedhub.errors import FetchError, ParseError
+from feedhub.ingest.budget import Budget
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.finder import Found, discover_feeds, resolve_feed
 from feedhub.ingest.hosts import HostGate, host_of
 from feedhub.ingest.parse import body_fingerprint, parse_feed
+from feedhub.ingest.parsepool import ParserPool
 from feedhub.ingest.store import ArticleStore
 from feedhub.models import Article, Category, Feed
 from feedhub.schedule import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
@@ -90,7 +89,7 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
-        self._executor: Executor | None = None
+        self._pool: ParserPool | None = None
         self._in_flight: dict[int, asyncio.Task[PollOutcome]] = {}
         self._global = asyncio.Semaphore(settings.max_concurrent_polls)
         # Polls that bring no news (304, unchanged body) are most polls: their bookkeeping
@@ -109,7 +108,9 @@ class Poller:
             timeout=self.settings.fetch_timeout_seconds,
         )
         if self.settings.parse_workers > 0:
-            self._executor = _new_pool(self.settings.parse_workers)
+            self._pool = ParserPool(
+                self.settings.parse_workers, self.settings.parse_deadline_seconds
+            )
 
     async def stop(self) -> None:
         for task in list(self._in_flight.values()):
@@ -120,9 +121,9 @@ class Poller:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     async def __aenter__(self) -> Poller:
         await self.start()
@@ -352,6 +353,7 @@ class Poller:
     async def _parse_result(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
         if result.body is None:
             raise ParseError("nothing to parse: the server sent no body")
+        settings = self.settings
         call = partial(
             parse_feed,
             result.body,
@@ -359,20 +361,19 @@ class Poller:
             headers=result.headers,
             fetched_at=result.fetched_at,
             guid_unreliable=guid_unreliable,
+            budget=Budget(
+                max_html=settings.max_entry_chars,
+                max_content=settings.max_entry_chars,
+                max_summary=settings.max_summary_chars,
+            ),
+            max_entries=settings.max_entries_per_feed,
         )
-        loop = asyncio.get_running_loop()
-        if self._executor is None:
+        if self._pool is None or len(result.body) <= settings.inline_parse_bytes:
+            # A small document costs milliseconds: parsed here (in a thread), it never
+            # queues behind big ones that hold every worker (issue 14, item 1).
             return await asyncio.to_thread(call)
-        executor = self._executor
-        try:
-            return await loop.run_in_executor(executor, call)
-        except BrokenProcessPool:
-            # A worker died (e.g. out of memory on a hostile document): replace the pool,
-            # once, however many polls were waiting on it.
-            if self._executor is executor:
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = _new_pool(self.settings.parse_workers)
-            raise ParseError("the parser crashed on this document") from None
+        # A deadline per document; a worker that overruns it is replaced (issue 14, item 1).
+        return await self._pool.run(call, what=redact_url(result.final_url))
 
     async def _save(
         self,
@@ -387,6 +388,8 @@ class Poller:
         values.update(content_hash=fingerprint, guid_unreliable=parsed.guid_unreliable)
         if moved_to:
             values["url"] = moved_to
+        # What the caps cut, or None: the admin sees it on the feed (issue 14, item 2).
+        values["truncation"] = parsed.truncation
         if not state.title and parsed.title:
             values["title"] = parsed.title[:500]
         if parsed.site_url and parsed.site_url != state.site_url:
@@ -568,10 +571,3 @@ def _state(feed: Feed, slug: str) -> _FeedState:
         content_hash=feed.content_hash, error_count=feed.error_count,
         guid_unreliable=feed.guid_unreliable, title=feed.title, site_url=feed.site_url,
     )  # fmt: skip
-
-
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: forking a process that runs an event loop and database threads is unsafe.
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
-    )
