@@ -45,8 +45,12 @@ class AdminController(Controller):
 
     # -- categories --------------------------------------------------------------------------
     @post("/categories", responses=errors(400, 401, 409, 422))
-    async def create_category(self, data: CategoryCreate, session: AsyncSession) -> CategoryJSON:
-        return await catalog.create_category(session, data.name, data.slug)
+    async def create_category(
+        self, data: CategoryCreate, session: AsyncSession, services: Services
+    ) -> CategoryJSON:
+        category = await catalog.create_category(session, data.name, data.slug)
+        services.hub.learn_category(category.slug)  # its first streams need no read
+        return category
 
     @patch("/categories/{slug:str}", responses=errors(400, 401, 404, 422))
     async def update_category(
