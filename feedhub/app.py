@@ -21,13 +21,10 @@ from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
-from feedhub.api.hub import StreamHub
 from feedhub.api.jobs import OpmlJobs
-from feedhub.api.limits import StreamLimits
 from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
-from feedhub.api.stream import StreamConfig, make_stream_handler
 from feedhub.api.web import (
     SecurityHeaders,
     feedhub_error,
@@ -35,12 +32,16 @@ from feedhub.api.web import (
     internal_error,
     log_unhandled,
 )
-from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import FeedhubError
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.live.bus import open_bus
+from feedhub.live.hub import StreamHub
+from feedhub.live.limits import StreamLimits
+from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.scheduler import PollScheduler
 
 __all__ = ["create_app", "web_dir"]
@@ -107,11 +108,11 @@ class _ServicesLifespan(InitPluginProtocol):
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channels = channels_plugin(settings.bus_url)
-    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    bus = open_bus(settings.bus_url)
+    poller = Poller(settings, FeedStore(sessions), bus)
     hub = StreamHub(
         sessions,
-        channels,
+        bus,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> Litestar:
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
         exception_handlers={
             FeedhubError: feedhub_error,
             HTTPException: http_error,

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
-__all__ = ["EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
+__all__ = ["MAX_ID", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome", "PollStatus"]
+
+# The largest id (and integer) a client may send: a database BIGINT. Past it SQLite and
+# asyncpg raised OverflowError, a 500 (issue 14, item 6).
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +86,13 @@ class ParsedFeed:
         return "; ".join(parts) or None
 
 
+PollStatus = Literal["ok", "not_modified", "unchanged", "error", "disabled", "deferred"]
+
+
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     feed_id: int
-    status: str  # "ok", "not_modified", "unchanged", "error", "disabled", "deferred"
+    status: PollStatus
     new_articles: tuple[int, ...] = field(default=())
     updated: int = 0
     error: str | None = None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.hub import StreamHub
 from feedhub.api.jobs import OpmlJobs
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
+from feedhub.live.hub import StreamHub
 
-__all__ = ["Services", "provide_session"]
+__all__ = ["Services", "ServicesDep", "SessionDep", "provide_services", "provide_session"]
 
 
 @dataclass(slots=True)
@@ -24,6 +26,13 @@ class Services:
     hub: StreamHub
     scheduler_on: bool
     jobs: OpmlJobs
+
+
+# What handlers declare: injected by name ("session", "services"), marked explicitly as
+# Litestar 3 requires (an inferred dependency is a deprecation warning, and warnings are
+# errors in the suite).
+SessionDep: TypeAlias = NamedDependency[AsyncSession]
+ServicesDep: TypeAlias = NamedDependency[Services]
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:

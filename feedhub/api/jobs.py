@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import subscriptions
-from feedhub.api.subscriptions import ImportReport
+from feedhub.catalog import opml
+from feedhub.catalog.opml import ImportReport
 from feedhub.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.ingest.opml import read_opml
 
@@ -138,11 +138,12 @@ class OpmlJobs:
             job.done, job.total = done, total
 
         try:
-            job.report = await subscriptions.import_opml(
+            job.report = await opml.import_opml(
                 self.sessions,
                 data,
                 default_category=self.default_category,
                 allow_private=self.allow_private,
+                now=self._clock(),
                 progress=progress,
             )
             job.status = "done"

@@ -1,12 +1,18 @@
-"""Request and response bodies (msgspec), separate from the ORM models."""
+"""Request and response bodies (msgspec), separate from the ORM models.
+
+Answers that are a catalog value as it is are that value (`FeedJSON` is
+`feedhub.catalog.views.FeedInfo`): one definition of each JSON shape.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
+
+from feedhub.catalog.views import ArticleInfo, CategoryInfo, FeedInfo
+from feedhub.types import MAX_ID
 
 __all__ = [
     "MAX_ID",
@@ -18,18 +24,16 @@ __all__ = [
     "DiscoverRequest",
     "FeedCreate",
     "FeedJSON",
-    "FeedUpdate",
+    "FeedPatch",
     "RefreshJSON",
 ]
 
-# Every integer a client sends is bounded: an id past a database's BIGINT (2**63 - 1) made
-# SQLite and asyncpg raise OverflowError, a 500 (issue 14, item 6).
-MAX_ID = 2**63 - 1
 # A printable name: no control characters (C0, DEL, C1), which XML output cannot carry.
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
-PollInterval = Annotated[int, Meta(ge=60, le=86400)]
+# Bounds come from the settings and are checked by the admin controller.
+PollInterval = Annotated[int, Meta(ge=1)]
 
 
 class CategoryCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,12 +45,6 @@ class CategoryUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
 
 
-class CategoryJSON(msgspec.Struct):
-    slug: str
-    name: str
-    feed_count: int
-
-
 class FeedCreate(msgspec.Struct, forbid_unknown_fields=True):
     url: Url
     category: Slug
@@ -54,44 +52,16 @@ class FeedCreate(msgspec.Struct, forbid_unknown_fields=True):
     poll_interval: PollInterval | None = None
 
 
-class FeedUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class FeedPatch(msgspec.Struct, forbid_unknown_fields=True):
     title: Name | None | UnsetType = UNSET
     category: Slug | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
     poll_interval: PollInterval | None | UnsetType = UNSET
 
 
-class FeedJSON(msgspec.Struct):
-    id: int
-    url: str
-    site_url: str | None
-    title: str | None
-    category: str
-    enabled: bool
-    poll_interval: int | None
-    last_polled_at: datetime | None
-    next_poll_at: datetime | None
-    last_status: int | None
-    error_count: int
-    last_error: str | None
-    disabled_reason: str | None
-    article_count: int
-    created_at: datetime
-    # What the last poll cut to stay within the entry caps, in words (issue 14, item 2).
-    truncation: str | None = None
-
-
-class ArticleJSON(msgspec.Struct):
-    id: int
-    feed_id: int
-    feed_title: str
-    category: str
-    title: str
-    url: str | None
-    summary: str
-    author: str | None
-    published_at: datetime
-    fetched_at: datetime
+ArticleJSON = ArticleInfo
+CategoryJSON = CategoryInfo
+FeedJSON = FeedInfo
 
 
 class DiscoverRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -130,7 +130,7 @@ def bound_entry(entry: EntryData, budget: Budget) -> tuple[EntryData, bool]:
     summary, cut_summary = _cap_html(entry.summary, budget.max_summary)
     content, cut_content = _cap_html(entry.content, budget.max_content)
     text, cut_text = cap_text(entry.text, budget.max_content)
-    author, cut_author = cap_text(entry.author, 200) if entry.author else (entry.author, False)
+    author, cut_author = cap_text(entry.author, 1000) if entry.author else (entry.author, False)
     if not (cut_title or cut_summary or cut_content or cut_text or cut_author):
         return entry, False
     bounded = replace(

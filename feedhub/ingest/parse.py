@@ -26,8 +26,10 @@ from feedhub.ingest.budget import (
     newest,
     within_budget,
 )
-from feedhub.ingest.discover import looks_like_html
-from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry, strip_tags, xml_safe
+from feedhub.ingest.dedupe import assign_keys
+from feedhub.ingest.normalize import RawEntry, make_entry
+from feedhub.ingest.sanitize import strip_tags, xml_safe
+from feedhub.ingest.sniff import looks_like_html
 from feedhub.types import EntryData, ParsedFeed
 from feedhub.urls import redact_url
 

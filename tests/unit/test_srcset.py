@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedhub.ingest.normalize import sanitize_html
+from feedhub.ingest.sanitize import sanitize_html
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,159 @@
+"""Migrations: `alembic upgrade head` gives exactly the models' schema, and back down."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from feedhub.migrate import include_object, upgrade_to_head
+from feedhub.models import Base
+
+
+def test_upgrade_head_matches_models(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_models_schema_differs_is_detected(tmp_path: Path) -> None:
+    """The comparison above can fail: a database missing a column is reported."""
+    path = tmp_path / "drift.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE feed DROP COLUMN last_error")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert any(d[0] == "add_column" and d[3].name == "last_error" for d in diff)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from feedhub.db import create_engine as create_async
+
+    async def pragmas() -> tuple[str, int, int]:
+        engine = create_async(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            fks = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        await engine.dispose()
+        return mode, fks, busy
+
+    assert asyncio.run(pragmas()) == ("wal", 1, 10000)
+
+
+def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
+    upgrade_to_head(url)
+    command.downgrade(alembic_config(url), "base")
+    with sqlite3.connect(tmp_path / "roundtrip.db") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert not names & {"article", "feed", "category", "article_fts"}
+    upgrade_to_head(url)
+    with sqlite3.connect(tmp_path / "roundtrip.db") as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert {"article", "feed", "category", "tombstone", "article_fts"} <= names
+
+
+def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0002")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        db.execute(
+            "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+            "VALUES (1, 'http://e.com/f', 1, '2024-01-01 00:00:00', 0)"
+        )
+        db.execute(
+            "INSERT INTO article (feed_id, guid_key, title, summary, content, published_at,"
+            " fetched_at, content_hash) VALUES (1, 'g', 'Title', "
+            "'<p>Lava <a href=\"https://e.com/x\">flows</a> &amp; more</p>', '', "
+            "'2024-01-01 00:00:00', '2024-01-01 00:00:00', 'h')"
+        )
+    upgrade_to_head(url)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT search_text FROM article").fetchone() == ("Lava flows & more",)
+        match = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
+        assert db.execute(match, ("lava",)).fetchall() == [(1,)]
+        assert db.execute(match, ("href",)).fetchall() == []
+
+
+def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path) -> None:
+    """Issue 14, item 13: four spellings of one feed become one feed holding every distinct
+    article (a story stored twice is kept once); down and up again work."""
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    path = tmp_path / "dups.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0003")
+    spellings = [
+        "http://e.com/feed",
+        "HTTP://E.com:80/feed#top",
+        "http://e.com/./feed",
+        "http://e.com/feed?",
+        "http://other.com/./x",  # alone, but not in normal form
+    ]
+    articles = {1: ["a", "b"], 2: ["b", "c"], 3: ["d"], 4: ["a", "e"], 5: ["z"]}
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        for feed_id, feed_url in enumerate(spellings, start=1):
+            db.execute(
+                "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+                "VALUES (?, ?, 1, '2024-01-01 00:00:00', 0)",
+                (feed_id, feed_url),
+            )
+            for key in articles[feed_id]:
+                db.execute(
+                    "INSERT INTO article (feed_id, guid_key, title, summary, content, "
+                    "published_at, fetched_at, content_hash, search_text) VALUES "
+                    "(?, ?, ?, '', '', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'h', ?)",
+                    (feed_id, key, f"story {key}", f"word{key}"),
+                )
+        db.execute(
+            "INSERT INTO tombstone (feed_id, guid_key, deleted_at) "
+            "VALUES (3, 'gone', '2024-01-01 00:00:00')"
+        )
+    command.upgrade(alembic_config(url), "0004")
+    with sqlite3.connect(path) as db:
+        feeds = db.execute("SELECT id, url FROM feed ORDER BY id").fetchall()
+        assert feeds == [(1, "http://e.com/feed"), (5, "http://other.com/x")]
+        keys = db.execute("SELECT guid_key FROM article WHERE feed_id = 1").fetchall()
+        assert sorted(k for (k,) in keys) == ["a", "b", "c", "d", "e"]
+        assert db.execute("SELECT feed_id, guid_key FROM tombstone").fetchall() == [(1, "gone")]
+        # The search index follows the moved rows.
+        match = "SELECT count(*) FROM article_fts WHERE article_fts MATCH ?"
+        assert db.execute(match, ("wordc",)).fetchone() == (1,)
+        assert db.execute(match, ("worda",)).fetchone() == (1,)
+    command.downgrade(alembic_config(url), "0003")
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(feed)")]
+        assert "truncation" not in columns
+        assert db.execute("SELECT count(*) FROM article").fetchone() == (6,)
+    upgrade_to_head(url)
