@@ -113,6 +113,7 @@ class Run:
     def servers(self, n: int, bus: str, db: str, **env: str) -> list[ServerProcess]:
         base = cluster_env(db, bus, FEEDHUB_SCHEDULER="false", FEEDHUB_TICK_SECONDS="3600")
         base.update(FEEDHUB_HEARTBEAT_SECONDS="15", FEEDHUB_LOG_LEVEL="WARNING", **env)
+        base["FEEDHUB_MAX_STREAMS_PER_CLIENT"] = "0"  # every subscriber is on 127.0.0.1
         started = [ServerProcess(workdir=self.workdir, env=base) for _ in range(n)]
         self.started += started
         for s in started:

@@ -9,36 +9,40 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.exceptions import HTTPException
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.jobs import OpmlJobs
+from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
+from feedhub.api.web import (
+    SecurityHeaders,
+    feedhub_error,
+    http_error,
+    internal_error,
+    log_unhandled,
+)
 from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
-from feedhub.errors import (
-    ConfigError,
-    ConflictError,
-    FeedhubError,
-    NotFoundError,
-    ParseError,
-    ValidationError,
-)
+from feedhub.errors import FeedhubError
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.leader import Leadership
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
+from feedhub.live.limits import StreamLimits
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.migrate import head_revision
 from feedhub.scheduler import PollScheduler
@@ -46,14 +50,6 @@ from feedhub.scheduler import PollScheduler
 __all__ = ["app_from_env", "create_app", "web_dir"]
 
 log = logging.getLogger(__name__)
-
-_STATUS = {
-    ValidationError: 422,
-    ParseError: 422,
-    NotFoundError: 404,
-    ConflictError: 409,
-    ConfigError: 500,
-}
 
 
 def web_dir() -> Path:
@@ -75,9 +71,8 @@ def _tune_gc() -> None:
     gc.set_threshold(10_000, 10, 100)
 
 
-def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+def _security_headers(app: ASGIApp) -> ASGIApp:
+    return SecurityHeaders(app)
 
 
 class _ServicesLifespan(InitPluginProtocol):
@@ -110,6 +105,7 @@ class _ServicesLifespan(InitPluginProtocol):
                 self._scheduler.stop()
                 if self._scheduler.leadership is not None:
                     await self._scheduler.leadership.close()
+            await services.jobs.stop()
             await services.hub.stop()
             await services.poller.stop()
             await services.hub.bus.close()
@@ -155,12 +151,19 @@ def create_app(settings: Settings) -> Litestar:
         if settings.scheduler
         else None
     )
+    jobs = OpmlJobs(
+        sessions,
+        default_category=settings.default_category,
+        allow_private=settings.allow_private_networks,
+        max_feeds=settings.opml_max_feeds,
+    )
     services = Services(
         settings,
         sessions,
         poller,
         hub,
         scheduler_on=scheduler is not None,
+        jobs=jobs,
         schema_head=head_revision(),
         is_leader=(lambda: leadership.is_leader) if scheduler is not None else None,
     )
@@ -168,6 +171,7 @@ def create_app(settings: Settings) -> Litestar:
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
+        StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
     web = web_dir()
 
@@ -197,9 +201,16 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
         },
         plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
-        exception_handlers={FeedhubError: _feedhub_error},
-        openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
+        exception_handlers={
+            FeedhubError: feedhub_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+        after_exception=[log_unhandled],
+        middleware=[_security_headers],
+        openapi_config=openapi_config(),
         on_shutdown=[dispose_engine],
         state=State({"settings": settings, "services": services}),
     )
+    document_stream(app)
     return app

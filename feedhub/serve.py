@@ -24,6 +24,7 @@ import uvicorn
 from feedhub.config import Settings
 from feedhub.db import is_sqlite
 from feedhub.errors import ConfigError
+from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
 from feedhub.live.bus import bus_kind
 
 __all__ = ["refusal", "serve", "settings_env"]
@@ -110,37 +111,47 @@ class _Server(uvicorn.Server):
             print(f"feedhub: listening on http://{host}:{port}", flush=True)
 
 
-def _config(app: Any, settings: Settings, **extra: Any) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
+def _options(settings: Settings, open_files: int) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
         # Open streams would keep a SIGTERM waiting forever (PITFALLS.md).
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-        access_log=settings.access_log,
-        proxy_headers=True,
-        **extra,
-    )
+        "timeout_graceful_shutdown": 5,
+        "lifespan": "on",
+        "access_log": settings.access_log,
+        "proxy_headers": True,
+        # Past this many connections uvicorn answers 503 itself, before descriptors run out.
+        "limit_concurrency": max(64, open_files - 64),
+    }
 
 
 def serve(settings: Settings, workers: int = 1) -> int:
     if (reason := refusal(settings.database_url, settings.bus_url, workers)) is not None:
         raise ConfigError(reason)
+    open_files = raise_open_file_limit()
+    if settings.max_streams == 0:
+        # Leave descriptors for the database, feeds being fetched and ordinary requests.
+        settings = settings.with_(max_streams=max(16, open_files - 256))
+    options = _options(settings, open_files)
     if workers == 1:
         from feedhub.app import create_app
 
         lock = _sqlite_single_process(settings.database_url)
         app = create_app(settings)
+        http = protocol_with_deadlines(
+            settings.header_timeout_seconds, settings.body_timeout_seconds
+        )
         try:
-            _Server(_config(app, settings), settings, app.state.services.hub).run()
+            config = uvicorn.Config(app, http=http, **options)
+            _Server(config, settings, app.state.services.hub).run()
         finally:
             if lock is not None:
                 lock.close()
         return 0
     # Several workers: uvicorn starts each with the app factory, which reads the settings
     # from the environment we set here. Metrics are shared through files (PITFALLS.md).
+    # The protocol is named, not built: a worker imports it (default deadlines, 10 s/30 s).
     os.environ.update(settings_env(settings))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedhub-metrics-")
     print(f"feedhub: starting {workers} workers on http://{settings.host}:{settings.port}")
@@ -148,12 +159,7 @@ def serve(settings: Settings, workers: int = 1) -> int:
         "feedhub.app:app_from_env",
         factory=True,
         workers=workers,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-        access_log=settings.access_log,
-        proxy_headers=True,
+        http="feedhub.httpserver:DeadlineProtocol",
+        **options,
     )
     return 0

@@ -22,10 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
 import msgspec
 from sqlalchemy import select
@@ -36,15 +33,12 @@ from feedhub.catalog.articles import articles_after, newest_id
 from feedhub.catalog.views import ArticleInfo
 from feedhub.live.bus import RECONNECTED, Bus, BusListener, Doorbell
 from feedhub.live.sse import encode_articles
+from feedhub.live.subscription import Batch, EndReason, Subscription
 from feedhub.models import Category
 
 __all__ = ["Batch", "EndReason", "StreamHub", "Subscription"]
 
 log = logging.getLogger(__name__)
-
-# Why a stream was ended: its client fell behind, stopped reading or left; the process is
-# stopping; the hub lost the bus or a doorbell (the client resumes from the database).
-EndReason = Literal["overflow", "stalled", "disconnected", "shutdown", "error"]
 
 # A client whose socket accepts nothing for this long is gone or stalled: end its stream.
 WRITE_TIMEOUT = 10.0
@@ -52,132 +46,9 @@ WRITE_TIMEOUT = 10.0
 _PAGE = 500
 # After a failed catch-up read (database unreachable), wait this long before trying again.
 _RETRY_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """Consecutive events of one category, oldest first, with their bytes pre-joined."""
-
-    events: tuple[tuple[int, bytes], ...]
-    data: bytes
-
-    @property
-    def first_id(self) -> int:
-        return self.events[0][0]
-
-    @property
-    def last_id(self) -> int:
-        return self.events[-1][0]
-
-    def after(self, sent_upto: int) -> bytes:
-        """The bytes of events not yet sent; the shared object when none was."""
-        if self.first_id > sent_upto:
-            return self.data
-        return b"".join(data for event_id, data in self.events if event_id > sent_upto)
-
-
-class Subscription:
-    """One open stream. Bounded: a client that falls behind is ended, never thinned.
-
-    **Exactly once** (DESIGN.md "The stream"), the whole rule in three steps:
-
-    1. `StreamHub.subscribe` registers the subscription and records the hub's newest id as
-       `start_id` in the same step, with no await in between. `StreamHub._fan_out` offers
-       articles and raises `newest` in one step, with no await either. So every article is
-       either offered to this subscription (its id is above `start_id`) or covered by
-       `start_id` (it came before the stream, or the replay reads it from the database).
-    2. The stream sends the replay from the database and sets `sent_upto` to the last id
-       it sent (or `start_id` without a replay).
-    3. `take()` hands out live batches minus every id up to `sent_upto`, and moves it: an
-       article committed during the replay arrives both ways and is sent once.
-
-    Its writer (`feedhub.live.stream`) takes batches from `items`, oldest first; when there
-    is none it checks `ended`, then `beat` (a keep-alive is due), then awaits `wait()`.
-    Around each socket write it sets `sending` to the hub's tick number (−1 when not
-    writing) and `last_write` to the tick it started at; the hub's ticker reads both.
-    """
-
-    __slots__ = (
-        "_waiter",
-        "beat",
-        "categories",
-        "ended",
-        "items",
-        "last_write",
-        "maxsize",
-        "on_end",
-        "sending",
-        "sent_upto",
-        "start_id",
-    )
-
-    def __init__(self, categories: frozenset[str] | None, maxsize: int, tick: int = 0) -> None:
-        self.categories = categories
-        self.maxsize = maxsize
-        self.items: deque[Batch] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self.ended: EndReason | None = None
-        # Called once when it is ended: the stream cuts a writer stuck on a stalled socket.
-        self.on_end: Callable[[], None] | None = None
-        self.beat = False
-        self.sending = -1
-        self.last_write = tick
-        self.start_id = 0  # set by StreamHub.subscribe
-        self.sent_upto = 0  # set by the stream once its replay is sent
-
-    def take(self) -> bytes | None:
-        """The next queued bytes not sent yet (step 3 of the rule above), or None."""
-        items = self.items
-        while items:
-            batch = items.popleft()
-            if batch.last_id <= self.sent_upto:
-                continue
-            fresh = sum(1 for i, _ in batch.events if i > self.sent_upto)
-            metrics.EVENTS_SENT.inc(fresh)
-            data = batch.after(self.sent_upto)
-            self.sent_upto = batch.last_id
-            return data
-        return None
-
-    def wants(self, category: str) -> bool:
-        return self.categories is None or category in self.categories
-
-    def wait(self) -> asyncio.Future[None]:
-        """A future done at the next offer, keep-alive or end (the writer awaits it)."""
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
-        return waiter
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def offer(self, batch: Batch) -> None:
-        if self.ended:
-            return
-        if len(self.items) >= self.maxsize:
-            self.end("overflow")
-            return
-        self.items.append(batch)
-        self._wake()
-
-    def heartbeat(self) -> None:
-        self.beat = True
-        self._wake()
-
-    def end(self, reason: EndReason) -> None:
-        """Drop what is queued and wake the writer: its client reconnects and replays."""
-        if self.ended:
-            return
-        self.ended = reason
-        if self.items and reason in ("overflow", "stalled"):
-            metrics.EVENTS_DROPPED.inc(sum(len(batch.events) for batch in self.items))
-        self.items.clear()
-        self._wake()
-        if self.on_end is not None:
-            self.on_end()
+# After reading the category slugs, a slug still unknown is answered 404 from memory for
+# this long: made-up slugs cannot make every request a database read.
+MISS_TTL = 2.0
 
 
 class StreamHub:
@@ -190,6 +61,7 @@ class StreamHub:
         heartbeat_seconds: float = 15.0,
         write_timeout: float = WRITE_TIMEOUT,
         safety_seconds: float = 30.0,
+        miss_ttl: float = MISS_TTL,
     ) -> None:
         self._sessions = sessions
         self.bus = bus
@@ -214,6 +86,12 @@ class StreamHub:
         self.newest = 0
         self._slugs: frozenset[str] = frozenset()
         self._connected_once = False
+        # Category re-reads (issue 14, item 12): one at a time, shared by every request that
+        # misses meanwhile, and none again within `miss_ttl` seconds of the last one.
+        self.miss_ttl = miss_ttl
+        self._reload: asyncio.Task[frozenset[str]] | None = None
+        self._reloaded_at = -math.inf
+        self.slug_reads = 0  # for /healthz and the tests: how often the slugs were read
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -251,11 +129,12 @@ class StreamHub:
                     metrics.BUS_RECONNECTS.inc()
                 self._connected_once = True
             else:
-                try:  # only checked: whatever ids it names, the hub reads all that is newer
-                    Doorbell.decode(data)
+                try:  # whatever ids it names, the hub reads all that is newer
+                    bell = Doorbell.decode(data)
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     log.warning("ignored a malformed doorbell: %r", data[:200])
                     continue
+                self.learn_category(bell.category)  # a category created in another process
                 metrics.BUS_MESSAGES.labels("received").inc()
             self._due.set()
 
@@ -265,14 +144,37 @@ class StreamHub:
         return frozenset(await session.scalars(select(Category.slug)))
 
     async def unknown_categories(self, categories: Sequence[str]) -> list[str]:
-        """The slugs that name no category. Answered from memory when all are known; on a
-        miss the list is read again from the database (a category created by the CLI or
-        another process), so only what the database does not know is reported."""
+        """The slugs that name no category. Answered from memory when all are known, or
+        when the slugs were read less than `miss_ttl` seconds ago; otherwise read again
+        (a category created by the CLI or another process), once for all the requests that
+        miss meanwhile: the first wave of 10,000 streams for a new category made 10,000
+        reads (issue 14, item 12)."""
         if all(c in self._slugs for c in categories):
             return []
-        async with self._sessions() as session:
-            self._slugs = await self._load_slugs(session)
+        loop = asyncio.get_running_loop()
+        if self._reload is None and loop.time() - self._reloaded_at >= self.miss_ttl:
+            self._reload = loop.create_task(self._read_slugs(), name="stream-hub-slugs")
+        if self._reload is not None:
+            # Shielded: one request that goes away must not cancel the others' read.
+            await asyncio.shield(self._reload)
         return [c for c in categories if c not in self._slugs]
+
+    async def _read_slugs(self) -> frozenset[str]:
+        try:
+            self.slug_reads += 1
+            async with self._sessions() as session:
+                slugs = await self._load_slugs(session)
+            # The database is the truth: a category deleted by another process goes too.
+            self._slugs = slugs
+            return slugs
+        finally:
+            self._reloaded_at = asyncio.get_running_loop().time()
+            self._reload = None
+
+    def learn_category(self, slug: str) -> None:
+        """A category exists (created here, or named by a doorbell): no read needed."""
+        if slug not in self._slugs:
+            self._slugs = self._slugs | {slug}
 
     def forget_category(self, slug: str) -> None:
         """A category was deleted (admin API): a stream of it is a 404 again."""
@@ -285,6 +187,7 @@ class StreamHub:
             "feedhub_stream_subscribers": len(self._subscriptions),
             "feedhub_stream_queued_batches": sum(len(s.items) for s in self._subscriptions),
             "feedhub_stream_pending_doorbells": int(self._due.is_set()),
+            "feedhub_stream_category_reads": self.slug_reads,
             # Every task of the process (server, scheduler, streams): a stream that left one
             # behind makes this grow with each connect/disconnect.
             "feedhub_asyncio_tasks": len(asyncio.all_tasks()),

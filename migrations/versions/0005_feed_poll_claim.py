@@ -7,7 +7,7 @@ backend pid of the claiming process's leader-lock connection; the poll clears bo
 whose backend is gone (its process died) is void at once; any other claim expires.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 11:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import feedhub.models
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
