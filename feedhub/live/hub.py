@@ -128,15 +128,20 @@ class StreamHub:
                 if self._connected_once:
                     metrics.BUS_RECONNECTS.inc()
                 self._connected_once = True
-            else:
-                try:  # whatever ids it names, the hub reads all that is newer
-                    bell = Doorbell.decode(data)
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    log.warning("ignored a malformed doorbell: %r", data[:200])
-                    continue
-                self.learn_category(bell.category)  # a category created in another process
-                metrics.BUS_MESSAGES.labels("received").inc()
-            self._due.set()
+                self._due.set()
+                continue
+            try:
+                bell = Doorbell.decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                log.warning("ignored a malformed doorbell: %r", data[:200])
+                continue
+            await self.on_doorbell(bell)
+
+    async def on_doorbell(self, bell: Doorbell) -> None:
+        """A doorbell: whatever ids it names, the worker reads all that is newer."""
+        metrics.BUS_MESSAGES.labels("received").inc()
+        self.learn_category(bell.category)  # a category created in another process
+        self._due.set()
 
     # -- categories --------------------------------------------------------------------------
     @staticmethod
