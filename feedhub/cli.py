@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -175,7 +176,10 @@ def _run(
         try:
             if not fetches:
                 return await work(_Context(sessions))
-            async with Poller(settings, FeedStore(sessions), publisher) as poller:
+            # Claims carry our pid on SQLite (one machine): a crash does not leave them held.
+            local = settings.database_url.startswith("sqlite")
+            store = FeedStore(sessions, claimer=(lambda: os.getpid()) if local else lambda: None)
+            async with Poller(settings, store, publisher) as poller:
                 return await work(_Context(sessions, poller))
         finally:
             if bus is not None:

@@ -13,6 +13,7 @@ On SQLite there is one process (app.py refuses a second), so it is always the le
 from __future__ import annotations
 
 import logging
+import os
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,9 +33,10 @@ class Leadership:
         self._engine: AsyncEngine | None = None
         self._conn: AsyncConnection | None = None
         self.is_leader = self._sqlite
-        # The backend pid of our lock session: claims carry it (Poller.claim_due), so a
-        # claim dies with this process's session instead of waiting out its lease.
-        self.backend_pid: int | None = None
+        # What claims carry (FeedStore.claim_due), so that a claim dies with its claimer
+        # instead of waiting out its lease: the backend pid of our lock session on
+        # PostgreSQL, this process's pid on SQLite (one machine).
+        self.backend_pid: int | None = os.getpid() if self._sqlite else None
         # How many times this process became the leader (a metric: leader changes).
         self.elected = 1 if self._sqlite else 0
 
@@ -71,7 +73,7 @@ class Leadership:
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        self.backend_pid = None
+        self.backend_pid = os.getpid() if self._sqlite else None
         if conn is not None:
             try:
                 await conn.invalidate()

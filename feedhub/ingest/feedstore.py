@@ -15,6 +15,7 @@ feed counts as being polled (`is_pending`), so a tick does not take it for due.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -120,6 +121,8 @@ class FeedStore:
         candidates = candidates.order_by(Feed.next_poll_at.nulls_first(), Feed.id).limit(limit)
         async with self._sessions.begin() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
+            if not postgres:
+                await _void_dead_local_claims(session, now)
             candidates = candidates.where(_unclaimed(now, postgres))
             if postgres:
                 candidates = candidates.with_for_update(skip_locked=True)
@@ -136,6 +139,8 @@ class FeedStore:
         """Claim one feed: True, False while another poller holds it, None if no such feed."""
         async with self._sessions.begin() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
+            if not postgres:
+                await _void_dead_local_claims(session, now)
             got = await session.scalar(
                 update(Feed)
                 .where(Feed.id == feed_id, _unclaimed(now, postgres))
@@ -283,6 +288,34 @@ class FeedStore:
             for feed_id, values in pending.items():
                 if self._pending.get(feed_id) is values:
                     del self._pending[feed_id]
+
+
+async def _void_dead_local_claims(session: AsyncSession, now: datetime) -> None:
+    """SQLite: claims carry the claiming process's pid (one machine). Those of a process
+    that died (SIGKILL mid-poll) are void, or its feeds would wait out the lease."""
+    held = await session.scalars(
+        select(Feed.claimed_by)
+        .where(Feed.claimed_by.is_not(None), Feed.claimed_until >= now)
+        .distinct()
+    )
+    dead = [pid for pid in held if pid is not None and not _alive(pid)]
+    if dead:
+        await session.execute(
+            update(Feed)
+            .where(Feed.claimed_by.in_(dead))
+            .values(claimed_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _unclaimed(now: datetime, postgres: bool) -> ColumnElement[bool]:

@@ -158,6 +158,7 @@ class ChannelsBus:
             await self.plugin.wait_published(
                 part.encode(), [channel_name(bell.category), ALL_CHANNEL]
             )
+            metrics.BUS_MESSAGES.labels("published").inc()
 
     async def listen(self) -> BusListener:
         subscriber = await self.plugin.subscribe(ALL_CHANNEL)

@@ -119,7 +119,7 @@ def test_readyz_says_when_the_bus_is_unreachable(
 def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedhub", "serve", *args],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=60,
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
 
 
