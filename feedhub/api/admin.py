@@ -100,7 +100,7 @@ class AdminController(Controller):
             probe=services.poller.probe_url, now=datetime.now(UTC),
         )  # fmt: skip
         if services.scheduler_on:
-            services.poller.poll_feeds([feed.id])
+            services.poller.poll_claimed([feed.id])
         return feed
 
     @get("/feeds/{feed_id:int}", responses=errors(400, 401, 404))

@@ -125,6 +125,22 @@ class Poller:
             tasks.append(task)
         return tasks
 
+    def poll_claimed(self, feed_ids: Sequence[int]) -> list[asyncio.Task[PollOutcome]]:
+        """`poll_feeds` for feeds nobody claimed yet (a feed just added): each is polled
+        once this process claims it; one another process claimed is left to that one."""
+        tasks = []
+        for feed_id in feed_ids:
+            task = self._in_flight.get(feed_id)
+            if task is None:
+                task = self._track(feed_id, self._claim_then_poll(feed_id))
+            tasks.append(task)
+        return tasks
+
+    async def _claim_then_poll(self, feed_id: int) -> PollOutcome:
+        if not await self.feeds.claim_one(feed_id, self._clock(), self.claim_lease):
+            return PollOutcome(feed_id, "deferred")  # being polled by another process
+        return await self._bounded(feed_id)
+
     async def poll_now(self, feed_id: int) -> PollOutcome:
         """Poll this feed now and write its row before returning. A poll already running
         may predate the change the caller expects to see: wait for it and poll again."""
