@@ -75,8 +75,9 @@ class Leadership:
         conn, self._conn = self._conn, None
         self.backend_pid = os.getpid() if self._sqlite else None
         if conn is not None:
-            try:
+            try:  # (releases the session's locks, if it still has any)
                 await conn.invalidate()
+                await conn.close()
             except Exception as exc:  # it is dead already; nothing more to do
                 log.debug("closing the leader connection: %s", exc)
 
@@ -88,9 +89,7 @@ class Leadership:
             except Exception as exc:
                 log.debug("releasing the leader lock: %s", exc)
         self.is_leader = self._sqlite
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        await self._drop()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

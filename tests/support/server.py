@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -92,6 +93,8 @@ class ServerProcess:
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own process group: `kill` takes uvicorn's workers (--workers) with it.
+                start_new_session=True,
             )
         wait_healthy(self.proc, self.url, timeout, self.log)
         return self
@@ -100,10 +103,15 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in a crash."""
+        """SIGKILL: no shutdown code runs, as in a crash. The whole process group, so that
+        `serve --workers N`'s workers do not outlive the test."""
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+        elif self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # workers left by a dead parent
 
     def terminate(self, timeout: float = 15.0) -> int:
         assert self.proc is not None
