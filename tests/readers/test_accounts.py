@@ -68,7 +68,7 @@ def test_limiter_success_clears_the_name_but_not_the_address() -> None:
     limiter.failed(["name:ann", "ip:1"], 1)
     limiter.succeeded("name:ann")
     assert limiter.retry_after(["name:ann"], 2) == 0
-    assert limiter.retry_after(["ip:1"], 2) == 60
+    assert limiter.retry_after(["ip:1"], 2) == 59
 
 
 def test_limiter_memory_is_bounded() -> None:
