@@ -41,7 +41,7 @@ MAX_IDS = 10_000
 
 
 def _json(body: object) -> Response[bytes]:
-    return Response(msgspec.json.encode(body), media_type=_JSON)
+    return Response(msgspec.json.encode(body), media_type=_JSON, status_code=200)
 
 
 def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
