@@ -293,3 +293,38 @@ async def test_private_mode_refuses_every_anonymous_reading_route(
         # the admin token still works for scripts
         r = await feed_reader.get("/api/articles", headers=ADMIN)
         assert r.status_code == 200
+
+
+def test_cli_users(tmp_path: Any) -> None:
+    """`feedhub users add|list|passwd|remove` as a real subprocess on a real SQLite file."""
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "cli.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+    env.update(FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{db}", FEEDHUB_LOG_LEVEL="WARNING")
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "feedhub", "users", *args], input=stdin,
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+
+    done = run("add", "ann", "--role", "admin", stdin="correct horse\n")
+    assert done.returncode == 0 and "added admin 'ann'" in done.stdout, done.stderr
+    assert "correct horse" not in done.stdout + done.stderr
+    done = run("add", "ann", stdin="correct horse\n")
+    assert done.returncode == 1 and "already exists" in done.stderr
+    done = run("add", "bob", stdin="short\n")
+    assert done.returncode == 1 and "8 to 200" in done.stderr
+    assert run("list").stdout.split()[:2] == ["ann", "admin"]
+    assert run("passwd", "ann", stdin="battery staple\n").returncode == 0
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT password_hash FROM reader_user").fetchone()[0]
+    from feedhub.readers.passwords import verify_password
+
+    assert verify_password("battery staple", stored)
+    assert run("passwd", "zed", stdin="battery staple\n").returncode == 1
+    assert run("remove", "ann").returncode == 0
+    assert "no users yet" in run("list").stdout
