@@ -279,6 +279,9 @@ async def test_private_mode_refuses_every_anonymous_reading_route(
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/api/session")).json()["reading"] == "private"
         assert (await client.get("/favicon.svg")).status_code == 200
+        r = await client.get("/signin")
+        assert r.status_code == 200 and b'id="signin"' in r.content
+        assert (await client.get("/js/signin.js")).status_code == 200
         # signed in, everything reads
         await sign_in(client)
         key = (await client.get("/api/session")).json()["feed_key"]
