@@ -40,7 +40,7 @@ async def _feed_ids(sessions: Sessions) -> dict[str, int]:
     from feedhub.models import Feed
 
     async with sessions() as s:
-        return {t: i for i, t in (await s.execute(select(Feed.id, Feed.title))).tuples()}
+        return {t: i for i, t in (await s.execute(select(Feed.id, Feed.title))).all()}
 
 
 async def test_read_unread_star_round_trip(sessions: Sessions) -> None:
