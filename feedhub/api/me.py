@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.identity import COOKIE, Readers, identity_of, require_user
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import COOKIE, ReadersDep, identity_of, require_user
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
     FeedKeyJSON,
@@ -49,7 +49,7 @@ __all__ = ["ArticleController", "MeController", "SessionController"]
 AnyRequest = Request[Any, Any, Any]
 
 
-def _session_json(readers: Readers, info: SessionInfo | None) -> SessionJSON:
+def _session_json(readers: ReadersDep, info: SessionInfo | None) -> SessionJSON:
     if info is None:
         return SessionJSON(None, None, readers.settings.reading, None)
     user = info.user
@@ -74,14 +74,14 @@ class SessionController(Controller):
     path = "/api/session"
 
     @get("/")
-    async def current(self, request: AnyRequest, readers: Readers) -> SessionJSON:
+    async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None
         return _session_json(readers, info)
 
     @post("/", status_code=200)
     async def sign_in(
-        self, request: AnyRequest, data: SignIn, session: AsyncSession, readers: Readers
+        self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
         """Rate limited per name and per client address; JSON only (login CSRF)."""
         if not request.headers.get("content-type", "").startswith("application/json"):
@@ -104,7 +104,7 @@ class SessionController(Controller):
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
     @delete("/")
-    async def sign_out(self, request: AnyRequest, session: AsyncSession) -> Response[None]:
+    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
@@ -115,7 +115,7 @@ class MeController(Controller):
     path = "/api/me"
 
     @get("/sessions")
-    async def sessions(self, request: AnyRequest, session: AsyncSession) -> list[SessionRowJSON]:
+    async def sessions(self, request: AnyRequest, session: SessionDep) -> list[SessionRowJSON]:
         user, current = require_user(request)
         return [
             SessionRowJSON(
@@ -125,13 +125,15 @@ class MeController(Controller):
         ]
 
     @delete("/sessions/{session_id:int}")
-    async def revoke(self, request: AnyRequest, session_id: int, session: AsyncSession) -> None:
+    async def revoke(
+        self, request: AnyRequest, session_id: FromPath[int], session: SessionDep
+    ) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
     @post("/password", status_code=204)
     async def password(
-        self, request: AnyRequest, data: PasswordChange, session: AsyncSession
+        self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
     ) -> None:
         user, current = require_user(request)
         await accounts.change_password(
@@ -139,7 +141,7 @@ class MeController(Controller):
         )
 
     @post("/feed-key", status_code=200)
-    async def feed_key(self, request: AnyRequest, session: AsyncSession) -> FeedKeyJSON:
+    async def feed_key(self, request: AnyRequest, session: SessionDep) -> FeedKeyJSON:
         user, _ = require_user(request)
         return FeedKeyJSON(await accounts.rotate_feed_key(session, user.id))
 
@@ -147,7 +149,7 @@ class MeController(Controller):
     async def states(
         self,
         request: AnyRequest,
-        session: AsyncSession,
+        session: SessionDep,
         ids: Annotated[str, Parameter(max_length=10_000)],
     ) -> StateIdsJSON:
         user, _ = require_user(request)
@@ -162,7 +164,11 @@ class MeController(Controller):
 
     @post("/state", status_code=200)
     async def change(
-        self, request: AnyRequest, data: StateBody, session: AsyncSession, readers: Readers
+        self,
+        request: AnyRequest,
+        data: JSONBody[StateBody],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> StateBody:
         user, _ = require_user(request)
         change = await state.apply_changes(
@@ -176,7 +182,11 @@ class MeController(Controller):
 
     @post("/mark-all-read", status_code=200)
     async def mark_all(
-        self, request: AnyRequest, data: MarkAllBody, session: AsyncSession, readers: Readers
+        self,
+        request: AnyRequest,
+        data: JSONBody[MarkAllBody],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> MarkAllJSON:
         user, _ = require_user(request)
         if data.category is not None and data.feed_id is not None:
@@ -190,7 +200,7 @@ class MeController(Controller):
         return MarkAllJSON(bound)
 
     @get("/unread")
-    async def unread(self, request: AnyRequest, session: AsyncSession) -> UnreadJSON:
+    async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
         slugs = dict((await session.execute(select(Feed.id, Category.slug).join(Category))).all())
@@ -207,9 +217,9 @@ class MeController(Controller):
     async def articles(
         self,
         request: AnyRequest,
-        session: AsyncSession,
+        session: SessionDep,
         state_filter: Annotated[
-            str, Parameter(query="state", pattern="^(unread|starred|all)$")
+            str, QueryParameter(name="state", pattern="^(unread|starred|all)$")
         ] = "all",
         category: Annotated[str | None, Parameter(max_length=64)] = None,
         feed_id: Annotated[int | None, Parameter(ge=1)] = None,
@@ -241,7 +251,7 @@ class ArticleController(Controller):
 
     @get("/{article_id:int}")
     async def article(
-        self, request: AnyRequest, article_id: int, session: AsyncSession
+        self, request: AnyRequest, article_id: FromPath[int], session: SessionDep
     ) -> ArticleContentJSON:
         """One article with its content; its state too when signed in."""
         identity = identity_of(request)
@@ -256,7 +266,7 @@ class ArticleController(Controller):
         )  # fmt: skip
 
 
-async def _category_id(session: AsyncSession, slug: str) -> int:
+async def _category_id(session: SessionDep, slug: str) -> int:
     found = await session.scalar(select(Category.id).where(Category.slug == slug))
     if found is None:
         raise NotFoundError(f"category {slug!r} does not exist")
@@ -264,7 +274,7 @@ async def _category_id(session: AsyncSession, slug: str) -> int:
 
 
 async def _scope_feeds(
-    session: AsyncSession, category: str | None, feed_id: int | None
+    session: SessionDep, category: str | None, feed_id: int | None
 ) -> list[int] | None:
     if feed_id is not None:
         if await session.get(Feed, feed_id) is None:

@@ -10,7 +10,6 @@ auth header, not a cookie, is what proves the caller (no cross-site risk).
 
 from __future__ import annotations
 
-import hmac
 import time
 from dataclasses import replace
 from typing import Any
@@ -19,87 +18,54 @@ import msgspec
 from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import MultiDict
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.identity import Readers, identity_of
-from feedhub.errors import AuthError, NotFoundError, RateLimitedError, ValidationError
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import ReadersDep
+from feedhub.errors import AuthError, RateLimitedError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
+from feedhub.greader.http import BadToken as _BadToken
+from feedhub.greader.http import (
+    bad_token as _bad_token,
+)
+from feedhub.greader.http import (
+    caller as _caller,
+)
+from feedhub.greader.http import (
+    check_token as _check_token,
+)
+from feedhub.greader.http import (
+    cursor_of as _cursor,
+)
+from feedhub.greader.http import (
+    json_response as _json,
+)
+from feedhub.greader.http import (
+    params_of as _params,
+)
+from feedhub.greader.http import (
+    parse_param as _int,
+)
+from feedhub.greader.http import (
+    stream_of as _stream,
+)
+from feedhub.greader.http import (
+    text_response as _text,
+)
 from feedhub.greader.render import atom_stream, item_json
 from feedhub.readers import accounts, state
-from feedhub.readers.accounts import SessionInfo, UserInfo
+from feedhub.readers.accounts import UserInfo
 from feedhub.readers.queries import Scope, list_items
 from feedhub.readers.state import AllRead, StateChange
 
 __all__ = ["greader_handlers"]
 
 AnyRequest = Request[Any, Any, Any]
-_TEXT = "text/plain"
 _JSON = "application/json"
 MAX_ITEMS = 1000
 MAX_IDS = 10_000
-
-
-def _json(body: object) -> Response[bytes]:
-    return Response(msgspec.json.encode(body), media_type=_JSON, status_code=200)
-
-
-def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(body, media_type=_TEXT, status_code=status, headers=headers)
-
-
-def _caller(request: AnyRequest) -> tuple[UserInfo, SessionInfo]:
-    identity = identity_of(request)
-    if identity is None or identity.via != "googlelogin" or identity.session is None:
-        raise AuthError("send Authorization: GoogleLogin auth=<token> (from ClientLogin)")
-    assert identity.user is not None
-    return identity.user, identity.session
-
-
-async def _params(request: AnyRequest) -> MultiDict[str]:
-    """Query and form parameters together (apps put them in either, repeated `i`, `a`…)."""
-    merged: MultiDict[str] = MultiDict(list(request.query_params.multi_items()))
-    if request.method == "POST":
-        form = await request.form()
-        merged.extend([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
-    return merged
-
-
-def _check_token(params: MultiDict[str], session: SessionInfo) -> None:
-    token = params.get("T")
-    if token is not None and not hmac.compare_digest(token.encode(), session.csrf_token.encode()):
-        raise _BadToken()
-
-
-class _BadToken(Exception):
-    pass
-
-
-def _bad_token(_: AnyRequest, __: _BadToken) -> Response[str]:
-    return _text("Unauthorized: bad T token", 401, {"X-Reader-Google-Bad-Token": "true"})
-
-
-def _int(params: MultiDict[str], name: str, parse: Any, **kwargs: Any) -> Any:
-    try:
-        return parse(params.get(name), **kwargs)
-    except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
-
-
-def _cursor(params: MultiDict[str]) -> int | None:
-    raw = params.get("c")
-    if raw is None or not raw.strip():
-        return None
-    if not raw.strip().isdigit():
-        raise ValidationError("c: not a continuation this server gave")
-    return int(raw)
-
-
-def _stream(raw: str | None) -> protocol.Stream:
-    try:
-        return protocol.parse_stream(raw or "")
-    except ValueError as exc:
-        raise NotFoundError(str(exc)) from None
 
 
 async def _page(
@@ -128,7 +94,7 @@ async def _page(
 # -- sign-in -------------------------------------------------------------------------------------
 @route("/accounts/ClientLogin", http_method=["GET", "POST"])
 async def client_login(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[Any]:
     params = await _params(request)
     name, password = params.get("Email") or "", params.get("Passwd") or ""
@@ -171,7 +137,7 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/reader/api/0/subscription/list")
-async def subscription_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     _caller(request)
     subscriptions = await service.list_subscriptions(session)
     return _json({"subscriptions": [
@@ -186,7 +152,7 @@ async def subscription_list(request: AnyRequest, session: AsyncSession) -> Respo
 
 
 @get("/reader/api/0/tag/list")
-async def tag_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def tag_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     _caller(request)
     tags: list[dict[str, str]] = [{"id": protocol.STARRED}]
     tags += [
@@ -197,7 +163,7 @@ async def tag_list(request: AnyRequest, session: AsyncSession) -> Response[bytes
 
 
 @get("/reader/api/0/unread-count")
-async def unread_count(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def unread_count(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
     counts = await service.unread_counts(session, user.id)
     return _json({"max": max([c.count for c in counts], default=0), "unreadcounts": [
@@ -225,19 +191,19 @@ async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None)
 
 
 @get("/reader/api/0/stream/contents")
-async def stream_contents_query(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_contents_query(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     return await _contents(request, session, None)
 
 
 @get("/reader/api/0/stream/contents/{stream_id:path}")
 async def stream_contents(
-    request: AnyRequest, session: AsyncSession, stream_id: str
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
 ) -> Response[bytes]:
     return await _contents(request, session, stream_id)
 
 
 @get("/reader/api/0/stream/items/ids")
-async def stream_item_ids(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_item_ids(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
     params = await _params(request)
     if not params.get("s"):
@@ -266,7 +232,7 @@ def _item_ids(params: MultiDict[str]) -> list[int]:
 
 
 @route("/reader/api/0/stream/items/contents", http_method=["GET", "POST"])
-async def stream_items_contents(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_items_contents(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
     ids = _item_ids(await _params(request))
     items = await list_items(
@@ -280,7 +246,7 @@ async def stream_items_contents(request: AnyRequest, session: AsyncSession) -> R
 
 # -- state changes -------------------------------------------------------------------------------
 @post("/reader/api/0/edit-tag", status_code=200)
-async def edit_tag(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[str]:
+async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep) -> Response[str]:
     user, info = _caller(request)
     params = await _params(request)
     _check_token(params, info)
@@ -299,7 +265,7 @@ async def edit_tag(request: AnyRequest, session: AsyncSession, readers: Readers)
 
 @post("/reader/api/0/mark-all-as-read", status_code=200)
 async def mark_all_as_read(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     user, info = _caller(request)
     params = await _params(request)
@@ -322,7 +288,7 @@ async def mark_all_as_read(
 # -- subscriptions and labels (admins: feeds and categories are shared) --------------------------
 @post("/reader/api/0/subscription/edit", status_code=200)
 async def subscription_edit(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     _, info = _caller(request)
     params = await _params(request)
@@ -332,7 +298,9 @@ async def subscription_edit(
 
 
 @post("/reader/api/0/subscription/quickadd", status_code=200)
-async def quickadd(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[bytes]:
+async def quickadd(
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
+) -> Response[bytes]:
     _, info = _caller(request)
     params = await _params(request)
     _check_token(params, info)
@@ -344,7 +312,7 @@ async def quickadd(request: AnyRequest, session: AsyncSession, readers: Readers)
 
 
 @post("/reader/api/0/rename-tag", status_code=200)
-async def rename_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
     params = await _params(request)
     _check_token(params, info)
@@ -355,7 +323,7 @@ async def rename_tag(request: AnyRequest, session: AsyncSession) -> Response[str
 
 
 @post("/reader/api/0/disable-tag", status_code=200)
-async def disable_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+async def disable_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
     params = await _params(request)
     _check_token(params, info)
@@ -366,7 +334,7 @@ async def disable_tag(request: AnyRequest, session: AsyncSession) -> Response[st
 # -- the Atom form, and everything else ----------------------------------------------------------
 @get("/reader/atom/{stream_id:path}")
 async def atom(
-    request: AnyRequest, session: AsyncSession, stream_id: str, readers: Readers
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
 ) -> Response[bytes]:
     user, _ = _caller(request)
     params = await _params(request)
@@ -381,7 +349,7 @@ async def atom(
 
 
 @route(["/reader/api/0/{rest:path}", "/reader/{rest:path}"], http_method=["GET", "POST"])
-async def unknown(rest: str) -> Response[bytes]:
+async def unknown(rest: FromPath[str]) -> Response[bytes]:
     """Never an empty 200 for what we do not serve: apps then show nothing (miniflux#2129)."""
     detail = f"not supported here: {rest.lstrip('/')}"
     body = msgspec.json.encode({"status_code": 404, "detail": detail})
