@@ -21,7 +21,7 @@ def test_0006_up_down_up_keeps_articles(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     url = f"sqlite+aiosqlite:///{path}"
     config = alembic_config(url)
-    command.upgrade(config, "0003")
+    command.upgrade(config, "0004")
     assert not READER_TABLES & _tables(path)
     with sqlite3.connect(path) as db:
         db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
@@ -51,7 +51,7 @@ def test_0006_up_down_up_keeps_articles(tmp_path: Path) -> None:
         # Deleting the article takes its state with it (ON DELETE CASCADE).
         db.execute("DELETE FROM article WHERE id = 1")
         assert db.execute("SELECT count(*) FROM article_state").fetchone() == (0,)
-    command.downgrade(config, "0003")
+    command.downgrade(config, "0004")
     assert not READER_TABLES & _tables(path)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM feed").fetchone() == (1,)
