@@ -12,11 +12,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import COOKIE, ReadersDep, identity_of, require_user
+from feedhub.api.openapi import errors
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
     FeedKeyJSON,
@@ -43,10 +44,13 @@ from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
 from feedhub.readers.queries import Scope, get_item, list_items
 from feedhub.readers.state import AllRead
+from feedhub.types import MAX_ID
 
 __all__ = ["ArticleController", "MeController", "SessionController"]
 
 AnyRequest = Request[Any, Any, Any]
+# Ids are bounded like every integer a client sends: past a BIGINT they were a 500.
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 def _session_json(readers: ReadersDep, info: SessionInfo | None) -> SessionJSON:
@@ -79,7 +83,7 @@ class SessionController(Controller):
         info = identity.session if identity is not None and identity.via == "cookie" else None
         return _session_json(readers, info)
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=errors(400, 401, 422, 429))
     async def sign_in(
         self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
@@ -103,18 +107,23 @@ class SessionController(Controller):
         max_age = int(SESSION_IDLE.total_seconds())
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
-    @delete("/")
-    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
+    # Clearing needs no Secure flag: over https a plain Set-Cookie replaces it too.
+    @delete(
+        "/",
+        responses=errors(403),
+        response_cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/", httponly=True,
+                                 samesite="lax")],
+    )  # fmt: skip
+    async def sign_out(self, request: AnyRequest, session: SessionDep) -> None:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
-        return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
 
 class MeController(Controller):
     path = "/api/me"
 
-    @get("/sessions")
+    @get("/sessions", responses=errors(401))
     async def sessions(self, request: AnyRequest, session: SessionDep) -> list[SessionRowJSON]:
         user, current = require_user(request)
         return [
@@ -124,14 +133,12 @@ class MeController(Controller):
             for s in await accounts.list_sessions(session, user.id)
         ]
 
-    @delete("/sessions/{session_id:int}")
-    async def revoke(
-        self, request: AnyRequest, session_id: FromPath[int], session: SessionDep
-    ) -> None:
+    @delete("/sessions/{session_id:int}", responses=errors(400, 401, 403, 404))
+    async def revoke(self, request: AnyRequest, session_id: PathId, session: SessionDep) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
-    @post("/password", status_code=204)
+    @post("/password", status_code=204, responses=errors(400, 401, 403, 422))
     async def password(
         self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
     ) -> None:
@@ -140,29 +147,31 @@ class MeController(Controller):
             session, user.id, data.current, data.new, keep_session=current.id
         )
 
-    @post("/feed-key", status_code=200)
+    @post("/feed-key", status_code=200, responses=errors(401, 403))
     async def feed_key(self, request: AnyRequest, session: SessionDep) -> FeedKeyJSON:
         user, _ = require_user(request)
         return FeedKeyJSON(await accounts.rotate_feed_key(session, user.id))
 
-    @get("/state")
+    @get("/state", responses=errors(400, 401, 422))
     async def states(
         self,
         request: AnyRequest,
         session: SessionDep,
-        ids: Annotated[str, Parameter(max_length=10_000)],
+        ids: Annotated[str, Parameter(max_length=1000)],
     ) -> StateIdsJSON:
         user, _ = require_user(request)
         try:
             wanted = [int(part) for part in ids.split(",") if part.strip()]
         except ValueError:
             raise ValidationError("ids is a comma-separated list of article ids") from None
-        if len(wanted) > 500:
-            raise ValidationError("at most 500 ids at once")
+        if len(wanted) > 100:  # a page of articles; longer URLs hit request-line limits
+            raise ValidationError("at most 100 ids at once")
+        if any(not 1 <= i <= MAX_ID for i in wanted):
+            raise ValidationError("article ids are positive 64-bit integers")
         read, starred = await state.states_of(session, user.id, wanted)
         return StateIdsJSON(read, starred)
 
-    @post("/state", status_code=200)
+    @post("/state", status_code=200, responses=errors(400, 401, 403, 422))
     async def change(
         self,
         request: AnyRequest,
@@ -180,7 +189,7 @@ class MeController(Controller):
             list(change.read), list(change.unread), list(change.starred), list(change.unstarred)
         )
 
-    @post("/mark-all-read", status_code=200)
+    @post("/mark-all-read", status_code=200, responses=errors(400, 401, 403, 404, 422))
     async def mark_all(
         self,
         request: AnyRequest,
@@ -199,7 +208,7 @@ class MeController(Controller):
         await readers.events.publish(user.id, change)
         return MarkAllJSON(bound)
 
-    @get("/unread")
+    @get("/unread", responses=errors(401))
     async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
@@ -213,7 +222,7 @@ class MeController(Controller):
             sum(counts.values()), categories, {str(k): v for k, v in sorted(counts.items())}
         )
 
-    @get("/articles")
+    @get("/articles", responses=errors(400, 401, 404))
     async def articles(
         self,
         request: AnyRequest,
@@ -222,8 +231,8 @@ class MeController(Controller):
             str, QueryParameter(name="state", pattern="^(unread|starred|all)$")
         ] = "all",
         category: Annotated[str | None, Parameter(max_length=64)] = None,
-        feed_id: Annotated[int | None, Parameter(ge=1)] = None,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        feed_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> list[StatefulArticleJSON]:
         user, _ = require_user(request)
@@ -249,9 +258,9 @@ class MeController(Controller):
 class ArticleController(Controller):
     path = "/api/articles"
 
-    @get("/{article_id:int}")
+    @get("/{article_id:int}", responses=errors(400, 404))
     async def article(
-        self, request: AnyRequest, article_id: FromPath[int], session: SessionDep
+        self, request: AnyRequest, article_id: PathId, session: SessionDep
     ) -> ArticleContentJSON:
         """One article with its content; its state too when signed in."""
         identity = identity_of(request)

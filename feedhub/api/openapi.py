@@ -45,10 +45,12 @@ class ErrorJSON(msgspec.Struct):
 
 _WHY = {
     400: "The request is malformed (a parameter or body of the wrong shape)",
-    401: "The admin token is missing or invalid",
+    401: "Not signed in, or the admin token is missing or invalid",
+    403: "Not allowed: a reader on an admin route, or the CSRF token is missing or wrong",
     404: "No such category, feed or article",
     409: "Conflicts with the current state (exists already, still in use)",
     422: "Well-formed but refused (not a feed, not OPML, a private address, …)",
+    429: "Too many failed sign-ins: try again after Retry-After seconds",
     503: "Over a connection limit or the database is unavailable; retry later",
 }
 
