@@ -7,13 +7,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
@@ -24,6 +22,7 @@ from feedhub.api.hub import StreamHub
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.stream import StreamConfig, make_stream_handler
+from feedhub.apidocs import assets_router, document_stream, openapi_config
 from feedhub.bus import ChannelsPublisher, channels_plugin
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
@@ -37,9 +36,10 @@ from feedhub.errors import (
 )
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.paths import web_dir
 from feedhub.scheduler import PollScheduler
 
-__all__ = ["create_app", "web_dir"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ _STATUS = {
     ConflictError: 409,
     ConfigError: 500,
 }
-
-
-def web_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "web"
 
 
 def _tune_gc() -> None:
@@ -161,6 +157,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             stream,
             admin_page,
+            assets_router(),
             create_static_files_router(
                 path="/", directories=[web], html_mode=True, include_in_schema=False
             ),
@@ -171,8 +168,21 @@ def create_app(settings: Settings) -> Litestar:
         },
         plugins=[channels, _ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
-        openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config(_version()),
+        # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's
+        # own config would add a second format.
+        logging_config=None,
         on_shutdown=[dispose_engine],
         state=State({"settings": settings, "services": services}),
     )
+    document_stream(app)
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("feedhub")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -8,15 +8,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from types import FrameType
 from typing import Any
 
+from feedhub import ops
 from feedhub.config import Settings
-from feedhub.errors import FeedhubError, ValidationError
+from feedhub.errors import ConfigError, FeedhubError, ValidationError
+from feedhub.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -26,13 +28,15 @@ log = logging.getLogger("feedhub")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedhub", description="Real-time feed aggregator.")
     parser.add_argument("--database-url", help="overrides FEEDHUB_DATABASE_URL")
+    parser.add_argument("--data-dir", help="overrides FEEDHUB_DATA_DIR")
+    parser.add_argument("--version", action="version", version=f"feedhub {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate, then serve the web app and poll feeds")
     serve.add_argument("--host", help="overrides FEEDHUB_HOST")
     serve.add_argument("--port", type=int, help="overrides FEEDHUB_PORT")
 
-    sub.add_parser("migrate", help="apply database migrations up to the newest")
+    ops.add_parsers(sub)
 
     poll = sub.add_parser("poll", help="poll every due feed once and exit")
     poll.add_argument("--all", action="store_true", help="ignore due times: poll every feed")
@@ -71,13 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env(database_url=args.database_url)
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-        # Every tick would be logged twice at INFO: keep APScheduler to warnings.
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+        configure_logging(settings.log_level, settings.log_json)
         handler = _COMMANDS[args.command]
         return handler(settings, args)
     except FeedhubError as exc:
@@ -87,23 +86,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("feedhub")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the port before anything else starts (issue 11: a busy port used to be found
+    after migrating and starting the poller, behind a 60-line traceback). uvicorn is then
+    handed this very socket, so nothing can take the port in between."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another feedhub "
+            "running? choose another --port or FEEDHUB_PORT)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 # -- commands ----------------------------------------------------------------------------------
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from feedhub.app import create_app
-    from feedhub.migrate import upgrade_to_head
 
     settings = settings.with_(
         host=args.host or settings.host, port=args.port if args.port else settings.port
     )
-    upgrade_to_head(settings.database_url)
-    if not settings.admin_token:
-        settings = settings.with_(admin_token=secrets.token_urlsafe(24))
-        # Printed once, to the terminal only; never logged.
+    listener = _listen(settings.host, settings.port)
+    ops.prepare_database(settings)
+    settings, created = ops.admin_token(settings)
+    if created:
+        # Printed once, to the terminal only; never logged. Kept in the data directory.
         print(
-            f"feedhub: generated admin token (set FEEDHUB_ADMIN_TOKEN to keep one): "
-            f"{settings.admin_token}",
+            f"feedhub: generated admin token (kept in {settings.data_dir}; "
+            f"`feedhub token` shows it again): {settings.admin_token}",
             flush=True,
         )
     app = create_app(settings)
@@ -118,6 +151,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         lifespan="on",
         access_log=settings.access_log,
         proxy_headers=True,
+        log_config=None,  # our handler (feedhub.logs): one format for the whole process
     )
 
     class Server(uvicorn.Server):
@@ -138,15 +172,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             await super().startup(sockets=sockets)
             print(f"feedhub: listening on http://{settings.host}:{settings.port}", flush=True)
 
-    Server(config).run()
-    return 0
-
-
-def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from feedhub.migrate import upgrade_to_head
-
-    upgrade_to_head(settings.database_url)
-    print("feedhub: database is at the newest schema")
+    Server(config).run(sockets=[listener])
     return 0
 
 
@@ -155,9 +181,8 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     from feedhub.bus import NullPublisher
     from feedhub.db import create_engine, session_factory
     from feedhub.ingest.poller import Poller
-    from feedhub.migrate import upgrade_to_head
 
-    upgrade_to_head(settings.database_url)
+    ops.prepare_database(settings)
 
     async def runner() -> int:
         engine = create_engine(settings.database_url)
@@ -320,7 +345,7 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
-    "migrate": _migrate,
+    **ops.COMMANDS,
     "poll": _poll,
     "feeds": _feeds,
     "categories": _categories,
