@@ -25,6 +25,15 @@ def corpus_dir() -> Path:
     return CORPUS
 
 
+@pytest.fixture(autouse=True)
+def _private_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """feedhub's default data directory is per user (~/.local/share/feedhub): point it,
+    for this process and the subprocesses it starts, at a temporary folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
 class RecordingPublisher:
     """Stands in for the bus at its interface: records every doorbell."""
 
