@@ -14,65 +14,17 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
-import sysconfig
 import time
-import venv
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.install.conftest import Installed
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Installed:
-    venv: Path
-    site: Path
-    feedhub: Path  # the console script
-
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    base = tmp_path_factory.mktemp("wheel")
-    dist = base / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(dist)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = dist.glob("feedhub-*.whl")
-    env_dir = base / "venv"
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
-    # Dependencies from the test venv, *after* the new venv's own site-packages (a .pth
-    # line is appended to sys.path; the .pth files inside that folder are not run, so the
-    # checkout's editable feedhub is not put on the path).
-    (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-         "--no-index", str(wheel)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    yield Installed(env_dir, site, env_dir / "bin" / "feedhub")
 
 
 def _clean_env(tmp: Path, **extra: str) -> dict[str, str]:
