@@ -69,5 +69,3 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         capture_output=True,
     )  # fmt: skip
     yield Installed(env_dir, site_packages(python), env_dir / "bin" / "feedhub")
-
-

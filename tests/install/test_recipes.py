@@ -153,9 +153,7 @@ def test_systemd_unit(installed: Installed, tmp_path: Path) -> None:
     data = tmp_path / "var" / "lib" / "feedhub"
 
     def here(text: str) -> str:
-        return text.replace(binary, str(installed.feedhub)).replace(
-            "/var/lib/feedhub", str(data)
-        )
+        return text.replace(binary, str(installed.feedhub)).replace("/var/lib/feedhub", str(data))
 
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
