@@ -11,11 +11,11 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from feedhub import ops
+from feedhub import manage, ops
 from feedhub.config import Settings
 from feedhub.errors import ConfigError, FeedhubError, ValidationError
 from feedhub.logs import configure_logging
@@ -37,34 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="overrides FEEDHUB_PORT")
 
     ops.add_parsers(sub)
+    manage.add_parsers(sub)
 
     poll = sub.add_parser("poll", help="poll every due feed once and exit")
     poll.add_argument("--all", action="store_true", help="ignore due times: poll every feed")
-
-    feeds = sub.add_parser("feeds", help="manage feeds").add_subparsers(
-        dest="feeds_command", required=True
-    )
-    add = feeds.add_parser("add", help="subscribe to a feed (or a page that links one)")
-    add.add_argument("url")
-    add.add_argument("--category", required=True, help="category slug")
-    add.add_argument("--title")
-    feeds.add_parser("list", help="list feeds with their health")
-
-    categories = sub.add_parser("categories", help="manage categories").add_subparsers(
-        dest="categories_command", required=True
-    )
-    cat_add = categories.add_parser("add", help="create a category")
-    cat_add.add_argument("name")
-    cat_add.add_argument("--slug")
-    categories.add_parser("list", help="list categories")
-
-    opml = sub.add_parser("opml", help="import or export subscriptions").add_subparsers(
-        dest="opml_command", required=True
-    )
-    opml_import = opml.add_parser("import", help="subscribe to every feed of an OPML file")
-    opml_import.add_argument("file")
-    opml_export = opml.add_parser("export", help="write subscriptions as OPML 2.0")
-    opml_export.add_argument("file", nargs="?", help="output file (default: standard output)")
 
     prune = sub.add_parser("prune", help="delete old articles now (retention)")
     prune.add_argument("--days", type=int, help="overrides FEEDHUB_RETENTION_DAYS")
@@ -176,26 +152,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    """Run `work(context)` with a database session factory and a started poller."""
-    from feedhub.bus import NullPublisher
-    from feedhub.db import create_engine, session_factory
-    from feedhub.ingest.poller import Poller
-
-    ops.prepare_database(settings)
-
-    async def runner() -> int:
-        engine = create_engine(settings.database_url)
-        sessions = session_factory(engine)
-        try:
-            async with Poller(settings, sessions, NullPublisher()) as poller:
-                return await work(poller)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(runner())
-
-
 def _poll(settings: Settings, args: argparse.Namespace) -> int:
     async def work(poller: Any) -> int:
         outcomes = await poller.poll_due(include_all=args.all)
@@ -206,118 +162,7 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  feed {outcome.feed_id}: {outcome.error}")
         return 0
 
-    return _run(settings, work)
-
-
-def _feeds(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
-    from feedhub.ingest.guard import check_feed_url
-
-    async def add(poller: Any) -> int:
-        url = await check_feed_url(args.url, allow_private=settings.allow_private_networks)
-        async with poller.sessions() as session:
-            await catalog.check_new_feed(session, url=url, category=args.category)
-            probe = await poller.probe(url)
-            feed = await catalog.create_feed(
-                session, url=probe.url, category=args.category, title=args.title
-            )
-        print(f"added feed {feed.id}: {feed.url} ({feed.category}); first poll is due now")
-        return 0
-
-    async def list_(poller: Any) -> int:
-        async with poller.sessions() as session:
-            feeds = await catalog.list_feeds(session)
-        for f in feeds:
-            health = f"error x{f.error_count}: {f.last_error}" if f.error_count else "ok"
-            print(
-                f"{f.id:>5}  {f.category:<16} {f.article_count:>6} articles  {health:<30} {f.url}"
-            )
-        if not feeds:
-            print("no feeds yet: feedhub feeds add URL --category SLUG")
-        return 0
-
-    return _run(settings, add if args.feeds_command == "add" else list_)
-
-
-def _categories(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
-
-    async def add(poller: Any) -> int:
-        async with poller.sessions() as session:
-            created = await catalog.create_category(session, args.name, args.slug)
-        print(f"added category {created.slug!r} ({created.name})")
-        return 0
-
-    async def list_(poller: Any) -> int:
-        async with poller.sessions() as session:
-            for c in await catalog.list_categories(session):
-                print(f"{c.slug:<20} {c.feed_count:>4} feeds  {c.name}")
-        return 0
-
-    return _run(settings, add if args.categories_command == "add" else list_)
-
-
-def _progress(done: int, total: int) -> None:
-    """A one-line progress bar on stderr (only when it is a terminal or the file is big)."""
-    if total < 50 and not sys.stderr.isatty():
-        return
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done == total else ""
-    print(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-        end=end,
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def _opml(settings: Settings, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from feedhub.api import subscriptions
-
-    data = b""
-    if args.opml_command == "import":
-        try:
-            data = Path(args.file).read_bytes()
-        except OSError as exc:
-            raise ValidationError(f"cannot read {args.file}: {exc.strerror}") from None
-
-    async def import_(poller: Any) -> int:
-        report = await subscriptions.import_opml(
-            poller.sessions,
-            data,
-            default_category=settings.default_category,
-            allow_private=settings.allow_private_networks,
-            progress=_progress,
-        )
-        for line in report.feeds:
-            if line.status == "invalid":
-                print(f"  invalid: {line.url}: {line.reason}", file=sys.stderr)
-        print(
-            f"imported: {report.created} created, {report.existing} already there, "
-            f"{report.invalid} invalid"
-        )
-        return 0
-
-    exported: list[bytes] = []
-
-    async def export(poller: Any) -> int:
-        async with poller.sessions() as session:
-            exported.append(await subscriptions.export_opml(session))
-        return 0
-
-    if args.opml_command == "import":
-        return _run(settings, import_)
-    _run(settings, export)
-    if args.file:
-        Path(args.file).write_bytes(exported[0])
-        print(f"wrote {args.file}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(exported[0])
-        sys.stdout.flush()
-    return 0
+    return manage.run_with_poller(settings, work)
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
@@ -340,15 +185,13 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(settings, work)
+    return manage.run_with_poller(settings, work)
 
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
     **ops.COMMANDS,
     "poll": _poll,
-    "feeds": _feeds,
-    "categories": _categories,
-    "opml": _opml,
+    **manage.COMMANDS,
     "prune": _prune,
 }
