@@ -38,6 +38,7 @@ from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
 from feedhub.paths import web_dir
 from feedhub.scheduler import PollScheduler
+from feedhub.state import TokenFile
 
 __all__ = ["create_app"]
 
@@ -104,7 +105,9 @@ class _ServicesLifespan(InitPluginProtocol):
             await services.poller.stop()
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Litestar:
+    """`token_file`: the admin token lives in the data directory and may be rotated while
+    the service runs; otherwise `settings.admin_token` is the token."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     channels = channels_plugin(settings.bus_url)
@@ -173,7 +176,7 @@ def create_app(settings: Settings) -> Litestar:
         # own config would add a second format.
         logging_config=None,
         on_shutdown=[dispose_engine],
-        state=State({"settings": settings, "services": services}),
+        state=State({"settings": settings, "services": services, "admin_token_file": token_file}),
     )
     document_stream(app)
     return app

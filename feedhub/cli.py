@@ -107,7 +107,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     )
     listener = _listen(settings.host, settings.port)
     ops.prepare_database(settings)
-    settings, created = ops.admin_token(settings)
+    settings, token_file, created = ops.admin_token(settings)
     if created:
         # Printed once, to the terminal only; never logged. Kept in the data directory.
         print(
@@ -115,7 +115,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"`feedhub token` shows it again): {settings.admin_token}",
             flush=True,
         )
-    app = create_app(settings)
+    app = create_app(settings, token_file=token_file)
     services = app.state.services
     config = uvicorn.Config(
         app,

@@ -18,7 +18,14 @@ from feedhub.backup import PG_HINT, backup_name, backup_sqlite, restore_sqlite
 from feedhub.config import Settings
 from feedhub.errors import ConfigError, ValidationError
 from feedhub.migrate import MigrationResult, current_revision, migrate, revisions
-from feedhub.state import check_sqlite_location, load_or_create_token, rotate_token, sqlite_path
+from feedhub.state import (
+    TOKEN_FILE,
+    TokenFile,
+    check_sqlite_location,
+    load_or_create_token,
+    rotate_token,
+    sqlite_path,
+)
 
 __all__ = ["COMMANDS", "add_parsers", "admin_token", "prepare_database"]
 
@@ -64,17 +71,19 @@ def prepare_database(settings: Settings) -> MigrationResult:
     return result
 
 
-def admin_token(settings: Settings) -> tuple[Settings, bool]:
+def admin_token(settings: Settings) -> tuple[Settings, TokenFile | None, bool]:
     """FEEDHUB_ADMIN_TOKEN if set, else the one kept in the data directory (created once).
 
-    Returns the settings carrying the token and whether it was generated just now.
+    Returns the settings carrying the token, the token file to watch for rotations (None
+    for a token from the environment), and whether the token was generated just now.
     """
     if settings.admin_token:
-        return settings, False
+        return settings, None, False
     if not settings.data_dir:
         raise ConfigError("no admin token: set FEEDHUB_ADMIN_TOKEN or FEEDHUB_DATA_DIR")
     token, created = load_or_create_token(settings.data_dir)
-    return settings.with_(admin_token=token), created
+    source = TokenFile(Path(settings.data_dir) / TOKEN_FILE, token)
+    return settings.with_(admin_token=token), source, created
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -151,7 +160,8 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
         token = rotate_token(settings.data_dir)
         print(token)
         print(
-            "feedhub: new admin token saved; restart the service for it to take effect",
+            "feedhub: new admin token saved; a running service takes it at once (the old "
+            "one stops working)",
             file=sys.stderr,
         )
         return 0

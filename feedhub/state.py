@@ -17,6 +17,7 @@ from feedhub.errors import ConfigError
 
 __all__ = [
     "TOKEN_FILE",
+    "TokenFile",
     "check_sqlite_location",
     "ensure_writable_dir",
     "load_or_create_token",
@@ -135,3 +136,35 @@ def rotate_token(data_dir: str) -> str:
     token = secrets.token_urlsafe(24)
     _write_token(path, token)
     return token
+
+
+class TokenFile:
+    """The admin token of a running service, re-read when `feedhub token --rotate` changes
+    the file: a rotated token takes effect at once, and the old one stops working.
+
+    One `stat` per admin request; the file is read only when its mtime or size changed.
+    A file that disappears or turns unreadable keeps the last token (never none).
+    """
+
+    def __init__(self, path: Path, token: str) -> None:
+        self.path = path
+        self._token = token
+        self._seen = self._stamp()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size)
+
+    def current(self) -> str:
+        stamp = self._stamp()
+        if stamp is not None and stamp != self._seen:
+            try:
+                token = self.path.read_text().strip()
+            except OSError:
+                token = ""
+            if token:
+                self._token, self._seen = token, stamp
+        return self._token

@@ -6,6 +6,7 @@ Real `feedhub` subprocesses on real SQLite files.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -15,7 +16,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.support.server import ServerProcess
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -89,7 +93,7 @@ def test_token_is_kept_and_rotated(run: Run, tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert run("token").stdout.strip() == token
     rotated = run("token", "--rotate")
-    assert rotated.returncode == 0 and "restart" in rotated.stderr
+    assert rotated.returncode == 0 and "at once" in rotated.stderr
     new = rotated.stdout.strip()
     assert new != token and run("token").stdout.strip() == new
     # A token from the environment is not ours to rotate.
@@ -110,8 +114,6 @@ def test_config_prints_settings_without_secrets(run: Run) -> None:
     assert "s3cret-token" not in result.stdout and "pa55word" not in result.stdout
     assert "postgresql+asyncpg://feedhub:***@db.internal/feedhub" in result.stdout
     assert "default_poll_interval   600" in result.stdout
-    import json
-
     as_json = json.loads(run("config", "--json").stdout)
     assert as_json["data_dir"].endswith("/data") and as_json["backup_dir"].endswith("/backups")
 
@@ -175,3 +177,41 @@ def test_a_database_from_a_newer_feedhub_is_refused_with_the_way_back(
     line = _one_line_error(run("categories", "list"))
     assert "revision 0042" in line and "feedhub migrate --to 0003" in line
     assert "feedhub restore" in line
+
+
+def test_rotation_takes_effect_in_the_running_service(
+    server_factory: type[ServerProcess], tmp_path: Path
+) -> None:
+    # No FEEDHUB_ADMIN_TOKEN: the service generates and keeps its own.
+    server = server_factory(env={"FEEDHUB_ADMIN_TOKEN": ""}).start()
+    data = Path(server.env()["FEEDHUB_DATA_DIR"])
+    old = (data / "admin-token").read_text().strip()
+    assert old in server.log()  # printed once, at the first start
+
+    def status(token: str) -> int:
+        return httpx.get(
+            f"{server.url}/api/admin/feeds", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+
+    assert status(old) == 200
+    rotated = subprocess.run(
+        [sys.executable, "-m", "feedhub", "token", "--rotate"],
+        env=server.env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    new = rotated.stdout.strip()
+    assert rotated.returncode == 0 and new and new != old
+    assert status(new) == 200 and status(old) == 401
+    server.terminate()
+    # Kept across restarts, and not printed again.
+    mark = len(server.log())
+    server.start()
+    assert status(new) == 200 and new not in server.log()[mark:]
+    server.terminate()
+
+
+def test_json_logs(run: Run) -> None:
+    result = run("migrate", FEEDHUB_LOG_JSON="true", FEEDHUB_LOG_LEVEL="INFO")
+    assert result.returncode == 0
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines and {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any(line["logger"] == "alembic.runtime.migration" for line in lines)

@@ -13,7 +13,11 @@ __all__ = ["admin_guard"]
 
 
 def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    expected: str | None = connection.app.state.settings.admin_token
+    # A token kept in the data directory is re-read when rotated (state.TokenFile).
+    source = connection.app.state.get("admin_token_file")
+    expected: str | None = (
+        source.current() if source is not None else connection.app.state.settings.admin_token
+    )
     header = connection.headers.get("authorization", "")
     scheme, _sep, token = header.partition(" ")
     valid = (
