@@ -245,6 +245,11 @@ async def check_feed_url(url: str, *, allow_private: bool, resolve: bool = True)
         return url
     if not resolve:
         literal = _literal_address(hostname)
+        if literal is None:
+            try:  # what a lookup would refuse first: empty or over-long labels
+                hostname.encode("idna")
+            except UnicodeError:
+                raise ValidationError(f"{url!r}: {hostname} is not a valid host name") from None
         if literal is None and not _is_localhost_name(hostname):
             return url
         reason = _blocked(hostname, [literal or "127.0.0.1"])
