@@ -18,12 +18,10 @@ from litestar.static_files import create_static_files_router
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
-from feedhub.api.hub import StreamHub
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
-from feedhub.api.stream import StreamConfig, make_stream_handler
 from feedhub.apidocs import assets_router, document_stream, openapi_config
-from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
@@ -34,8 +32,11 @@ from feedhub.errors import (
     ParseError,
     ValidationError,
 )
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.live.bus import open_bus
+from feedhub.live.hub import StreamHub
+from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.paths import web_dir
 from feedhub.scheduler import PollScheduler
 from feedhub.state import TokenFile
@@ -110,11 +111,11 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     the service runs; otherwise `settings.admin_token` is the token."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channels = channels_plugin(settings.bus_url)
-    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    bus = open_bus(settings.bus_url)
+    poller = Poller(settings, FeedStore(sessions), bus)
     hub = StreamHub(
         sessions,
-        channels,
+        bus,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
@@ -169,7 +170,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=openapi_config(_version()),
         # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's

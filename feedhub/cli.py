@@ -12,6 +12,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -153,8 +154,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _poll(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(poller: Any) -> int:
-        outcomes = await poller.poll_due(include_all=args.all)
+    async def work(context: manage.Context) -> int:
+        assert context.poller is not None
+        outcomes = await context.poller.poll_due(include_all=args.all)
         errors = [o for o in outcomes if o.status in ("error", "disabled")]
         new = sum(len(o.new_articles) for o in outcomes)
         print(f"polled {len(outcomes)} feed(s): {new} new article(s), {len(errors)} error(s)")
@@ -162,22 +164,20 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  feed {outcome.feed_id}: {outcome.error}")
         return 0
 
-    return manage.run_with_poller(settings, work)
+    return manage.run(settings, work, fetches=True)
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from feedhub.ingest.retention import prune_articles
+    from feedhub.catalog.retention import prune_articles
 
     days = args.days if args.days is not None else settings.retention_days
     keep = args.keep if args.keep is not None else settings.retention_min_per_feed
     if days < 0 or keep < 0:
         raise ValidationError("--days and --keep must not be negative")
 
-    async def work(poller: Any) -> int:
+    async def work(context: manage.Context) -> int:
         report = await prune_articles(
-            poller.sessions, now=datetime.now(UTC), days=days, min_per_feed=keep
+            context.sessions, now=datetime.now(UTC), days=days, min_per_feed=keep
         )
         print(
             f"pruned {report.deleted} article(s) from {report.feeds} feed(s) published "
@@ -185,7 +185,7 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return manage.run_with_poller(settings, work)
+    return manage.run(settings, work)
 
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {

@@ -10,9 +10,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -20,7 +21,12 @@ from feedhub.config import Settings
 from feedhub.errors import FeedhubError, ValidationError
 from feedhub.ops import prepare_database
 
-__all__ = ["COMMANDS", "add_parsers", "feed_state", "run_with_poller"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from feedhub.ingest.poller import Poller
+
+__all__ = ["COMMANDS", "Context", "add_parsers", "feed_state", "run"]
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,11 +81,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     opml_export.add_argument("file", nargs="?", help="output file (default: standard output)")
 
 
-def run_with_poller(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    """Run `work(poller)` with a migrated database and a started poller."""
-    from feedhub.bus import NullPublisher
+@dataclass(slots=True)
+class Context:
+    """What a command gets: a session factory, and a started poller when it fetches."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    poller: Poller | None = None
+
+
+def run(
+    settings: Settings, work: Callable[[Context], Awaitable[int]], *, fetches: bool = False
+) -> int:
+    """Run `work(context)` against the migrated database; `fetches`: start a poller."""
     from feedhub.db import create_engine, session_factory
+    from feedhub.ingest.feedstore import FeedStore
     from feedhub.ingest.poller import Poller
+    from feedhub.live.bus import NullPublisher
 
     prepare_database(settings)
 
@@ -87,8 +104,10 @@ def run_with_poller(settings: Settings, work: Callable[[Any], Awaitable[int]]) -
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
         try:
-            async with Poller(settings, sessions, NullPublisher()) as poller:
-                return await work(poller)
+            if not fetches:
+                return await work(Context(sessions))
+            async with Poller(settings, FeedStore(sessions), NullPublisher()) as poller:
+                return await work(Context(sessions, poller))
         finally:
             await engine.dispose()
 
@@ -128,25 +147,24 @@ def _print_feeds(feeds: list[Any]) -> None:
 
 
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
-    from feedhub.api.schemas import FeedUpdate
-    from feedhub.ingest.guard import check_feed_url
+    from feedhub.catalog import feeds as catalog
+    from feedhub.catalog.views import FeedChanges
 
     command = args.feeds_command
 
-    async def add(poller: Any) -> int:
-        url = await check_feed_url(args.url, allow_private=settings.allow_private_networks)
-        async with poller.sessions() as session:
-            await catalog.check_new_feed(session, url=url, category=args.category)
-            probe = await poller.probe(url)
-            feed = await catalog.create_feed(
-                session, url=probe.url, category=args.category, title=args.title
-            )
+    async def add(context: Context) -> int:
+        assert context.poller is not None
+        async with context.sessions() as session:
+            feed = await catalog.subscribe(
+                session, args.url, category=args.category, title=args.title,
+                allow_private=settings.allow_private_networks,
+                probe=context.poller.probe_url, now=datetime.now(UTC),
+            )  # fmt: skip
         print(f"added feed {feed.id}: {feed.url} ({feed.category}); first poll is due now")
         return 0
 
-    async def list_(poller: Any) -> int:
-        async with poller.sessions() as session:
+    async def list_(context: Context) -> int:
+        async with context.sessions() as session:
             feeds = await catalog.list_feeds(session)
         if args.category:
             feeds = [f for f in feeds if f.category == args.category]
@@ -160,15 +178,15 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
             print("no feeds yet: feedhub feeds add URL --category SLUG")
         return 0
 
-    def change(**fields: Any) -> FeedUpdate:
-        return FeedUpdate(**fields)
+    def change(**fields: Any) -> FeedChanges:
+        return FeedChanges(**fields)
 
-    async def each(poller: Any) -> int:
+    async def each(context: Context) -> int:
         """delete/disable/enable/move: every id is tried; any failure makes the exit 1."""
         failed = 0
         for feed_id in args.ids:
             try:
-                async with poller.sessions() as session:
+                async with context.sessions() as session:
                     if command == "delete":
                         await catalog.delete_feed(session, feed_id)
                         print(f"deleted feed {feed_id}")
@@ -178,14 +196,16 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
                         "enable": lambda: change(enabled=True),
                         "move": lambda: change(category=args.category),
                     }[command]()
-                    feed = await catalog.update_feed(session, feed_id, update)
+                    feed = await catalog.update_feed(
+                        session, feed_id, update, now=datetime.now(UTC)
+                    )
                     print(f"feed {feed.id} ({feed.title or feed.url}): {_done(command, feed)}")
             except FeedhubError as exc:
                 failed += 1
                 print(f"feedhub: error: {exc}", file=sys.stderr)
         return 1 if failed else 0
 
-    async def edit(poller: Any) -> int:
+    async def edit(context: Context) -> int:
         fields: dict[str, Any] = {}
         if args.title is not None:
             fields["title"] = args.title.strip() or None
@@ -195,14 +215,16 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
             fields["poll_interval"] = _interval(args.poll_interval, settings)
         if not fields:
             raise ValidationError("nothing to change: give --title, --category or --poll-interval")
-        async with poller.sessions() as session:
-            feed = await catalog.update_feed(session, args.id, change(**fields))
+        async with context.sessions() as session:
+            feed = await catalog.update_feed(
+                session, args.id, change(**fields), now=datetime.now(UTC)
+            )
         every = f"every {feed.poll_interval} s" if feed.poll_interval else "adaptive polling"
         print(f"feed {feed.id}: {feed.title or feed.url} ({feed.category}), {every}")
         return 0
 
     work = {"add": add, "list": list_, "edit": edit}.get(command, each)
-    return run_with_poller(settings, work)
+    return run(settings, work, fetches=command == "add")
 
 
 def _done(command: str, feed: Any) -> str:
@@ -226,12 +248,12 @@ def _interval(raw: str, settings: Settings) -> int | None:
 
 # -- categories --------------------------------------------------------------------------------
 def _categories(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
+    from feedhub.catalog import categories as catalog
 
     command = args.categories_command
 
-    async def work(poller: Any) -> int:
-        async with poller.sessions() as session:
+    async def work(context: Context) -> int:
+        async with context.sessions() as session:
             if command == "add":
                 created = await catalog.create_category(session, args.name, args.slug)
                 print(f"added category {created.slug!r} ({created.name})")
@@ -246,7 +268,7 @@ def _categories(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"{c.slug:<20} {c.feed_count:>4} feeds  {c.name}")
         return 0
 
-    return run_with_poller(settings, work)
+    return run(settings, work)
 
 
 # -- OPML --------------------------------------------------------------------------------------
@@ -266,7 +288,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _opml(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import subscriptions
+    from feedhub.catalog import opml as subscriptions
 
     if args.opml_command == "import":
         try:
@@ -274,12 +296,13 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ValidationError(f"cannot read {args.file}: {exc.strerror}") from None
 
-        async def import_(poller: Any) -> int:
+        async def import_(context: Context) -> int:
             report = await subscriptions.import_opml(
-                poller.sessions,
+                context.sessions,
                 data,
                 default_category=settings.default_category,
                 allow_private=settings.allow_private_networks,
+                now=datetime.now(UTC),
                 progress=_progress,
             )
             print(
@@ -291,16 +314,16 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"  invalid: {line.url}: {line.reason}", file=sys.stderr)
             return 1 if report.invalid else 0
 
-        return run_with_poller(settings, import_)
+        return run(settings, import_)
 
     exported: list[bytes] = []
 
-    async def export(poller: Any) -> int:
-        async with poller.sessions() as session:
+    async def export(context: Context) -> int:
+        async with context.sessions() as session:
             exported.append(await subscriptions.export_opml(session))
         return 0
 
-    run_with_poller(settings, export)
+    run(settings, export)
     if args.file:
         Path(args.file).write_bytes(exported[0])
         print(f"wrote {args.file}", file=sys.stderr)

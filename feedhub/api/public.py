@@ -7,14 +7,13 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
-from feedhub.api.deps import Services
-from feedhub.api.queries import articles_after, articles_before, search_articles
+from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.schemas import ArticleJSON, CategoryJSON
-from feedhub.api.stream import parse_categories
+from feedhub.catalog.articles import articles_after, articles_before, search_articles
+from feedhub.catalog.categories import list_categories
 from feedhub.errors import ValidationError
+from feedhub.live.stream import parse_categories
 
 __all__ = ["PublicController", "health"]
 
@@ -23,13 +22,13 @@ class PublicController(Controller):
     path = "/api"
 
     @get("/categories")
-    async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
-        return await catalog.list_categories(session)
+    async def categories(self, session: SessionDep) -> list[CategoryJSON]:
+        return await list_categories(session)
 
     @get("/articles")
     async def articles(
         self,
-        session: AsyncSession,
+        session: SessionDep,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         after: Annotated[int | None, Parameter(ge=0)] = None,
@@ -49,7 +48,7 @@ class PublicController(Controller):
 
 
 @get("/healthz")
-async def health(services: Services, session: AsyncSession) -> dict[str, object]:
+async def health(services: ServicesDep, session: SessionDep) -> dict[str, object]:
     await session.execute(text("SELECT 1"))
     return {
         "status": "ok",

@@ -1,0 +1,129 @@
+"""Article reads shared by the list endpoint, the stream's replay and the hub's doorbells."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from feedhub.catalog.views import ArticleInfo
+from feedhub.models import Article, Category, Feed
+
+__all__ = [
+    "articles_after",
+    "articles_before",
+    "articles_by_ids",
+    "count_after",
+    "fts5_query",
+    "newest_id",
+    "search_articles",
+]
+
+_FIELDS = (
+    Article.id,
+    Article.feed_id,
+    func.coalesce(Feed.title, Feed.url),
+    Category.slug,
+    Article.title,
+    Article.url,
+    Article.summary,
+    Article.author,
+    Article.published_at,
+    Article.fetched_at,
+)
+
+
+def _base(categories: Sequence[str] | None) -> Any:
+    # Typed Any: SQLAlchemy 2.1's Select is variadic-generic and gains nothing here.
+    query = select(*_FIELDS).join(Feed, Article.feed_id == Feed.id).join(Category)
+    if categories:
+        query = query.where(Category.slug.in_(categories))
+    return query
+
+
+def _rows(result: object) -> list[ArticleInfo]:
+    return [ArticleInfo(*row) for row in result]  # type: ignore[attr-defined]
+
+
+async def articles_before(
+    session: AsyncSession, categories: Sequence[str] | None, before: int | None, limit: int
+) -> list[ArticleInfo]:
+    """Newest first; `before` is the id cursor of "load more"."""
+    query = _base(categories)
+    if before is not None:
+        query = query.where(Article.id < before)
+    return _rows(await session.execute(query.order_by(Article.id.desc()).limit(limit)))
+
+
+async def articles_after(
+    session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int
+) -> list[ArticleInfo]:
+    """Oldest first from `after`: catch-up and the stream's replay."""
+    query = _base(categories).where(Article.id > after)
+    return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
+
+
+async def articles_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ArticleInfo]:
+    query = _base(None).where(Article.id.in_(ids)).order_by(Article.id)
+    return _rows(await session.execute(query))
+
+
+async def count_after(
+    session: AsyncSession, categories: Sequence[str] | None, after: int, cap: int
+) -> int:
+    """How many articles a resume would replay, counting no further than `cap` + 1."""
+    inner = _base(categories).where(Article.id > after).limit(cap + 1).subquery()
+    return int(await session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+async def newest_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.max(Article.id))) or 0)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts5_query(text_query: str) -> str | None:
+    """Words of a search box as an FTS5 query: every word must match, the last one as a
+    prefix (so results come while typing). Quoting each word keeps FTS5 syntax out."""
+    words = _WORD.findall(text_query)[:20]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+async def search_articles(
+    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
+) -> list[ArticleInfo]:
+    """Ranked full-text search over title, summary and content; title matches rank first."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        match = fts5_query(text_query)
+        if match is None:
+            return []
+        fts = table("article_fts", column("rowid"), column("rank"))
+        # bm25 weights: a title hit counts ten times one in the text.
+        rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
+        query = (
+            _base(categories)
+            .join(fts, fts.c.rowid == Article.id)
+            .where(literal_column("article_fts").op("MATCH")(match))
+            .order_by(rank, Article.id.desc())
+        )
+    elif dialect == "postgresql":
+        ts_query = func.websearch_to_tsquery("simple", text_query)
+        vector: ColumnElement[Any] = literal_column("article.search_vector")
+        query = (
+            _base(categories)
+            .where(vector.op("@@")(ts_query))
+            .order_by(func.ts_rank(vector, ts_query).desc(), Article.id.desc())
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    return _rows(await session.execute(query.limit(limit)))
