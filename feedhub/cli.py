@@ -107,8 +107,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host, port=args.port if args.port else settings.port
     )
     listener = _listen(settings.host, settings.port)
-    ops.prepare_database(settings)
-    settings, token_file, created = ops.admin_token(settings)
+    try:
+        ops.prepare_database(settings)
+        settings, token_file, created = ops.admin_token(settings)
+    except BaseException:
+        listener.close()
+        raise
     if created:
         # Printed once, to the terminal only; never logged. Kept in the data directory.
         print(

@@ -91,7 +91,7 @@ async def _import_one(
             slug = await ensure_category(session, outline.category)
             feed = await subscribe(
                 session, url, category=slug, title=outline.title or None,
-                allow_private=allow_private, probe=None, now=now,
+                allow_private=allow_private, probe=None, now=now, resolve=False,
             )  # fmt: skip
         except ConflictError:
             return ImportLine(url=url, status="existing")

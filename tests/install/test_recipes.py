@@ -110,13 +110,14 @@ def test_containerfile_commands(tmp_path: Path) -> None:
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     log = tmp_path / "container.log"
-    proc = subprocess.Popen(
-        [here(a) for a in json.loads(cmd)],
-        cwd=workdir,
-        env=_env(tmp_path, env),
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [here(a) for a in json.loads(cmd)],
+            cwd=workdir,
+            env=_env(tmp_path, env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
     def healthy() -> bool:
         return subprocess.run(probe, env=_env(tmp_path, env), capture_output=True).returncode == 0
@@ -177,13 +178,14 @@ def test_systemd_unit(installed: Installed, tmp_path: Path) -> None:
     subprocess.run(shlex.split(here(pre)), env=_env(tmp_path, env), cwd=workdir, check=True)
     log = tmp_path / "service.log"
     (start,) = unit["ExecStart"]
-    proc = subprocess.Popen(
-        shlex.split(here(start)),
-        env=_env(tmp_path, env),
-        cwd=workdir,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            shlex.split(here(start)),
+            env=_env(tmp_path, env),
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         import httpx
 

@@ -76,13 +76,14 @@ def test_the_wheel_carries_web_and_migrations(installed: Installed, tmp_path: Pa
 def _start(installed: Installed, tmp: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     empty = tmp / "cwd"
     empty.mkdir(exist_ok=True)
-    return subprocess.Popen(
-        [str(installed.feedhub), "serve", "--port", str(port)],
-        cwd=empty,
-        env=_clean_env(tmp, FEEDHUB_PARSE_WORKERS="0"),
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(installed.feedhub), "serve", "--port", str(port)],
+            cwd=empty,
+            env=_clean_env(tmp, FEEDHUB_PARSE_WORKERS="0"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
