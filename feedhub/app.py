@@ -8,34 +8,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.jobs import OpmlJobs
+from feedhub.api.openapi import assets_router, document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
-from feedhub.apidocs import assets_router, document_stream, openapi_config
+from feedhub.api.web import (
+    SecurityHeaders,
+    feedhub_error,
+    http_error,
+    internal_error,
+    log_unhandled,
+)
 from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
-from feedhub.errors import (
-    ConfigError,
-    ConflictError,
-    FeedhubError,
-    NotFoundError,
-    ParseError,
-    ValidationError,
-)
+from feedhub.errors import FeedhubError
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
+from feedhub.live.limits import StreamLimits
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.paths import web_dir
 from feedhub.scheduler import PollScheduler
@@ -44,14 +48,6 @@ from feedhub.state import TokenFile
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-_STATUS = {
-    ValidationError: 422,
-    ParseError: 422,
-    NotFoundError: 404,
-    ConflictError: 409,
-    ConfigError: 500,
-}
 
 
 def _tune_gc() -> None:
@@ -69,9 +65,8 @@ def _tune_gc() -> None:
     gc.set_threshold(10_000, 10, 100)
 
 
-def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+def _security_headers(app: ASGIApp) -> ASGIApp:
+    return SecurityHeaders(app)
 
 
 class _ServicesLifespan(InitPluginProtocol):
@@ -102,6 +97,7 @@ class _ServicesLifespan(InitPluginProtocol):
         finally:
             if self._scheduler is not None:
                 self._scheduler.stop()
+            await services.jobs.stop()
             await services.hub.stop()
             await services.poller.stop()
 
@@ -138,11 +134,20 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         if settings.scheduler
         else None
     )
-    services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    jobs = OpmlJobs(
+        sessions,
+        default_category=settings.default_category,
+        allow_private=settings.allow_private_networks,
+        max_feeds=settings.opml_max_feeds,
+    )
+    services = Services(
+        settings, sessions, poller, hub, scheduler_on=scheduler is not None, jobs=jobs
+    )
     stream = make_stream_handler(
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
+        StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
     web = web_dir()
 
@@ -171,7 +176,13 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             "services": Provide(provide_services, sync_to_thread=False),
         },
         plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
-        exception_handlers={FeedhubError: _feedhub_error},
+        exception_handlers={
+            FeedhubError: feedhub_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+        after_exception=[log_unhandled],
+        middleware=[_security_headers],
         openapi_config=openapi_config(_version()),
         # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's
         # own config would add a second format.

@@ -102,6 +102,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from feedhub.app import create_app
+    from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
 
     settings = settings.with_(
         host=args.host or settings.host, port=args.port if args.port else settings.port
@@ -120,6 +121,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"`feedhub token` shows it again): {settings.admin_token}",
             flush=True,
         )
+    open_files = raise_open_file_limit()
+    if settings.max_streams == 0:
+        # Leave descriptors for the database, feeds being fetched and ordinary requests.
+        settings = settings.with_(max_streams=max(16, open_files - 256))
     app = create_app(settings, token_file=token_file)
     services = app.state.services
     config = uvicorn.Config(
@@ -133,6 +138,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         proxy_headers=True,
         log_config=None,  # our handler (feedhub.logs): one format for the whole process
+        http=protocol_with_deadlines(
+            settings.header_timeout_seconds, settings.body_timeout_seconds
+        ),
+        # Past this many connections uvicorn answers 503 itself, before descriptors run out.
+        limit_concurrency=max(64, open_files - 64),
     )
 
     class Server(uvicorn.Server):

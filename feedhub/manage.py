@@ -305,14 +305,21 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
                 now=datetime.now(UTC),
                 progress=_progress,
             )
+            # A second spelling of a feed already in the file is reported, not a failure:
+            # the feed itself is imported once.
+            refused = [f for f in report.feeds if f.status == "invalid"]
+            twins = [f for f in refused if (f.reason or "").startswith("duplicate of ")]
+            failed = [f for f in refused if f not in twins]
+            extra = f", {len(twins)} duplicate(s) within the file" if twins else ""
             print(
                 f"imported: {report.created} created, {report.existing} already there, "
-                f"{report.invalid} invalid"
+                f"{len(failed)} invalid{extra}"
             )
-            for line in report.feeds:
-                if line.status == "invalid":
-                    print(f"  invalid: {line.url}: {line.reason}", file=sys.stderr)
-            return 1 if report.invalid else 0
+            for line in twins:
+                print(f"  duplicate: {line.url}: {line.reason}", file=sys.stderr)
+            for line in failed:
+                print(f"  invalid: {line.url}: {line.reason}", file=sys.stderr)
+            return 1 if failed else 0
 
         return run(settings, import_)
 

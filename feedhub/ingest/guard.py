@@ -22,7 +22,7 @@ import httpcore
 import httpx
 
 from feedhub.errors import ValidationError
-from feedhub.urls import parse_web_url
+from feedhub.urls import normalize_feed_url, parse_web_url
 
 __all__ = [
     "BlockedAddressError",
@@ -224,7 +224,8 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
 
 
 async def check_feed_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
-    """Validate a feed URL typed by an admin; returns it normalized, raises ValidationError.
+    """Validate a feed URL typed by an admin; returns it normalized (`normalize_feed_url`:
+    the form the uniqueness check compares), raises ValidationError.
 
     `resolve=False` (an OPML import, perhaps made offline) checks only what the URL itself
     says: an address literal or a localhost name. Its host name is looked up when the feed
@@ -236,6 +237,7 @@ async def check_feed_url(url: str, *, allow_private: bool, resolve: bool = True)
     if isinstance(parsed, str):
         raise ValidationError(parsed)
     hostname, port = parsed.hostname, parsed.port
+    url = normalize_feed_url(url)
     if allow_private:
         return url
     if not resolve:

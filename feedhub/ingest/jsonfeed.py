@@ -18,10 +18,18 @@ from typing import Any
 import msgspec
 
 from feedhub.errors import ParseError
+from feedhub.ingest.budget import (
+    DEFAULT_BUDGET,
+    DEFAULT_MAX_ENTRIES,
+    Budget,
+    bounded_entries,
+    newest,
+    within_budget,
+)
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags
-from feedhub.types import EntryData, ParsedFeed
+from feedhub.types import ParsedFeed
 from feedhub.urls import clean_url, split_url
 
 __all__ = ["is_json_feed", "parse_json_feed"]
@@ -117,7 +125,7 @@ def _splittable(url: str | None) -> str | None:
     return url
 
 
-def _raw_entry(item: dict[str, Any], feed_author: str | None) -> RawEntry:
+def _raw_entry(item: dict[str, Any], feed_author: str | None, budget: Budget) -> RawEntry:
     content = _str(item, "content_html")
     if content is None and (text := _str(item, "content_text")):
         content = _text_to_html(text)
@@ -128,10 +136,10 @@ def _raw_entry(item: dict[str, Any], feed_author: str | None) -> RawEntry:
     return RawEntry(
         guid=_id(item.get("id")),
         link=_splittable(_str(item, "url") or _str(item, "external_url")),
-        title=_str(item, "title"),
+        title=title[: budget.max_html] if (title := _str(item, "title")) else None,
         # The spec defines summary as plain text; escape it so "a < b" survives sanitizing.
-        summary_html=html.escape(summary) if summary else None,
-        content_html=content,
+        summary_html=within_budget(html.escape(summary), budget) if summary else None,
+        content_html=within_budget(content, budget),
         # Items inherit the feed's author (spec: "author" at the top level).
         author=_author(item) or feed_author,
         published=_date(date_text),
@@ -143,7 +151,13 @@ def _version(value: str) -> str:
 
 
 def parse_json_feed(
-    body: bytes, *, url: str, fetched_at: datetime, guid_unreliable: bool = False
+    body: bytes,
+    *,
+    url: str,
+    fetched_at: datetime,
+    guid_unreliable: bool = False,
+    budget: Budget = DEFAULT_BUDGET,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> ParsedFeed:
     """Read a JSON Feed document fetched from `url` into our ParsedFeed."""
     try:
@@ -162,11 +176,11 @@ def parse_json_feed(
     # Relative item URLs resolve against the document's own address, as for any fetched
     # resource (home_page_url may be on another host).
     feed_author = _author(document)
-    entries: list[EntryData] = [
-        make_entry(_raw_entry(item, feed_author), base_url=url, fetched_at=fetched_at)
-        for item in items
-        if isinstance(item, dict)
-    ]
+    raws = [_raw_entry(item, feed_author, budget) for item in items if isinstance(item, dict)]
+    kept = newest(raws, [raw.published for raw in raws], max(1, max_entries))
+    entries, texts_cut = bounded_entries(
+        (make_entry(raw, base_url=url, fetched_at=fetched_at) for raw in kept), budget
+    )
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     title = _str(document, "title")
     return ParsedFeed(
@@ -175,4 +189,6 @@ def parse_json_feed(
         entries=keyed,
         guid_unreliable=unreliable,
         version=_version(version),
+        entries_cut=len(raws) - len(kept),
+        texts_cut=texts_cut,
     )
