@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
@@ -21,11 +23,14 @@ from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
-from feedhub.api.openapi import document_stream, openapi_config
+from feedhub.api.me import ArticleController, MeController, SessionController
+from feedhub.api.openapi import assets_router, document_stream, openapi_config
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
+from feedhub.api.users import UsersController
 from feedhub.api.web import (
     SecurityHeaders,
     feedhub_error,
@@ -37,23 +42,24 @@ from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import FeedhubError
+from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.leader import Leadership
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
+from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.migrate import head_revision
+from feedhub.paths import web_dir
+from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.scheduler import PollScheduler
+from feedhub.state import TokenFile
 
-__all__ = ["app_from_env", "create_app", "web_dir"]
+__all__ = ["app_from_env", "create_app"]
 
 log = logging.getLogger(__name__)
-
-
-def web_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "web"
 
 
 def _tune_gc() -> None:
@@ -82,9 +88,12 @@ class _ServicesLifespan(InitPluginProtocol):
     other plugins' lifespans, litestar issue 3601).
     """
 
-    def __init__(self, services: Services, scheduler: PollScheduler | None) -> None:
+    def __init__(
+        self, services: Services, scheduler: PollScheduler | None, readers: Readers
+    ) -> None:
         self._services = services
         self._scheduler = scheduler
+        self._readers = readers
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.lifespan.append(self._lifespan)
@@ -95,6 +104,7 @@ class _ServicesLifespan(InitPluginProtocol):
         services = self._services
         await services.poller.start()
         await services.hub.start()
+        await self._readers.events.start()
         if self._scheduler is not None:
             self._scheduler.start()
         _tune_gc()
@@ -105,6 +115,7 @@ class _ServicesLifespan(InitPluginProtocol):
                 self._scheduler.stop()
                 if self._scheduler.leadership is not None:
                     await self._scheduler.leadership.close()
+            await self._readers.events.stop()
             await services.jobs.stop()
             await services.hub.stop()
             await services.poller.stop()
@@ -113,11 +124,19 @@ class _ServicesLifespan(InitPluginProtocol):
 
 def app_from_env() -> Litestar:
     """The app of one `feedhub serve --workers N` worker: the CLI put the settings in the
-    environment before uvicorn started the workers (feedhub/serve.py)."""
-    return create_app(Settings.from_env())
+    environment before uvicorn started the workers (feedhub/serve.py), and the path of the
+    kept admin token when it came from the data directory, so a rotation reaches them."""
+    settings = Settings.from_env()
+    path = os.environ.get("FEEDHUB_WORKER_TOKEN_FILE")  # feedhub.serve.TOKEN_FILE_ENV
+    token_file = None
+    if path and settings.admin_token:
+        token_file = TokenFile(Path(path), settings.admin_token)
+    return create_app(settings, token_file=token_file)
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Litestar:
+    """`token_file`: the admin token lives in the data directory and may be rotated while
+    the service runs; otherwise `settings.admin_token` is the token."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     bus = open_bus(settings.bus_url)
@@ -167,17 +186,31 @@ def create_app(settings: Settings) -> Litestar:
         schema_head=head_revision(),
         is_leader=(lambda: leadership.is_leader) if scheduler is not None else None,
     )
+    state_events = StateEvents(bus)
     stream = make_stream_handler(
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
         StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
+        state_events,
+    )
+    readers = Readers(
+        settings,
+        sessions,
+        state_events,
+        AttemptLimiter(settings.login_attempts, settings.login_window_seconds),
+        # A token kept in the data directory is re-read when rotated (state.TokenFile).
+        admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
     )
     web = web_dir()
 
     @get("/admin", include_in_schema=False, sync_to_thread=False)
     def admin_page() -> File:
         return File(web / "admin.html", filename="admin.html", content_disposition_type="inline")
+
+    @get("/signin", include_in_schema=False, sync_to_thread=False)
+    def signin_page() -> File:
+        return File(web / "signin.html", filename="signin.html", content_disposition_type="inline")
 
     async def dispose_engine() -> None:
         await engine.dispose()
@@ -187,11 +220,18 @@ def create_app(settings: Settings) -> Litestar:
             PublicController,
             OutputFeedController,
             AdminController,
+            UsersController,
+            SessionController,
+            MeController,
+            ArticleController,
+            *greader_handlers(),
             healthz,
             readyz,
             metrics_endpoint,
             stream,
             admin_page,
+            signin_page,
+            assets_router(),
             create_static_files_router(
                 path="/", directories=[web], html_mode=True, include_in_schema=False
             ),
@@ -199,18 +239,39 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
+            "readers": Provide(provide_readers, sync_to_thread=False),
         },
-        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler, readers)],
         exception_handlers={
             FeedhubError: feedhub_error,
             HTTPException: http_error,
             Exception: internal_error,
         },
         after_exception=[log_unhandled],
-        middleware=[_security_headers],
-        openapi_config=openapi_config(),
+        # Security headers outermost, so the identity middleware's own refusals carry them.
+        middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
+        openapi_config=openapi_config(_version()),
+        # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's
+        # own config would add a second format.
+        logging_config=None,
         on_shutdown=[dispose_engine],
-        state=State({"settings": settings, "services": services}),
+        state=State(
+            {
+                "settings": settings,
+                "services": services,
+                "admin_token_file": token_file,
+                "readers": readers,
+            }
+        ),  # fmt: skip
     )
     document_stream(app)
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("feedhub")
+    except PackageNotFoundError:
+        return "0+unknown"

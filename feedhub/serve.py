@@ -14,6 +14,7 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import tempfile
 from pathlib import Path
 from types import FrameType
@@ -26,8 +27,11 @@ from feedhub.db import is_sqlite
 from feedhub.errors import ConfigError
 from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
 from feedhub.live.bus import bus_kind
+from feedhub.state import TokenFile
 
-__all__ = ["refusal", "serve", "settings_env"]
+__all__ = ["TOKEN_FILE_ENV", "refusal", "serve", "settings_env"]
+
+TOKEN_FILE_ENV = "FEEDHUB_WORKER_TOKEN_FILE"  # not a setting: serve -> its workers
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +125,22 @@ def _options(settings: Settings, open_files: int) -> dict[str, Any]:
         "lifespan": "on",
         "access_log": settings.access_log,
         "proxy_headers": True,
+        "log_config": None,  # our handler (feedhub.logs): one format for the whole process
         # Past this many connections uvicorn answers 503 itself, before descriptors run out.
         "limit_concurrency": max(64, open_files - 64),
     }
 
 
-def serve(settings: Settings, workers: int = 1) -> int:
+def serve(
+    settings: Settings,
+    workers: int = 1,
+    *,
+    token_file: TokenFile | None = None,
+    listener: socket.socket | None = None,
+) -> int:
+    """`listener`: the port, bound by the CLI before anything started (a busy port is one
+    line). One process serves on that very socket; `--workers` lets uvicorn bind the port
+    for its workers, so the check's socket is closed just before (the port was free)."""
     if (reason := refusal(settings.database_url, settings.bus_url, workers)) is not None:
         raise ConfigError(reason)
     open_files = raise_open_file_limit()
@@ -138,13 +152,15 @@ def serve(settings: Settings, workers: int = 1) -> int:
         from feedhub.app import create_app
 
         lock = _sqlite_single_process(settings.database_url)
-        app = create_app(settings)
+        app = create_app(settings, token_file=token_file)
         http = protocol_with_deadlines(
             settings.header_timeout_seconds, settings.body_timeout_seconds
         )
         try:
             config = uvicorn.Config(app, http=http, **options)
-            _Server(config, settings, app.state.services.hub).run()
+            _Server(config, settings, app.state.services.hub).run(
+                sockets=[listener] if listener is not None else None
+            )
         finally:
             if lock is not None:
                 lock.close()
@@ -152,7 +168,12 @@ def serve(settings: Settings, workers: int = 1) -> int:
     # Several workers: uvicorn starts each with the app factory, which reads the settings
     # from the environment we set here. Metrics are shared through files (PITFALLS.md).
     # The protocol is named, not built: a worker imports it (default deadlines, 10 s/30 s).
+    if listener is not None:
+        listener.close()
     os.environ.update(settings_env(settings))
+    if token_file is not None:
+        # Each worker re-reads the kept token too (`feedhub token --rotate` reaches them all).
+        os.environ[TOKEN_FILE_ENV] = str(token_file.path)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedhub-metrics-")
     print(f"feedhub: starting {workers} workers on http://{settings.host}:{settings.port}")
     uvicorn.run(

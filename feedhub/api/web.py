@@ -18,11 +18,14 @@ from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedhub.errors import (
+    AuthError,
     ConfigError,
     ConflictError,
     FeedhubError,
+    ForbiddenError,
     NotFoundError,
     ParseError,
+    RateLimitedError,
     ValidationError,
 )
 
@@ -37,6 +40,9 @@ __all__ = [
 log = logging.getLogger("feedhub.api")
 
 _STATUS = {
+    AuthError: 401,
+    ForbiddenError: 403,
+    RateLimitedError: 429,
     ValidationError: 422,
     ParseError: 422,
     NotFoundError: 404,
@@ -53,7 +59,8 @@ def feedhub_error(_: Request[Any, Any, State], exc: FeedhubError) -> Response[ob
     if status >= 500:
         log.error("request failed: %s", exc, exc_info=exc)
     body = {"status_code": status, "detail": str(exc)}
-    return Response(body, status_code=status, media_type=MediaType.JSON)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def http_error(_: Request[Any, Any, State], exc: HTTPException) -> Response[object]:

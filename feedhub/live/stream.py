@@ -31,6 +31,7 @@ from feedhub.catalog.articles import articles_after, count_after, newest_id
 from feedhub.live.hub import StreamHub, Subscription
 from feedhub.live.limits import StreamLimits
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
+from feedhub.live.state_events import StateEvents
 from feedhub.types import MAX_ID
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
@@ -96,11 +97,21 @@ async def _send_json_error(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def _user_id(scope: Scope) -> int | None:
+    """The signed-in user of this request (settled by feedhub.api.identity), if any."""
+    identity = (scope.get("state") or {}).get("identity")
+    if identity is None or identity.user is None or identity.session is None:
+        return None
+    user_id: int = identity.user.id
+    return user_id
+
+
 def make_stream_handler(
     hub: StreamHub,
     sessions: async_sessionmaker[AsyncSession],
     config: StreamConfig,
     limits: StreamLimits | None = None,
+    state_events: StateEvents | None = None,
 ) -> ASGIRouteHandler:
     limits = limits or StreamLimits(max_total=0, per_client=0)
 
@@ -136,9 +147,18 @@ def make_stream_handler(
         try:
             subscription = hub.subscribe(categories)  # its start_id: see Subscription
             conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
+            # A signed-in reader's stream also carries their state changes (`event: state`).
+            user_id = _user_id(scope) if state_events is not None else None
+            stop_notes = (
+                state_events.listen(user_id, subscription.note)
+                if state_events is not None and user_id is not None
+                else None
+            )
             try:
                 await _serve(conn)
             finally:
+                if stop_notes is not None:
+                    stop_notes()
                 hub.unsubscribe(subscription)
         finally:
             limits.release(client)

@@ -72,6 +72,7 @@ class Subscription:
         "items",
         "last_write",
         "maxsize",
+        "notes",
         "on_end",
         "sending",
         "sent_upto",
@@ -82,6 +83,8 @@ class Subscription:
         self.categories = categories
         self.maxsize = maxsize
         self.items: deque[Batch] = deque()
+        # Pre-encoded events outside the article order (a signed-in user's `event: state`).
+        self.notes: deque[bytes] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.ended: EndReason | None = None
         # Called once when it is ended: the stream cuts a writer stuck on a stalled socket.
@@ -93,7 +96,10 @@ class Subscription:
         self.sent_upto = 0  # set by the stream once its replay is sent
 
     def take(self) -> bytes | None:
-        """The next queued bytes not sent yet (step 3 of the rule above), or None."""
+        """The next queued bytes not sent yet (step 3 of the rule above), or None. Notes
+        (no id, outside the article order) go first: they are small and timely."""
+        if self.notes:
+            return self.notes.popleft()
         items = self.items
         while items:
             batch = items.popleft()
@@ -130,6 +136,16 @@ class Subscription:
         self.items.append(batch)
         self._wake()
 
+    def note(self, data: bytes) -> None:
+        """Queue an event that is not an article (no id, not replayed); bounded likewise."""
+        if self.ended:
+            return
+        if len(self.notes) >= self.maxsize:
+            self.end("overflow")
+            return
+        self.notes.append(data)
+        self._wake()
+
     def heartbeat(self) -> None:
         self.beat = True
         self._wake()
@@ -142,6 +158,7 @@ class Subscription:
         if self.items and reason in ("overflow", "stalled"):
             metrics.EVENTS_DROPPED.inc(sum(len(batch.events) for batch in self.items))
         self.items.clear()
+        self.notes.clear()
         self._wake()
         if self.on_end is not None:
             self.on_end()

@@ -31,16 +31,19 @@ async function errorDetail(response) {
   return `${response.status} ${response.statusText || "error"}`.trim();
 }
 
-export async function request(method, path, { params, body, token, signal } = {}) {
-  const headers = { Accept: "application/json" };
+// `raw` ({ body, type }) sends a body as it is (an OPML file); `text` returns the answer's
+// text instead of parsing JSON (an OPML export).
+export async function request(method, path, { params, body, raw, text, token, signal } = {}) {
+  const headers = { Accept: text ? "*/*" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw) headers["Content-Type"] = raw.type;
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(buildUrl(path, params), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       signal,
       cache: "no-store",
     });
@@ -50,8 +53,9 @@ export async function request(method, path, { params, body, token, signal } = {}
   }
   if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
   if (response.status === 204) return null;
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
+  const answer = await response.text();
+  if (text) return answer;
+  return answer ? JSON.parse(answer) : null;
 }
 
 export function streamUrl(categories) {

@@ -1,0 +1,56 @@
+"""Admin API for users (DESIGN.md "Readers"): the admin token or a signed-in admin."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
+from msgspec import UNSET
+
+from feedhub.api.auth import admin_guard
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import ReadersDep
+from feedhub.api.openapi import BEARER, errors
+from feedhub.api.reader_schemas import UserCreate, UserJSON, UserUpdate
+from feedhub.readers import accounts
+from feedhub.readers.accounts import UserInfo
+
+__all__ = ["UsersController"]
+
+
+def _json(user: UserInfo) -> UserJSON:
+    return UserJSON(user.name, user.role, user.created_at)
+
+
+class UsersController(Controller):
+    path = "/api/admin/users"
+    guards = [admin_guard]  # noqa: RUF012
+    security = [{BEARER: []}]  # noqa: RUF012
+
+    @post("/", responses=errors(400, 401, 403, 409, 422))
+    async def create_user(
+        self, data: JSONBody[UserCreate], session: SessionDep, readers: ReadersDep
+    ) -> UserJSON:
+        user = await accounts.create_user(
+            session, data.name, data.password, data.role, readers.clock()
+        )
+        return _json(user)
+
+    @get("/", responses=errors(401, 403))
+    async def list_users(self, session: SessionDep) -> list[UserJSON]:
+        return [_json(u) for u in await accounts.list_users(session)]
+
+    @patch("/{name:str}", responses=errors(400, 401, 403, 404, 422))
+    async def update_user(
+        self, name: FromPath[str], data: JSONBody[UserUpdate], session: SessionDep
+    ) -> UserJSON:
+        user = await accounts.update_user(
+            session,
+            name,
+            password=None if data.password is UNSET else data.password,
+            role=None if data.role is UNSET else data.role,
+        )
+        return _json(user)
+
+    @delete("/{name:str}", responses=errors(401, 403, 404))
+    async def delete_user(self, name: FromPath[str], session: SessionDep) -> None:
+        await accounts.delete_user(session, name)
