@@ -51,6 +51,7 @@ from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
+from feedhub.logs import configure_logging
 from feedhub.migrate import head_revision
 from feedhub.paths import web_dir
 from feedhub.readers.ratelimit import AttemptLimiter
@@ -127,6 +128,8 @@ def app_from_env() -> Litestar:
     environment before uvicorn started the workers (feedhub/serve.py), and the path of the
     kept admin token when it came from the data directory, so a rotation reaches them."""
     settings = Settings.from_env()
+    # A spawned worker did not run the CLI's logging setup (uvicorn runs with log_config=None).
+    configure_logging(settings.log_level, settings.log_json)
     path = os.environ.get("FEEDHUB_WORKER_TOKEN_FILE")  # feedhub.serve.TOKEN_FILE_ENV
     token_file = None
     if path and settings.admin_token:
