@@ -139,13 +139,21 @@ class RawStream:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
-        await asyncio.wait_for(loop.sock_connect(sock, (host, port)), within)
-        # A small reader limit too: asyncio stops reading the socket past 2 × limit.
-        reader, writer = await asyncio.open_connection(sock=sock, limit=16384 if rcvbuf else 2**16)
-        writer.write(request)
-        stream = cls(reader, writer)
-        async with asyncio.timeout(within):
-            await stream._read_head()
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (host, port)), within)
+            # A small reader limit too: asyncio stops reading the socket past 2 × limit.
+            reader, writer = await asyncio.open_connection(
+                sock=sock, limit=16384 if rcvbuf else 2**16
+            )
+            writer.write(request)
+            stream = cls(reader, writer)
+            async with asyncio.timeout(within):
+                await stream._read_head()
+        except BaseException:
+            # A server killed mid-connect (the fault tests) must not leave the socket to the
+            # garbage collector: its ResourceWarning fails whichever test runs then.
+            sock.close()
+            raise
         return stream
 
     async def _read_head(self) -> None:
