@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -105,6 +106,8 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid_key", name="uq_article_feed_guid_key"),
         Index("ix_article_feed_id_id", "feed_id", "id"),
+        # Lists in publication order page on (listed_at, id) (issue 13).
+        Index("ix_article_listed_at_id", "listed_at", "id"),
         # AUTOINCREMENT: ids are the stream's event ids and must never be reused after a
         # delete, or a resuming client would skip an article.
         {"sqlite_autoincrement": True},
@@ -123,6 +126,12 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # Summary and content without markup: what full-text search indexes (migration 0003).
     search_text: Mapped[str] = mapped_column(Text, server_default="")
+    # Issue 13 (migration 0007). Publication time clamped to arrival: what lists sort by.
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Backlog stored without a doorbell: listed, never announced on the stream.
+    quiet: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # [{"url", "type", "length"}], read only with the article; never queried into.
+    enclosures: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
 
 
 class Tombstone(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
+__all__ = ["Enclosure", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,16 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file attached to an entry (a podcast's audio, a video): RSS <enclosure>, Atom
+    rel="enclosure" links, JSON Feed attachments. `length` is in bytes, when the feed says."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EntryData:
     """One feed entry, normalized and sanitized; `key` is its dedupe key within the feed."""
 
@@ -52,6 +62,7 @@ class EntryData:
     alt_key: str | None = None
     # Summary and content as plain words, for the full-text index.
     text: str = ""
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from feedhub.api.schemas import ArticleJSON
+from feedhub.api.schemas import ArticleDetailJSON, ArticleJSON, EnclosureJSON
+from feedhub.errors import ValidationError
 from feedhub.models import Article, Category, Feed
 
 __all__ = [
+    "Cursor",
+    "article_detail",
     "articles_after",
     "articles_before",
     "articles_by_ids",
+    "articles_by_listing",
     "count_after",
     "fts5_query",
     "newest_id",
@@ -34,6 +40,7 @@ _FIELDS = (
     Article.author,
     Article.published_at,
     Article.fetched_at,
+    Article.listed_at,
 )
 
 
@@ -62,9 +69,80 @@ async def articles_before(
 async def articles_after(
     session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int
 ) -> list[ArticleJSON]:
-    """Oldest first from `after`: catch-up and the stream's replay."""
-    query = _base(categories).where(Article.id > after)
+    """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
+    is left out: it is listed, never announced (issue 13)."""
+    query = _base(categories).where(Article.id > after, Article.quiet.is_(False))
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a publication-ordered page ends: (listed_at, id) of its last article. Opaque
+    to clients (`<microseconds>.<id>`): new arrivals never shift it, ties break by id."""
+
+    listed_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        delta = self.listed_at - _EPOCH
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return f"{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Cursor:
+        try:
+            micros_text, id_text = raw.split(".")
+            micros, article_id = int(micros_text), int(id_text)
+            listed = _EPOCH + timedelta(microseconds=micros)
+        except (ValueError, OverflowError):
+            raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave") from None
+        if article_id < 1:
+            raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave")
+        return cls(listed, article_id)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def articles_by_listing(
+    session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int
+) -> list[ArticleJSON]:
+    """Newest publication first (listed_at, then id); `cursor` continues after a page."""
+    query = _base(categories)
+    if cursor is not None:
+        query = query.where(
+            or_(
+                Article.listed_at < cursor.listed_at,
+                and_(Article.listed_at == cursor.listed_at, Article.id < cursor.id),
+            )
+        )
+    order = (Article.listed_at.desc(), Article.id.desc())
+    return _rows(await session.execute(query.order_by(*order).limit(limit)))
+
+
+async def article_detail(session: AsyncSession, article_id: int) -> ArticleDetailJSON | None:
+    """One article with its content, its feed's site and its enclosures (reading view)."""
+    query = (
+        _base(None)
+        .add_columns(Article.content, Feed.site_url, Article.enclosures)
+        .where(Article.id == article_id)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    *fields, content, site_url, enclosures = row
+    media = [
+        EnclosureJSON(url=e["url"], type=e.get("type"), length=e.get("length"))
+        for e in enclosures or ()
+        if isinstance(e, dict) and isinstance(e.get("url"), str)
+    ]
+    listed = ArticleJSON(*fields)
+    return ArticleDetailJSON(
+        **{name: getattr(listed, name) for name in ArticleJSON.__struct_fields__},
+        content=content,
+        site_url=site_url,
+        enclosures=media,
+    )
 
 
 async def articles_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ArticleJSON]:
@@ -76,7 +154,12 @@ async def count_after(
     session: AsyncSession, categories: Sequence[str] | None, after: int, cap: int
 ) -> int:
     """How many articles a resume would replay, counting no further than `cap` + 1."""
-    inner = _base(categories).where(Article.id > after).limit(cap + 1).subquery()
+    inner = (
+        _base(categories)
+        .where(Article.id > after, Article.quiet.is_(False))
+        .limit(cap + 1)
+        .subquery()
+    )
     return int(await session.scalar(select(func.count()).select_from(inner)) or 0)
 
 

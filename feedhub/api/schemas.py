@@ -9,12 +9,14 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
+    "ArticleDetailJSON",
     "ArticleJSON",
     "CategoryCreate",
     "CategoryJSON",
     "CategoryUpdate",
     "CandidateJSON",
     "DiscoverRequest",
+    "EnclosureJSON",
     "FeedCreate",
     "FeedJSON",
     "FeedUpdate",
@@ -85,6 +87,33 @@ class ArticleJSON(msgspec.Struct):
     author: str | None
     published_at: datetime
     fetched_at: datetime
+    # Publication time clamped to arrival: the order of lists (issue 13).
+    listed_at: datetime
+
+
+class EnclosureJSON(msgspec.Struct):
+    url: str
+    type: str | None
+    length: int | None
+
+
+class ArticleDetailJSON(msgspec.Struct):
+    """One article for the reading view: the list fields plus content and enclosures."""
+
+    id: int
+    feed_id: int
+    feed_title: str
+    category: str
+    title: str
+    url: str | None
+    summary: str
+    author: str | None
+    published_at: datetime
+    fetched_at: datetime
+    listed_at: datetime
+    content: str
+    site_url: str | None
+    enclosures: list[EnclosureJSON]
 
 
 class DiscoverRequest(msgspec.Struct, forbid_unknown_fields=True):

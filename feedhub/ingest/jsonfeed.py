@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from feedhub.errors import ParseError
+from feedhub.ingest.enclosures import from_json_feed, with_enclosures
 from feedhub.ingest.normalize import RawEntry, assign_keys, clean_url, make_entry, strip_tags
 from feedhub.types import EntryData, ParsedFeed
 
@@ -165,7 +166,10 @@ def parse_json_feed(
     # resource (home_page_url may be on another host).
     feed_author = _author(document)
     entries: list[EntryData] = [
-        make_entry(_raw_entry(item, feed_author), base_url=url, fetched_at=fetched_at)
+        with_enclosures(
+            make_entry(_raw_entry(item, feed_author), base_url=url, fetched_at=fetched_at),
+            from_json_feed(item, url),
+        )
         for item in items
         if isinstance(item, dict)
     ]

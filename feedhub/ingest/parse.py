@@ -19,6 +19,7 @@ import feedparser
 from feedhub.errors import EmptyFeedError, ParseError
 from feedhub.ingest import jsonfeed
 from feedhub.ingest.discover import looks_like_html
+from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry
 from feedhub.types import EntryData, ParsedFeed
 
@@ -162,7 +163,8 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime) -> EntryData:
         published=published,
     )
     base = content_base or detail.get("base") or feed_url
-    return make_entry(raw, base_url=base, fetched_at=fetched_at)
+    made = make_entry(raw, base_url=base, fetched_at=fetched_at)
+    return with_enclosures(made, from_feedparser(entry, made.url or feed_url))
 
 
 # Parts of a document that change on every request without any news: build dates,

@@ -399,7 +399,7 @@ class Poller:
         self._pending.pop(state.id, None)
         saved = await self.store.save(
             state.id, parsed.entries, fetched_at=result.fetched_at, feed_values=values,
-            on_commit=publish,
+            on_commit=publish, backlog_window=self.settings.backlog_window,
         )  # fmt: skip
         # What the schedule just used; a 304 or an unchanged body re-uses it.
         self._recent[state.id] = published

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.ingest.arrival import is_backlog, listed_at
 from feedhub.models import Article, Feed, Tombstone
 from feedhub.types import EntryData
 
@@ -31,6 +32,8 @@ _CHUNK = 500
 class SaveResult:
     new_ids: tuple[int, ...]
     updated: int
+    # The new ids worth a doorbell: new_ids without the backlog stored quietly (issue 13).
+    announced_ids: tuple[int, ...] = ()
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
@@ -51,16 +54,19 @@ class ArticleStore:
         fetched_at: datetime,
         feed_values: Mapping[str, Any],
         on_commit: Callable[[tuple[int, ...]], Awaitable[None]] | None = None,
+        backlog_window: timedelta | None = None,
     ) -> SaveResult:
         """Insert new entries, update changed ones and the feed row, in one transaction.
 
         `on_commit` runs after the commit while the writer lock is still held, so doorbells
-        leave in commit order too and a live stream never sees ids go backwards.
+        leave in commit order too and a live stream never sees ids go backwards. It gets the
+        announced ids only: entries published more than `backlog_window` before
+        `fetched_at` are stored `quiet` (listed, not announced; see `arrival`).
         """
         async with self._lock:
-            result = await self._save(feed_id, entries, fetched_at, feed_values)
-            if result.new_ids and on_commit is not None:
-                await on_commit(result.new_ids)
+            result = await self._save(feed_id, entries, fetched_at, feed_values, backlog_window)
+            if result.announced_ids and on_commit is not None:
+                await on_commit(result.announced_ids)
         return result
 
     async def _save(
@@ -69,6 +75,7 @@ class ArticleStore:
         entries: Sequence[EntryData],
         fetched_at: datetime,
         feed_values: Mapping[str, Any],
+        backlog_window: timedelta | None,
     ) -> SaveResult:
         keys = [e.key for e in entries] + [e.alt_key for e in entries if e.alt_key]
         async with self._sessions.begin() as session:
@@ -89,7 +96,7 @@ class ArticleStore:
                     rekeyed.append((article_id, entry))
                 elif entry.key not in tombstoned and entry.alt_key not in tombstoned:
                     fresh.append(entry)
-            new_ids = await self._insert(session, feed_id, fresh, fetched_at)
+            inserted = await self._insert(session, feed_id, fresh, fetched_at, backlog_window)
             for article_id, entry in changed:
                 await session.execute(
                     update(Article).where(Article.id == article_id).values(_row(entry))
@@ -101,7 +108,11 @@ class ArticleStore:
                     .values(guid_key=entry.key, **_row(entry))
                 )
             await session.execute(update(Feed).where(Feed.id == feed_id).values(**feed_values))
-        return SaveResult(new_ids=new_ids, updated=len(changed) + len(rekeyed))
+        return SaveResult(
+            new_ids=tuple(sorted(inserted)),
+            updated=len(changed) + len(rekeyed),
+            announced_ids=tuple(sorted(i for i, quiet in inserted.items() if not quiet)),
+        )
 
     async def _existing(
         self, session: AsyncSession, feed_id: int, keys: Sequence[str]
@@ -136,14 +147,25 @@ class ArticleStore:
         feed_id: int,
         entries: Sequence[EntryData],
         fetched_at: datetime,
-    ) -> tuple[int, ...]:
+        backlog_window: timedelta | None,
+    ) -> dict[int, bool]:
+        """Insert `entries`; return {new id: stored quiet}."""
         if not entries:
-            return ()
+            return {}
         # Oldest first, so that ids (and the stream) follow publication order within a poll;
         # feeds list newest first, hence the reversed tie-break.
         ordered = sorted(reversed(entries), key=lambda e: e.published_at)
         rows = [
-            {"feed_id": feed_id, "guid_key": e.key, "fetched_at": fetched_at, **_row(e)}
+            {
+                "feed_id": feed_id,
+                "guid_key": e.key,
+                "fetched_at": fetched_at,
+                # Fixed at arrival: a publisher editing a date later does not move the
+                # article around in lists (nor make a page's cursor skip it).
+                "listed_at": listed_at(e.published_at, fetched_at),
+                "quiet": is_backlog(e.published_at, fetched_at, backlog_window),
+                **_row(e),
+            }
             for e in ordered
         ]
         dialect = session.get_bind().dialect.name
@@ -151,10 +173,10 @@ class ArticleStore:
         stmt = (
             insert(Article)
             .on_conflict_do_nothing(index_elements=["feed_id", "guid_key"])
-            .returning(Article.id)
+            .returning(Article.id, Article.quiet)
         )
         result = await session.execute(stmt, rows)
-        return tuple(sorted(result.scalars().all()))
+        return {article_id: bool(quiet) for article_id, quiet in result}
 
 
 def _same_story(stored: tuple[int, str, str | None] | None, entry: EntryData) -> bool:
@@ -171,4 +193,6 @@ def _row(entry: EntryData) -> dict[str, Any]:
         "published_at": entry.published_at,
         "content_hash": entry.content_hash,
         "search_text": entry.text,
+        "enclosures": [{"url": e.url, "type": e.type, "length": e.length} for e in entry.enclosures]
+        or None,
     }
