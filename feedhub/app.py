@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
@@ -21,22 +22,31 @@ from litestar.static_files import create_static_files_router
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.hub import StreamHub
+from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
+from feedhub.api.me import ArticleController, MeController, SessionController
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
+from feedhub.api.state_events import StateEvents
 from feedhub.api.stream import StreamConfig, make_stream_handler
+from feedhub.api.users import UsersController
 from feedhub.bus import ChannelsPublisher, channels_plugin
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
+    AuthError,
     ConfigError,
     ConflictError,
     FeedhubError,
+    ForbiddenError,
     NotFoundError,
     ParseError,
+    RateLimitedError,
     ValidationError,
 )
+from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.scheduler import PollScheduler
 
 __all__ = ["create_app", "web_dir"]
@@ -44,6 +54,9 @@ __all__ = ["create_app", "web_dir"]
 log = logging.getLogger(__name__)
 
 _STATUS = {
+    AuthError: 401,
+    ForbiddenError: 403,
+    RateLimitedError: 429,
     ValidationError: 422,
     ParseError: 422,
     NotFoundError: 404,
@@ -73,7 +86,10 @@ def _tune_gc() -> None:
 
 def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
     status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+    return Response(
+        {"status_code": status, "detail": str(exc)}, status_code=status, headers=headers
+    )
 
 
 class _ServicesLifespan(InitPluginProtocol):
@@ -83,9 +99,12 @@ class _ServicesLifespan(InitPluginProtocol):
     replacing the list breaks Channels, litestar issue 3601).
     """
 
-    def __init__(self, services: Services, scheduler: PollScheduler | None) -> None:
+    def __init__(
+        self, services: Services, scheduler: PollScheduler | None, readers: Readers
+    ) -> None:
         self._services = services
         self._scheduler = scheduler
+        self._readers = readers
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.lifespan.append(self._lifespan)
@@ -96,6 +115,7 @@ class _ServicesLifespan(InitPluginProtocol):
         services = self._services
         await services.poller.start()
         await services.hub.start()
+        await self._readers.events.start()
         if self._scheduler is not None:
             self._scheduler.start()
         _tune_gc()
@@ -104,6 +124,7 @@ class _ServicesLifespan(InitPluginProtocol):
         finally:
             if self._scheduler is not None:
                 self._scheduler.stop()
+            await self._readers.events.stop()
             await services.hub.stop()
             await services.poller.stop()
 
@@ -144,6 +165,12 @@ def create_app(settings: Settings) -> Litestar:
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
     )
+    readers = Readers(
+        settings,
+        sessions,
+        StateEvents(channels),
+        AttemptLimiter(settings.login_attempts, settings.login_window_seconds),
+    )
     web = web_dir()
 
     @get("/admin", include_in_schema=False, sync_to_thread=False)
@@ -158,6 +185,11 @@ def create_app(settings: Settings) -> Litestar:
             PublicController,
             OutputFeedController,
             AdminController,
+            UsersController,
+            SessionController,
+            MeController,
+            ArticleController,
+            *greader_handlers(),
             health,
             stream,
             admin_page,
@@ -168,11 +200,13 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "session": Provide(provide_session),
             "services": Provide(provide_services, sync_to_thread=False),
+            "readers": Provide(provide_readers, sync_to_thread=False),
         },
-        plugins=[channels, _ServicesLifespan(services, scheduler)],
+        middleware=[DefineMiddleware(IdentityMiddleware, readers=readers)],
+        plugins=[channels, _ServicesLifespan(services, scheduler, readers)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],
-        state=State({"settings": settings, "services": services}),
+        state=State({"settings": settings, "services": services, "readers": readers}),
     )
     return app

@@ -71,6 +71,13 @@ class Settings:
     # uvicorn's per-request access log: off by default, a reverse proxy usually keeps one,
     # and it costs a fifth of the CPU of accepting a stream (benchmarks/README.md, Fan-out).
     access_log: bool = False
+    # Readers (issue 12): "public" keeps reading open to anyone, as before accounts existed
+    # (an upgraded install has no users yet and must keep working); "private" needs a
+    # signed-in user or a per-user token for the page, the read API, the stream and feeds.
+    reading: str = "public"
+    # Failed sign-ins per user name and per client address before 429, and the window (s).
+    login_attempts: int = 5
+    login_window_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -118,5 +125,9 @@ class Settings:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.backlog_window_hours < 0:
             raise ConfigError("FEEDHUB_BACKLOG_WINDOW_HOURS must be 0 (off) or positive")
+        if self.reading not in ("public", "private"):
+            raise ConfigError("FEEDHUB_READING must be public or private")
+        if self.login_attempts < 1 or self.login_window_seconds <= 0:
+            raise ConfigError("FEEDHUB_LOGIN_ATTEMPTS and _WINDOW_SECONDS must be positive")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
             raise ConfigError("poll concurrency limits must be at least 1")

@@ -4,13 +4,16 @@ in words, with the feed's url or id where there is one."""
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ConfigError",
     "ConflictError",
     "EmptyFeedError",
     "FeedhubError",
     "FetchError",
+    "ForbiddenError",
     "NotFoundError",
     "ParseError",
+    "RateLimitedError",
     "ValidationError",
 ]
 
@@ -52,3 +55,19 @@ class NotFoundError(FeedhubError):
 
 class ConflictError(FeedhubError):
     """The change would break a uniqueness or dependency rule."""
+
+
+class AuthError(FeedhubError):
+    """Not signed in, or a wrong name, password, session or token (HTTP 401)."""
+
+
+class ForbiddenError(FeedhubError):
+    """Signed in but not allowed: a reader on an admin route, a missing CSRF token (403)."""
+
+
+class RateLimitedError(FeedhubError):
+    """Too many failed sign-ins; `retry_after` seconds until the next try is heard (429)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +23,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Article", "Base", "Category", "Feed", "Tombstone"]
+__all__ = [
+    "Article",
+    "ArticleState",
+    "Base",
+    "Category",
+    "Feed",
+    "ReadMark",
+    "Tombstone",
+    "User",
+    "UserSession",
+]
 
 # Named constraints so Alembic's batch mode (SQLite) can drop and recreate them by name.
 NAMING_CONVENTION = {
@@ -56,6 +67,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
 
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _listed_default(context: Any) -> datetime:
+    params = context.get_current_parameters()
+    published, fetched = params.get("published_at"), params.get("fetched_at")
+    if published is None or fetched is None:
+        return cast(datetime, published or fetched)
+    return cast(datetime, min(published, fetched))
 
 
 class Base(DeclarativeBase):
@@ -127,7 +146,8 @@ class Article(Base):
     # Summary and content without markup: what full-text search indexes (migration 0003).
     search_text: Mapped[str] = mapped_column(Text, server_default="")
     # Issue 13 (migration 0007). Publication time clamped to arrival: what lists sort by.
-    listed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Rows inserted without it (scripts, tests) get min(published_at, fetched_at) too.
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_listed_default)
     # Backlog stored without a doorbell: listed, never announced on the stream.
     quiet: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # [{"url", "type", "length"}], read only with the article; never queried into.
@@ -144,3 +164,77 @@ class Tombstone(Base):
     )
     guid_key: Mapped[str] = mapped_column(String(600), primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- readers (issue 12, migration 0006) ---------------------------------------------------------
+class User(Base):
+    """A reader or an admin. "user" is a reserved word on PostgreSQL, hence the table name."""
+
+    __tablename__ = "reader_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # "scrypt$n$r$p$salt$hash" (feedhub.readers.passwords); never logged, never returned.
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    # The secret of the user's output-feed URLs (`?key=`): feed readers cannot sign in.
+    feed_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser ("web", cookie) or app ("api", Google Reader ClientLogin).
+
+    Only a hash of the secret token is stored: a copy of the database signs nobody in.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Sent back in X-CSRF-Token (web) or as the Google Reader `T` token (api).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReadMark(Base):
+    """Per user and feed: every article of the feed with an id <= upto_id is read, except
+    those an ArticleState row marks unread. One row per feed instead of one per article
+    keeps 100,000 articles x 20 users small (issue 12)."""
+
+    __tablename__ = "read_mark"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feed.id", ondelete="CASCADE"), primary_key=True
+    )
+    upto_id: Mapped[int] = mapped_column(IdType)
+
+
+class ArticleState(Base):
+    """The exceptions to a user's read mark, and stars. `read` None: the mark decides."""
+
+    __tablename__ = "article_state"
+    __table_args__ = (
+        Index("ix_article_state_user_id_feed_id", "user_id", "feed_id", "article_id"),
+        Index("ix_article_state_user_id_starred", "user_id", "starred", "article_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("article.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The article's feed, copied: unread counts group by it without reading `article`.
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
+    read: Mapped[bool | None] = mapped_column(Boolean)
+    starred: Mapped[bool] = mapped_column(Boolean, server_default=false())

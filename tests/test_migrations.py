@@ -112,7 +112,7 @@ def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: P
 
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
-    command.upgrade(alembic_config(url), "0003")
+    command.upgrade(alembic_config(url), "0006")
     with sqlite3.connect(path) as db:
         db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
         db.execute(
@@ -141,7 +141,7 @@ def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: P
         )  # the update trigger still feeds the index
         match = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
         assert db.execute(match, ("lava",)).fetchall() == [(1,)]
-    command.downgrade(alembic_config(url), "0003")
+    command.downgrade(alembic_config(url), "0006")
     with sqlite3.connect(path) as db:
         columns = {r[1] for r in db.execute("PRAGMA table_info(article)")}
         assert not columns & {"listed_at", "quiet", "enclosures"}

@@ -1,27 +1,24 @@
-"""The admin bearer guard. The token is compared in constant time and never logged."""
+"""The admin guard: the admin bearer token (compared in constant time, never logged) or a
+signed-in admin user. Who is asking was settled once by `feedhub.api.identity`."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+
+from feedhub.api.identity import require_admin
+from feedhub.errors import AuthError, ForbiddenError
 
 __all__ = ["admin_guard"]
 
 
 def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    expected: str | None = connection.app.state.settings.admin_token
-    header = connection.headers.get("authorization", "")
-    scheme, _sep, token = header.partition(" ")
-    valid = (
-        expected is not None
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(token.strip().encode(), expected.encode())
-    )
-    if not valid:
-        raise NotAuthorizedException(
-            detail="admin token missing or invalid: send Authorization: Bearer <token>"
-        )
+    try:
+        require_admin(connection)
+    except AuthError as exc:
+        raise NotAuthorizedException(detail=str(exc)) from None
+    except ForbiddenError as exc:
+        raise PermissionDeniedException(detail=str(exc)) from None

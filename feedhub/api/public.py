@@ -12,16 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from feedhub.api import catalog
 from feedhub.api.deps import Services
 from feedhub.api.queries import (
-    Cursor,
-    article_detail,
     articles_after,
     articles_before,
     articles_by_listing,
     search_articles,
 )
-from feedhub.api.schemas import ArticleDetailJSON, ArticleJSON, CategoryJSON
+from feedhub.api.schemas import ArticleJSON, CategoryJSON
 from feedhub.api.stream import parse_categories
-from feedhub.errors import NotFoundError, ValidationError
+from feedhub.cursor import Cursor
+from feedhub.errors import ValidationError
 
 __all__ = ["NEXT_CURSOR", "PublicController", "health"]
 
@@ -70,14 +69,6 @@ class PublicController(Controller):
         if len(page) == limit:
             headers[NEXT_CURSOR] = Cursor(page[-1].listed_at, page[-1].id).encode()
         return Response(page, headers=headers)
-
-    @get("/articles/{article_id:int}")
-    async def article(self, session: AsyncSession, article_id: int) -> ArticleDetailJSON:
-        """One article for the reading view: content, source and enclosures."""
-        found = await article_detail(session, article_id)
-        if found is None:
-            raise NotFoundError(f"article {article_id} does not exist")
-        return found
 
 
 @get("/healthz")

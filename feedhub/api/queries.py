@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from feedhub.api.schemas import ArticleDetailJSON, ArticleJSON, EnclosureJSON
-from feedhub.errors import ValidationError
+from feedhub.api.schemas import ArticleJSON
+from feedhub.cursor import Cursor
 from feedhub.models import Article, Category, Feed
 
 __all__ = [
-    "Cursor",
-    "article_detail",
     "articles_after",
     "articles_before",
     "articles_by_ids",
@@ -75,35 +71,6 @@ async def articles_after(
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a publication-ordered page ends: (listed_at, id) of its last article. Opaque
-    to clients (`<microseconds>.<id>`): new arrivals never shift it, ties break by id."""
-
-    listed_at: datetime
-    id: int
-
-    def encode(self) -> str:
-        delta = self.listed_at - _EPOCH
-        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-        return f"{micros}.{self.id}"
-
-    @classmethod
-    def decode(cls, raw: str) -> Cursor:
-        try:
-            micros_text, id_text = raw.split(".")
-            micros, article_id = int(micros_text), int(id_text)
-            listed = _EPOCH + timedelta(microseconds=micros)
-        except (ValueError, OverflowError):
-            raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave") from None
-        if article_id < 1:
-            raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave")
-        return cls(listed, article_id)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 async def articles_by_listing(
     session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int
 ) -> list[ArticleJSON]:
@@ -118,31 +85,6 @@ async def articles_by_listing(
         )
     order = (Article.listed_at.desc(), Article.id.desc())
     return _rows(await session.execute(query.order_by(*order).limit(limit)))
-
-
-async def article_detail(session: AsyncSession, article_id: int) -> ArticleDetailJSON | None:
-    """One article with its content, its feed's site and its enclosures (reading view)."""
-    query = (
-        _base(None)
-        .add_columns(Article.content, Feed.site_url, Article.enclosures)
-        .where(Article.id == article_id)
-    )
-    row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    *fields, content, site_url, enclosures = row
-    media = [
-        EnclosureJSON(url=e["url"], type=e.get("type"), length=e.get("length"))
-        for e in enclosures or ()
-        if isinstance(e, dict) and isinstance(e.get("url"), str)
-    ]
-    listed = ArticleJSON(*fields)
-    return ArticleDetailJSON(
-        **{name: getattr(listed, name) for name in ArticleJSON.__struct_fields__},
-        content=content,
-        site_url=site_url,
-        enclosures=media,
-    )
 
 
 async def articles_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ArticleJSON]:

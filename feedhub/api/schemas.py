@@ -9,7 +9,6 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
-    "ArticleDetailJSON",
     "ArticleJSON",
     "CategoryCreate",
     "CategoryJSON",
@@ -95,25 +94,6 @@ class EnclosureJSON(msgspec.Struct):
     url: str
     type: str | None
     length: int | None
-
-
-class ArticleDetailJSON(msgspec.Struct):
-    """One article for the reading view: the list fields plus content and enclosures."""
-
-    id: int
-    feed_id: int
-    feed_title: str
-    category: str
-    title: str
-    url: str | None
-    summary: str
-    author: str | None
-    published_at: datetime
-    fetched_at: datetime
-    listed_at: datetime
-    content: str
-    site_url: str | None
-    enclosures: list[EnclosureJSON]
 
 
 class DiscoverRequest(msgspec.Struct, forbid_unknown_fields=True):

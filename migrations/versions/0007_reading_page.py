@@ -7,7 +7,7 @@ backfilled: listed_at = min(published_at, fetched_at), nothing quiet, no enclosu
 next change of an entry in its feed fills them in).
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-27 11:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import feedhub.models
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

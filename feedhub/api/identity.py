@@ -1,0 +1,219 @@
+"""Who is asking, once per request: the admin token, a session cookie, a Google Reader app,
+or an output feed's secret key. Also the two rules that depend on it for every route:
+CSRF on cookie-authenticated changes, and FEEDHUB_READING=private (DESIGN.md "Readers").
+
+A plain ASGI middleware, so it also covers the raw ASGI stream handler and static files.
+An anonymous request costs nothing: the database is read only when a credential is sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.api.state_events import StateEvents
+from feedhub.config import Settings
+from feedhub.errors import AuthError, ForbiddenError
+from feedhub.readers import accounts
+from feedhub.readers.accounts import SessionInfo, UserInfo
+from feedhub.readers.ratelimit import AttemptLimiter
+
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "Identity",
+    "IdentityMiddleware",
+    "Readers",
+    "identity_of",
+    "provide_readers",
+    "require_admin",
+    "require_user",
+]
+
+log = logging.getLogger(__name__)
+
+COOKIE = "feedhub_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+# Sign-in has no session yet; it only accepts a JSON body, which no cross-site form sends.
+_CSRF_EXEMPT = frozenset({("POST", "/api/session")})
+# Open in private mode: the sign-in page and its API, probes, the schema, static assets (no
+# data in them), and the routes that check credentials of their own (admin, Google Reader).
+_OPEN_EXACT = frozenset(
+    {"/signin", "/signin.html", "/api/session", "/healthz", "/readyz", "/metrics", "/admin"}
+)
+_OPEN_PREFIXES = ("/schema", "/reader/", "/accounts/", "/api/admin/", "/api/greader.php/")
+_ASSET_SUFFIXES = (".js", ".css", ".svg", ".ico", ".png", ".woff2", ".map")
+_OUTPUT_FEEDS = ("/atom.xml", "/feed.json")
+
+
+@dataclass(slots=True)
+class Readers:
+    """What the readers' routes share, built once in create_app."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    events: StateEvents
+    limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def private(self) -> bool:
+        return self.settings.reading == "private"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    via: Literal["admin_token", "cookie", "googlelogin", "feed_key"]
+    user: UserInfo | None = None  # None: the admin token, which is nobody in particular
+    session: SessionInfo | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is None or self.user.is_admin
+
+
+def identity_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity | None:
+    state = connection.scope.get("state") or {}
+    found: Identity | None = state.get("identity")
+    return found
+
+
+def require_user(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[UserInfo, SessionInfo]:
+    """The signed-in user and session of a cookie or app request, or AuthError (401)."""
+    identity = identity_of(connection)
+    if identity is None or identity.user is None or identity.session is None:
+        raise AuthError("sign in first")
+    return identity.user, identity.session
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    try:
+        jar = SimpleCookie(raw)
+    except Exception:  # a malformed Cookie header is just no cookie
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else None
+
+
+def _is_open(path: str) -> bool:
+    return path in _OPEN_EXACT or path.startswith(_OPEN_PREFIXES) or path.endswith(_ASSET_SUFFIXES)
+
+
+async def _json_error(
+    send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = msgspec.json.encode({"status_code": status, "detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class IdentityMiddleware:
+    def __init__(self, app: ASGIApp, readers: Readers) -> None:
+        self.app = app
+        self.readers = readers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        identity = await self._identify(scope)
+        scope.setdefault("state", {})["identity"] = identity
+        path, method = scope["path"], str(scope.get("method", "GET"))
+        if (
+            identity is not None
+            and identity.via == "cookie"
+            and method not in _SAFE
+            and (method, path) not in _CSRF_EXEMPT
+        ):
+            assert identity.session is not None
+            sent = _header(scope, CSRF_HEADER.encode()) or ""
+            if not hmac.compare_digest(sent.encode(), identity.session.csrf_token.encode()):
+                await _json_error(send, 403, "CSRF token missing or invalid: send the "
+                                  "X-CSRF-Token header from GET /api/session", [])  # fmt: skip
+                return
+        if self.readers.private and identity is None and not _is_open(path):
+            if method in _SAFE and path in ("/", "/index.html"):
+                headers = [(b"location", b"/signin"), (b"content-length", b"0")]
+                await send({"type": "http.response.start", "status": 303, "headers": headers})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await _json_error(send, 401, "this feedhub is private: sign in first", [])
+            return
+        await self.app(scope, receive, send)
+
+    async def _identify(self, scope: Scope) -> Identity | None:
+        settings = self.readers.settings
+        auth = _header(scope, b"authorization") or ""
+        scheme, _, credential = auth.partition(" ")
+        credential = credential.strip()
+        scheme = scheme.lower()
+        if scheme == "bearer":
+            token = settings.admin_token
+            if token and hmac.compare_digest(credential.encode(), token.encode()):
+                return Identity("admin_token")
+            return None
+        if scheme == "googlelogin":
+            key, _, value = credential.partition("=")
+            if key.strip().lower() != "auth":
+                return None
+            return await self._session(value.strip(), "api", "googlelogin")
+        if cookie := _cookie(scope):
+            found = await self._session(cookie, "web", "cookie")
+            if found is not None:
+                return found
+        if scope["path"].endswith(_OUTPUT_FEEDS):
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            feed_key = next((v for k, v in query if k == "key"), None)
+            if feed_key:
+                async with self.readers.sessions() as session:
+                    user = await accounts.user_by_feed_key(session, feed_key)
+                if user is not None:
+                    return Identity("feed_key", user)
+        return None
+
+    async def _session(
+        self, token: str, kind: str, via: Literal["cookie", "googlelogin"]
+    ) -> Identity | None:
+        async with self.readers.sessions() as session:
+            found = await accounts.resolve_session(session, token, self.readers.clock(), kind)
+        return Identity(via, found.user, found) if found is not None else None
+
+
+def require_admin(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    """The admin token, or a signed-in admin (cookie with CSRF, or an app); else 401/403."""
+    identity = identity_of(connection)
+    if identity is None or identity.via == "feed_key":
+        raise AuthError("admin token missing or invalid: send Authorization: Bearer <token>")
+    if not identity.is_admin:
+        raise ForbiddenError("this needs an admin; you are signed in as a reader")
+    return identity
+
+
+def provide_readers(state: State) -> Readers:
+    readers: Readers = state.readers
+    return readers

@@ -1,0 +1,151 @@
+"""Request and response bodies of the readers' routes (docs/readers-api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from feedhub.api.schemas import EnclosureJSON
+
+__all__ = [
+    "ArticleContentJSON",
+    "FeedKeyJSON",
+    "MarkAllBody",
+    "MarkAllJSON",
+    "PasswordChange",
+    "SessionJSON",
+    "SessionRowJSON",
+    "SessionUser",
+    "SignIn",
+    "StateBody",
+    "StateIdsJSON",
+    "StatefulArticleJSON",
+    "UnreadJSON",
+    "UserCreate",
+    "UserJSON",
+    "UserUpdate",
+]
+
+Ids = Annotated[list[Annotated[int, Meta(ge=1)]], Meta(max_length=1000)]
+Password = Annotated[str, Meta(min_length=1, max_length=200)]
+UserName = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class SignIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: UserName
+    password: Password
+
+
+class SessionUser(msgspec.Struct):
+    name: str
+    role: str
+
+
+class SessionJSON(msgspec.Struct):
+    user: SessionUser | None
+    csrf_token: str | None
+    reading: str
+    feed_key: str | None
+
+
+class SessionRowJSON(msgspec.Struct):
+    id: int
+    kind: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    current: bool
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current: Password
+    new: Password
+
+
+class FeedKeyJSON(msgspec.Struct):
+    feed_key: str
+
+
+class StateBody(msgspec.Struct, forbid_unknown_fields=True):
+    read: Ids = msgspec.field(default_factory=list)
+    unread: Ids = msgspec.field(default_factory=list)
+    starred: Ids = msgspec.field(default_factory=list)
+    unstarred: Ids = msgspec.field(default_factory=list)
+
+
+class StateIdsJSON(msgspec.Struct):
+    read: list[int]
+    starred: list[int]
+
+
+class MarkAllBody(msgspec.Struct, forbid_unknown_fields=True):
+    category: str | None = None
+    feed_id: Annotated[int, Meta(ge=1)] | None = None
+    upto_id: Annotated[int, Meta(ge=0)] | None = None
+    before: datetime | None = None
+
+
+class MarkAllJSON(msgspec.Struct):
+    upto_id: int
+
+
+class UnreadJSON(msgspec.Struct):
+    total: int
+    categories: dict[str, int]
+    feeds: dict[str, int]
+
+
+class StatefulArticleJSON(msgspec.Struct):
+    id: int
+    feed_id: int
+    feed_title: str
+    category: str
+    title: str
+    url: str | None
+    summary: str
+    author: str | None
+    published_at: datetime
+    fetched_at: datetime
+    read: bool
+    starred: bool
+    listed_at: datetime
+
+
+class ArticleContentJSON(msgspec.Struct):
+    id: int
+    feed_id: int
+    feed_title: str
+    category: str
+    title: str
+    url: str | None
+    summary: str
+    content: str
+    author: str | None
+    published_at: datetime
+    fetched_at: datetime
+    read: bool | None
+    starred: bool | None
+    # Issue 13's reading view: list order, the feed's site, media files.
+    listed_at: datetime
+    site_url: str | None
+    enclosures: list[EnclosureJSON]
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: UserName
+    password: Password
+    role: str = "reader"
+
+
+class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    password: Password | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+
+
+class UserJSON(msgspec.Struct):
+    name: str
+    role: str
+    created_at: datetime

@@ -1,0 +1,51 @@
+"""Admin API for users (DESIGN.md "Readers"): the admin token or a signed-in admin."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+from msgspec import UNSET
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.api.auth import admin_guard
+from feedhub.api.identity import Readers
+from feedhub.api.reader_schemas import UserCreate, UserJSON, UserUpdate
+from feedhub.readers import accounts
+from feedhub.readers.accounts import UserInfo
+
+__all__ = ["UsersController"]
+
+
+def _json(user: UserInfo) -> UserJSON:
+    return UserJSON(user.name, user.role, user.created_at)
+
+
+class UsersController(Controller):
+    path = "/api/admin/users"
+    guards = [admin_guard]  # noqa: RUF012
+
+    @post("/")
+    async def create_user(
+        self, data: UserCreate, session: AsyncSession, readers: Readers
+    ) -> UserJSON:
+        user = await accounts.create_user(
+            session, data.name, data.password, data.role, readers.clock()
+        )
+        return _json(user)
+
+    @get("/")
+    async def list_users(self, session: AsyncSession) -> list[UserJSON]:
+        return [_json(u) for u in await accounts.list_users(session)]
+
+    @patch("/{name:str}")
+    async def update_user(self, name: str, data: UserUpdate, session: AsyncSession) -> UserJSON:
+        user = await accounts.update_user(
+            session,
+            name,
+            password=None if data.password is UNSET else data.password,
+            role=None if data.role is UNSET else data.role,
+        )
+        return _json(user)
+
+    @delete("/{name:str}")
+    async def delete_user(self, name: str, session: AsyncSession) -> None:
+        await accounts.delete_user(session, name)

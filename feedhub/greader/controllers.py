@@ -1,0 +1,402 @@
+"""Google Reader API routes: thin handlers over `protocol` (pure), `service` and
+`feedhub.readers`. Paths as apps expect them (DESIGN.md "Readers"); the same routes are
+also served under `/api/greader.php`, the prefix apps add for a "FreshRSS" account.
+
+Auth: `Authorization: GoogleLogin auth=<token>` from ClientLogin (settled by the identity
+middleware). The `T` token of a POST is checked when sent (a wrong one is 401 with
+`X-Reader-Google-Bad-Token`, so apps fetch a new one); a missing one is accepted, since the
+auth header, not a cookie, is what proves the caller (no cross-site risk).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, get, post, route
+from litestar.datastructures import MultiDict
+from litestar.handlers import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.api.identity import Readers, identity_of
+from feedhub.errors import AuthError, NotFoundError, RateLimitedError, ValidationError
+from feedhub.greader import protocol, service
+from feedhub.greader.edits import disable_label, edit_subscription, rename_label
+from feedhub.greader.render import atom_stream, item_json
+from feedhub.readers import accounts, state
+from feedhub.readers.accounts import SessionInfo, UserInfo
+from feedhub.readers.queries import Scope, list_items
+from feedhub.readers.state import AllRead, StateChange
+
+__all__ = ["greader_handlers"]
+
+AnyRequest = Request[Any, Any, Any]
+_TEXT = "text/plain"
+_JSON = "application/json"
+MAX_ITEMS = 1000
+MAX_IDS = 10_000
+
+
+def _json(body: object) -> Response[bytes]:
+    return Response(msgspec.json.encode(body), media_type=_JSON, status_code=200)
+
+
+def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(body, media_type=_TEXT, status_code=status, headers=headers)
+
+
+def _caller(request: AnyRequest) -> tuple[UserInfo, SessionInfo]:
+    identity = identity_of(request)
+    if identity is None or identity.via != "googlelogin" or identity.session is None:
+        raise AuthError("send Authorization: GoogleLogin auth=<token> (from ClientLogin)")
+    assert identity.user is not None
+    return identity.user, identity.session
+
+
+async def _params(request: AnyRequest) -> MultiDict[str]:
+    """Query and form parameters together (apps put them in either, repeated `i`, `a`…)."""
+    merged: MultiDict[str] = MultiDict(list(request.query_params.multi_items()))
+    if request.method == "POST":
+        form = await request.form()
+        merged.extend([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    return merged
+
+
+def _check_token(params: MultiDict[str], session: SessionInfo) -> None:
+    token = params.get("T")
+    if token is not None and not hmac.compare_digest(token.encode(), session.csrf_token.encode()):
+        raise _BadToken()
+
+
+class _BadToken(Exception):
+    pass
+
+
+def _bad_token(_: AnyRequest, __: _BadToken) -> Response[str]:
+    return _text("Unauthorized: bad T token", 401, {"X-Reader-Google-Bad-Token": "true"})
+
+
+def _int(params: MultiDict[str], name: str, parse: Any, **kwargs: Any) -> Any:
+    try:
+        return parse(params.get(name), **kwargs)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
+
+
+def _cursor(params: MultiDict[str]) -> int | None:
+    raw = params.get("c")
+    if raw is None or not raw.strip():
+        return None
+    if not raw.strip().isdigit():
+        raise ValidationError("c: not a continuation this server gave")
+    return int(raw)
+
+
+def _stream(raw: str | None) -> protocol.Stream:
+    try:
+        return protocol.parse_stream(raw or "")
+    except ValueError as exc:
+        raise NotFoundError(str(exc)) from None
+
+
+async def _page(
+    session: AsyncSession, user: UserInfo, stream_raw: str | None, params: MultiDict[str],
+    *, maximum: int, with_content: bool,
+) -> tuple[protocol.Stream, list[Any], str | None]:  # fmt: skip
+    """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
+    stream = _stream(stream_raw)
+    limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
+    published_from = _int(params, "ot", protocol.parse_seconds)
+    published_to = _int(params, "nt", protocol.parse_seconds)
+    scope = await service.scope_for(session, stream)
+    if scope is None:
+        return stream, [], None
+    scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
+    scope = replace(scope, published_from=published_from, published_to=published_to)
+    items = await list_items(
+        session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
+        limit=limit + 1, with_content=with_content,
+    )  # fmt: skip
+    more = len(items) > limit
+    items = items[:limit]
+    return stream, items, (str(items[-1].id) if more and items else None)
+
+
+# -- sign-in -------------------------------------------------------------------------------------
+@route("/accounts/ClientLogin", http_method=["GET", "POST"])
+async def client_login(
+    request: AnyRequest, session: AsyncSession, readers: Readers
+) -> Response[Any]:
+    params = await _params(request)
+    name, password = params.get("Email") or "", params.get("Passwd") or ""
+    client = request.client.host if request.client else "?"
+    keys = [f"name:{name.lower()}", f"ip:{client}"]
+    now = time.monotonic()
+    wait = readers.limiter.retry_after(keys, now)
+    if wait:
+        raise RateLimitedError("too many failed sign-ins; try again later", retry_after=wait)
+    try:
+        if not name or not password:
+            raise AuthError("Email and Passwd are required")
+        user = await accounts.authenticate(session, name, password)
+    except AuthError:
+        readers.limiter.failed(keys, now)
+        return _text("Error=BadAuthentication\n", 401)
+    readers.limiter.succeeded(keys[0])
+    agent = request.headers.get("user-agent")
+    token, _ = await accounts.open_session(session, user, "api", agent, readers.clock())
+    if params.get("output") == "json":
+        return _json({"SID": token, "LSID": "null", "Auth": token})
+    return _text(f"SID={token}\nLSID=null\nAuth={token}\n")
+
+
+# -- reads ---------------------------------------------------------------------------------------
+@get("/reader/api/0/token")
+async def token(request: AnyRequest) -> Response[str]:
+    _, info = _caller(request)
+    return _text(info.csrf_token)  # no newline: apps send it back as it is
+
+
+@get("/reader/api/0/user-info")
+async def user_info(request: AnyRequest) -> Response[bytes]:
+    user, _ = _caller(request)
+    return _json({
+        "userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
+        "userEmail": user.name, "isBloggerUser": False,
+        "signupTimeSec": int(user.created_at.timestamp()), "isMultiLoginEnabled": False,
+    })  # fmt: skip
+
+
+@get("/reader/api/0/subscription/list")
+async def subscription_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    _caller(request)
+    subscriptions = await service.list_subscriptions(session)
+    return _json({"subscriptions": [
+        {
+            "id": f"feed/{s.feed_id}", "title": s.title, "url": s.url,
+            "htmlUrl": s.site_url or "", "iconUrl": "", "sortid": f"{s.feed_id:08X}",
+            "firstitemmsec": str(int(s.created_at.timestamp() * 1000)),
+            "categories": [{"id": protocol.label_id(s.label), "label": s.label}],
+        }
+        for s in subscriptions
+    ]})  # fmt: skip
+
+
+@get("/reader/api/0/tag/list")
+async def tag_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    _caller(request)
+    tags: list[dict[str, str]] = [{"id": protocol.STARRED}]
+    tags += [
+        {"id": protocol.label_id(name), "type": "folder"}
+        for name in await service.list_labels(session)
+    ]
+    return _json({"tags": tags})
+
+
+@get("/reader/api/0/unread-count")
+async def unread_count(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    user, _ = _caller(request)
+    counts = await service.unread_counts(session, user.id)
+    return _json({"max": max([c.count for c in counts], default=0), "unreadcounts": [
+        {"id": c.stream_id, "count": c.count,
+         "newestItemTimestampUsec": str(protocol.usec(c.newest)) if c.newest else "0"}
+        for c in counts
+    ]})  # fmt: skip
+
+
+async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None) -> Response[bytes]:
+    user, _ = _caller(request)
+    params = await _params(request)
+    stream, items, continuation = await _page(
+        session, user, raw if raw is not None else params.get("s"), params,
+        maximum=MAX_ITEMS, with_content=True,
+    )  # fmt: skip
+    body: dict[str, Any] = {
+        "id": raw.lstrip("/") if raw else (params.get("s") or protocol.READING_LIST),
+        "updated": int(time.time()),
+        "items": [item_json(i) for i in items],
+    }
+    if continuation:
+        body["continuation"] = continuation
+    return _json(body)
+
+
+@get("/reader/api/0/stream/contents")
+async def stream_contents_query(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    return await _contents(request, session, None)
+
+
+@get("/reader/api/0/stream/contents/{stream_id:path}")
+async def stream_contents(
+    request: AnyRequest, session: AsyncSession, stream_id: str
+) -> Response[bytes]:
+    return await _contents(request, session, stream_id)
+
+
+@get("/reader/api/0/stream/items/ids")
+async def stream_item_ids(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    user, _ = _caller(request)
+    params = await _params(request)
+    if not params.get("s"):
+        raise ValidationError("s (a stream id) is required")
+    _, items, continuation = await _page(
+        session, user, params.get("s"), params, maximum=MAX_IDS, with_content=False
+    )
+    body: dict[str, Any] = {"itemRefs": [
+        {"id": str(i.id), "directStreamIds": [f"feed/{i.feed_id}"],
+         "timestampUsec": str(protocol.usec(i.fetched_at))}
+        for i in items
+    ]}  # fmt: skip
+    if continuation:
+        body["continuation"] = continuation
+    return _json(body)
+
+
+def _item_ids(params: MultiDict[str]) -> list[int]:
+    try:
+        ids = [protocol.parse_item_id(v) for v in params.getall("i", [])]
+    except ValueError as exc:
+        raise ValidationError(f"i: {exc}") from None
+    if len(ids) > MAX_ITEMS:
+        raise ValidationError(f"at most {MAX_ITEMS} items at once")
+    return ids
+
+
+@route("/reader/api/0/stream/items/contents", http_method=["GET", "POST"])
+async def stream_items_contents(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+    user, _ = _caller(request)
+    ids = _item_ids(await _params(request))
+    items = await list_items(
+        session, user.id, Scope(ids=tuple(ids)), limit=max(len(ids), 1)
+    ) if ids else []  # fmt: skip
+    return _json({
+        "id": protocol.READING_LIST, "updated": int(time.time()),
+        "items": [item_json(i) for i in items],
+    })  # fmt: skip
+
+
+# -- state changes -------------------------------------------------------------------------------
+@post("/reader/api/0/edit-tag", status_code=200)
+async def edit_tag(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[str]:
+    user, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    ids = _item_ids(params)
+    add, remove = protocol.tags_in(params.getall("a", [])), protocol.tags_in(params.getall("r", []))
+    change = await state.apply_changes(
+        session, user.id,
+        read=ids if protocol.READ in add else [],
+        unread=ids if protocol.READ in remove else [],
+        starred=ids if protocol.STARRED in add else [],
+        unstarred=ids if protocol.STARRED in remove else [],
+    )  # fmt: skip
+    await readers.events.publish(user.id, change)
+    return _text("OK")
+
+
+@post("/reader/api/0/mark-all-as-read", status_code=200)
+async def mark_all_as_read(
+    request: AnyRequest, session: AsyncSession, readers: Readers
+) -> Response[str]:
+    user, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    stream = _stream(params.get("s"))
+    feed_ids = await service.feed_ids_for(session, stream)
+    if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark
+        return _text("OK")
+    before = _int(params, "ts", protocol.parse_mark_time) or readers.clock()
+    bound = await state.mark_all_read(session, user.id, feed_ids=feed_ids, before=before)
+    feed_id = feed_ids[0] if feed_ids and stream.kind == "feed" else None
+    label = stream.value if stream.kind == "label" else None
+    category = (await service.category_for_label(session, label)).slug if label else None
+    await readers.events.publish(user.id, StateChange(all_read=AllRead(category, feed_id, bound)))
+    return _text("OK")
+
+
+# -- subscriptions and labels (admins: feeds and categories are shared) --------------------------
+@post("/reader/api/0/subscription/edit", status_code=200)
+async def subscription_edit(
+    request: AnyRequest, session: AsyncSession, readers: Readers
+) -> Response[str]:
+    _, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    await edit_subscription(request, session, readers, params)
+    return _text("OK")
+
+
+@post("/reader/api/0/subscription/quickadd", status_code=200)
+async def quickadd(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[bytes]:
+    _, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    url = params.get("quickadd") or ""
+    feed = await edit_subscription(
+        request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
+    )
+    return _json({"query": url, "numResults": 1, "streamId": f"feed/{feed}"})
+
+
+@post("/reader/api/0/rename-tag", status_code=200)
+async def rename_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+    _, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    await rename_label(
+        request, session, params.get("s") or params.get("t") or "", params.get("dest") or ""
+    )
+    return _text("OK")
+
+
+@post("/reader/api/0/disable-tag", status_code=200)
+async def disable_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+    _, info = _caller(request)
+    params = await _params(request)
+    _check_token(params, info)
+    await disable_label(request, session, params.get("s") or params.get("t") or "")
+    return _text("OK")
+
+
+# -- the Atom form, and everything else ----------------------------------------------------------
+@get("/reader/atom/{stream_id:path}")
+async def atom(
+    request: AnyRequest, session: AsyncSession, stream_id: str, readers: Readers
+) -> Response[bytes]:
+    user, _ = _caller(request)
+    params = await _params(request)
+    stream, items, _ = await _page(
+        session, user, stream_id, params, maximum=MAX_ITEMS, with_content=True
+    )
+    title = {"reading-list": "Reading list", "starred": "Starred", "read": "Read"}.get(
+        stream.kind, items[0].feed_title if items and stream.kind == "feed" else stream.value or ""
+    )
+    body = atom_stream(stream_id.lstrip("/"), title, str(request.url), items, readers.clock())
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+@route(["/reader/api/0/{rest:path}", "/reader/{rest:path}"], http_method=["GET", "POST"])
+async def unknown(rest: str) -> Response[bytes]:
+    """Never an empty 200 for what we do not serve: apps then show nothing (miniflux#2129)."""
+    detail = f"not supported here: {rest.lstrip('/')}"
+    body = msgspec.json.encode({"status_code": 404, "detail": detail})
+    return Response(body, media_type=_JSON, status_code=404)
+
+
+_HANDLERS: list[BaseRouteHandler] = [
+    client_login, token, user_info, subscription_list, tag_list, unread_count,
+    stream_contents_query, stream_contents, stream_item_ids, stream_items_contents, edit_tag,
+    mark_all_as_read, subscription_edit, quickadd, rename_tag, disable_tag, atom, unknown,
+]  # fmt: skip
+
+
+def greader_handlers() -> list[Router]:
+    return [
+        Router(path="/", route_handlers=_HANDLERS, exception_handlers={_BadToken: _bad_token},
+               include_in_schema=False),
+        Router(path="/api/greader.php", route_handlers=_HANDLERS,
+               exception_handlers={_BadToken: _bad_token}, include_in_schema=False),
+    ]  # fmt: skip

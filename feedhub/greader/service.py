@@ -1,0 +1,150 @@
+"""Google Reader API reads that need the database: streams to scopes, subscriptions,
+labels, unread counts. The edits go through `feedhub.readers.state` and the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.errors import NotFoundError
+from feedhub.greader.protocol import READ, STARRED, Stream, label_id, tags_in
+from feedhub.models import Article, Category, Feed
+from feedhub.readers import state
+from feedhub.readers.queries import Scope
+
+__all__ = [
+    "Subscription",
+    "UnreadCount",
+    "apply_filters",
+    "category_for_label",
+    "feed_ids_for",
+    "list_labels",
+    "list_subscriptions",
+    "scope_for",
+    "unread_counts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    feed_id: int
+    title: str
+    url: str
+    site_url: str | None
+    label: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCount:
+    stream_id: str
+    count: int
+    newest: datetime | None
+
+
+async def category_for_label(session: AsyncSession, label: str) -> Category:
+    """A label is a category, named by its name (as listed) or by its slug."""
+    found = await session.scalar(select(Category).where(Category.name == label).limit(1))
+    if found is None:
+        found = await session.scalar(select(Category).where(Category.slug == label))
+    if found is None:
+        raise NotFoundError(f"label {label!r} does not exist")
+    return found
+
+
+async def _feed(session: AsyncSession, stream: Stream) -> int:
+    value = stream.value or ""
+    feed_id = stream.feed_id
+    if feed_id is None:  # "feed/<url>", Google Reader's own form
+        feed_id = await session.scalar(select(Feed.id).where(Feed.url == value))
+    elif await session.get(Feed, feed_id) is None:
+        feed_id = None
+    if feed_id is None:
+        raise NotFoundError(f"feed {value!r} does not exist")
+    return int(feed_id)
+
+
+async def scope_for(session: AsyncSession, stream: Stream) -> Scope | None:
+    """The articles a stream names; None for a stream that is always empty here."""
+    if stream.kind == "reading-list":
+        return Scope()
+    if stream.kind == "starred":
+        return Scope(starred=True)
+    if stream.kind == "read":
+        return Scope(read=True)
+    if stream.kind == "label":
+        return Scope(category_id=(await category_for_label(session, stream.value or "")).id)
+    if stream.kind == "feed":
+        return Scope(feed_ids=(await _feed(session, stream),))
+    return None
+
+
+async def feed_ids_for(session: AsyncSession, stream: Stream) -> list[int] | None:
+    """The feeds a mark-all-as-read covers: None for all; [] for a stream with none."""
+    if stream.kind in ("reading-list", "read", "starred"):
+        return None
+    if stream.kind == "label":
+        category = await category_for_label(session, stream.value or "")
+        return list(await session.scalars(select(Feed.id).where(Feed.category_id == category.id)))
+    if stream.kind == "feed":
+        return [await _feed(session, stream)]
+    return []
+
+
+def apply_filters(scope: Scope, exclude: Iterable[str], include: Iterable[str]) -> Scope:
+    """`xt` (exclude) and `it` (include) of read and starred; other tags change nothing."""
+    excluded, included = tags_in(exclude), tags_in(include)
+    if READ in excluded:
+        scope = replace(scope, read=False)
+    if READ in included:
+        scope = replace(scope, read=True)
+    if STARRED in included:
+        scope = replace(scope, starred=True)
+    return scope
+
+
+async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
+    rows = await session.execute(
+        select(
+            Feed.id, func.coalesce(Feed.title, Feed.url), Feed.url, Feed.site_url, Category.name,
+            Feed.created_at,
+        ).join(Category).order_by(func.lower(func.coalesce(Feed.title, Feed.url)), Feed.id)
+    )  # fmt: skip
+    return [Subscription(*row) for row in rows]
+
+
+async def list_labels(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(Category.name).order_by(Category.name)))
+
+
+async def unread_counts(session: AsyncSession, user_id: int) -> list[UnreadCount]:
+    """Per feed, per label and the reading list; newest = the newest article's fetch time."""
+    counts = await state.unread_counts(session, user_id)
+    newest_of = (
+        select(Article.fetched_at)
+        .where(Article.feed_id == Feed.id)
+        .order_by(Article.id.desc())
+        .limit(1)
+        .correlate(Feed)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Feed.id, Category.name, newest_of).join(Category))
+    per_label: dict[str, tuple[int, datetime | None]] = {}
+    out: list[UnreadCount] = []
+    total, newest_all = 0, None
+    for feed_id, label, newest in rows:
+        n = counts.get(feed_id, 0)
+        if not n:
+            continue
+        out.append(UnreadCount(f"feed/{feed_id}", n, newest))
+        count, when = per_label.get(label, (0, None))
+        per_label[label] = (count + n, max(filter(None, (when, newest)), default=None))
+        total += n
+        newest_all = max(filter(None, (newest_all, newest)), default=None)
+    out += [UnreadCount(label_id(k), n, w) for k, (n, w) in sorted(per_label.items())]
+    out.append(UnreadCount("user/-/state/com.google/reading-list", total, newest_all))
+    return out

@@ -1,0 +1,301 @@
+"""Users and their sessions: the rules behind the admin users API, sign-in and the CLI.
+
+Each function does one change in one transaction and raises before writing anything when
+the input is wrong. Secrets (session tokens) are returned once to the caller and only
+their SHA-256 is stored; passwords only as scrypt hashes, computed in a worker thread so a
+sign-in does not stall the event loop for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedhub.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.models import User, UserSession
+from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
+
+__all__ = [
+    "ROLES",
+    "SESSION_IDLE",
+    "SessionInfo",
+    "UserInfo",
+    "authenticate",
+    "change_password",
+    "check_password",
+    "create_user",
+    "delete_user",
+    "get_user",
+    "list_sessions",
+    "list_users",
+    "open_session",
+    "resolve_session",
+    "revoke_session",
+    "rotate_feed_key",
+    "token_hash",
+    "update_user",
+    "user_by_feed_key",
+]
+
+ROLES = ("reader", "admin")
+_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+# A session unused this long is gone; last_seen_at is written at most every TOUCH_EVERY.
+SESSION_IDLE = timedelta(days=30)
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so a wrong name takes as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    name: str
+    role: str
+    feed_key: str
+    created_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    id: int
+    user: UserInfo
+    kind: str
+    csrf_token: str
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(user.id, user.name, user.role, user.feed_key, user.created_at)
+
+
+def _session_info(row: UserSession, user: User) -> SessionInfo:
+    return SessionInfo(
+        row.id,
+        _info(user),
+        row.kind,
+        row.csrf_token,
+        row.user_agent,
+        row.created_at,
+        row.last_seen_at,
+    )
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValidationError("a user name is 1-64 letters, digits or . _ @ -")
+    return name
+
+
+def check_password(password: str) -> str:
+    if not 8 <= len(password) <= 200:
+        raise ValidationError("a password is 8 to 200 characters long")
+    return password
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}")
+    return role
+
+
+# -- users ---------------------------------------------------------------------------------------
+async def _user(session: AsyncSession, name: str) -> User:
+    user = await session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFoundError(f"user {name!r} does not exist")
+    return user
+
+
+async def get_user(session: AsyncSession, name: str) -> UserInfo:
+    return _info(await _user(session, name))
+
+
+async def list_users(session: AsyncSession) -> list[UserInfo]:
+    return [_info(u) for u in await session.scalars(select(User).order_by(User.name))]
+
+
+async def create_user(
+    session: AsyncSession, name: str, password: str, role: str, now: datetime
+) -> UserInfo:
+    check_name(name)
+    check_password(password)
+    _check_role(role)
+    if await session.scalar(select(User.id).where(User.name == name)):
+        raise ConflictError(f"user {name!r} already exists")
+    hashed = await asyncio.to_thread(hash_password, password)
+    user = User(
+        name=name,
+        password_hash=hashed,
+        role=role,
+        feed_key=secrets.token_urlsafe(24),
+        created_at=now,
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise ConflictError(f"user {name!r} already exists") from None
+    return _info(user)
+
+
+async def update_user(
+    session: AsyncSession, name: str, *, password: str | None = None, role: str | None = None
+) -> UserInfo:
+    """A new password also ends every session of the user (a leaked one stops working)."""
+    if password is None and role is None:
+        raise ValidationError("nothing to change: send a password or a role")
+    if password is not None:
+        check_password(password)
+    if role is not None:
+        _check_role(role)
+    user = await _user(session, name)
+    if password is not None:
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    if role is not None:
+        user.role = role
+    await session.commit()
+    return _info(user)
+
+
+async def delete_user(session: AsyncSession, name: str) -> None:
+    user = await _user(session, name)
+    await session.delete(user)  # sessions, read marks and states go by ON DELETE CASCADE
+    await session.commit()
+
+
+async def authenticate(session: AsyncSession, name: str, password: str) -> UserInfo:
+    user = await session.scalar(select(User).where(User.name == name))
+    stored = user.password_hash if user is not None else _dummy_hash()
+    ok = await asyncio.to_thread(verify_password, password, stored)
+    if user is None or not ok:
+        raise AuthError("wrong name or password")
+    if needs_rehash(user.password_hash):
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await session.commit()
+    return _info(user)
+
+
+async def change_password(
+    session: AsyncSession, user_id: int, current: str, new: str, *, keep_session: int
+) -> None:
+    check_password(new)
+    user = await session.get(User, user_id)
+    if user is None:
+        raise AuthError("not signed in")
+    if not await asyncio.to_thread(verify_password, current, user.password_hash):
+        raise AuthError("the current password is wrong")
+    user.password_hash = await asyncio.to_thread(hash_password, new)
+    await session.execute(
+        delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != keep_session)
+    )
+    await session.commit()
+
+
+async def rotate_feed_key(session: AsyncSession, user_id: int) -> str:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise AuthError("not signed in")
+    user.feed_key = secrets.token_urlsafe(24)
+    await session.commit()
+    return user.feed_key
+
+
+async def user_by_feed_key(session: AsyncSession, key: str) -> UserInfo | None:
+    if not key or len(key) > 64:
+        return None
+    user = await session.scalar(select(User).where(User.feed_key == key))
+    return _info(user) if user is not None else None
+
+
+# -- sessions ------------------------------------------------------------------------------------
+async def open_session(
+    session: AsyncSession, user: UserInfo, kind: str, user_agent: str | None, now: datetime
+) -> tuple[str, SessionInfo]:
+    """A new session; returns its secret token (shown once) and its description."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=token_hash(token),
+        csrf_token=secrets.token_urlsafe(24),
+        kind=kind,
+        user_agent=(user_agent or None) and user_agent[:300],
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    await session.commit()
+    return token, SessionInfo(
+        row.id, user, kind, row.csrf_token, row.user_agent, row.created_at, row.last_seen_at
+    )
+
+
+async def resolve_session(
+    session: AsyncSession, token: str, now: datetime, kind: str | None = None
+) -> SessionInfo | None:
+    """The live session of this token, or None (unknown, expired, of another kind)."""
+    if not token or len(token) > 200:
+        return None
+    found = (
+        await session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == token_hash(token))
+        )
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if kind is not None and row.kind != kind:
+        return None
+    if row.last_seen_at < now - SESSION_IDLE:
+        await session.delete(row)
+        await session.commit()
+        return None
+    if row.last_seen_at < now - TOUCH_EVERY:
+        row.last_seen_at = now
+        await session.commit()
+    return _session_info(row, user)
+
+
+async def list_sessions(session: AsyncSession, user_id: int) -> list[SessionInfo]:
+    rows = await session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.user_id == user_id)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return [_session_info(row, user) for row, user in rows.tuples()]
+
+
+async def revoke_session(session: AsyncSession, user_id: int, session_id: int) -> None:
+    result = await session.execute(
+        delete(UserSession).where(UserSession.id == session_id, UserSession.user_id == user_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError(f"session {session_id} does not exist")
+    await session.commit()

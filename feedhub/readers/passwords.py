@@ -1,0 +1,53 @@
+"""Password hashing with scrypt (memory-hard, in the standard library: no new dependency).
+
+Parameters travel inside the stored hash ("scrypt$n$r$p$salt$hash"), so they can be raised
+later and old hashes still verify; `needs_rehash` says when a hash is older than the
+current parameters. n=2**15, r=8 uses 32 MiB and ~60 ms per check: slow for a guesser, fine
+for a sign-in (and sign-ins are rate limited).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+__all__ = ["hash_password", "needs_rehash", "verify_password"]
+
+N, R, P = 2**15, 8, 1
+_DKLEN = 32
+_MAXMEM = 64 * 1024 * 1024
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=_DKLEN)
+
+
+def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+    salt = secrets.token_bytes(16)
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_derive(password, salt, n, r, p))}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time comparison; a malformed stored hash never verifies."""
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = _derive(password, _unb64(salt), int(n), int(r), int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, _unb64(expected))
+
+
+def needs_rehash(stored: str) -> bool:
+    return not stored.startswith(f"scrypt${N}${R}${P}$")
