@@ -177,6 +177,10 @@ def create_app(settings: Settings) -> Litestar:
     def admin_page() -> File:
         return File(web / "admin.html", filename="admin.html", content_disposition_type="inline")
 
+    @get("/signin", include_in_schema=False, sync_to_thread=False)
+    def signin_page() -> File:
+        return File(web / "signin.html", filename="signin.html", content_disposition_type="inline")
+
     async def dispose_engine() -> None:
         await engine.dispose()
 
@@ -193,6 +197,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             stream,
             admin_page,
+            signin_page,
             create_static_files_router(
                 path="/", directories=[web], html_mode=True, include_in_schema=False
             ),

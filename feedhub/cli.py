@@ -62,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     opml_export = opml.add_parser("export", help="write subscriptions as OPML 2.0")
     opml_export.add_argument("file", nargs="?", help="output file (default: standard output)")
 
+    users = sub.add_parser("users", help="manage readers and admins").add_subparsers(
+        dest="users_command", required=True
+    )
+    user_add = users.add_parser("add", help="create a user (password from a prompt or stdin)")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", choices=["reader", "admin"], default="reader")
+    users.add_parser("list", help="list users")
+    users.add_parser("passwd", help="set a user's password (ends their sessions)").add_argument(
+        "name"
+    )
+    users.add_parser("remove", help="delete a user with their state").add_argument("name")
+
     prune = sub.add_parser("prune", help="delete old articles now (retention)")
     prune.add_argument("--days", type=int, help="overrides FEEDHUB_RETENTION_DAYS")
     prune.add_argument("--keep", type=int, help="overrides FEEDHUB_RETENTION_MIN_PER_FEED")
@@ -318,6 +330,55 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def _read_password() -> str:
+    """Asked twice on a terminal; else the first line of stdin (scripts), never an argument
+    (it would show in `ps` and the shell history)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise ValidationError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from feedhub.db import create_engine, session_factory
+    from feedhub.migrate import upgrade_to_head
+    from feedhub.readers import accounts
+
+    command = args.users_command
+    password = _read_password() if command in ("add", "passwd") else ""
+    upgrade_to_head(settings.database_url)
+
+    async def work() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                if command == "add":
+                    user = await accounts.create_user(
+                        session, args.name, password, args.role, datetime.now(UTC)
+                    )
+                    return f"added {user.role} {user.name!r}"
+                if command == "passwd":
+                    await accounts.update_user(session, args.name, password=password)
+                    return f"new password for {args.name!r}; their sessions are ended"
+                if command == "remove":
+                    await accounts.delete_user(session, args.name)
+                    return f"removed {args.name!r} and their read state"
+                found = await accounts.list_users(session)
+                lines = [f"{u.name:<24} {u.role:<7} since {u.created_at:%Y-%m-%d}" for u in found]
+                return "\n".join(lines) or "no users yet: feedhub users add NAME"
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(work()))
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "serve": _serve,
     "migrate": _migrate,
@@ -326,4 +387,5 @@ _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "categories": _categories,
     "opml": _opml,
     "prune": _prune,
+    "users": _users,
 }

@@ -198,7 +198,7 @@ class MeController(Controller):
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
         slugs = dict(
-            (await session.execute(select(Feed.id, Category.slug).join(Category))).tuples()
+            (await session.execute(select(Feed.id, Category.slug).join(Category))).all()
         )
         categories: dict[str, int] = {}
         for feed_id, n in counts.items():

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.models import Article, Tombstone
+from feedhub.models import Article, ArticleState, Tombstone
 
 __all__ = ["PruneReport", "prune_articles"]
 
@@ -34,7 +34,8 @@ async def prune_articles(
     min_per_feed: int,
 ) -> PruneReport:
     """Delete articles published before now - days, except each feed's newest
-    `min_per_feed` (by publication date, then id). One transaction per batch."""
+    `min_per_feed` (by publication date, then id) and starred ones. One transaction per
+    batch."""
     cutoff = now - timedelta(days=days)
     newest_rank = (
         func.row_number()
@@ -44,8 +45,12 @@ async def prune_articles(
         .label("rank")
     )
     ranked = select(Article.id, Article.published_at, newest_rank).subquery()
+    # A starred article is kept for as long as someone has it starred (issue 12).
+    starred = select(ArticleState.article_id).where(
+        ArticleState.article_id == ranked.c.id, ArticleState.starred == true()
+    )
     doomed_query = select(ranked.c.id).where(
-        ranked.c.rank > min_per_feed, ranked.c.published_at < cutoff
+        ranked.c.rank > min_per_feed, ranked.c.published_at < cutoff, ~starred.exists()
     )
     deleted = 0
     feeds: set[int] = set()

@@ -289,7 +289,7 @@ async def list_sessions(session: AsyncSession, user_id: int) -> list[SessionInfo
         .where(UserSession.user_id == user_id)
         .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
     )
-    return [_session_info(row, user) for row, user in rows.tuples()]
+    return [_session_info(row, user) for row, user in rows.all()]
 
 
 async def revoke_session(session: AsyncSession, user_id: int, session_id: int) -> None:

@@ -119,7 +119,6 @@ async def apply_changes(
         return StateChange()
     feeds = dict(
         (await session.execute(select(Article.id, Article.feed_id).where(Article.id.in_(wanted))))
-        .tuples()
         .all()
     )
     if not feeds:
@@ -132,7 +131,6 @@ async def apply_changes(
                 )
             )
         )
-        .tuples()
         .all()
     )
     existing = {

@@ -40,7 +40,7 @@ async def _feed_ids(sessions: Sessions) -> dict[str, int]:
     from feedhub.models import Feed
 
     async with sessions() as s:
-        return {t: i for i, t in (await s.execute(select(Feed.id, Feed.title))).tuples()}
+        return {t: i for i, t in (await s.execute(select(Feed.id, Feed.title))).all()}
 
 
 async def test_read_unread_star_round_trip(sessions: Sessions) -> None:
@@ -136,3 +136,19 @@ async def test_deleting_a_user_deletes_their_state(sessions: Sessions) -> None:
         await accounts.delete_user(s, "ann")
         assert await s.scalar(select(func.count()).select_from(ArticleState)) == 0
         assert await s.scalar(select(func.count()).select_from(ReadMark)) == 0
+
+
+async def test_retention_keeps_starred_articles(sessions: Sessions) -> None:
+    from feedhub.ingest.retention import prune_articles
+
+    ids = await seed(sessions, {"tech": {"a": 5}})
+    ann = await _user(sessions)
+    async with sessions() as s:
+        await state.apply_changes(s, ann, starred=[ids["a"][0]], read=[ids["a"][1]])
+    report = await prune_articles(
+        sessions, now=T0 + timedelta(days=100), days=90, min_per_feed=1
+    )
+    assert report.deleted == 3  # 5 old ones, less the newest and the starred one
+    async with sessions() as s:
+        read, starred = await state.states_of(s, ann, ids["a"])
+    assert starred == [ids["a"][0]] and read == []  # the read one is gone with its state
