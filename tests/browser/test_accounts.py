@@ -126,7 +126,7 @@ def test_unread_counts_filter_and_mark_read_on_open(page, site, feedhub):
         "aria-pressed", "true"
     )
     # Marking unread again with m brings it back into the unread list on refresh.
-    page.get_by_role("button", name="All", exact=True).click()
+    page.get_by_role("button", name="All articles").click()
     expect(titles(page)).to_have_count(4)
     card(page, "Tech two").get_by_role("button", name=re.compile("^Mark unread")).click()
     expect(chip_count(page, "Tech")).to_have_text("3 unread")
