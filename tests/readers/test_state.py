@@ -145,9 +145,7 @@ async def test_retention_keeps_starred_articles(sessions: Sessions) -> None:
     ann = await _user(sessions)
     async with sessions() as s:
         await state.apply_changes(s, ann, starred=[ids["a"][0]], read=[ids["a"][1]])
-    report = await prune_articles(
-        sessions, now=T0 + timedelta(days=100), days=90, min_per_feed=1
-    )
+    report = await prune_articles(sessions, now=T0 + timedelta(days=100), days=90, min_per_feed=1)
     assert report.deleted == 3  # 5 old ones, less the newest and the starred one
     async with sessions() as s:
         read, starred = await state.states_of(s, ann, ids["a"])
