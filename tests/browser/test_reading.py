@@ -328,3 +328,35 @@ def test_phone_layout_and_theme(browser, feeds, feedhub, scheme):
 def _luminance(css: str) -> float:
     r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_mark_read_on_scroll_past_is_an_option(page, feeds, feedhub):
+    feedhub.add_category("News", "news")
+    many = [item(f"n{i}", f"Story {i:02d}", minutes_ago=i + 1) for i in range(30)]
+    feeds.set("/n.xml", rss(many, title="N"))
+    feedhub.add_feed(feeds.url("/n.xml"), "news")
+    feedhub.wait_for_articles(30)
+    page.goto(feedhub.base_url + "/")
+    expect(titles(page)).to_have_count(30)
+    read = page.locator("#articles > li.article.is-read")
+
+    page.mouse.wheel(0, 2500)  # off: scrolling marks nothing
+    page.wait_for_timeout(800)
+    expect(read).to_have_count(0)
+
+    page.evaluate("window.scrollTo(0, 0)")
+    page.get_by_label("Mark read as I scroll").check()
+    for _ in range(8):  # a reader's scrolling, not one jump
+        page.mouse.wheel(0, 150)
+        page.wait_for_timeout(120)
+    page.wait_for_timeout(800)
+    marked = read.count()
+    assert marked >= 3, marked
+    # Only cards that left the top of the window: the ones still below are unread.
+    expect(page.locator("#articles > li.article").last).not_to_have_class(re.compile("is-read"))
+    first_unread = page.locator("#articles > li.article:not(.is-read)").first
+    assert first_unread.evaluate("(e) => e.getBoundingClientRect().bottom") > 0
+    # The choice and the marks survive a reload (this browser's storage).
+    page.reload()
+    expect(page.get_by_label("Mark read as I scroll")).to_be_checked()
+    expect(read).to_have_count(marked)
