@@ -4,10 +4,10 @@
 import { startAccount } from "./account.js";
 import { getArticles, getCategories, listArticles, streamUrl } from "./api.js";
 import { ArticleList } from "./articles.js";
-import { showState } from "./card.js";
 import { CategoryPicker, readChoice, saveChoice } from "./categories.js";
 import { setUpCommands } from "./commands.js";
 import { LocalMarks } from "./marks.js";
+import { Marking } from "./marking.js";
 import { Notifier } from "./notify.js";
 import { ReadingView, articleIdInHash } from "./reading.js";
 import { ScrollMarker } from "./scrolling.js";
@@ -29,7 +29,7 @@ const page = {
 };
 const articles = new ArticleList($("#articles"), {
   categoryName: (slug) => picker.name(slug),
-  decorate: (item, article) => decorate(item, article.id),
+  decorate: (item, article) => marking.decorate(item, article.id),
 });
 const selection = new Selection($("#articles"));
 const notifier = new Notifier($("#notify"));
@@ -42,8 +42,8 @@ const reading = new ReadingView($("#reading"), $("#list-view"), {
   onShown: (article) => {
     const item = articles.item(article.id);
     if (item) selection.select(item, { focus: false });
-    setRead([article.id], true); // mark read on open
-    drawReadingState();
+    marking.setRead([article.id], true, { quiet: true }); // mark read on open
+    marking.drawReading();
   },
   onClosed: (id) => {
     document.title = unread.base;
@@ -51,7 +51,16 @@ const reading = new ReadingView($("#reading"), $("#list-view"), {
     if (item) selection.select(item);
   },
 });
-const scrollMarker = new ScrollMarker($("#articles"), $("#scroll-read"), (ids) => setRead(ids, true));
+const marking = new Marking({
+  page,
+  articles,
+  reading,
+  say: (text) => status.say(text),
+  showMessage,
+});
+new ScrollMarker($("#articles"), $("#scroll-read"), (ids) =>
+  marking.setRead(ids, true, { quiet: true }),
+);
 
 let chosen = [];
 let query = "";
@@ -63,58 +72,6 @@ let stale = false; // categories or list failed to load: retry when the stream i
 function showMessage(text) {
   message.textContent = text;
   message.hidden = !text;
-}
-
-function decorate(item, id) {
-  const state = page.state;
-  showState(item, { read: state.isRead(id), starred: state.isStarred(id), canStar: state.signedIn });
-}
-
-function redrawStates() {
-  for (const item of articles.items()) decorate(item, Number(item.dataset.id));
-  drawReadingState();
-}
-
-function drawReadingState() {
-  const id = reading.id;
-  if (id === null) return;
-  const read = page.state.isRead(id);
-  const starred = page.state.isStarred(id);
-  $("#reading-mark").textContent = read ? "Mark unread" : "Mark read";
-  const star = $("#reading-star");
-  star.hidden = !page.state.signedIn;
-  star.textContent = starred ? "★ Starred" : "☆ Star";
-  star.setAttribute("aria-pressed", String(starred));
-}
-
-async function setRead(ids, read) {
-  const changed = ids.filter((id) => page.state.isRead(id) !== read);
-  if (!changed.length) return;
-  try {
-    await page.state.setRead(changed, read);
-  } catch (error) {
-    showMessage(`Could not save: ${error.message}`);
-  }
-  for (const id of changed) {
-    const item = articles.item(id);
-    if (item) decorate(item, id);
-  }
-  if (reading.id !== null && changed.includes(reading.id)) drawReadingState();
-}
-
-async function toggleStar(id) {
-  if (!page.state.signedIn) {
-    status.say("Sign in to star articles.");
-    return;
-  }
-  try {
-    await page.state.setStarred(id, !page.state.isStarred(id));
-  } catch (error) {
-    showMessage(`Could not save: ${error.message}`);
-  }
-  const item = articles.item(id);
-  if (item) decorate(item, id);
-  drawReadingState();
 }
 
 // The id `delta` places away from `id` in the list, or null.
@@ -313,7 +270,7 @@ const hooks = {
       page.view = "all";
       resetViews();
     }
-    redrawStates();
+    marking.redraw();
   },
   state: () => page.state,
   view: () => page.view,
@@ -327,7 +284,7 @@ const hooks = {
     total.textContent = counts?.total ? String(counts.total) : "";
   },
   items: () => articles.items(),
-  redrawStates,
+  redrawStates: () => marking.redraw(),
   reload: () => loadList(),
   restartStream: () => startStream(),
   newestShownId: () => articles.maxId,
@@ -344,8 +301,8 @@ async function main() {
     selection,
     reading,
     isRead: (id) => page.state.isRead(id),
-    setRead,
-    toggleStar,
+    setRead: (ids, read) => marking.setRead(ids, read),
+    toggleStar: (id) => marking.toggleStar(id),
     refresh: () => {
       loadList();
       page.state.refreshCounts?.();
