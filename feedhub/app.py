@@ -160,15 +160,17 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    state_events = StateEvents(channels)
     stream = make_stream_handler(
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
+        state_events,
     )
     readers = Readers(
         settings,
         sessions,
-        StateEvents(channels),
+        state_events,
         AttemptLimiter(settings.login_attempts, settings.login_window_seconds),
     )
     web = web_dir()

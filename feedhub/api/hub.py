@@ -89,6 +89,7 @@ class Subscription:
         "items",
         "last_write",
         "maxsize",
+        "notes",
         "on_end",
         "sending",
     )
@@ -97,6 +98,8 @@ class Subscription:
         self.categories = categories
         self.maxsize = maxsize
         self.items: deque[Batch] = deque()
+        # Pre-encoded events outside the article order (a signed-in user's `event: state`).
+        self.notes: deque[bytes] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self.ended: str | None = None  # why it was ended: "overflow", "shutdown", "stalled"…
         # Called once when it is ended: the stream cuts a writer stuck on a stalled socket.
@@ -129,6 +132,16 @@ class Subscription:
         self.items.append(batch)
         self._wake()
 
+    def note(self, data: bytes) -> None:
+        """Queue an event that is not an article (no id, not replayed); bounded likewise."""
+        if self.ended:
+            return
+        if len(self.notes) >= self.maxsize:
+            self.end("overflow")
+            return
+        self.notes.append(data)
+        self._wake()
+
     def heartbeat(self) -> None:
         self.beat = True
         self._wake()
@@ -139,6 +152,7 @@ class Subscription:
             return
         self.ended = reason
         self.items.clear()
+        self.notes.clear()
         self._wake()
         if self.on_end is not None:
             self.on_end()

@@ -197,9 +197,7 @@ class MeController(Controller):
     async def unread(self, request: AnyRequest, session: AsyncSession) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
-        slugs = dict(
-            (await session.execute(select(Feed.id, Category.slug).join(Category))).all()
-        )
+        slugs = dict((await session.execute(select(Feed.id, Category.slug).join(Category))).all())
         categories: dict[str, int] = {}
         for feed_id, n in counts.items():
             slug = slugs.get(feed_id)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.hub import StreamHub, Subscription, encode_events
 from feedhub.api.queries import articles_after, count_after, newest_id
+from feedhub.api.state_events import StateEvents
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -87,8 +88,20 @@ async def _send_json_error(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+def _user_id(scope: Scope) -> int | None:
+    """The signed-in user of this request (settled by feedhub.api.identity), if any."""
+    identity = (scope.get("state") or {}).get("identity")
+    if identity is None or identity.user is None or identity.session is None:
+        return None
+    user_id: int = identity.user.id
+    return user_id
+
+
 def make_stream_handler(
-    hub: StreamHub, sessions: async_sessionmaker[AsyncSession], config: StreamConfig
+    hub: StreamHub,
+    sessions: async_sessionmaker[AsyncSession],
+    config: StreamConfig,
+    state_events: StateEvents | None = None,
 ) -> ASGIRouteHandler:
     @asgi("/api/stream", is_mount=False, copy_scope=False)
     async def stream(scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,9 +128,18 @@ def make_stream_handler(
 
         subscription = hub.subscribe(categories)
         newest = hub.newest  # no await since subscribe: see StreamHub.ring
+        # A signed-in reader's stream also carries their state changes (`event: state`).
+        user_id = _user_id(scope) if state_events is not None else None
+        stop_notes = (
+            state_events.listen(user_id, subscription.note)
+            if state_events is not None and user_id is not None
+            else None
+        )
         try:
             await _serve(receive, send, hub, subscription, sessions, config, last_id, newest)
         finally:
+            if stop_notes is not None:
+                stop_notes()
             hub.unsubscribe(subscription)
 
     return stream
@@ -220,8 +242,11 @@ async def _write(
         sent_upto = await _replay(write, sub, sessions, categories, last_id, newest, config)
 
     items = sub.items
+    notes = sub.notes
     while True:
-        if items:
+        if notes:
+            data = notes.popleft()
+        elif items:
             batch = items.popleft()
             if batch.last_id <= sent_upto:
                 continue

@@ -51,6 +51,8 @@ _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 # A session unused this long is gone; last_seen_at is written at most every TOUCH_EVERY.
 SESSION_IDLE = timedelta(days=30)
 TOUCH_EVERY = timedelta(minutes=5)
+# Sessions kept per user and kind ("web", "api"); the least recently used go first.
+MAX_SESSIONS = 20
 
 
 @functools.cache
@@ -236,7 +238,30 @@ async def user_by_feed_key(session: AsyncSession, key: str) -> UserInfo | None:
 async def open_session(
     session: AsyncSession, user: UserInfo, kind: str, user_agent: str | None, now: datetime
 ) -> tuple[str, SessionInfo]:
-    """A new session; returns its secret token (shown once) and its description."""
+    """A new session; returns its secret token (shown once) and its description.
+
+    Also forgets the user's sessions idle past SESSION_IDLE and, of one kind, all but the
+    newest MAX_SESSIONS: apps such as newsboat sign in again on every start, and a token
+    nobody uses again would otherwise stay forever.
+    """
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id, UserSession.last_seen_at < now - SESSION_IDLE
+        )
+    )
+    keep = (
+        select(UserSession.id)
+        .where(UserSession.user_id == user.id, UserSession.kind == kind)
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        .limit(MAX_SESSIONS - 1)
+    )
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.kind == kind,
+            UserSession.id.not_in(keep.scalar_subquery()),
+        )
+    )
     token = secrets.token_urlsafe(32)
     row = UserSession(
         user_id=user.id,

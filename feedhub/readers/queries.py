@@ -59,10 +59,9 @@ class Item:
     enclosures: list[dict[str, Any]] | None
 
 
-def _query(user_id: int, with_content: bool) -> tuple[Any, StateJoin]:
-    join = StateJoin(user_id)
+def _columns(join: StateJoin, with_content: bool) -> list[Any]:
     read_col, star_col = join.columns()
-    columns: list[Any] = [
+    return [
         Article.id,
         Article.feed_id,
         func.coalesce(Feed.title, Feed.url),
@@ -81,15 +80,15 @@ def _query(user_id: int, with_content: bool) -> tuple[Any, StateJoin]:
         Article.listed_at,
         Article.enclosures,
     ]
-    query = select(*columns).join(Feed, Article.feed_id == Feed.id).join(Category)
-    return join.join(query), join
 
 
 def _filtered(query: Any, join: StateJoin, scope: Scope) -> Any:
     if scope.feed_ids is not None:
         query = query.where(Article.feed_id.in_(scope.feed_ids))
     if scope.category_id is not None:
-        query = query.where(Feed.category_id == scope.category_id)
+        # Feed ids, not a join on feed: the (feed_id, id) index then serves the range.
+        feeds = select(Feed.id).where(Feed.category_id == scope.category_id)
+        query = query.where(Article.feed_id.in_(feeds.scalar_subquery()))
     if scope.starred:
         query = query.where(join.is_starred)
     if scope.read is True:
@@ -118,24 +117,35 @@ async def list_items(
 ) -> list[Item]:
     """Up to `limit` articles after the cursor (an id) in the chosen direction. With
     `listing` (a Cursor, or None for the first page) the order is the page's publication
-    order instead, newest first (issue 13), and `cursor` is ignored."""
-    query, join = _query(user_id, with_content)
-    query = _filtered(query, join, scope)
+    order instead, newest first (issue 13), and `cursor` is ignored.
+
+    Two steps: the ids first (index-only where it can be), then the rows of just those.
+    One query would sort every matching row with its content when a filter keeps SQLite
+    from walking the primary key in order (a label: 140 ms at 100,000 articles, not 10).
+    """
+    join = StateJoin(user_id)
+    ids_query = _filtered(join.join(select(Article.id)), join, scope)
+    order: tuple[Any, ...] = (Article.id.asc() if oldest_first else Article.id.desc(),)
     if listing is not False:
         if listing is not None:
-            query = query.where(
+            ids_query = ids_query.where(
                 or_(
                     Article.listed_at < listing.listed_at,
                     and_(Article.listed_at == listing.listed_at, Article.id < listing.id),
                 )
             )
-        order_by = (Article.listed_at.desc(), Article.id.desc())
-        rows = await session.execute(query.order_by(*order_by).limit(limit))
-        return [Item(*row) for row in rows]
-    if cursor is not None:
-        query = query.where(Article.id > cursor if oldest_first else Article.id < cursor)
-    order = Article.id.asc() if oldest_first else Article.id.desc()
-    rows = await session.execute(query.order_by(order).limit(limit))
+        order = (Article.listed_at.desc(), Article.id.desc())
+    elif cursor is not None:
+        ids_query = ids_query.where(Article.id > cursor if oldest_first else Article.id < cursor)
+    ids = list(await session.scalars(ids_query.order_by(*order).limit(limit)))
+    if not ids:
+        return []
+    rows_query = join.join(
+        select(*_columns(join, with_content))
+        .join(Feed, Article.feed_id == Feed.id)
+        .join(Category, Feed.category_id == Category.id)
+    ).where(Article.id.in_(ids))
+    rows = await session.execute(rows_query.order_by(*order))
     return [Item(*row) for row in rows]
 
 

@@ -118,8 +118,9 @@ async def apply_changes(
     if not wanted:
         return StateChange()
     feeds = dict(
-        (await session.execute(select(Article.id, Article.feed_id).where(Article.id.in_(wanted))))
-        .all()
+        (
+            await session.execute(select(Article.id, Article.feed_id).where(Article.id.in_(wanted)))
+        ).all()
     )
     if not feeds:
         return StateChange()
@@ -130,8 +131,7 @@ async def apply_changes(
                     ReadMark.user_id == user_id, ReadMark.feed_id.in_(set(feeds.values()))
                 )
             )
-        )
-        .all()
+        ).all()
     )
     existing = {
         row.article_id: row

@@ -144,3 +144,21 @@ async def test_new_password_ends_other_sessions(sessions: Sessions) -> None:
         assert await accounts.user_by_feed_key(s, old_key) is None
         found = await accounts.user_by_feed_key(s, new_key)
         assert found is not None and found.name == "ann"
+
+
+async def test_old_and_surplus_sessions_are_forgotten(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        stale, _ = await accounts.open_session(s, ann, "web", None, T0)
+        later = T0 + accounts.SESSION_IDLE + timedelta(days=1)
+        tokens = [
+            (await accounts.open_session(s, ann, "api", None, later + timedelta(seconds=i)))[0]
+            for i in range(accounts.MAX_SESSIONS + 5)
+        ]
+        rows = await accounts.list_sessions(s, ann.id)
+        assert len(rows) == accounts.MAX_SESSIONS  # the stale web one went too
+        assert {r.kind for r in rows} == {"api"}
+        now = later + timedelta(minutes=1)
+        assert await accounts.resolve_session(s, tokens[0], now) is None  # the oldest
+        assert await accounts.resolve_session(s, tokens[-1], now) is not None
+        assert await accounts.resolve_session(s, stale, now) is None

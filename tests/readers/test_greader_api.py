@@ -362,3 +362,35 @@ async def test_labels_and_subscriptions_are_for_admins(client: Client, world: An
     assert {s["id"] for s in subs} == {"feed/2", "feed/3"}
     r = await client.post(edit, headers=root, data={"ac": "subscribe", "s": "feed/ftp://x"})
     assert r.status_code == 422
+
+
+async def test_subscribe_and_quickadd(client: Client, world: Any, feed_server: Any) -> None:
+    from tests.support.feedserver import rss
+
+    feed_server.set("/new.xml", rss([{"guid": "n1", "title": "N1"}], title="New feed"))
+    feed_server.set("/page.html", '<html><head><link rel="alternate" type="application/rss+xml"'
+                    f' href="{feed_server.url("/other.xml")}"></head></html>')  # fmt: skip
+    feed_server.set("/other.xml", rss([{"guid": "o1", "title": "O1"}], title="Other feed"))
+    root, ann = await google_login(client, "root"), await google_login(client)
+    edit = f"{API}/subscription/edit"
+    data = {"ac": "subscribe", "s": f"feed/{feed_server.url('/new.xml')}",
+            "a": "user/-/label/Fresh Label", "t": "Renamed"}  # fmt: skip
+    assert (await client.post(edit, headers=ann, data=data)).status_code == 403
+    r = await client.post(edit, headers=root, data=data)
+    assert r.status_code == 200 and r.text == "OK"
+    r = await client.post(edit, headers=root, data=data)
+    assert r.status_code == 409  # already subscribed
+    r = await client.post(
+        f"{API}/subscription/quickadd", headers=root,
+        data={"quickadd": feed_server.url("/page.html")},
+    )  # fmt: skip
+    body = r.json()
+    assert r.status_code == 200 and body["numResults"] == 1
+    assert body["streamId"].startswith("feed/")
+    subs = (await client.get(f"{API}/subscription/list", headers=ann)).json()["subscriptions"]
+    by_url = {s["url"]: s for s in subs}
+    new = by_url[feed_server.url("/new.xml")]
+    assert new["title"] == "Renamed"
+    assert new["categories"] == [{"id": "user/-/label/Fresh Label", "label": "Fresh Label"}]
+    # autodiscovery resolved the page to its feed, in the default category
+    assert by_url[feed_server.url("/other.xml")]["categories"][0]["label"] == "Uncategorized"
