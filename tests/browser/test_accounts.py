@@ -207,3 +207,30 @@ def test_a_change_in_one_browser_appears_live_in_another(browser, site, feedhub)
     finally:
         phone.close()
         desk.close()
+
+
+def test_private_mode_signs_in_on_its_page_and_out_to_it(page, feeds, feedhub):
+    """FEEDHUB_READING=private: an anonymous visitor gets the sign-in page; signed in, the
+    reader page works; signing out goes back to the sign-in page."""
+    feedhub.stop()
+    feedhub.extra_env["FEEDHUB_READING"] = "private"
+    feedhub.start()
+    feedhub.add_category("Tech", "tech")
+    feeds.set("/tech.xml", rss(TECH, title="Tech Daily"))
+    feedhub.add_feed(feeds.url("/tech.xml"), "tech")
+    feedhub.add_user("ann", PASSWORD)
+    assert httpx.get(f"{feedhub.base_url}/api/articles").status_code == 401
+
+    page.goto(feedhub.base_url + "/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    page.get_by_label("Name").fill("ann")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(feedhub.base_url + "/")
+    expect(titles(page)).to_have_count(3)
+    expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    page.get_by_role("button", name="Account: ann").click()
+    page.get_by_role("dialog", name="Account").get_by_role(
+        "button", name="Sign out", exact=True
+    ).click()
+    expect(page).to_have_url(re.compile(r"/signin$"))

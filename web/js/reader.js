@@ -193,12 +193,23 @@ function startStream() {
     onState: (state) => {
       status.set(state);
       if (state === "live" && stale) recover();
-      if (state === "live") page.state.refreshCounts?.();
+      if (state === "live" && page.state.signedIn) refreshMarks();
       if (state === "offline" && navigator.onLine !== false) dropVanishedCategories();
     },
   });
   status.set("connecting");
   stream.start();
+}
+
+// Back live after a break: state events are not replayed, so ask for the marks and counts.
+async function refreshMarks() {
+  page.state.refreshCounts();
+  try {
+    await page.state.load(articles.items().map((item) => Number(item.dataset.id)));
+    marking.redraw();
+  } catch {
+    // The next change or reconnect tries again.
+  }
 }
 
 // The page was opened while the server was unreachable: fill it in once it answers.
