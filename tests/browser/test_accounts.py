@@ -101,6 +101,25 @@ def test_sign_in_sessions_and_sign_out(page, site, feedhub):
     expect(page.get_by_role("button", name="Account: ann")).to_be_visible()
     page.reload()
     expect(page.get_by_role("button", name="Account: ann")).to_be_visible()
+    other_context = page.context.browser.new_context()
+    try:
+        other = other_context.new_page()
+        sign_in(other, feedhub)
+        expect(other.get_by_role("button", name="Account: ann")).to_be_visible()
+        page.get_by_role("button", name="Account: ann").click()
+        sessions = page.get_by_role("dialog", name="Account").locator("#sessions li")
+        expect(sessions).to_have_count(2)
+        sessions.filter(has_not_text="This device").get_by_role(
+            "button", name=re.compile("^Revoke")
+        ).click()
+        expect(sessions).to_have_count(1)
+        page.keyboard.press("Escape")
+        # The revoked browser finds out at its next change, and says so.
+        card(other, "Tech one").get_by_role("button", name=re.compile("^Mark read")).click()
+        expect(other.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(other.locator("#list-message")).to_contain_text("You were signed out")
+    finally:
+        other_context.close()
 
 
 def test_unread_counts_filter_and_mark_read_on_open(page, site, feedhub):

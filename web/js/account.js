@@ -48,11 +48,12 @@ function signedIn(answer) {
       hooks.redrawStates();
     },
     onCounts: (counts) => hooks.drawCounts(counts),
-    onSignedOut: () => {
+    onSignedOut: async () => {
+      if (state !== hooks.state()) return; // already handled
       signedOut();
-      hooks.showMessage("You were signed out (the session ended). Sign in again to sync.");
-      hooks.reload();
       hooks.restartStream();
+      await hooks.reload();
+      hooks.showMessage("You were signed out (the session ended or was revoked). Sign in again to sync.");
     },
   });
   hooks.setState(state);

@@ -50,6 +50,7 @@ export class Marking {
     try {
       await this.state.setRead(changed, read);
     } catch (error) {
+      if (error.status === 401) return; // signed out meanwhile: account.js says so
       this.showMessage(`Could not save: ${error.message}`);
     }
     for (const id of changed) this.#drawOne(id);
@@ -65,6 +66,7 @@ export class Marking {
     try {
       await this.state.setStarred(id, starred);
     } catch (error) {
+      if (error.status === 401) return; // signed out meanwhile: account.js says so
       this.showMessage(`Could not save: ${error.message}`);
     }
     this.#drawOne(id);
