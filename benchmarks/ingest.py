@@ -35,6 +35,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -220,18 +221,19 @@ class Feedhub:
         upgrade_to_head(self.settings.database_url)  # before the event loop: it runs its own
 
     async def start(self) -> None:
-        from feedhub.api import catalog
-        from feedhub.bus import NullPublisher
+        from feedhub.catalog import categories, feeds
         from feedhub.db import create_engine, session_factory
+        from feedhub.ingest.feedstore import FeedStore
         from feedhub.ingest.poller import Poller
+        from feedhub.live.bus import NullPublisher
 
         self.engine = create_engine(self.settings.database_url)
         sessions = session_factory(self.engine)
         async with sessions() as s:
-            await catalog.create_category(s, "Bench", "bench")
+            await categories.create_category(s, "Bench", "bench")
             for url in self.server.urls:
-                await catalog.create_feed(s, url=url, category="bench")
-        self.poller = Poller(self.settings, sessions, NullPublisher())
+                await feeds.create_feed(s, now=datetime.now(UTC), url=url, category="bench")
+        self.poller = Poller(self.settings, FeedStore(sessions), NullPublisher())
         await self.poller.start()
         # A running daemon has its parser workers up: start them outside the measurement.
         executor = self.poller._executor

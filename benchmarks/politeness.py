@@ -6,7 +6,7 @@ Virtual clock, no network. Each feed publishes by its own random process (from e
 minutes to almost never, some with a day/night rhythm) and is served by one of four server
 behaviours. Both pollers see the same feeds and the same server answers, in the same run:
 
-* feedhub: `feedhub.schedule.next_poll_at` (adaptive rate, ttl / Cache-Control hints,
+* feedhub: `feedhub.ingest.cadence.next_poll_at` (adaptive rate, ttl / Cache-Control hints,
   jitter) with the poller's real decisions: If-None-Match -> 304 means no parse; a 200
   whose `feedhub.ingest.parse.body_fingerprint` equals the stored one means no parse.
 * fixed:   Miniflux's default: every 60 minutes, If-None-Match, and a parse whenever the
@@ -43,8 +43,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, next_poll_at  # noqa: E402
 from feedhub.ingest.parse import body_fingerprint  # noqa: E402
-from feedhub.schedule import ScheduleInputs, ScheduleLimits, next_poll_at  # noqa: E402
 
 DAY = 86400.0
 HOUR = 3600.0

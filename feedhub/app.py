@@ -21,15 +21,12 @@ from litestar.static_files import create_static_files_router
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
-from feedhub.api.hub import StreamHub
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.me import ArticleController, MeController, SessionController
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
-from feedhub.api.state_events import StateEvents
-from feedhub.api.stream import StreamConfig, make_stream_handler
 from feedhub.api.users import UsersController
-from feedhub.bus import ChannelsPublisher, channels_plugin
+from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.errors import (
@@ -44,8 +41,12 @@ from feedhub.errors import (
     ValidationError,
 )
 from feedhub.greader.controllers import greader_handlers
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.ingest.retention import PruneReport, prune_articles
+from feedhub.live.bus import ChannelsBus, open_bus
+from feedhub.live.hub import StreamHub
+from feedhub.live.state_events import StateEvents
+from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.scheduler import PollScheduler
 
@@ -132,11 +133,11 @@ class _ServicesLifespan(InitPluginProtocol):
 def create_app(settings: Settings) -> Litestar:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    channels = channels_plugin(settings.bus_url)
-    poller = Poller(settings, sessions, ChannelsPublisher(channels))
+    bus = open_bus(settings.bus_url)
+    poller = Poller(settings, FeedStore(sessions), bus)
     hub = StreamHub(
         sessions,
-        channels,
+        bus,
         queue_size=settings.stream_queue_size,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
@@ -160,7 +161,10 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
-    state_events = StateEvents(channels)
+    # The readers' state changes travel on the same Channels backend as the doorbells.
+    if not isinstance(bus, ChannelsBus):
+        raise ConfigError(f"FEEDHUB_BUS_URL={settings.bus_url}: state events need a Channels bus")
+    state_events = StateEvents(bus.plugin)
     stream = make_stream_handler(
         hub,
         sessions,
@@ -210,7 +214,7 @@ def create_app(settings: Settings) -> Litestar:
             "readers": Provide(provide_readers, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(IdentityMiddleware, readers=readers)],
-        plugins=[channels, _ServicesLifespan(services, scheduler, readers)],
+        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler, readers)],
         exception_handlers={FeedhubError: _feedhub_error},
         openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
         on_shutdown=[dispose_engine],

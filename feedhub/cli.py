@@ -12,11 +12,19 @@ import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from feedhub import cli_users
 from feedhub.config import Settings
 from feedhub.errors import FeedhubError, ValidationError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from feedhub.ingest.poller import Poller
 
 __all__ = ["main"]
 
@@ -62,17 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     opml_export = opml.add_parser("export", help="write subscriptions as OPML 2.0")
     opml_export.add_argument("file", nargs="?", help="output file (default: standard output)")
 
-    users = sub.add_parser("users", help="manage readers and admins").add_subparsers(
-        dest="users_command", required=True
-    )
-    user_add = users.add_parser("add", help="create a user (password from a prompt or stdin)")
-    user_add.add_argument("name")
-    user_add.add_argument("--role", choices=["reader", "admin"], default="reader")
-    users.add_parser("list", help="list users")
-    users.add_parser("passwd", help="set a user's password (ends their sessions)").add_argument(
-        "name"
-    )
-    users.add_parser("remove", help="delete a user with their state").add_argument("name")
+    cli_users.add_parser(sub)
 
     prune = sub.add_parser("prune", help="delete old articles now (retention)")
     prune.add_argument("--days", type=int, help="overrides FEEDHUB_RETENTION_DAYS")
@@ -162,11 +160,22 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    """Run `work(context)` with a database session factory and a started poller."""
-    from feedhub.bus import NullPublisher
+@dataclass(slots=True)
+class _Context:
+    """What a command gets: a session factory, and a started poller when it fetches."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    poller: Poller | None = None
+
+
+def _run(
+    settings: Settings, work: Callable[[_Context], Awaitable[int]], *, fetches: bool = False
+) -> int:
+    """Run `work(context)` against the migrated database; `fetches`: start a poller."""
     from feedhub.db import create_engine, session_factory
+    from feedhub.ingest.feedstore import FeedStore
     from feedhub.ingest.poller import Poller
+    from feedhub.live.bus import NullPublisher
     from feedhub.migrate import upgrade_to_head
 
     upgrade_to_head(settings.database_url)
@@ -175,8 +184,10 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
         try:
-            async with Poller(settings, sessions, NullPublisher()) as poller:
-                return await work(poller)
+            if not fetches:
+                return await work(_Context(sessions))
+            async with Poller(settings, FeedStore(sessions), NullPublisher()) as poller:
+                return await work(_Context(sessions, poller))
         finally:
             await engine.dispose()
 
@@ -184,8 +195,9 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
 
 
 def _poll(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(poller: Any) -> int:
-        outcomes = await poller.poll_due(include_all=args.all)
+    async def work(context: _Context) -> int:
+        assert context.poller is not None
+        outcomes = await context.poller.poll_due(include_all=args.all)
         errors = [o for o in outcomes if o.status in ("error", "disabled")]
         new = sum(len(o.new_articles) for o in outcomes)
         print(f"polled {len(outcomes)} feed(s): {new} new article(s), {len(errors)} error(s)")
@@ -193,51 +205,52 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  feed {outcome.feed_id}: {outcome.error}")
         return 0
 
-    return _run(settings, work)
+    return _run(settings, work, fetches=True)
 
 
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
-    from feedhub.ingest.guard import check_feed_url
+    from feedhub.catalog import feeds
 
-    async def add(poller: Any) -> int:
-        url = await check_feed_url(args.url, allow_private=settings.allow_private_networks)
-        async with poller.sessions() as session:
-            await catalog.check_new_feed(session, url=url, category=args.category)
-            probe = await poller.probe(url)
-            feed = await catalog.create_feed(
-                session, url=probe.url, category=args.category, title=args.title
-            )
+    async def add(context: _Context) -> int:
+        assert context.poller is not None
+        async with context.sessions() as session:
+            feed = await feeds.subscribe(
+                session, args.url, category=args.category, title=args.title,
+                allow_private=settings.allow_private_networks,
+                probe=context.poller.probe_url, now=datetime.now(UTC),
+            )  # fmt: skip
         print(f"added feed {feed.id}: {feed.url} ({feed.category}); first poll is due now")
         return 0
 
-    async def list_(poller: Any) -> int:
-        async with poller.sessions() as session:
-            feeds = await catalog.list_feeds(session)
-        for f in feeds:
+    async def list_(context: _Context) -> int:
+        async with context.sessions() as session:
+            found = await feeds.list_feeds(session)
+        for f in found:
             health = f"error x{f.error_count}: {f.last_error}" if f.error_count else "ok"
             print(
                 f"{f.id:>5}  {f.category:<16} {f.article_count:>6} articles  {health:<30} {f.url}"
             )
-        if not feeds:
+        if not found:
             print("no feeds yet: feedhub feeds add URL --category SLUG")
         return 0
 
-    return _run(settings, add if args.feeds_command == "add" else list_)
+    if args.feeds_command == "add":
+        return _run(settings, add, fetches=True)
+    return _run(settings, list_)
 
 
 def _categories(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.api import catalog
+    from feedhub.catalog import categories
 
-    async def add(poller: Any) -> int:
-        async with poller.sessions() as session:
-            created = await catalog.create_category(session, args.name, args.slug)
+    async def add(context: _Context) -> int:
+        async with context.sessions() as session:
+            created = await categories.create_category(session, args.name, args.slug)
         print(f"added category {created.slug!r} ({created.name})")
         return 0
 
-    async def list_(poller: Any) -> int:
-        async with poller.sessions() as session:
-            for c in await catalog.list_categories(session):
+    async def list_(context: _Context) -> int:
+        async with context.sessions() as session:
+            for c in await categories.list_categories(session):
                 print(f"{c.slug:<20} {c.feed_count:>4} feeds  {c.name}")
         return 0
 
@@ -262,7 +275,7 @@ def _progress(done: int, total: int) -> None:
 def _opml(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from feedhub.api import subscriptions
+    from feedhub.catalog import opml
 
     data = b""
     if args.opml_command == "import":
@@ -271,12 +284,13 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ValidationError(f"cannot read {args.file}: {exc.strerror}") from None
 
-    async def import_(poller: Any) -> int:
-        report = await subscriptions.import_opml(
-            poller.sessions,
+    async def import_(context: _Context) -> int:
+        report = await opml.import_opml(
+            context.sessions,
             data,
             default_category=settings.default_category,
             allow_private=settings.allow_private_networks,
+            now=datetime.now(UTC),
             progress=_progress,
         )
         for line in report.feeds:
@@ -290,9 +304,9 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
 
     exported: list[bytes] = []
 
-    async def export(poller: Any) -> int:
-        async with poller.sessions() as session:
-            exported.append(await subscriptions.export_opml(session))
+    async def export(context: _Context) -> int:
+        async with context.sessions() as session:
+            exported.append(await opml.export_opml(session))
         return 0
 
     if args.opml_command == "import":
@@ -308,18 +322,16 @@ def _opml(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from feedhub.ingest.retention import prune_articles
+    from feedhub.catalog.retention import prune_articles
 
     days = args.days if args.days is not None else settings.retention_days
     keep = args.keep if args.keep is not None else settings.retention_min_per_feed
     if days < 0 or keep < 0:
         raise ValidationError("--days and --keep must not be negative")
 
-    async def work(poller: Any) -> int:
+    async def work(context: _Context) -> int:
         report = await prune_articles(
-            poller.sessions, now=datetime.now(UTC), days=days, min_per_feed=keep
+            context.sessions, now=datetime.now(UTC), days=days, min_per_feed=keep
         )
         print(
             f"pruned {report.deleted} article(s) from {report.feeds} feed(s) published "
@@ -330,53 +342,8 @@ def _prune(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
-def _read_password() -> str:
-    """Asked twice on a terminal; else the first line of stdin (scripts), never an argument
-    (it would show in `ps` and the shell history)."""
-    import getpass
-
-    if sys.stdin.isatty():
-        first = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != first:
-            raise ValidationError("the passwords differ")
-        return first
-    return sys.stdin.readline().rstrip("\r\n")
-
-
 def _users(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from feedhub.db import create_engine, session_factory
-    from feedhub.migrate import upgrade_to_head
-    from feedhub.readers import accounts
-
-    command = args.users_command
-    password = _read_password() if command in ("add", "passwd") else ""
-    upgrade_to_head(settings.database_url)
-
-    async def work() -> str:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session:
-                if command == "add":
-                    user = await accounts.create_user(
-                        session, args.name, password, args.role, datetime.now(UTC)
-                    )
-                    return f"added {user.role} {user.name!r}"
-                if command == "passwd":
-                    await accounts.update_user(session, args.name, password=password)
-                    return f"new password for {args.name!r}; their sessions are ended"
-                if command == "remove":
-                    await accounts.delete_user(session, args.name)
-                    return f"removed {args.name!r} and their read state"
-                found = await accounts.list_users(session)
-                lines = [f"{u.name:<24} {u.role:<7} since {u.created_at:%Y-%m-%d}" for u in found]
-                return "\n".join(lines) or "no users yet: feedhub users add NAME"
-        finally:
-            await engine.dispose()
-
-    print(asyncio.run(work()))
-    return 0
+    return cli_users.run(args, lambda work: _run(settings, work))
 
 
 _COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {

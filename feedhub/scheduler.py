@@ -46,12 +46,8 @@ class PollScheduler:
         except Exception:
             log.exception("scheduler tick could not read due feeds")
             return 0
-        started = 0
-        for feed_id in due:
-            if not self._poller.is_polling(feed_id):
-                self._poller.poll_soon(feed_id)
-                started += 1
-        return started
+        fresh = [feed_id for feed_id in due if not self._poller.is_polling(feed_id)]
+        return len(self._poller.poll_feeds(fresh))
 
     def start(self) -> None:
         """Needs a running event loop (AsyncIOScheduler binds to it)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
-__all__ = ["Enclosure", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome"]
+__all__ = ["Enclosure", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome", "PollStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,13 @@ class ParsedFeed:
     version: str = ""
 
 
+PollStatus = Literal["ok", "not_modified", "unchanged", "error", "disabled", "deferred"]
+
+
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     feed_id: int
-    status: str  # "ok", "not_modified", "unchanged", "error", "disabled", "deferred"
+    status: PollStatus
     new_articles: tuple[int, ...] = field(default=())
     updated: int = 0
     error: str | None = None

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.bus import Doorbell
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
+from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
+from feedhub.live.bus import Doorbell
 from feedhub.migrate import upgrade_to_head
 from tests.support.feedserver import FeedServer
 from tests.support.server import ServerProcess
@@ -91,7 +92,7 @@ async def poller(
     sessions: async_sessionmaker[AsyncSession],
     publisher: RecordingPublisher,
 ) -> AsyncIterator[Poller]:
-    async with Poller(settings, sessions, publisher) as p:
+    async with Poller(settings, FeedStore(sessions), publisher) as p:
         yield p
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog, subscriptions
 from feedhub.api.auth import admin_guard
-from feedhub.api.deps import Services
+from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.schemas import (
     CandidateJSON,
     CategoryCreate,
@@ -19,14 +21,28 @@ from feedhub.api.schemas import (
     DiscoverRequest,
     FeedCreate,
     FeedJSON,
-    FeedUpdate,
+    FeedPatch,
     RefreshJSON,
 )
-from feedhub.api.subscriptions import ImportReport
+from feedhub.catalog import categories, feeds, opml
+from feedhub.catalog.opml import ImportReport
+from feedhub.catalog.views import FeedChanges
+from feedhub.config import Settings
 from feedhub.errors import ValidationError
 from feedhub.ingest.guard import check_feed_url
 
 __all__ = ["AdminController"]
+
+
+def _check_poll_interval(value: object, settings: Settings) -> None:
+    """The bounds are settings (FEEDHUB_MIN/MAX_POLL_INTERVAL), so the body's type cannot
+    carry them: 400 with the field named, as a type error of the body would be."""
+    low, high = settings.min_poll_interval, settings.max_poll_interval
+    if isinstance(value, int) and not low <= value <= high:
+        raise ValidationException(
+            detail=f"poll_interval must be between {low} and {high} seconds",
+            extra=[{"key": "poll_interval", "message": f"must be in {low}..{high}"}],
+        )
 
 
 class AdminController(Controller):
@@ -35,103 +51,112 @@ class AdminController(Controller):
 
     # -- categories --------------------------------------------------------------------------
     @post("/categories")
-    async def create_category(self, data: CategoryCreate, session: AsyncSession) -> CategoryJSON:
-        return await catalog.create_category(session, data.name, data.slug)
+    async def create_category(
+        self, data: JSONBody[CategoryCreate], session: SessionDep
+    ) -> CategoryJSON:
+        return await categories.create_category(session, data.name, data.slug)
 
     @patch("/categories/{slug:str}")
     async def update_category(
-        self, slug: str, data: CategoryUpdate, session: AsyncSession
+        self, slug: FromPath[str], data: JSONBody[CategoryUpdate], session: SessionDep
     ) -> CategoryJSON:
         if data.name is UNSET:
             raise ValidationError("nothing to change: send a name")
-        return await catalog.rename_category(session, slug, data.name)
+        return await categories.rename_category(session, slug, data.name)
 
     @delete("/categories/{slug:str}")
-    async def delete_category(self, slug: str, session: AsyncSession, services: Services) -> None:
-        await catalog.delete_category(session, slug)
+    async def delete_category(
+        self, slug: FromPath[str], session: SessionDep, services: ServicesDep
+    ) -> None:
+        await categories.delete_category(session, slug)
         services.hub.forget_category(slug)  # its streams are a 404 again
 
     # -- feeds -------------------------------------------------------------------------------
     @get("/feeds")
-    async def list_feeds(self, session: AsyncSession) -> list[FeedJSON]:
-        return await catalog.list_feeds(session)
+    async def list_feeds(self, session: SessionDep) -> list[FeedJSON]:
+        return await feeds.list_feeds(session)
 
     @post("/feeds")
     async def create_feed(
-        self, data: FeedCreate, session: AsyncSession, services: Services
+        self, data: JSONBody[FeedCreate], session: SessionDep, services: ServicesDep
     ) -> FeedJSON:
         """An HTML page URL is resolved to its feed; the first poll starts at once."""
         settings = services.settings
-        url = await check_feed_url(data.url, allow_private=settings.allow_private_networks)
-        # Cheap checks first, so a rejected request costs no fetch.
-        await catalog.check_new_feed(session, url=url, category=data.category)
-        probe = await services.poller.probe(url)
-        feed = await catalog.create_feed(
-            session, url=probe.url, category=data.category,
-            title=data.title, poll_interval=data.poll_interval,
+        _check_poll_interval(data.poll_interval, settings)
+        feed = await feeds.subscribe(
+            session, data.url, category=data.category, title=data.title,
+            poll_interval=data.poll_interval, allow_private=settings.allow_private_networks,
+            probe=services.poller.probe_url, now=datetime.now(UTC),
         )  # fmt: skip
         if services.scheduler_on:
-            services.poller.poll_soon(feed.id)
+            services.poller.poll_feeds([feed.id])
         return feed
 
     @get("/feeds/{feed_id:int}")
-    async def get_feed(self, feed_id: int, session: AsyncSession) -> FeedJSON:
-        return await catalog.get_feed(session, feed_id)
+    async def get_feed(self, feed_id: FromPath[int], session: SessionDep) -> FeedJSON:
+        return await feeds.get_feed(session, feed_id)
 
     @patch("/feeds/{feed_id:int}")
-    async def update_feed(self, feed_id: int, data: FeedUpdate, session: AsyncSession) -> FeedJSON:
-        return await catalog.update_feed(session, feed_id, data)
+    async def update_feed(
+        self,
+        feed_id: FromPath[int],
+        data: JSONBody[FeedPatch],
+        session: SessionDep,
+        services: ServicesDep,
+    ) -> FeedJSON:
+        _check_poll_interval(data.poll_interval, services.settings)
+        changes = FeedChanges(**msgspec.structs.asdict(data))
+        return await feeds.update_feed(session, feed_id, changes, now=datetime.now(UTC))
 
     @delete("/feeds/{feed_id:int}")
-    async def delete_feed(self, feed_id: int, session: AsyncSession) -> None:
-        await catalog.delete_feed(session, feed_id)
+    async def delete_feed(self, feed_id: FromPath[int], session: SessionDep) -> None:
+        await feeds.delete_feed(session, feed_id)
 
     @post("/feeds/{feed_id:int}/refresh", status_code=200)
     async def refresh_feed(
-        self, feed_id: int, session: AsyncSession, services: Services
+        self, feed_id: FromPath[int], session: SessionDep, services: ServicesDep
     ) -> RefreshJSON:
-        await catalog.get_feed(session, feed_id)  # 404 before any work
-        outcome = await services.poller.refresh(feed_id)
+        await feeds.get_feed(session, feed_id)  # 404 before any work
+        outcome = await services.poller.poll_now(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
 
     @post("/discover", status_code=200)
     async def discover(
-        self, data: DiscoverRequest, session: AsyncSession, services: Services
+        self, data: JSONBody[DiscoverRequest], session: SessionDep, services: ServicesDep
     ) -> list[CandidateJSON]:
         """The feeds a URL leads to (itself, or a page's feeds), without subscribing."""
         url = await check_feed_url(data.url, allow_private=services.settings.allow_private_networks)
         found = await services.poller.discover(url)
         return [
-            CandidateJSON(f.url, f.title, await catalog.feed_url_taken(session, f.url))
-            for f in found
+            CandidateJSON(f.url, f.title, await feeds.feed_url_taken(session, f.url)) for f in found
         ]
 
     # -- subscriptions -----------------------------------------------------------------------
     @post("/opml", status_code=200)
     async def import_opml(
-        self, request: Request[Any, Any, Any], services: Services
+        self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> ImportReport:
         """Body: an OPML document. Answers a per-feed report; 422 if it is not OPML."""
         data = await request.body()
         if not data.strip():
             raise ValidationError("send an OPML document as the request body")
-        report = await subscriptions.import_opml(
+        return await opml.import_opml(
             services.sessions,
             data,
             default_category=services.settings.default_category,
             allow_private=services.settings.allow_private_networks,
+            now=datetime.now(UTC),
         )
-        return report
 
     @get("/opml", media_type="text/x-opml")
-    async def export_opml(self, session: AsyncSession) -> Response[bytes]:
+    async def export_opml(self, session: SessionDep) -> Response[bytes]:
         return Response(
-            await subscriptions.export_opml(session),
+            await opml.export_opml(session),
             media_type="text/x-opml; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
         )
 
     @delete("/articles/{article_id:int}")
-    async def delete_article(self, article_id: int, session: AsyncSession) -> None:
+    async def delete_article(self, article_id: FromPath[int], session: SessionDep) -> None:
         """Deleted for good: a tombstone keeps a re-poll from importing it again."""
-        await catalog.delete_article(session, article_id)
+        await feeds.delete_article(session, article_id, now=datetime.now(UTC))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.hub import StreamHub
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
+from feedhub.live.hub import StreamHub
 
-__all__ = ["Services", "provide_session"]
+__all__ = ["Services", "ServicesDep", "SessionDep", "provide_services", "provide_session"]
 
 
 @dataclass(slots=True)
@@ -22,6 +24,13 @@ class Services:
     poller: Poller
     hub: StreamHub
     scheduler_on: bool
+
+
+# What handlers declare: injected by name ("session", "services"), marked explicitly as
+# Litestar 3 requires (an inferred dependency is a deprecation warning, and warnings are
+# errors in the suite).
+SessionDep: TypeAlias = NamedDependency[AsyncSession]
+ServicesDep: TypeAlias = NamedDependency[Services]
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:

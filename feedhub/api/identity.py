@@ -14,19 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api.state_events import StateEvents
 from feedhub.config import Settings
 from feedhub.errors import AuthError, ForbiddenError
+from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
 from feedhub.readers.accounts import SessionInfo, UserInfo
 from feedhub.readers.ratelimit import AttemptLimiter
@@ -37,6 +38,7 @@ __all__ = [
     "Identity",
     "IdentityMiddleware",
     "Readers",
+    "ReadersDep",
     "identity_of",
     "provide_readers",
     "require_admin",
@@ -212,6 +214,10 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     if not identity.is_admin:
         raise ForbiddenError("this needs an admin; you are signed in as a reader")
     return identity
+
+
+# What handlers declare (marked explicitly, as the other dependencies in api/deps.py).
+ReadersDep: TypeAlias = NamedDependency[Readers]
 
 
 def provide_readers(state: State) -> Readers:

@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.identity import COOKIE, Readers, identity_of, require_user
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import COOKIE, Readers, ReadersDep, identity_of, require_user
 from feedhub.api.public import NEXT_CURSOR
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
@@ -34,7 +35,6 @@ from feedhub.api.reader_schemas import (
     UnreadJSON,
 )
 from feedhub.api.schemas import EnclosureJSON
-from feedhub.api.stream import parse_categories
 from feedhub.cursor import Cursor
 from feedhub.errors import (
     AuthError,
@@ -42,6 +42,7 @@ from feedhub.errors import (
     RateLimitedError,
     ValidationError,
 )
+from feedhub.live.stream import parse_categories
 from feedhub.models import Category, Feed
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
@@ -78,14 +79,14 @@ class SessionController(Controller):
     path = "/api/session"
 
     @get("/")
-    async def current(self, request: AnyRequest, readers: Readers) -> SessionJSON:
+    async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None
         return _session_json(readers, info)
 
     @post("/", status_code=200)
     async def sign_in(
-        self, request: AnyRequest, data: SignIn, session: AsyncSession, readers: Readers
+        self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
         """Rate limited per name and per client address; JSON only (login CSRF)."""
         if not request.headers.get("content-type", "").startswith("application/json"):
@@ -108,7 +109,7 @@ class SessionController(Controller):
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
     @delete("/")
-    async def sign_out(self, request: AnyRequest, session: AsyncSession) -> Response[None]:
+    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
@@ -119,7 +120,7 @@ class MeController(Controller):
     path = "/api/me"
 
     @get("/sessions")
-    async def sessions(self, request: AnyRequest, session: AsyncSession) -> list[SessionRowJSON]:
+    async def sessions(self, request: AnyRequest, session: SessionDep) -> list[SessionRowJSON]:
         user, current = require_user(request)
         return [
             SessionRowJSON(
@@ -129,13 +130,15 @@ class MeController(Controller):
         ]
 
     @delete("/sessions/{session_id:int}")
-    async def revoke(self, request: AnyRequest, session_id: int, session: AsyncSession) -> None:
+    async def revoke(
+        self, request: AnyRequest, session_id: FromPath[int], session: SessionDep
+    ) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
     @post("/password", status_code=204)
     async def password(
-        self, request: AnyRequest, data: PasswordChange, session: AsyncSession
+        self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
     ) -> None:
         user, current = require_user(request)
         await accounts.change_password(
@@ -143,7 +146,7 @@ class MeController(Controller):
         )
 
     @post("/feed-key", status_code=200)
-    async def feed_key(self, request: AnyRequest, session: AsyncSession) -> FeedKeyJSON:
+    async def feed_key(self, request: AnyRequest, session: SessionDep) -> FeedKeyJSON:
         user, _ = require_user(request)
         return FeedKeyJSON(await accounts.rotate_feed_key(session, user.id))
 
@@ -151,7 +154,7 @@ class MeController(Controller):
     async def states(
         self,
         request: AnyRequest,
-        session: AsyncSession,
+        session: SessionDep,
         ids: Annotated[str, Parameter(max_length=10_000)],
     ) -> StateIdsJSON:
         user, _ = require_user(request)
@@ -166,7 +169,11 @@ class MeController(Controller):
 
     @post("/state", status_code=200)
     async def change(
-        self, request: AnyRequest, data: StateBody, session: AsyncSession, readers: Readers
+        self,
+        request: AnyRequest,
+        data: JSONBody[StateBody],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> StateBody:
         user, _ = require_user(request)
         change = await state.apply_changes(
@@ -180,7 +187,11 @@ class MeController(Controller):
 
     @post("/mark-all-read", status_code=200)
     async def mark_all(
-        self, request: AnyRequest, data: MarkAllBody, session: AsyncSession, readers: Readers
+        self,
+        request: AnyRequest,
+        data: JSONBody[MarkAllBody],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> MarkAllJSON:
         user, _ = require_user(request)
         if data.category is not None and data.feed_id is not None:
@@ -194,7 +205,7 @@ class MeController(Controller):
         return MarkAllJSON(bound)
 
     @get("/unread")
-    async def unread(self, request: AnyRequest, session: AsyncSession) -> UnreadJSON:
+    async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
         slugs = dict((await session.execute(select(Feed.id, Category.slug).join(Category))).all())
@@ -211,15 +222,15 @@ class MeController(Controller):
     async def articles(
         self,
         request: AnyRequest,
-        session: AsyncSession,
+        session: SessionDep,
         state_filter: Annotated[
-            str, Parameter(query="state", pattern="^(unread|starred|all)$")
+            str, QueryParameter(name="state", pattern="^(unread|starred|all)$")
         ] = "all",
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
         feed_id: Annotated[int | None, Parameter(ge=1)] = None,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        order: Literal["id", "published"] = "id",
+        order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Response[list[StatefulArticleJSON]]:
         """Id order with `before`, or (issue 13) `order=published` paged by `cursor` and
@@ -267,7 +278,7 @@ class ArticleController(Controller):
 
     @get("/{article_id:int}")
     async def article(
-        self, request: AnyRequest, article_id: int, session: AsyncSession
+        self, request: AnyRequest, article_id: FromPath[int], session: SessionDep
     ) -> ArticleContentJSON:
         """One article with its content; its state too when signed in."""
         identity = identity_of(request)

@@ -16,11 +16,12 @@ from typing import Any
 import msgspec
 from feedgen.feed import FeedGenerator
 from litestar import Controller, Request, Response, get
+from litestar.params import FromPath
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.queries import articles_before
+from feedhub.api.deps import SessionDep
 from feedhub.api.schemas import ArticleJSON
+from feedhub.catalog.articles import articles_before
 from feedhub.errors import NotFoundError
 from feedhub.models import Category
 
@@ -104,21 +105,27 @@ def _conditional(
 class OutputFeedController(Controller):
     include_in_schema = True
 
-    @get(["/categories/{slug:str}/atom.xml", "/all/atom.xml"])
+    @get("/all/atom.xml")
+    async def atom_all(
+        self, request: Request[Any, Any, Any], session: SessionDep
+    ) -> Response[bytes]:
+        return await _output(request, session, None, "atom.xml")
+
+    @get("/categories/{slug:str}/atom.xml")
     async def atom(
-        self,
-        request: Request[Any, Any, Any],
-        session: AsyncSession,
-        slug: str | None = None,
+        self, request: Request[Any, Any, Any], session: SessionDep, slug: FromPath[str]
     ) -> Response[bytes]:
         return await _output(request, session, slug, "atom.xml")
 
-    @get(["/categories/{slug:str}/feed.json", "/all/feed.json"])
+    @get("/all/feed.json")
+    async def json_feed_all(
+        self, request: Request[Any, Any, Any], session: SessionDep
+    ) -> Response[bytes]:
+        return await _output(request, session, None, "feed.json")
+
+    @get("/categories/{slug:str}/feed.json")
     async def json_feed(
-        self,
-        request: Request[Any, Any, Any],
-        session: AsyncSession,
-        slug: str | None = None,
+        self, request: Request[Any, Any, Any], session: SessionDep, slug: FromPath[str]
     ) -> Response[bytes]:
         return await _output(request, session, slug, "feed.json")
 
@@ -130,7 +137,7 @@ _FORMATS = {
 
 
 async def _output(
-    request: Request[Any, Any, Any], session: AsyncSession, slug: str | None, name: str
+    request: Request[Any, Any, Any], session: SessionDep, slug: str | None, name: str
 ) -> Response[bytes]:
     """The latest articles of one category (or all) in the format named by `name`."""
     if slug is None:

@@ -7,20 +7,19 @@ from typing import Annotated, Literal
 from litestar import Controller, Response, get
 from litestar.params import Parameter
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
-from feedhub.api.deps import Services
-from feedhub.api.queries import (
+from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.api.schemas import ArticleJSON, CategoryJSON
+from feedhub.catalog.articles import (
     articles_after,
     articles_before,
     articles_by_listing,
     search_articles,
 )
-from feedhub.api.schemas import ArticleJSON, CategoryJSON
-from feedhub.api.stream import parse_categories
+from feedhub.catalog.categories import list_categories
 from feedhub.cursor import Cursor
 from feedhub.errors import ValidationError
+from feedhub.live.stream import parse_categories
 
 __all__ = ["NEXT_CURSOR", "PublicController", "health"]
 
@@ -32,19 +31,19 @@ class PublicController(Controller):
     path = "/api"
 
     @get("/categories")
-    async def categories(self, session: AsyncSession) -> list[CategoryJSON]:
-        return await catalog.list_categories(session)
+    async def categories(self, session: SessionDep) -> list[CategoryJSON]:
+        return await list_categories(session)
 
     @get("/articles")
     async def articles(
         self,
-        session: AsyncSession,
+        session: SessionDep,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
         before: Annotated[int | None, Parameter(ge=1)] = None,
         after: Annotated[int | None, Parameter(ge=0)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-        order: Literal["id", "published"] = "id",
+        order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Response[list[ArticleJSON]]:
         """Newest first (`before` cursor), or with `after` oldest first for catch-up;
@@ -72,7 +71,7 @@ class PublicController(Controller):
 
 
 @get("/healthz")
-async def health(services: Services, session: AsyncSession) -> dict[str, object]:
+async def health(services: ServicesDep, session: SessionDep) -> dict[str, object]:
     await session.execute(text("SELECT 1"))
     return {
         "status": "ok",

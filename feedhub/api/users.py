@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 from msgspec import UNSET
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.auth import admin_guard
-from feedhub.api.identity import Readers
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import ReadersDep
 from feedhub.api.reader_schemas import UserCreate, UserJSON, UserUpdate
 from feedhub.readers import accounts
 from feedhub.readers.accounts import UserInfo
@@ -25,7 +26,7 @@ class UsersController(Controller):
 
     @post("/")
     async def create_user(
-        self, data: UserCreate, session: AsyncSession, readers: Readers
+        self, data: JSONBody[UserCreate], session: SessionDep, readers: ReadersDep
     ) -> UserJSON:
         user = await accounts.create_user(
             session, data.name, data.password, data.role, readers.clock()
@@ -33,11 +34,13 @@ class UsersController(Controller):
         return _json(user)
 
     @get("/")
-    async def list_users(self, session: AsyncSession) -> list[UserJSON]:
+    async def list_users(self, session: SessionDep) -> list[UserJSON]:
         return [_json(u) for u in await accounts.list_users(session)]
 
     @patch("/{name:str}")
-    async def update_user(self, name: str, data: UserUpdate, session: AsyncSession) -> UserJSON:
+    async def update_user(
+        self, name: FromPath[str], data: JSONBody[UserUpdate], session: SessionDep
+    ) -> UserJSON:
         user = await accounts.update_user(
             session,
             name,
@@ -47,5 +50,5 @@ class UsersController(Controller):
         return _json(user)
 
     @delete("/{name:str}")
-    async def delete_user(self, name: str, session: AsyncSession) -> None:
+    async def delete_user(self, name: FromPath[str], session: SessionDep) -> None:
         await accounts.delete_user(session, name)

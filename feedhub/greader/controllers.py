@@ -10,7 +10,6 @@ auth header, not a cookie, is what proves the caller (no cross-site risk).
 
 from __future__ import annotations
 
-import hmac
 import time
 from dataclasses import replace
 from typing import Any
@@ -19,12 +18,23 @@ import msgspec
 from litestar import Request, Response, Router, get, post, route
 from litestar.datastructures import MultiDict
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api.identity import Readers, identity_of
-from feedhub.errors import AuthError, NotFoundError, RateLimitedError, ValidationError
+from feedhub.api.deps import SessionDep
+from feedhub.api.identity import ReadersDep, identity_of
+from feedhub.errors import AuthError, RateLimitedError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
+from feedhub.greader.params import (
+    BadToken,
+    bad_token,
+    check_token,
+    continuation,
+    int_param,
+    request_params,
+    stream_or_404,
+)
 from feedhub.greader.render import atom_stream, item_json
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SessionInfo, UserInfo
@@ -56,68 +66,22 @@ def _caller(request: AnyRequest) -> tuple[UserInfo, SessionInfo]:
     return identity.user, identity.session
 
 
-async def _params(request: AnyRequest) -> MultiDict[str]:
-    """Query and form parameters together (apps put them in either, repeated `i`, `a`…)."""
-    merged: MultiDict[str] = MultiDict(list(request.query_params.multi_items()))
-    if request.method == "POST":
-        form = await request.form()
-        merged.extend([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
-    return merged
-
-
-def _check_token(params: MultiDict[str], session: SessionInfo) -> None:
-    token = params.get("T")
-    if token is not None and not hmac.compare_digest(token.encode(), session.csrf_token.encode()):
-        raise _BadToken()
-
-
-class _BadToken(Exception):
-    pass
-
-
-def _bad_token(_: AnyRequest, __: _BadToken) -> Response[str]:
-    return _text("Unauthorized: bad T token", 401, {"X-Reader-Google-Bad-Token": "true"})
-
-
-def _int(params: MultiDict[str], name: str, parse: Any, **kwargs: Any) -> Any:
-    try:
-        return parse(params.get(name), **kwargs)
-    except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
-
-
-def _cursor(params: MultiDict[str]) -> int | None:
-    raw = params.get("c")
-    if raw is None or not raw.strip():
-        return None
-    if not raw.strip().isdigit():
-        raise ValidationError("c: not a continuation this server gave")
-    return int(raw)
-
-
-def _stream(raw: str | None) -> protocol.Stream:
-    try:
-        return protocol.parse_stream(raw or "")
-    except ValueError as exc:
-        raise NotFoundError(str(exc)) from None
-
-
 async def _page(
     session: AsyncSession, user: UserInfo, stream_raw: str | None, params: MultiDict[str],
     *, maximum: int, with_content: bool,
 ) -> tuple[protocol.Stream, list[Any], str | None]:  # fmt: skip
     """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
-    stream = _stream(stream_raw)
-    limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
-    published_from = _int(params, "ot", protocol.parse_seconds)
-    published_to = _int(params, "nt", protocol.parse_seconds)
+    stream = stream_or_404(stream_raw)
+    limit = int_param(params, "n", protocol.parse_count, default=20, maximum=maximum)
+    published_from = int_param(params, "ot", protocol.parse_seconds)
+    published_to = int_param(params, "nt", protocol.parse_seconds)
     scope = await service.scope_for(session, stream)
     if scope is None:
         return stream, [], None
     scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
     scope = replace(scope, published_from=published_from, published_to=published_to)
     items = await list_items(
-        session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
+        session, user.id, scope, cursor=continuation(params), oldest_first=params.get("r") == "o",
         limit=limit + 1, with_content=with_content,
     )  # fmt: skip
     more = len(items) > limit
@@ -128,9 +92,9 @@ async def _page(
 # -- sign-in -------------------------------------------------------------------------------------
 @route("/accounts/ClientLogin", http_method=["GET", "POST"])
 async def client_login(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[Any]:
-    params = await _params(request)
+    params = await request_params(request)
     name, password = params.get("Email") or "", params.get("Passwd") or ""
     client = request.client.host if request.client else "?"
     keys = [f"name:{name.lower()}", f"ip:{client}"]
@@ -171,7 +135,7 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/reader/api/0/subscription/list")
-async def subscription_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     _caller(request)
     subscriptions = await service.list_subscriptions(session)
     return _json({"subscriptions": [
@@ -186,7 +150,7 @@ async def subscription_list(request: AnyRequest, session: AsyncSession) -> Respo
 
 
 @get("/reader/api/0/tag/list")
-async def tag_list(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def tag_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     _caller(request)
     tags: list[dict[str, str]] = [{"id": protocol.STARRED}]
     tags += [
@@ -197,7 +161,7 @@ async def tag_list(request: AnyRequest, session: AsyncSession) -> Response[bytes
 
 
 @get("/reader/api/0/unread-count")
-async def unread_count(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def unread_count(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
     counts = await service.unread_counts(session, user.id)
     return _json({"max": max([c.count for c in counts], default=0), "unreadcounts": [
@@ -209,7 +173,7 @@ async def unread_count(request: AnyRequest, session: AsyncSession) -> Response[b
 
 async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await _params(request)
+    params = await request_params(request)
     stream, items, continuation = await _page(
         session, user, raw if raw is not None else params.get("s"), params,
         maximum=MAX_ITEMS, with_content=True,
@@ -225,21 +189,21 @@ async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None)
 
 
 @get("/reader/api/0/stream/contents")
-async def stream_contents_query(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_contents_query(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     return await _contents(request, session, None)
 
 
 @get("/reader/api/0/stream/contents/{stream_id:path}")
 async def stream_contents(
-    request: AnyRequest, session: AsyncSession, stream_id: str
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
 ) -> Response[bytes]:
     return await _contents(request, session, stream_id)
 
 
 @get("/reader/api/0/stream/items/ids")
-async def stream_item_ids(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_item_ids(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await _params(request)
+    params = await request_params(request)
     if not params.get("s"):
         raise ValidationError("s (a stream id) is required")
     _, items, continuation = await _page(
@@ -266,9 +230,9 @@ def _item_ids(params: MultiDict[str]) -> list[int]:
 
 
 @route("/reader/api/0/stream/items/contents", http_method=["GET", "POST"])
-async def stream_items_contents(request: AnyRequest, session: AsyncSession) -> Response[bytes]:
+async def stream_items_contents(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
-    ids = _item_ids(await _params(request))
+    ids = _item_ids(await request_params(request))
     items = await list_items(
         session, user.id, Scope(ids=tuple(ids)), limit=max(len(ids), 1)
     ) if ids else []  # fmt: skip
@@ -280,10 +244,10 @@ async def stream_items_contents(request: AnyRequest, session: AsyncSession) -> R
 
 # -- state changes -------------------------------------------------------------------------------
 @post("/reader/api/0/edit-tag", status_code=200)
-async def edit_tag(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[str]:
+async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep) -> Response[str]:
     user, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    params = await request_params(request)
+    check_token(params, info)
     ids = _item_ids(params)
     add, remove = protocol.tags_in(params.getall("a", [])), protocol.tags_in(params.getall("r", []))
     change = await state.apply_changes(
@@ -299,16 +263,16 @@ async def edit_tag(request: AnyRequest, session: AsyncSession, readers: Readers)
 
 @post("/reader/api/0/mark-all-as-read", status_code=200)
 async def mark_all_as_read(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     user, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
-    stream = _stream(params.get("s"))
+    params = await request_params(request)
+    check_token(params, info)
+    stream = stream_or_404(params.get("s"))
     feed_ids = await service.feed_ids_for(session, stream)
     if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark
         return _text("OK")
-    before = _int(params, "ts", protocol.parse_mark_time) or readers.clock()
+    before = int_param(params, "ts", protocol.parse_mark_time) or readers.clock()
     bound = await state.mark_all_read(session, user.id, feed_ids=feed_ids, before=before)
     feed_id = feed_ids[0] if feed_ids and stream.kind == "feed" else None
     label = stream.value if stream.kind == "label" else None
@@ -320,20 +284,22 @@ async def mark_all_as_read(
 # -- subscriptions and labels (admins: feeds and categories are shared) --------------------------
 @post("/reader/api/0/subscription/edit", status_code=200)
 async def subscription_edit(
-    request: AnyRequest, session: AsyncSession, readers: Readers
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    params = await request_params(request)
+    check_token(params, info)
     await edit_subscription(request, session, readers, params)
     return _text("OK")
 
 
 @post("/reader/api/0/subscription/quickadd", status_code=200)
-async def quickadd(request: AnyRequest, session: AsyncSession, readers: Readers) -> Response[bytes]:
+async def quickadd(
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
+) -> Response[bytes]:
     _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    params = await request_params(request)
+    check_token(params, info)
     url = params.get("quickadd") or ""
     feed = await edit_subscription(
         request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
@@ -342,10 +308,10 @@ async def quickadd(request: AnyRequest, session: AsyncSession, readers: Readers)
 
 
 @post("/reader/api/0/rename-tag", status_code=200)
-async def rename_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    params = await request_params(request)
+    check_token(params, info)
     await rename_label(
         request, session, params.get("s") or params.get("t") or "", params.get("dest") or ""
     )
@@ -353,10 +319,10 @@ async def rename_tag(request: AnyRequest, session: AsyncSession) -> Response[str
 
 
 @post("/reader/api/0/disable-tag", status_code=200)
-async def disable_tag(request: AnyRequest, session: AsyncSession) -> Response[str]:
+async def disable_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    params = await request_params(request)
+    check_token(params, info)
     await disable_label(request, session, params.get("s") or params.get("t") or "")
     return _text("OK")
 
@@ -364,10 +330,10 @@ async def disable_tag(request: AnyRequest, session: AsyncSession) -> Response[st
 # -- the Atom form, and everything else ----------------------------------------------------------
 @get("/reader/atom/{stream_id:path}")
 async def atom(
-    request: AnyRequest, session: AsyncSession, stream_id: str, readers: Readers
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
 ) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await _params(request)
+    params = await request_params(request)
     stream, items, _ = await _page(
         session, user, stream_id, params, maximum=MAX_ITEMS, with_content=True
     )
@@ -379,7 +345,7 @@ async def atom(
 
 
 @route(["/reader/api/0/{rest:path}", "/reader/{rest:path}"], http_method=["GET", "POST"])
-async def unknown(rest: str) -> Response[bytes]:
+async def unknown(rest: FromPath[str]) -> Response[bytes]:
     """Never an empty 200 for what we do not serve: apps then show nothing (miniflux#2129)."""
     detail = f"not supported here: {rest.lstrip('/')}"
     body = msgspec.json.encode({"status_code": 404, "detail": detail})
@@ -395,8 +361,8 @@ _HANDLERS: list[BaseRouteHandler] = [
 
 def greader_handlers() -> list[Router]:
     return [
-        Router(path="/", route_handlers=_HANDLERS, exception_handlers={_BadToken: _bad_token},
+        Router(path="/", route_handlers=_HANDLERS, exception_handlers={BadToken: bad_token},
                include_in_schema=False),
         Router(path="/api/greader.php", route_handlers=_HANDLERS,
-               exception_handlers={_BadToken: _bad_token}, include_in_schema=False),
+               exception_handlers={BadToken: bad_token}, include_in_schema=False),
     ]  # fmt: skip

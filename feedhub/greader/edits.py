@@ -5,20 +5,21 @@ and URL guard as the admin API."""
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import MultiDict
+from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.api import catalog
 from feedhub.api.deps import Services
 from feedhub.api.identity import Readers, require_admin
-from feedhub.api.schemas import FeedUpdate
+from feedhub.catalog import categories, feeds
+from feedhub.catalog.views import FeedChanges
 from feedhub.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.greader import protocol, service
-from feedhub.ingest.guard import check_feed_url
 from feedhub.ingest.opml import slugify
 from feedhub.models import Category
 
@@ -39,7 +40,7 @@ async def ensure_category(session: AsyncSession, label: str) -> str:
     slug = slugify(label)
     if not await session.scalar(select(Category.id).where(Category.slug == slug)):
         with contextlib.suppress(ConflictError):  # created meanwhile: fine
-            await catalog.create_category(session, label, slug)
+            await categories.create_category(session, label, slug)
     return slug
 
 
@@ -60,29 +61,29 @@ async def edit_subscription(
     title = (params.get("t") or "").strip() or None
     if action == "subscribe":
         settings = readers.settings
-        url = await check_feed_url(stream.value, allow_private=settings.allow_private_networks)
         slug = await ensure_category(session, labels[0] if labels else settings.default_category)
-        await catalog.check_new_feed(session, url=url, category=slug)
-        probe = await services.poller.probe(url)
-        feed = await catalog.create_feed(session, url=probe.url, category=slug, title=title)
+        feed = await feeds.subscribe(
+            session, stream.value, category=slug, title=title,
+            allow_private=settings.allow_private_networks, probe=services.poller.probe_url,
+            now=datetime.now(UTC),
+        )  # fmt: skip
         if services.scheduler_on:
-            services.poller.poll_soon(feed.id)
+            services.poller.poll_feeds([feed.id])
         return feed.id
     scope = await service.scope_for(session, stream)
     if scope is None or not scope.feed_ids:
         raise NotFoundError(f"feed {stream.value!r} does not exist")
     feed_id = scope.feed_ids[0]
     if action == "unsubscribe":
-        await catalog.delete_feed(session, feed_id)
+        await feeds.delete_feed(session, feed_id)
         return feed_id
     if action != "edit":
         raise ValidationError("ac must be subscribe, unsubscribe or edit")
-    change = FeedUpdate()
-    if title is not None:
-        change.title = title
-    if labels:
-        change.category = await ensure_category(session, labels[0])
-    await catalog.update_feed(session, feed_id, change)
+    change = FeedChanges(
+        title=title if title is not None else UNSET,
+        category=await ensure_category(session, labels[0]) if labels else UNSET,
+    )
+    await feeds.update_feed(session, feed_id, change, now=datetime.now(UTC))
     return feed_id
 
 
@@ -94,7 +95,7 @@ async def rename_label(
     if not old or not new.strip():
         raise ValidationError("rename-tag needs s=user/-/label/<old> and dest=user/-/label/<new>")
     category = await service.category_for_label(session, old)
-    await catalog.rename_category(session, category.slug, new)
+    await categories.rename_category(session, category.slug, new)
 
 
 async def disable_label(request: Request[Any, Any, Any], session: AsyncSession, tag: str) -> None:
@@ -102,4 +103,4 @@ async def disable_label(request: Request[Any, Any, Any], session: AsyncSession, 
     require_admin(request)
     name = _label(tag) or tag
     category = await service.category_for_label(session, name)
-    await catalog.delete_category(session, category.slug)
+    await categories.delete_category(session, category.slug)

@@ -16,13 +16,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from feedhub.errors import FetchError
 from feedhub.ingest.guard import GuardedBackend, guarded_transport
 from feedhub.types import FetchResult
+from feedhub.urls import WEB_SCHEMES, split_url
 
 try:  # httpx[brotli]; only a decoder whose output can be bounded is used (see _Decoder)
     import brotli as _brotli  # type: ignore[import-untyped,unused-ignore]
@@ -283,11 +284,11 @@ async def _drain(response: httpx.Response, limit: int = 64 * 1024) -> None:
 
 
 def _check_scheme(url: str) -> None:
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError as exc:
-        raise FetchError(f"invalid URL {url!r}: {exc}") from None
-    if scheme not in ("http", "https"):
+    parts = split_url(url)
+    if parts is None:
+        raise FetchError(f"invalid URL {url!r}")
+    scheme = parts.scheme.lower()
+    if scheme not in WEB_SCHEMES:
         raise FetchError(f"refused: only http and https URLs are fetched, not {scheme or 'none'!r}")
 
 

@@ -11,14 +11,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from urllib.parse import urlsplit
 
-__all__ = ["HostGate", "host_of"]
-
-
-def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower()
+__all__ = ["HostGate"]
 
 
 class HostGate:

@@ -14,14 +14,16 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
 from feedhub.errors import ParseError
+from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_json_feed, with_enclosures
-from feedhub.ingest.normalize import RawEntry, assign_keys, clean_url, make_entry, strip_tags
+from feedhub.ingest.normalize import RawEntry, make_entry
+from feedhub.ingest.sanitize import strip_tags
 from feedhub.types import EntryData, ParsedFeed
+from feedhub.urls import clean_url, split_url
 
 __all__ = ["is_json_feed", "parse_json_feed"]
 
@@ -111,11 +113,7 @@ def _text_to_html(text: str) -> str:
 def _splittable(url: str | None) -> str | None:
     # urllib raises on some strings ("http://[oops", a bad IPv6 literal); such a link is
     # dropped here so that one item's typo cannot abort the whole document.
-    if url is None:
-        return None
-    try:
-        urlsplit(url)
-    except ValueError:
+    if url is None or split_url(url) is None:
         return None
     return url
 

@@ -1,152 +1,30 @@
-"""Pure helpers shared by every input format: HTML sanitizing, dates, URLs, dedupe keys.
+"""One entry, as any format's parser read it, made ready to store: sanitized, dated, keyed.
 
-Every parser (feedparser for RSS/Atom/RDF, our JSON Feed reader) builds `EntryData` through
-`make_entry` and keys a document through `assign_keys`, so all formats are sanitized and
-deduped by one rule (DESIGN.md "Dedupe key").
+Every parser (feedparser for RSS/Atom/RDF, our JSON Feed reader) builds `EntryData`
+through `make_entry` and keys a document through `dedupe.assign_keys`, so all formats are
+sanitized and deduped by one rule.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import nh3
-
+from feedhub.ingest.dedupe import assign_keys, content_hash
+from feedhub.ingest.sanitize import plain_text, sanitize_html, strip_tags, xml_safe
 from feedhub.types import EntryData
+from feedhub.urls import clean_url
 
 __all__ = [
     "RawEntry",
     "assign_keys",
     "clamp_published",
-    "clean_url",
     "make_entry",
-    "sanitize_html",
-    "strip_tags",
     "to_utc",
 ]
 
-# Allowlist: what a reader needs to read an article, nothing that runs or restyles the page.
-_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
-    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
-    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s",
-    "samp", "small", "source", "span", "strong", "sub", "summary", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var",
-}  # fmt: skip
-_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "img": {"src", "alt", "title", "width", "height", "srcset"},
-    "source": {"src", "srcset", "type", "media"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "time": {"datetime"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
-}
-_URL_SCHEMES = {"http", "https", "mailto"}
-
 # Future dates beyond this are a publisher's mistake (or a trick to stay on top).
 FUTURE_TOLERANCE = timedelta(days=1)
-
-# More than this share of a document's entries sharing an id with a different entry means
-# the feed's ids are broken, not that one story is listed twice (issue 5, FreshRSS-style).
-_SMALL_SHARE = 0.1
-
-_TRACKING_PARAMS = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid)$", re.I)
-_TRACKING_PIXEL = re.compile(
-    r"<img\b[^>]*\bwidth=\"?1\"?[^>]*\bheight=\"?1\"?[^>]*>|"
-    r"<img\b[^>]*\bheight=\"?1\"?[^>]*\bwidth=\"?1\"?[^>]*>",
-    re.I,
-)
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
-
-
-def sanitize_html(html: str, base_url: str | None = None) -> str:
-    """Allowlist-sanitize feed HTML; resolve relative links against `base_url`.
-
-    Links get rel="noopener noreferrer"; 1×1 tracking images are dropped.
-    """
-    if not html:
-        return ""
-    cleaned = nh3.clean(
-        html,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
-    if base_url:
-        cleaned = _resolve_relative(cleaned, base_url)
-    if "<img" in cleaned:
-        cleaned = _TRACKING_PIXEL.sub("", cleaned)
-    return cleaned.strip()
-
-
-# Only inside a tag: `(<tag …space)href="…"`; text that reads href="…" is left alone.
-_RELATIVE_ATTR = re.compile(
-    r'(<[a-zA-Z][^<>]*?\s)(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"'
-)
-
-
-def _resolve_relative(html: str, base_url: str) -> str:
-    # nh3 quotes every attribute with double quotes, so this regex sees its normal form.
-    def repl(match: re.Match[str]) -> str:
-        try:
-            prefix, attribute, value = match.groups()
-            return f'{prefix}{attribute}="{urljoin(base_url, value)}"'
-        except ValueError:
-            return match.group(0)
-
-    return _RELATIVE_ATTR.sub(repl, html)
-
-
-def strip_tags(text: str) -> str:
-    """Plain text of a title: feeds put markup and entities in titles."""
-    if "<" in text:
-        text = nh3.clean(text, tags=set())
-        text = _TAG.sub("", text)
-    if "&" in text:
-        import html
-
-        text = html.unescape(text)
-    return _SPACE.sub(" ", text).strip()
-
-
-def plain_text(*sanitized_html: str) -> str:
-    """The words of already-sanitized HTML, for the search index: markup and attribute
-    values (URLs) would otherwise match searches for "href" or "https"."""
-    import html
-
-    text = " ".join(_TAG.sub(" ", part) for part in sanitized_html if part)
-    return _SPACE.sub(" ", html.unescape(text)).strip()
-
-
-def clean_url(url: str | None, base_url: str | None = None) -> str | None:
-    """Absolute http(s) URL without tracking parameters, or None."""
-    if not url:
-        return None
-    try:
-        url = urljoin(base_url, url.strip()) if base_url else url.strip()
-        parts = urlsplit(url)
-    except ValueError:  # e.g. "http://[oops": one bad link must not fail the whole feed
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    if parts.query:
-        query = [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING_PARAMS.match(k)
-        ]
-        parts = parts._replace(query=urlencode(query))
-    return urlunsplit(parts)
 
 
 def to_utc(value: datetime) -> datetime:
@@ -182,22 +60,6 @@ class RawEntry:
     published: datetime | None
 
 
-def _hash(*parts: str | None) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update((part or "").encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-# Characters XML 1.0 cannot carry: stored, they would break the Atom output feeds.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> str:
-    return _XML_INVALID.sub("", text) if text else text
-
-
 def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> EntryData:
     """Sanitize and normalize one entry; its key is assigned later by `assign_keys`."""
     url = clean_url(raw.link, base_url)
@@ -223,95 +85,6 @@ def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> 
         content=content,
         author=author or None,
         published_at=published,
-        content_hash=_hash(title, url, summary, content, author),
+        content_hash=content_hash(title, url, summary, content, author),
         text=plain_text(summary, content),
     )
-
-
-def _text_hash(entry: EntryData) -> str:
-    """What a reader reads, without the date: the content-hash fallback key.
-
-    The date is left out on purpose: feeds that regenerate every entry's date on each
-    request (a volatile date) would otherwise make every poll look like all-new stories.
-    The cost: two entries with no id, no link and the very same title and text are one.
-    """
-    return _hash(entry.title, entry.summary, entry.content)
-
-
-def guid_is_unreliable(entries: Iterable[EntryData]) -> bool:
-    """True when one GUID is used for entries with different links (scriptingNews-style)."""
-    links_by_guid: dict[str, str | None] = {}
-    for entry in entries:
-        if entry.guid is None:
-            continue
-        if entry.guid in links_by_guid and links_by_guid[entry.guid] != entry.url:
-            return True
-        links_by_guid.setdefault(entry.guid, entry.url)
-    return False
-
-
-def _base_key(entry: EntryData, unreliable: bool) -> str:
-    if entry.guid is not None:
-        key = f"guid:{entry.guid}"
-        if unreliable and entry.url:
-            key = f"{key} link:{entry.url}"
-        return key
-    if entry.url is not None:
-        return f"link:{entry.url}"
-    return f"hash:{_text_hash(entry)}"
-
-
-def _clashing(entries: Sequence[EntryData], bases: Sequence[str]) -> set[str]:
-    """Base keys that this document gives to entries that differ (link or text)."""
-    first: dict[str, tuple[str | None, str]] = {}
-    clashing: set[str] = set()
-    for entry, base in zip(entries, bases, strict=True):
-        identity = (entry.url, _text_hash(entry))
-        if first.setdefault(base, identity) != identity:
-            clashing.add(base)
-    return clashing
-
-
-def assign_keys(
-    entries: Sequence[EntryData], *, guid_unreliable: bool = False
-) -> tuple[tuple[EntryData, ...], bool]:
-    """Give each entry its dedupe key; drop repeats within the document (first one wins).
-
-    Key: guid, else link, else a hash of title + text (DESIGN.md "Dedupe key"; the hash
-    leaves the date out, see `_text_hash`). FreshRSS-style hardening (issue 5):
-
-    - a GUID repeated for different links marks the feed's ids unreliable (DESIGN.md);
-    - so does more than `_SMALL_SHARE` of the entries sharing an id (GUID, or link for
-      entries without one) with an entry that differs: all-identical GUIDs, every item
-      linking to the home page;
-    - once unreliable (now or in an earlier poll), the link joins the GUID, and entries
-      still sharing a key in this document get their text hash appended, so distinct
-      stories are kept apart instead of all but the first being lost.
-
-    Below the share, a shared id is taken at its word: the same story listed twice.
-    Returns the keyed entries and the feed's updated unreliable flag (stored per feed).
-    """
-    reliable_bases = [_base_key(entry, False) for entry in entries]
-    clashes = _clashing(entries, reliable_bases)
-    clashing_entries = sum(base in clashes for base in reliable_bases)
-    unreliable = (
-        guid_unreliable
-        or guid_is_unreliable(entries)
-        or clashing_entries > _SMALL_SHARE * len(entries)
-    )
-    bases = [_base_key(entry, True) for entry in entries] if unreliable else reliable_bases
-    clashes = _clashing(entries, bases) if unreliable else set()
-    keyed: list[EntryData] = []
-    seen: set[str] = set()
-    for entry, base in zip(entries, bases, strict=True):
-        key = f"{base} text:{_text_hash(entry)}" if base in clashes else base
-        if len(key) > 512:
-            key = f"long:{_hash(key)}"
-        if key in seen:
-            continue
-        seen.add(key)
-        # The key it had before the feed's ids turned unreliable: the store finds rows
-        # stored under it and re-keys them instead of importing the story again.
-        alt_key = _base_key(entry, False) if unreliable else None
-        keyed.append(replace(entry, key=key, alt_key=alt_key if alt_key != key else None))
-    return tuple(keyed), unreliable

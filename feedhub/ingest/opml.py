@@ -19,13 +19,13 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from feedhub.errors import ParseError
-from feedhub.ingest.normalize import xml_safe
+from feedhub.ingest.sanitize import xml_safe
+from feedhub.urls import is_web_url
 
 __all__ = ["OpmlDocument", "OpmlFeed", "OpmlInvalid", "read_opml", "slugify", "write_opml"]
 
@@ -62,14 +62,6 @@ def _attr(element: ET.Element, name: str) -> str:
         lowered = name.lower()
         value = next((v for k, v in element.attrib.items() if k.lower() == lowered), "")
     return value.strip()
-
-
-def _is_web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. "http://[oops": a bad IPv6 literal
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _outlines(element: ET.Element) -> Iterator[ET.Element]:
@@ -113,7 +105,7 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
                     invalid.append(OpmlInvalid(label or "(untitled)", "feed outline has no xmlUrl"))
                 # Else an empty folder or a plain note: nothing to import, nothing wrong.
                 continue
-            if not _is_web_url(xml_url):
+            if not is_web_url(xml_url):
                 reason = f"xmlUrl {xml_url!r} is not an http(s) URL"
                 invalid.append(OpmlInvalid(label or xml_url, reason))
             elif xml_url in seen:
@@ -121,7 +113,7 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
             else:
                 seen.add(xml_url)
                 html_url = _attr(outline, "htmlUrl")
-                site_url = html_url if _is_web_url(html_url) else None
+                site_url = html_url if is_web_url(html_url) else None
                 feeds.append(OpmlFeed(xml_url, label or None, site_url, category))
             if children:
                 # A feed outline with children is malformed; keep the children anyway.

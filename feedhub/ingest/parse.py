@@ -18,9 +18,10 @@ import feedparser
 
 from feedhub.errors import EmptyFeedError, ParseError
 from feedhub.ingest import jsonfeed
-from feedhub.ingest.discover import looks_like_html
+from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_feedparser, with_enclosures
-from feedhub.ingest.normalize import RawEntry, assign_keys, make_entry
+from feedhub.ingest.normalize import RawEntry, make_entry
+from feedhub.ingest.sniff import looks_like_html
 from feedhub.types import EntryData, ParsedFeed
 
 __all__ = ["body_fingerprint", "parse_feed"]

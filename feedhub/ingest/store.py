@@ -1,25 +1,23 @@
-"""Article writes: insert-if-new and update-in-place, one transaction per poll.
+"""Article writes: insert-if-new and update-in-place, inside the poll's transaction.
 
-Every article write in a process goes through one `ArticleStore` and its lock, so article
-ids increase in commit order: they are the stream's event ids, and a resuming client asks
-for "everything after id N" (DESIGN.md "The stream"). Exactly one process polls
-(FEEDHUB_SCHEDULER), so one lock per process is one writer.
+`FeedStore.save_poll` opens that transaction, holds the one writer lock (article ids must
+increase in commit order, DESIGN.md "The stream") and writes the feed row after the
+articles; this module only knows articles and tombstones.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.ingest.arrival import is_backlog, listed_at
-from feedhub.models import Article, Feed, Tombstone
+from feedhub.models import Article, Tombstone
 from feedhub.types import EntryData
 
 __all__ = ["ArticleStore", "SaveResult"]
@@ -42,72 +40,49 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
 
 
 class ArticleStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-        self._lock = asyncio.Lock()
+    """Stateless: every method works inside the caller's session and transaction."""
 
-    async def save(
+    async def write(
         self,
+        session: AsyncSession,
         feed_id: int,
         entries: Sequence[EntryData],
-        *,
         fetched_at: datetime,
-        feed_values: Mapping[str, Any],
-        on_commit: Callable[[tuple[int, ...]], Awaitable[None]] | None = None,
         backlog_window: timedelta | None = None,
     ) -> SaveResult:
-        """Insert new entries, update changed ones and the feed row, in one transaction.
+        """Insert new entries and update changed ones (not the feed row: FeedStore).
 
-        `on_commit` runs after the commit while the writer lock is still held, so doorbells
-        leave in commit order too and a live stream never sees ids go backwards. It gets the
-        announced ids only: entries published more than `backlog_window` before
-        `fetched_at` are stored `quiet` (listed, not announced; see `arrival`).
-        """
-        async with self._lock:
-            result = await self._save(feed_id, entries, fetched_at, feed_values, backlog_window)
-            if result.announced_ids and on_commit is not None:
-                await on_commit(result.announced_ids)
-        return result
-
-    async def _save(
-        self,
-        feed_id: int,
-        entries: Sequence[EntryData],
-        fetched_at: datetime,
-        feed_values: Mapping[str, Any],
-        backlog_window: timedelta | None,
-    ) -> SaveResult:
+        Entries published more than `backlog_window` before `fetched_at` are stored
+        `quiet`: listed, never announced (`arrival`, issue 13)."""
         keys = [e.key for e in entries] + [e.alt_key for e in entries if e.alt_key]
-        async with self._sessions.begin() as session:
-            existing = await self._existing(session, feed_id, keys)
-            tombstoned = await self._tombstoned(session, feed_id, keys)
-            fresh: list[EntryData] = []
-            changed: list[tuple[int, EntryData]] = []
-            rekeyed: list[tuple[int, EntryData]] = []
-            for entry in entries:
-                if entry.key in existing:
-                    article_id, content_hash, _url = existing[entry.key]
-                    if content_hash != entry.content_hash:
-                        changed.append((article_id, entry))
-                elif entry.alt_key and _same_story(existing.get(entry.alt_key), entry):
-                    # Stored before the feed's ids turned unreliable: the same story under
-                    # its old key. Move it to the new key (once) instead of importing it.
-                    article_id = existing.pop(entry.alt_key)[0]
-                    rekeyed.append((article_id, entry))
-                elif entry.key not in tombstoned and entry.alt_key not in tombstoned:
-                    fresh.append(entry)
-            inserted = await self._insert(session, feed_id, fresh, fetched_at, backlog_window)
-            for article_id, entry in changed:
-                await session.execute(
-                    update(Article).where(Article.id == article_id).values(_row(entry))
-                )
-            for article_id, entry in rekeyed:
-                await session.execute(
-                    update(Article)
-                    .where(Article.id == article_id)
-                    .values(guid_key=entry.key, **_row(entry))
-                )
-            await session.execute(update(Feed).where(Feed.id == feed_id).values(**feed_values))
+        existing = await self._existing(session, feed_id, keys)
+        tombstoned = await self._tombstoned(session, feed_id, keys)
+        fresh: list[EntryData] = []
+        changed: list[tuple[int, EntryData]] = []
+        rekeyed: list[tuple[int, EntryData]] = []
+        for entry in entries:
+            if entry.key in existing:
+                article_id, content_hash, _url = existing[entry.key]
+                if content_hash != entry.content_hash:
+                    changed.append((article_id, entry))
+            elif entry.alt_key and _same_story(existing.get(entry.alt_key), entry):
+                # Stored before the feed's ids turned unreliable: the same story under
+                # its old key. Move it to the new key (once) instead of importing it.
+                article_id = existing.pop(entry.alt_key)[0]
+                rekeyed.append((article_id, entry))
+            elif entry.key not in tombstoned and entry.alt_key not in tombstoned:
+                fresh.append(entry)
+        inserted = await self._insert(session, feed_id, fresh, fetched_at, backlog_window)
+        for article_id, entry in changed:
+            await session.execute(
+                update(Article).where(Article.id == article_id).values(_row(entry))
+            )
+        for article_id, entry in rekeyed:
+            await session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(guid_key=entry.key, **_row(entry))
+            )
         return SaveResult(
             new_ids=tuple(sorted(inserted)),
             updated=len(changed) + len(rekeyed),

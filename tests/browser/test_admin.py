@@ -1,4 +1,4 @@
-"""Issue 4, test 5: the admin page adds a feed with a valid token, refuses a wrong one, and
+"""The admin page adds a feed with a valid token, refuses a wrong one, and
 lists feed health."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4, test 3: the choice of categories survives a reload and is in the URL."""
+"""The choice of categories survives a reload and is in the URL."""
 
 from __future__ import annotations
 

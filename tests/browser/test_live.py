@@ -1,4 +1,4 @@
-"""Issue 4, test 1: a chosen category's new articles arrive live; others do not."""
+"""A chosen category's new articles arrive live; others do not."""
 
 from __future__ import annotations
 

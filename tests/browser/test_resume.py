@@ -1,4 +1,4 @@
-"""Issue 4, test 2: the page survives a server restart and shows every missed article once."""
+"""The page survives a server restart and shows every missed article once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4, test 4: feed text carrying script renders as text / sanitized HTML, runs nothing."""
+"""Feed text carrying script renders as text / sanitized HTML, runs nothing."""
 
 from __future__ import annotations
 

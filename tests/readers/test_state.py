@@ -139,7 +139,7 @@ async def test_deleting_a_user_deletes_their_state(sessions: Sessions) -> None:
 
 
 async def test_retention_keeps_starred_articles(sessions: Sessions) -> None:
-    from feedhub.ingest.retention import prune_articles
+    from feedhub.catalog.retention import prune_articles
 
     ids = await seed(sessions, {"tech": {"a": 5}})
     ann = await _user(sessions)

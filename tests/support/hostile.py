@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,7 +22,7 @@ import httpcore
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.api import catalog
+from feedhub.catalog import categories, feeds
 from feedhub.models import Category, Feed
 from tests.support.feedserver import FeedServer
 
@@ -320,8 +320,10 @@ async def add_feed(
     """Subscribe `url` the way the admin API does (catalog), creating the category once."""
     async with sessions() as session:
         if await session.scalar(select(Category.id).where(Category.slug == category)) is None:
-            await catalog.create_category(session, category.title(), category)
-        feed = await catalog.create_feed(session, url=url, category=category, now=now)
+            await categories.create_category(session, category.title(), category)
+        feed = await feeds.create_feed(
+            session, url=url, category=category, now=now or datetime.now(UTC)
+        )
     return feed.id
 
 

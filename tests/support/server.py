@@ -84,14 +84,15 @@ class ServerProcess:
         return feedhub_env(self.db_path, self.port, TOKEN, **self.extra_env)
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feedhub", "serve"],
-            cwd=self.workdir,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # The child keeps its own copy of the descriptor; ours is closed at once.
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "feedhub", "serve"],
+                cwd=self.workdir,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_healthy(self.proc, self.url, timeout, self.log)
         return self
 

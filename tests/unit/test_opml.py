@@ -234,3 +234,8 @@ def test_slugify(name: str, slug: str) -> None:
     result = slugify(name)
     assert result == slug
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", result)
+
+
+def test_non_latin_category_names_get_distinct_slugs() -> None:
+    assert slugify("日本") != slugify("中文")
+    assert slugify("日本").startswith("category-") and slugify("Café") == "cafe"

@@ -1,0 +1,240 @@
+"""`FeedStore`: every SQL statement that touches the feed row, and the poll's one
+transaction for articles.
+
+Polls write through an instance (it holds the writer lock and the pending bookkeeping);
+the catalog's admin changes (subscribe, edit, delete) call the static methods inside
+their own session and transaction.
+
+The poller decides (`feedhub.ingest.decide`) and this module writes. Polls that bring no
+news (304, unchanged body) are most polls, so their bookkeeping must cost almost nothing
+(issue 2's benchmark, (c)): `defer` keeps their `FeedUpdate` and `flush` writes all that
+are pending in one executemany per column set, within `FLUSH_DELAY`. Until written, the
+feed counts as being polled (`is_pending`), so a tick does not take it for due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.ingest.decide import FeedState, FeedUpdate
+from feedhub.ingest.store import ArticleStore, SaveResult
+from feedhub.models import Article, Category, Feed
+from feedhub.types import EntryData
+
+__all__ = ["FLUSH_DELAY", "RATE_SAMPLE", "FeedStore"]
+
+# How many recent publication dates feed the adaptive schedule.
+RATE_SAMPLE = 20
+# How long the bookkeeping of a no-news poll may wait to be written with others (seconds).
+FLUSH_DELAY = 0.25
+# SQLite allows 32766 bound variables; stay far below for IN (...) lists.
+_CHUNK = 500
+
+
+class FeedStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._articles = ArticleStore()
+        # One writer per process: article ids increase in commit order (DESIGN.md "The
+        # stream"). Exactly one process polls (FEEDHUB_SCHEDULER).
+        self._lock = asyncio.Lock()
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        # The schedule's publication dates, kept from the last save: a 304 re-uses them.
+        self._recent: dict[int, tuple[datetime, ...]] = {}
+
+    # -- reads -------------------------------------------------------------------------------
+    async def due_ids(self, now: datetime, *, include_all: bool, limit: int) -> list[int]:
+        query = select(Feed.id).where(Feed.enabled.is_(True))
+        if not include_all:
+            query = query.where((Feed.next_poll_at.is_(None)) | (Feed.next_poll_at <= now))
+        query = query.order_by(Feed.next_poll_at.nulls_first(), Feed.id).limit(limit)
+        async with self._sessions() as session:
+            return list(await session.scalars(query))
+
+    async def load(self, feed_id: int) -> FeedState | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Feed, Category.slug).join(Category).where(Feed.id == feed_id)
+                )
+            ).first()
+        return None if row is None else _state(*row)
+
+    async def load_many(self, ids: Sequence[int]) -> list[FeedState]:
+        states: list[FeedState] = []
+        async with self._sessions() as session:
+            for start in range(0, len(ids), _CHUNK):
+                rows = await session.execute(
+                    select(Feed, Category.slug)
+                    .join(Category)
+                    .where(Feed.id.in_(ids[start : start + _CHUNK]))
+                )
+                states.extend(_state(feed, slug) for feed, slug in rows)
+        return states
+
+    async def url_taken(self, url: str) -> bool:
+        async with self._sessions() as session:
+            return bool(await session.scalar(select(func.count()).where(Feed.url == url)))
+
+    async def recent_published(self, feed_id: int) -> tuple[datetime, ...]:
+        if (cached := self._recent.get(feed_id)) is not None:
+            return cached
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Article.published_at)
+                .where(Article.feed_id == feed_id)
+                .order_by(Article.id.desc())
+                .limit(RATE_SAMPLE)
+            )
+            recent = tuple(sorted(rows))
+        self._recent[feed_id] = recent
+        return recent
+
+    # -- writes ------------------------------------------------------------------------------
+    async def write(self, feed_id: int, change: FeedUpdate) -> None:
+        """Write now. A moved URL that another feed took meanwhile is dropped, not fatal."""
+        values = change.columns()
+        if not values:
+            return
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+        except IntegrityError:
+            values.pop("url", None)  # lost a race for the moved URL: keep the old one
+            async with self._sessions.begin() as session:
+                await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+
+    async def save_poll(
+        self,
+        feed_id: int,
+        entries: Sequence[EntryData],
+        *,
+        fetched_at: datetime,
+        change: FeedUpdate,
+        recent_published: tuple[datetime, ...],
+        on_commit: Callable[[tuple[int, ...]], Awaitable[None]] | None = None,
+        backlog_window: timedelta | None = None,
+    ) -> SaveResult:
+        """Articles and the feed row in one transaction.
+
+        `on_commit` runs after the commit while the writer lock is still held, so doorbells
+        leave in commit order too and a live stream never sees ids go backwards. It gets
+        the announced ids only: backlog older than `backlog_window` is stored quietly.
+        """
+        # Bookkeeping of an earlier no-news poll still waiting to be written would overwrite
+        # this poll's newer values (etag, content_hash, next_poll_at) when it is flushed.
+        self._pending.pop(feed_id, None)
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                result = await self._articles.write(
+                    session, feed_id, entries, fetched_at, backlog_window
+                )
+                await session.execute(
+                    update(Feed).where(Feed.id == feed_id).values(**change.columns())
+                )
+            if result.announced_ids and on_commit is not None:
+                await on_commit(result.announced_ids)
+        self._recent[feed_id] = recent_published
+        return result
+
+    # -- admin changes (the catalog's session and transaction) -------------------------------
+    @staticmethod
+    async def insert(
+        session: AsyncSession,
+        *,
+        url: str,
+        title: str | None,
+        category_id: int,
+        poll_interval: int | None,
+        now: datetime,
+    ) -> int:
+        """A new feed; its first poll is due at once (`next_poll_at` = now)."""
+        result = await session.execute(
+            insert(Feed)
+            .values(
+                url=url,
+                title=title,
+                category_id=category_id,
+                poll_interval=poll_interval,
+                enabled=True,
+                error_count=0,
+                guid_unreliable=False,
+                created_at=now,
+                next_poll_at=now,
+            )  # fmt: skip
+            .returning(Feed.id)
+        )
+        feed_id: int = result.scalar_one()
+        return feed_id
+
+    @staticmethod
+    async def change(session: AsyncSession, feed_id: int, values: dict[str, object]) -> bool:
+        """Set columns of one feed; False when there is no such feed."""
+        if not values:
+            return await session.get(Feed, feed_id) is not None
+        result = await session.execute(
+            update(Feed).where(Feed.id == feed_id).values(**values).returning(Feed.id)
+        )
+        return result.first() is not None
+
+    @staticmethod
+    async def remove(session: AsyncSession, feed_id: int) -> bool:
+        """Delete one feed (its articles and tombstones go with it: ON DELETE CASCADE)."""
+        result = await session.execute(delete(Feed).where(Feed.id == feed_id).returning(Feed.id))
+        return result.first() is not None
+
+    # -- batched bookkeeping -----------------------------------------------------------------
+    def is_pending(self, feed_id: int) -> bool:
+        return feed_id in self._pending
+
+    def defer(self, feed_id: int, change: FeedUpdate) -> None:
+        """Write with others within FLUSH_DELAY (a no-news poll's bookkeeping)."""
+        self._pending[feed_id] = {**self._pending.get(feed_id, {}), **change.columns()}
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the pending bookkeeping in one go."""
+        if not self._pending:
+            return
+        pending = dict(self._pending)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for feed_id, values in pending.items():
+            groups.setdefault(tuple(sorted(values)), []).append({"b_id": feed_id, **values})
+        table = cast(Table, Feed.__table__)
+        try:
+            async with self._sessions.begin() as session:
+                conn = await session.connection()
+                for keys, rows in groups.items():
+                    stmt = (
+                        update(table)
+                        .where(table.c.id == bindparam("b_id"))
+                        .values({k: bindparam(k) for k in keys})
+                    )
+                    await conn.execute(stmt, rows)
+        finally:
+            # Values deferred meanwhile replaced the dict and stay pending for the next flush.
+            for feed_id, values in pending.items():
+                if self._pending.get(feed_id) is values:
+                    del self._pending[feed_id]
+
+
+def _state(feed: Feed, slug: str) -> FeedState:
+    return FeedState(
+        id=feed.id, url=feed.url, category=slug, enabled=feed.enabled,
+        poll_interval=feed.poll_interval, etag=feed.etag, last_modified=feed.last_modified,
+        content_hash=feed.content_hash, error_count=feed.error_count,
+        guid_unreliable=feed.guid_unreliable, title=feed.title, site_url=feed.site_url,
+    )  # fmt: skip

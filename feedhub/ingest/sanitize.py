@@ -1,0 +1,114 @@
+"""HTML sanitizing and plain text: what a reader may see of a feed's markup.
+
+An allowlist (nh3, the Rust ammonia sanitizer): what a reader needs to read an article,
+nothing that runs or restyles the page (DESIGN.md "Data model": summary and content are
+sanitized HTML).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from urllib.parse import urljoin
+
+import nh3
+
+__all__ = ["plain_text", "sanitize_html", "strip_tags", "xml_safe"]
+
+# Allowlist: what a reader needs to read an article, nothing that runs or restyles the page.
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "details",
+    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s",
+    "samp", "small", "source", "span", "strong", "sub", "summary", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height", "srcset"},
+    "source": {"src", "srcset", "type", "media"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+_TRACKING_PIXEL = re.compile(
+    r"<img\b[^>]*\bwidth=\"?1\"?[^>]*\bheight=\"?1\"?[^>]*>|"
+    r"<img\b[^>]*\bheight=\"?1\"?[^>]*\bwidth=\"?1\"?[^>]*>",
+    re.I,
+)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Allowlist-sanitize feed HTML; resolve relative links against `base_url`.
+
+    Links get rel="noopener noreferrer"; 1×1 tracking images are dropped. Relative
+    `href`/`src` values are resolved by nh3 itself (`attribute_filter`), on the attribute
+    values it parsed, so text that merely reads href="…" is never touched.
+    """
+    if not html:
+        return ""
+    cleaned = nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+        attribute_filter=partial(_resolve_relative, base_url) if base_url else None,
+    )
+    if "<img" in cleaned:
+        cleaned = _TRACKING_PIXEL.sub("", cleaned)
+    return cleaned.strip()
+
+
+# A value with a scheme ("https:", "mailto:") or a fragment is left as it is.
+_HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
+
+
+def _resolve_relative(base_url: str, _element: str, attribute: str, value: str) -> str:
+    if attribute not in ("href", "src") or _HAS_SCHEME.match(value):
+        return value
+    try:
+        return urljoin(base_url, value)
+    except ValueError:  # a base or value urllib cannot split: keep the value
+        return value
+
+
+def strip_tags(text: str) -> str:
+    """Plain text of a title: feeds put markup and entities in titles."""
+    if "<" in text:
+        text = nh3.clean(text, tags=set())
+        text = _TAG.sub("", text)
+    if "&" in text:
+        import html
+
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def plain_text(*sanitized_html: str) -> str:
+    """The words of already-sanitized HTML, for the search index: markup and attribute
+    values (URLs) would otherwise match searches for "href" or "https"."""
+    import html
+
+    text = " ".join(_TAG.sub(" ", part) for part in sanitized_html if part)
+    return _SPACE.sub(" ", html.unescape(text)).strip()
+
+
+# Characters XML 1.0 cannot carry: stored, they would break the Atom output feeds.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _XML_INVALID.sub("", text) if text else text

@@ -1,0 +1,54 @@
+"""The bus: a backend per URL scheme, and doorbells heard in order by a listener."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from litestar import Litestar
+
+from feedhub.errors import ConfigError
+from feedhub.live.bus import Doorbell, open_bus, split_bell
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("redis://localhost:6379/0", "not supported yet"),
+        ("postgresql://localhost/feedhub", "not supported yet"),
+        ("kafka://somewhere", "must start with memory://"),
+        ("memory", "must start with memory://"),
+    ],
+)
+def test_an_unknown_scheme_is_refused_in_words(url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        open_bus(url)
+
+
+def test_big_doorbells_are_split_in_order() -> None:
+    parts = split_bell(Doorbell(1, "tech", tuple(range(1000))))
+    assert [len(p.ids) for p in parts] == [400, 400, 200]
+    assert sum((p.ids for p in parts), ()) == tuple(range(1000))
+
+
+async def test_memory_bus_delivers_every_doorbell_to_a_listener_in_order() -> None:
+    bus = open_bus("memory://")
+    app = Litestar(plugins=list(bus.plugins))
+    async with app.lifespan():
+        listener = await bus.listen()
+        try:
+            bells = [Doorbell(1, "tech", (1, 2)), Doorbell(2, "world", (3,))]
+            for bell in bells:
+                await bus.publish(bell)
+            received: list[Doorbell] = []
+
+            async def read() -> None:
+                async for data in listener.messages():
+                    received.append(Doorbell.decode(data))
+                    if len(received) == len(bells):
+                        return
+
+            await asyncio.wait_for(read(), timeout=5)
+            assert received == bells
+        finally:
+            await listener.close()

@@ -1,0 +1,239 @@
+"""Table-driven tests for the pure scheduling arithmetic (feedhub.ingest.cadence)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedhub.ingest.cadence import (
+    ScheduleInputs,
+    ScheduleLimits,
+    backoff_seconds,
+    cache_hint,
+    host_pause_until,
+    next_poll_at,
+    parse_retry_after,
+    rate_interval,
+)
+
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+# Polling at the median gap itself (rate_reference=None) keeps these tables readable; the
+# square-root rule, the default, has its own table in tests/integration/test_poll_scheduling.py.
+LIMITS = ScheduleLimits(rate_reference=None)
+NO_JITTER_LIMITS = ScheduleLimits(jitter_fraction=0.0, rate_reference=None)
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def at(seconds: float) -> datetime:
+    return NOW + timedelta(seconds=seconds)
+
+
+def hours_ago(*hours: float) -> tuple[datetime, ...]:
+    return tuple(NOW - timedelta(hours=h) for h in hours)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("   ", None),
+        ("120", at(120)),
+        (" 0 ", NOW),
+        ("Wed, 01 May 2024 13:00:00 GMT", at(HOUR)),
+        ("Wed, 01 May 2024 11:00:00 GMT", at(-HOUR)),  # a past date is returned as is
+        ("-5", None),
+        ("1.5", None),
+        ("soon", None),
+        ("99999999999999999999", at(365 * DAY)),  # bounded, no OverflowError
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: datetime | None) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, None),
+        ({"cache-control": "max-age=600"}, at(600)),
+        ({"cache-control": 'public, MAX-AGE="300"'}, at(300)),
+        ({"cache-control": "s-maxage=900"}, None),
+        ({"cache-control": "s-maxage=900, max-age=60"}, at(60)),
+        ({"cache-control": "max-age=600, no-cache"}, None),
+        ({"cache-control": "no-store"}, None),
+        ({"cache-control": "no-store", "expires": "Wed, 01 May 2024 13:00:00 GMT"}, None),
+        ({"cache-control": "max-age=abc", "expires": "Wed, 01 May 2024 13:00:00 GMT"}, at(HOUR)),
+        # max-age wins over Expires
+        ({"cache-control": "max-age=60", "expires": "Wed, 01 May 2024 13:00:00 GMT"}, at(60)),
+        ({"expires": "Wed, 01 May 2024 13:00:00 GMT"}, at(HOUR)),
+        ({"expires": "0"}, None),
+        ({"Cache-Control": "max-age=60"}, at(60)),  # a stray capital still works
+    ],
+)
+def test_cache_hint(headers: dict[str, str], expected: datetime | None) -> None:
+    assert cache_hint(headers, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"),
+    [
+        (-1, 0.0),
+        (0, 0.0),
+        (1, 60.0),
+        (2, 120.0),
+        (3, 240.0),
+        (11, 61440.0),
+        (12, DAY),  # 122880 capped
+        (13, DAY),
+        (10_000, DAY),  # no float overflow
+    ],
+)
+def test_backoff_seconds(errors: int, expected: float) -> None:
+    assert backoff_seconds(errors, LIMITS) == expected
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ((), 900.0),
+        (hours_ago(1), 900.0),
+        (hours_ago(1, 1, 1), 900.0),  # one distinct date: no rate known
+        (hours_ago(0, 2), 2 * HOUR),
+        (hours_ago(0, 1, 2, 3), HOUR),
+        (hours_ago(3, 0, 2, 1), HOUR),  # order does not matter
+        (hours_ago(0, 1, 2, 30), HOUR),  # median ignores one long pause
+        (hours_ago(0, 0, 2, 2, 4), 2 * HOUR),  # duplicates merged, not zero gaps
+        (hours_ago(0, 0.001, 0.002), 60.0),  # clamped to min
+        (hours_ago(0, 100, 200), DAY),  # clamped to max
+        ((datetime(2024, 5, 1, 10), datetime(2024, 5, 1, 11, tzinfo=UTC)), HOUR),  # naive = UTC
+    ],
+)
+def test_rate_interval(published: tuple[datetime, ...], expected: float) -> None:
+    assert rate_interval(published, LIMITS) == pytest.approx(expected)
+
+
+RATE_2H = hours_ago(0, 2, 4, 6)
+
+# (inputs, expected delay in seconds) with jitter off.
+NEXT_POLL_CASES = [
+    pytest.param(ScheduleInputs(), 900.0, id="no-data-default"),
+    pytest.param(ScheduleInputs(recent_published=RATE_2H), 2 * HOUR, id="rate"),
+    pytest.param(ScheduleInputs(recent_published=RATE_2H, ttl_seconds=3 * 3600), 3 * HOUR,
+                 id="ttl-above-rate"),
+    pytest.param(ScheduleInputs(recent_published=RATE_2H, ttl_seconds=60), 2 * HOUR,
+                 id="ttl-below-rate-ignored"),
+    pytest.param(ScheduleInputs(ttl_seconds=365 * 86400), DAY, id="ttl-capped-at-max"),
+    pytest.param(ScheduleInputs(ttl_seconds=0), 900.0, id="ttl-zero-ignored"),
+    pytest.param(ScheduleInputs(headers={"cache-control": "max-age=7200"}), 2 * HOUR,
+                 id="max-age-floor"),
+    pytest.param(ScheduleInputs(headers={"expires": "Wed, 01 May 2024 14:00:00 GMT"}), 2 * HOUR,
+                 id="expires-floor"),
+    pytest.param(ScheduleInputs(headers={"expires": "Wed, 01 May 2024 10:00:00 GMT"}), 900.0,
+                 id="expires-past"),
+    pytest.param(ScheduleInputs(headers={"cache-control": "max-age=9999999"}), DAY,
+                 id="max-age-capped-at-max"),
+    pytest.param(ScheduleInputs(fixed_interval=300, recent_published=RATE_2H), 300.0,
+                 id="fixed-beats-rate"),
+    pytest.param(ScheduleInputs(fixed_interval=300, ttl_seconds=7200), 300.0,
+                 id="fixed-beats-ttl"),
+    pytest.param(ScheduleInputs(fixed_interval=5), 60.0, id="fixed-clamped-min"),
+    pytest.param(ScheduleInputs(fixed_interval=10**9), DAY, id="fixed-clamped-max"),
+    pytest.param(ScheduleInputs(fixed_interval=300, status=429,
+                                headers={"retry-after": "3600"}), HOUR,
+                 id="fixed-never-before-retry-after"),
+    pytest.param(ScheduleInputs(error_count=1, recent_published=RATE_2H), 60.0,
+                 id="first-failure"),
+    pytest.param(ScheduleInputs(error_count=3, fixed_interval=10), 240.0,
+                 id="failure-ignores-fixed"),
+    pytest.param(ScheduleInputs(error_count=20), DAY, id="failure-capped"),
+    pytest.param(ScheduleInputs(error_count=1, ttl_seconds=7200,
+                                headers={"cache-control": "max-age=7200"}), 60.0,
+                 id="failure-ignores-freshness-hints"),
+    pytest.param(ScheduleInputs(error_count=1, status=429, headers={"retry-after": "600"}),
+                 600.0, id="429-retry-after-above-backoff"),
+    pytest.param(ScheduleInputs(error_count=5, status=503, headers={"retry-after": "10"}),
+                 960.0, id="503-backoff-above-retry-after"),
+    pytest.param(ScheduleInputs(error_count=1, status=503,
+                                headers={"retry-after": "Wed, 01 May 2024 15:00:00 GMT"}),
+                 3 * HOUR, id="503-retry-after-date"),
+    pytest.param(ScheduleInputs(error_count=1, status=429), 60.0,
+                 id="429-without-retry-after-backs-off"),
+    pytest.param(ScheduleInputs(error_count=1, status=500, headers={"retry-after": "600"}),
+                 60.0, id="retry-after-ignored-on-500"),
+    pytest.param(ScheduleInputs(error_count=1, status=429,
+                                headers={"retry-after": str(30 * 86400)}), DAY,
+                 id="retry-after-capped-at-backoff-cap"),
+    pytest.param(ScheduleInputs(status=503, headers={"retry-after": "7200"}), 2 * HOUR,
+                 id="retry-after-even-without-error-count"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("inputs", "delay"), NEXT_POLL_CASES)
+def test_next_poll_at_without_jitter(inputs: ScheduleInputs, delay: float) -> None:
+    assert next_poll_at(NOW, inputs, NO_JITTER_LIMITS, jitter=0.5) == at(delay)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "jitter", "delay"),
+    [
+        (ScheduleInputs(), 0.0, 900.0),
+        (ScheduleInputs(), 0.5, 945.0),
+        (ScheduleInputs(), 0.999, 900 * 1.0999),
+        (ScheduleInputs(error_count=2), 0.5, 126.0),
+        # Jitter only adds: the Retry-After floor is never undercut.
+        (ScheduleInputs(error_count=1, status=429, headers={"retry-after": "1000"}), 0.0, 1000.0),
+        (ScheduleInputs(error_count=1, status=429, headers={"retry-after": "1000"}), 0.5, 1050.0),
+    ],
+)
+def test_next_poll_at_jitter(inputs: ScheduleInputs, jitter: float, delay: float) -> None:
+    result = next_poll_at(NOW, inputs, LIMITS, jitter)
+    assert (result - NOW).total_seconds() == pytest.approx(delay)
+
+
+@pytest.mark.parametrize("jitter", [-0.1, 1.5])
+def test_next_poll_at_rejects_bad_jitter(jitter: float) -> None:
+    with pytest.raises(ValueError, match="jitter"):
+        next_poll_at(NOW, ScheduleInputs(), LIMITS, jitter)
+
+
+def test_next_poll_at_naive_now_is_utc() -> None:
+    result = next_poll_at(NOW.replace(tzinfo=None), ScheduleInputs(), NO_JITTER_LIMITS, 0.0)
+    assert result == at(900)
+    assert result.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (429, {"retry-after": "120"}, at(120)),
+        (503, {"retry-after": "Wed, 01 May 2024 13:00:00 GMT"}, at(HOUR)),
+        (429, {}, None),
+        (429, {"retry-after": "garbage"}, None),
+        (429, {"retry-after": "0"}, None),  # nothing to wait for
+        (429, {"retry-after": "Wed, 01 May 2024 11:00:00 GMT"}, None),
+        (500, {"retry-after": "120"}, None),
+        (200, {"retry-after": "120"}, None),
+        (301, {"retry-after": "120"}, None),
+        (429, {"retry-after": str(400 * 86400)}, at(DAY)),  # capped at backoff_cap
+    ],
+)
+def test_host_pause_until(status: int, headers: dict[str, str], expected: datetime | None) -> None:
+    assert host_pause_until(status, headers, NOW) == expected
+
+
+def test_custom_limits_are_used() -> None:
+    limits = ScheduleLimits(
+        default_interval=1200, min_interval=30, max_interval=7200, backoff_base=10,
+        backoff_cap=100, jitter_fraction=0.0,
+    )  # fmt: skip
+    assert next_poll_at(NOW, ScheduleInputs(), limits, 0.0) == at(1200)
+    assert next_poll_at(NOW, ScheduleInputs(error_count=2), limits, 0.0) == at(20)
+    assert next_poll_at(NOW, ScheduleInputs(error_count=9), limits, 0.0) == at(100)
+    assert next_poll_at(NOW, ScheduleInputs(ttl_seconds=10**6), limits, 0.0) == at(7200)
+
+
+def test_an_expires_date_beyond_datetime_is_no_hint() -> None:
+    assert cache_hint({"expires": "Fri, 31 Dec 9999 23:59:59 -0100"}, datetime.now(UTC)) is None
