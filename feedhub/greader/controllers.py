@@ -268,6 +268,8 @@ async def mark_all_as_read(
     user, info = _caller(request)
     params = await request_params(request)
     check_token(params, info)
+    if not params.get("s"):  # never "everything" by omission
+        raise ValidationError("s (the stream to mark as read) is required")
     stream = stream_or_404(params.get("s"))
     feed_ids = await service.feed_ids_for(session, stream)
     if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark

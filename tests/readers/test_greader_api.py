@@ -277,7 +277,9 @@ async def test_mark_all_as_read_with_ts_leaves_later_articles(
         for c in (await client.get(f"{API}/unread-count", headers=auth)).json()["unreadcounts"]
     }
     assert counts == {"feed/1": 1, "feed/2": 3, "user/-/label/Tech": 4, READING_LIST: 4}
-    # without ts: up to now
+    # without s: refused, nothing marked; without ts: up to now
+    r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"ts": str(ts)})
+    assert r.status_code == 422
     await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": READING_LIST})
     assert (await client.get(f"{API}/unread-count", headers=auth)).json()["unreadcounts"] == [
         {"id": READING_LIST, "count": 0, "newestItemTimestampUsec": "0"}
