@@ -498,6 +498,8 @@ def start_feedhub(workdir: Path, queue_size: int, command: str = "") -> Server:
         "FEEDHUB_HEARTBEAT_SECONDS": "15",
         "FEEDHUB_STREAM_QUEUE_SIZE": str(queue_size),
         "FEEDHUB_PARSE_WORKERS": "0",
+        # Every benchmark client comes from 127.0.0.1: no per-address stream limit here.
+        "FEEDHUB_MAX_STREAMS_PER_CLIENT": "0",
         "FEEDHUB_HOST_MIN_GAP_SECONDS": "0",
     }
     log = workdir / f"feedhub-{port}.log"
@@ -600,6 +602,12 @@ class Bench:
         self.feed_id = body["id"]
         _request(server.port, "POST", f"/api/admin/feeds/{self.feed_id}/refresh")
 
+    def _create_behind_the_back(self, slug: str) -> None:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(self.workdir / "bench.db")) as db, db:
+            db.execute("INSERT INTO category (slug, name) VALUES (?, ?)", (slug, slug))
+
     def _spy(self, pid: int, name: str) -> subprocess.Popen[bytes]:
         """py-spy record (raw collapsed stacks, GIL-holding and waiting threads alike)."""
         out = Path(self.args.profile) / f"{name}.txt"
@@ -621,11 +629,20 @@ class Bench:
     def run_case(self, system: str, n: int, profile: bool) -> Result:
         args = self.args
         result = Result(system, n)
+        late = ""
         if system == "feedhub":
             server = start_feedhub(self.workdir, args.queue_size, args.feedhub_cmd)
             self._setup_feedhub(server)
             path = f"/api/stream?category={args.category}" if args.category else "/api/stream"
             trigger: Callable[[int], float] = partial(self._trigger_feedhub, server)
+        elif system == "feedhub-late":
+            # The storm subscribes to a category created after the server started, behind
+            # its back (as the CLI or another process would): the hub has not heard of it.
+            server = start_feedhub(self.workdir, args.queue_size, args.feedhub_cmd)
+            self._setup_feedhub(server)
+            late = f"late-{n}-{os.getpid()}-{int(time.monotonic() * 1000)}"
+            path = f"/api/stream?category={late}"
+            trigger = partial(self._trigger_feedhub, server)
         else:
             server = start_bare(self.workdir)
             path = "/stream"
@@ -636,12 +653,16 @@ class Bench:
             # Warm up: first requests, lazy imports, the pool's connections, one delivery.
             idle = [trigger(1) for _ in range(5)]
             result.refresh_idle_ms = _pct(idle, 50)
-            self.clients.connect(server.port, path, 20, args.window)
+            # (The late category's warm-up streams take all categories: the storm is the
+            # first to name it.)
+            self.clients.connect(server.port, "/api/stream" if late else path, 20, args.window)
             self.clients.measure(1, partial(trigger, 1))
             self.clients.close()
             time.sleep(1.0)
             result.rss0_kb = _vm_rss_kb(pid)
 
+            if late:
+                self._create_behind_the_back(late)
             spy = self._spy(pid, f"{system}-{n}-storm") if profile else None
             cpu = _cpu_seconds(pid)
             storm = self.clients.connect(server.port, path, n, args.window)
@@ -657,6 +678,14 @@ class Bench:
                 result.notes.append(f"server counts {seen} subscribers, clients hold "
                                     f"{result.connected}")  # fmt: skip
 
+            if late:  # the bench feed now publishes into the late category
+                status, body = _request(server.port, "PATCH", f"/api/admin/feeds/{self.feed_id}",
+                                        {"category": late})  # fmt: skip
+                if status != 200:
+                    raise RuntimeError(f"move feed: {status} {body}")
+                _, health = _request(server.port, "GET", "/healthz")
+                reads = health.get("feedhub_stream_category_reads", "?")
+                result.notes.append(f"category reads during the storm: {reads}")
             spy = self._spy(pid, f"{system}-{n}-deliver") if profile else None
             for expect, rounds, key in (
                 (1, args.rounds, "one"),
@@ -673,6 +702,10 @@ class Bench:
             self._unspy(spy)
             with contextlib.suppress(Exception):
                 self.clients.close()
+            if late:  # back home, for the next cases
+                with contextlib.suppress(Exception):
+                    _request(server.port, "PATCH", f"/api/admin/feeds/{self.feed_id}",
+                             {"category": "bench"})  # fmt: skip
             server.stop()
             trouble = [
                 line
@@ -751,7 +784,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", default="1000,5000,10000")
-    parser.add_argument("--systems", default="feedhub,bare")
+    parser.add_argument(
+        "--systems",
+        default="feedhub,feedhub-late,bare",
+        help="feedhub (streams of all categories, or --category), feedhub-late (a category "
+        "created after start, behind the server's back), bare (the baseline)",
+    )
     parser.add_argument(
         "--client-procs",
         type=int,

@@ -9,42 +9,43 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
+from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
+from feedhub.api.openapi import document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.users import UsersController
+from feedhub.api.web import (
+    SecurityHeaders,
+    feedhub_error,
+    http_error,
+    internal_error,
+    log_unhandled,
+)
 from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
-from feedhub.errors import (
-    AuthError,
-    ConfigError,
-    ConflictError,
-    FeedhubError,
-    ForbiddenError,
-    NotFoundError,
-    ParseError,
-    RateLimitedError,
-    ValidationError,
-)
+from feedhub.errors import ConfigError, FeedhubError
 from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.live.bus import ChannelsBus, open_bus
 from feedhub.live.hub import StreamHub
+from feedhub.live.limits import StreamLimits
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.readers.ratelimit import AttemptLimiter
@@ -53,17 +54,6 @@ from feedhub.scheduler import PollScheduler
 __all__ = ["create_app", "web_dir"]
 
 log = logging.getLogger(__name__)
-
-_STATUS = {
-    AuthError: 401,
-    ForbiddenError: 403,
-    RateLimitedError: 429,
-    ValidationError: 422,
-    ParseError: 422,
-    NotFoundError: 404,
-    ConflictError: 409,
-    ConfigError: 500,
-}
 
 
 def web_dir() -> Path:
@@ -85,12 +75,8 @@ def _tune_gc() -> None:
     gc.set_threshold(10_000, 10, 100)
 
 
-def _feedhub_error(_: Request[object, object, State], exc: FeedhubError) -> Response[object]:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
-    return Response(
-        {"status_code": status, "detail": str(exc)}, status_code=status, headers=headers
-    )
+def _security_headers(app: ASGIApp) -> ASGIApp:
+    return SecurityHeaders(app)
 
 
 class _ServicesLifespan(InitPluginProtocol):
@@ -126,6 +112,7 @@ class _ServicesLifespan(InitPluginProtocol):
             if self._scheduler is not None:
                 self._scheduler.stop()
             await self._readers.events.stop()
+            await services.jobs.stop()
             await services.hub.stop()
             await services.poller.stop()
 
@@ -160,7 +147,15 @@ def create_app(settings: Settings) -> Litestar:
         if settings.scheduler
         else None
     )
-    services = Services(settings, sessions, poller, hub, scheduler_on=scheduler is not None)
+    jobs = OpmlJobs(
+        sessions,
+        default_category=settings.default_category,
+        allow_private=settings.allow_private_networks,
+        max_feeds=settings.opml_max_feeds,
+    )
+    services = Services(
+        settings, sessions, poller, hub, scheduler_on=scheduler is not None, jobs=jobs
+    )
     # The readers' state changes travel on the same Channels backend as the doorbells.
     if not isinstance(bus, ChannelsBus):
         raise ConfigError(f"FEEDHUB_BUS_URL={settings.bus_url}: state events need a Channels bus")
@@ -169,6 +164,7 @@ def create_app(settings: Settings) -> Litestar:
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
+        StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
         state_events,
     )
     readers = Readers(
@@ -213,11 +209,17 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "readers": Provide(provide_readers, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(IdentityMiddleware, readers=readers)],
         plugins=[*bus.plugins, _ServicesLifespan(services, scheduler, readers)],
-        exception_handlers={FeedhubError: _feedhub_error},
-        openapi_config=OpenAPIConfig(title="feedhub", version="0.1.0", path="/schema"),
+        exception_handlers={
+            FeedhubError: feedhub_error,
+            HTTPException: http_error,
+            Exception: internal_error,
+        },
+        after_exception=[log_unhandled],
+        middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
+        openapi_config=openapi_config(),
         on_shutdown=[dispose_engine],
         state=State({"settings": settings, "services": services, "readers": readers}),
     )
+    document_stream(app)
     return app

@@ -102,6 +102,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from feedhub.app import create_app
+    from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
     from feedhub.migrate import upgrade_to_head
 
     settings = settings.with_(
@@ -116,6 +117,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"{settings.admin_token}",
             flush=True,
         )
+    open_files = raise_open_file_limit()
+    if settings.max_streams == 0:
+        # Leave descriptors for the database, feeds being fetched and ordinary requests.
+        settings = settings.with_(max_streams=max(16, open_files - 256))
     app = create_app(settings)
     services = app.state.services
     config = uvicorn.Config(
@@ -128,6 +133,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         lifespan="on",
         access_log=settings.access_log,
         proxy_headers=True,
+        http=protocol_with_deadlines(
+            settings.header_timeout_seconds, settings.body_timeout_seconds
+        ),
+        # Past this many connections uvicorn answers 503 itself, before descriptors run out.
+        limit_concurrency=max(64, open_files - 64),
     )
 
     class Server(uvicorn.Server):

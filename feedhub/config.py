@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedhub.errors import ConfigError
 
@@ -78,6 +79,32 @@ class Settings:
     # Failed sign-ins per user name and per client address before 429, and the window (s).
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    # The address readers use (e.g. https://news.example.org), for every absolute link the
+    # service writes (output feeds' self links and entry ids). Unset: http://host:port.
+    # Never taken from a request's Host header (a shared cache would spread a forged one).
+    public_url: str | None = None
+    # Connection limits (issue 14, item 5). Streams over a limit get 503 + Retry-After.
+    # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
+    max_streams: int = 0
+    max_streams_per_client: int = 64
+    # A request's headers must arrive within this many seconds, its body within the next.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
+    # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
+    # Entry caps (issue 14, items 1 and 2): entries kept per document (the newest), the
+    # characters of one entry's HTML (before and after sanitizing), and of its summary
+    # (what anonymous lists and streams carry).
+    max_entries_per_feed: int = 1000
+    max_entry_chars: int = 1_000_000
+    max_summary_chars: int = 65_536
+    # A parser worker still busy with one document after this long is killed and replaced.
+    parse_deadline_seconds: float = 30.0
+    # Documents up to this size are parsed in a thread of the server, not a worker: they
+    # take milliseconds and must not wait behind big documents holding every worker.
+    inline_parse_bytes: int = 32_768
+    opml_sync_max_feeds: int = 500
+    opml_max_feeds: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -99,7 +126,8 @@ class Settings:
                     values[spec.name] = float(raw)
                 else:
                     # A token read from a secrets file often ends in a newline.
-                    values[spec.name] = (raw.strip() or None) if spec.name == "admin_token" else raw
+                    optional = spec.name in ("admin_token", "public_url")
+                    values[spec.name] = (raw.strip() or None) if optional else raw
             except ValueError as exc:
                 raise ConfigError(f"{key}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -110,6 +138,13 @@ class Settings:
     @property
     def backlog_window(self) -> timedelta | None:
         return timedelta(hours=self.backlog_window_hours) if self.backlog_window_hours else None
+
+    def base_url(self) -> str:
+        """FEEDHUB_PUBLIC_URL without its trailing slash, or this server's own address."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -131,3 +166,17 @@ class Settings:
             raise ConfigError("FEEDHUB_LOGIN_ATTEMPTS and _WINDOW_SECONDS must be positive")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
             raise ConfigError("poll concurrency limits must be at least 1")
+        if not 1 <= self.max_summary_chars <= 65_536 or self.max_entry_chars < 1024:
+            raise ConfigError(
+                "FEEDHUB_MAX_SUMMARY_CHARS must lie in 1..65536, FEEDHUB_MAX_ENTRY_CHARS ≥ 1024"
+            )
+        if self.max_entries_per_feed < 1 or self.parse_deadline_seconds <= 0:
+            raise ConfigError("FEEDHUB_MAX_ENTRIES_PER_FEED and the parse deadline must be ≥ 1")
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    "FEEDHUB_PUBLIC_URL must be an http(s) URL, e.g. https://example.org"
+                )
+            if parts.query or parts.fragment:
+                raise ConfigError("FEEDHUB_PUBLIC_URL must have no query or fragment")

@@ -14,6 +14,7 @@ from feedhub.errors import ValidationError
 __all__ = ["Cursor"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ID = 2**63 - 1  # a database BIGINT, as feedhub.types.MAX_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,6 @@ class Cursor:
             listed = _EPOCH + timedelta(microseconds=micros)
         except (ValueError, OverflowError):
             raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave") from None
-        if article_id < 1:
+        if not 1 <= article_id <= _MAX_ID:
             raise ValidationError(f"cursor {raw[:40]!r} is not one this API gave")
         return cls(listed, article_id)

@@ -116,6 +116,8 @@ class Feed(Base):
     guid_unreliable: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Why the feed was disabled (e.g. "410 Gone"); None while enabled or disabled by hand.
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # What the last poll cut to stay within the entry caps, in words; None if nothing.
+    truncation: Mapped[str | None] = mapped_column(Text)
 
     category: Mapped[Category] = relationship(back_populates="feeds")
 

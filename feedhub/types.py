@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["Enclosure", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome", "PollStatus"]
+__all__ = [
+    "MAX_ID",
+    "Enclosure",
+    "EntryData",
+    "FetchResult",
+    "ParsedFeed",
+    "PollOutcome",
+    "PollStatus",
+]
+
+# The largest id (and integer) a client may send: a database BIGINT. Past it SQLite and
+# asyncpg raised OverflowError, a 500 (issue 14, item 6).
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,21 @@ class ParsedFeed:
     guid_unreliable: bool = False
     ttl_seconds: int | None = None
     version: str = ""
+    # What the entry caps cut (issue 14, item 2): entries beyond the newest N, and entries
+    # whose text was shortened.
+    entries_cut: int = 0
+    texts_cut: int = 0
+
+    @property
+    def truncation(self) -> str | None:
+        """The cut in words, for the feed's record; None when nothing was cut."""
+        parts = []
+        if self.entries_cut:
+            kept = len(self.entries)
+            parts.append(f"kept the newest {kept} of {kept + self.entries_cut} entries")
+        if self.texts_cut:
+            parts.append(f"shortened {self.texts_cut} over-long entries")
+        return "; ".join(parts) or None
 
 
 PollStatus = Literal["ok", "not_modified", "unchanged", "error", "disabled", "deferred"]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, PathParameter
 from msgspec import UNSET
 
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.api.jobs import ImportJobJSON
+from feedhub.api.openapi import BEARER, errors
 from feedhub.api.schemas import (
+    MAX_ID,
     CandidateJSON,
     CategoryCreate,
     CategoryJSON,
@@ -33,6 +36,11 @@ from feedhub.ingest.guard import check_feed_url
 
 __all__ = ["AdminController"]
 
+# Ids in paths are bounded like every integer a client sends (schemas.MAX_ID): past a
+# BIGINT they were a 500 (issue 14, item 6).
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+JobId = Annotated[str, PathParameter(max_length=64)]
+
 
 def _check_poll_interval(value: object, settings: Settings) -> None:
     """The bounds are settings (FEEDHUB_MIN/MAX_POLL_INTERVAL), so the body's type cannot
@@ -48,15 +56,18 @@ def _check_poll_interval(value: object, settings: Settings) -> None:
 class AdminController(Controller):
     path = "/api/admin"
     guards = [admin_guard]  # noqa: RUF012
+    security = [{BEARER: []}]  # noqa: RUF012
 
     # -- categories --------------------------------------------------------------------------
-    @post("/categories")
+    @post("/categories", responses=errors(400, 401, 409, 422))
     async def create_category(
-        self, data: JSONBody[CategoryCreate], session: SessionDep
+        self, data: JSONBody[CategoryCreate], session: SessionDep, services: ServicesDep
     ) -> CategoryJSON:
-        return await categories.create_category(session, data.name, data.slug)
+        category = await categories.create_category(session, data.name, data.slug)
+        services.hub.learn_category(category.slug)  # its first streams need no read
+        return category
 
-    @patch("/categories/{slug:str}")
+    @patch("/categories/{slug:str}", responses=errors(400, 401, 404, 422))
     async def update_category(
         self, slug: FromPath[str], data: JSONBody[CategoryUpdate], session: SessionDep
     ) -> CategoryJSON:
@@ -64,7 +75,7 @@ class AdminController(Controller):
             raise ValidationError("nothing to change: send a name")
         return await categories.rename_category(session, slug, data.name)
 
-    @delete("/categories/{slug:str}")
+    @delete("/categories/{slug:str}", responses=errors(401, 404, 409))
     async def delete_category(
         self, slug: FromPath[str], session: SessionDep, services: ServicesDep
     ) -> None:
@@ -72,11 +83,11 @@ class AdminController(Controller):
         services.hub.forget_category(slug)  # its streams are a 404 again
 
     # -- feeds -------------------------------------------------------------------------------
-    @get("/feeds")
+    @get("/feeds", responses=errors(401))
     async def list_feeds(self, session: SessionDep) -> list[FeedJSON]:
         return await feeds.list_feeds(session)
 
-    @post("/feeds")
+    @post("/feeds", responses=errors(400, 401, 409, 422))
     async def create_feed(
         self, data: JSONBody[FeedCreate], session: SessionDep, services: ServicesDep
     ) -> FeedJSON:
@@ -92,14 +103,14 @@ class AdminController(Controller):
             services.poller.poll_feeds([feed.id])
         return feed
 
-    @get("/feeds/{feed_id:int}")
-    async def get_feed(self, feed_id: FromPath[int], session: SessionDep) -> FeedJSON:
+    @get("/feeds/{feed_id:int}", responses=errors(400, 401, 404))
+    async def get_feed(self, feed_id: Id, session: SessionDep) -> FeedJSON:
         return await feeds.get_feed(session, feed_id)
 
-    @patch("/feeds/{feed_id:int}")
+    @patch("/feeds/{feed_id:int}", responses=errors(400, 401, 404, 422))
     async def update_feed(
         self,
-        feed_id: FromPath[int],
+        feed_id: Id,
         data: JSONBody[FeedPatch],
         session: SessionDep,
         services: ServicesDep,
@@ -108,19 +119,19 @@ class AdminController(Controller):
         changes = FeedChanges(**msgspec.structs.asdict(data))
         return await feeds.update_feed(session, feed_id, changes, now=datetime.now(UTC))
 
-    @delete("/feeds/{feed_id:int}")
-    async def delete_feed(self, feed_id: FromPath[int], session: SessionDep) -> None:
+    @delete("/feeds/{feed_id:int}", responses=errors(400, 401, 404))
+    async def delete_feed(self, feed_id: Id, session: SessionDep) -> None:
         await feeds.delete_feed(session, feed_id)
 
-    @post("/feeds/{feed_id:int}/refresh", status_code=200)
+    @post("/feeds/{feed_id:int}/refresh", status_code=200, responses=errors(400, 401, 404))
     async def refresh_feed(
-        self, feed_id: FromPath[int], session: SessionDep, services: ServicesDep
+        self, feed_id: Id, session: SessionDep, services: ServicesDep
     ) -> RefreshJSON:
         await feeds.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.poll_now(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
 
-    @post("/discover", status_code=200)
+    @post("/discover", status_code=200, responses=errors(400, 401, 422))
     async def discover(
         self, data: JSONBody[DiscoverRequest], session: SessionDep, services: ServicesDep
     ) -> list[CandidateJSON]:
@@ -132,14 +143,15 @@ class AdminController(Controller):
         ]
 
     # -- subscriptions -----------------------------------------------------------------------
-    @post("/opml", status_code=200)
+    @post("/opml", status_code=200, responses=errors(400, 401, 422))
     async def import_opml(
         self, request: Request[Any, Any, Any], services: ServicesDep
     ) -> ImportReport:
-        """Body: an OPML document. Answers a per-feed report; 422 if it is not OPML."""
+        """Body: an OPML document of at most `opml_sync_max_feeds` feeds (larger ones go
+        through the import jobs). Answers a per-feed report; 422 if it is not OPML."""
         data = await request.body()
-        if not data.strip():
-            raise ValidationError("send an OPML document as the request body")
+        limit = services.settings.opml_sync_max_feeds
+        services.jobs.check_size(data, limit, hint=": import it with POST /api/admin/opml/jobs")
         return await opml.import_opml(
             services.sessions,
             data,
@@ -148,7 +160,23 @@ class AdminController(Controller):
             now=datetime.now(UTC),
         )
 
-    @get("/opml", media_type="text/x-opml")
+    @post("/opml/jobs", status_code=202, responses=errors(400, 401, 409, 422))
+    async def start_opml_import(
+        self, request: Request[Any, Any, Any], services: ServicesDep
+    ) -> ImportJobJSON:
+        """Body: an OPML document. Imported in the background; poll the answer's `id`."""
+        return services.jobs.start(await request.body())
+
+    @get("/opml/jobs/{job_id:str}", responses=errors(401, 404))
+    async def opml_import_status(self, job_id: JobId, services: ServicesDep) -> ImportJobJSON:
+        return services.jobs.get(job_id)
+
+    @delete("/opml/jobs/{job_id:str}", status_code=200, responses=errors(401, 404))
+    async def cancel_opml_import(self, job_id: JobId, services: ServicesDep) -> ImportJobJSON:
+        """Stops the import after the feed in progress; the feeds created so far stay."""
+        return await services.jobs.cancel(job_id)
+
+    @get("/opml", media_type="text/x-opml", responses=errors(401))
     async def export_opml(self, session: SessionDep) -> Response[bytes]:
         return Response(
             await opml.export_opml(session),
@@ -156,7 +184,7 @@ class AdminController(Controller):
             headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
         )
 
-    @delete("/articles/{article_id:int}")
-    async def delete_article(self, article_id: FromPath[int], session: SessionDep) -> None:
+    @delete("/articles/{article_id:int}", responses=errors(400, 401, 404))
+    async def delete_article(self, article_id: Id, session: SessionDep) -> None:
         """Deleted for good: a tombstone keeps a re-poll from importing it again."""
         await feeds.delete_article(session, article_id, now=datetime.now(UTC))

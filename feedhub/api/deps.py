@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.api.jobs import OpmlJobs
 from feedhub.config import Settings
 from feedhub.ingest.poller import Poller
 from feedhub.live.hub import StreamHub
@@ -24,6 +25,7 @@ class Services:
     poller: Poller
     hub: StreamHub
     scheduler_on: bool
+    jobs: OpmlJobs
 
 
 # What handlers declare: injected by name ("session", "services"), marked explicitly as

@@ -8,6 +8,7 @@ changes it too), and a matching If-None-Match is answered 304 without a body.
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -16,25 +17,37 @@ from typing import Any
 import msgspec
 from feedgen.feed import FeedGenerator
 from litestar import Controller, Request, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from sqlalchemy import select
 
-from feedhub.api.deps import SessionDep
+from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.api.openapi import errors
 from feedhub.api.schemas import ArticleJSON
 from feedhub.catalog.articles import articles_before
+from feedhub.config import Settings
 from feedhub.errors import NotFoundError
+from feedhub.ingest.sanitize import xml_safe
 from feedhub.models import Category
 
 __all__ = ["OutputFeedController", "render_atom", "render_json_feed"]
 
 LATEST = 50
+ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json"
 
 
 def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]) -> bytes:
-    """Atom 1.0 written by feedgen (an XML library, not string formatting)."""
+    """Atom 1.0 written by feedgen (an XML library, not string formatting).
+
+    It never fails on a stored article (issue 14, item 4): every text goes through
+    `xml_safe` (a control character in a category name made lxml refuse the document), and
+    an article without a link (none, or a `javascript:` one dropped by the sanitizer) gets
+    its text as `content`, since Atom (and feedgen) require a link or content per entry.
+    """
     fg = FeedGenerator()
     fg.id(self_url)
-    fg.title(title)
+    fg.title(xml_safe(title) or "feedhub")
     fg.link(href=home_url, rel="alternate")
     fg.link(href=self_url, rel="self")
     fg.generator("feedhub")
@@ -42,45 +55,72 @@ def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[Art
     for article in articles:  # newest first, as the document lists them
         entry = fg.add_entry(order="append")
         entry.id(f"{home_url}#article-{article.id}")
-        entry.title(article.title)
+        entry_title = xml_safe(article.title) or "Untitled"
+        entry.title(entry_title)
+        summary = xml_safe(article.summary)
         if article.url:
-            entry.link(href=article.url, rel="alternate")
-        if article.summary:
-            entry.summary(article.summary, type="html")
-        if article.author:
-            entry.author(name=article.author)
+            entry.link(href=xml_safe(article.url), rel="alternate")
+            if summary:
+                entry.summary(summary, type="html")
+        else:
+            entry.content(summary or html.escape(entry_title), type="html")
+        if article.author and (author := xml_safe(article.author)):
+            entry.author(name=author)
         entry.published(article.published_at)
         entry.updated(article.fetched_at)
-        entry.category(term=article.category)
+        entry.category(term=xml_safe(article.category))
     data: bytes = fg.atom_str(pretty=False)
     return data
+
+
+class JsonFeedAuthor(msgspec.Struct):
+    name: str
+
+
+class JsonFeedItem(msgspec.Struct, omit_defaults=True):
+    id: str
+    title: str
+    content_html: str
+    date_published: datetime
+    date_modified: datetime
+    tags: list[str]
+    url: str | None = None
+    authors: list[JsonFeedAuthor] | None = None
+
+
+class JsonFeedDocument(msgspec.Struct):
+    """JSON Feed 1.1 as we write it; also the OpenAPI document's description of it."""
+
+    version: str
+    title: str
+    home_page_url: str
+    feed_url: str
+    items: list[JsonFeedItem]
 
 
 def render_json_feed(
     title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]
 ) -> bytes:
-    items = []
-    for a in articles:
-        item: dict[str, object] = {
-            "id": str(a.id),
-            "title": a.title,
-            "content_html": a.summary or "",
-            "date_published": a.published_at.isoformat(),
-            "date_modified": a.fetched_at.isoformat(),
-            "tags": [a.category],
-        }
-        if a.url:
-            item["url"] = a.url
-        if a.author:
-            item["authors"] = [{"name": a.author}]
-        items.append(item)
-    document = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": title,
-        "home_page_url": home_url,
-        "feed_url": self_url,
-        "items": items,
-    }
+    items = [
+        JsonFeedItem(
+            id=str(a.id),
+            title=a.title,
+            content_html=a.summary or "",
+            date_published=a.published_at,
+            date_modified=a.fetched_at,
+            tags=[a.category],
+            url=a.url or None,
+            authors=[JsonFeedAuthor(a.author)] if a.author else None,
+        )  # fmt: skip
+        for a in articles
+    ]
+    document = JsonFeedDocument(
+        version="https://jsonfeed.org/version/1.1",
+        title=title,
+        home_page_url=home_url,
+        feed_url=self_url,
+        items=items,
+    )
     return msgspec.json.encode(document)
 
 
@@ -102,42 +142,64 @@ def _conditional(
     return Response(body, media_type=media_type, headers=headers)
 
 
+# The JSON Feed document as the OpenAPI document describes it (the fuzzer checks it).
+_JSON_FEED_200 = {
+    200: ResponseSpec(JsonFeedDocument, media_type=JSON_FEED, generate_examples=False)
+}
+
+
 class OutputFeedController(Controller):
     include_in_schema = True
 
-    @get("/all/atom.xml")
+    @get("/all/atom.xml", media_type=ATOM)
     async def atom_all(
-        self, request: Request[Any, Any, Any], session: SessionDep
+        self, request: Request[Any, Any, Any], session: SessionDep, services: ServicesDep
     ) -> Response[bytes]:
-        return await _output(request, session, None, "atom.xml")
+        return await _output(request, session, services.settings, None, "atom.xml")
 
-    @get("/categories/{slug:str}/atom.xml")
+    @get("/categories/{slug:str}/atom.xml", media_type=ATOM, responses=errors(404))
     async def atom(
-        self, request: Request[Any, Any, Any], session: SessionDep, slug: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        session: SessionDep,
+        services: ServicesDep,
+        slug: FromPath[str],
     ) -> Response[bytes]:
-        return await _output(request, session, slug, "atom.xml")
+        return await _output(request, session, services.settings, slug, "atom.xml")
 
-    @get("/all/feed.json")
+    @get("/all/feed.json", media_type=JSON_FEED, responses=_JSON_FEED_200)
     async def json_feed_all(
-        self, request: Request[Any, Any, Any], session: SessionDep
+        self, request: Request[Any, Any, Any], session: SessionDep, services: ServicesDep
     ) -> Response[bytes]:
-        return await _output(request, session, None, "feed.json")
+        return await _output(request, session, services.settings, None, "feed.json")
 
-    @get("/categories/{slug:str}/feed.json")
+    @get(
+        "/categories/{slug:str}/feed.json",
+        media_type=JSON_FEED,
+        responses={**_JSON_FEED_200, **errors(404)},
+    )
     async def json_feed(
-        self, request: Request[Any, Any, Any], session: SessionDep, slug: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        session: SessionDep,
+        services: ServicesDep,
+        slug: FromPath[str],
     ) -> Response[bytes]:
-        return await _output(request, session, slug, "feed.json")
+        return await _output(request, session, services.settings, slug, "feed.json")
 
 
 _FORMATS = {
-    "atom.xml": (render_atom, "application/atom+xml; charset=utf-8"),
-    "feed.json": (render_json_feed, "application/feed+json"),
+    "atom.xml": (render_atom, ATOM),
+    "feed.json": (render_json_feed, JSON_FEED),
 }
 
 
 async def _output(
-    request: Request[Any, Any, Any], session: SessionDep, slug: str | None, name: str
+    request: Request[Any, Any, Any],
+    session: SessionDep,
+    settings: Settings,
+    slug: str | None,
+    name: str,
 ) -> Response[bytes]:
     """The latest articles of one category (or all) in the format named by `name`."""
     if slug is None:
@@ -148,7 +210,9 @@ async def _output(
             raise NotFoundError(f"category {slug!r} does not exist")
         title, categories = f"feedhub: {category}", [slug]
     articles = await articles_before(session, categories, None, LATEST)
-    base = str(request.base_url).rstrip("/")
+    # Never the request's Host header: behind a shared cache, one request with a forged Host
+    # would hand everyone links to the attacker's site (issue 14, item 13).
+    base = settings.base_url
     self_url = f"{base}/categories/{slug}/{name}" if slug else f"{base}/all/{name}"
     home = f"{base}/?category={slug}" if slug else f"{base}/"
     render, media_type = _FORMATS[name]

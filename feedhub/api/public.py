@@ -9,7 +9,8 @@ from litestar.params import Parameter
 from sqlalchemy import text
 
 from feedhub.api.deps import ServicesDep, SessionDep
-from feedhub.api.schemas import ArticleJSON, CategoryJSON
+from feedhub.api.openapi import errors
+from feedhub.api.schemas import MAX_ID, ArticleJSON, CategoryJSON
 from feedhub.catalog.articles import (
     articles_after,
     articles_before,
@@ -34,13 +35,13 @@ class PublicController(Controller):
     async def categories(self, session: SessionDep) -> list[CategoryJSON]:
         return await list_categories(session)
 
-    @get("/articles")
+    @get("/articles", responses=errors(400, 422))
     async def articles(
         self,
         session: SessionDep,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
-        after: Annotated[int | None, Parameter(ge=0)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
+        after: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         order: Annotated[Literal["id", "published"], Parameter()] = "id",

@@ -12,8 +12,10 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.catalog.views import ArticleInfo, CategoryInfo, FeedInfo
+from feedhub.types import MAX_ID
 
 __all__ = [
+    "MAX_ID",
     "ArticleJSON",
     "CategoryCreate",
     "CategoryJSON",
@@ -27,7 +29,8 @@ __all__ = [
     "RefreshJSON",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+# A printable name: no control characters (C0, DEL, C1), which XML output cannot carry.
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
 Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
 # Bounds come from the settings and are checked by the admin controller.

@@ -13,8 +13,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from feedhub.catalog.views import ArticleInfo
 from feedhub.cursor import Cursor
 from feedhub.models import Article, Category, Feed
+from feedhub.urls import display_name
 
 __all__ = [
+    "MAX_SUMMARY_CHARS",
     "articles_after",
     "articles_before",
     "articles_by_ids",
@@ -25,15 +27,24 @@ __all__ = [
     "search_articles",
 ]
 
+# Hard bounds on what one article may weigh in an answer, applied by the database so a
+# huge row is never even loaded: nine 9 MB entries made `GET /api/articles?limit=10`
+# answer 81 MB (issue 14, item 2). Ingest keeps stored text within FEEDHUB_MAX_*_CHARS,
+# which may only be lower; these cover rows stored before those caps.
+MAX_TITLE_CHARS = 1000
+MAX_SUMMARY_CHARS = 65_536
+MAX_AUTHOR_CHARS = 1000
+
 _FIELDS = (
     Article.id,
     Article.feed_id,
-    func.coalesce(Feed.title, Feed.url),
+    Feed.title,
+    Feed.url,
     Category.slug,
-    Article.title,
+    func.substr(Article.title, 1, MAX_TITLE_CHARS),
     Article.url,
-    Article.summary,
-    Article.author,
+    func.substr(Article.summary, 1, MAX_SUMMARY_CHARS),
+    func.substr(Article.author, 1, MAX_AUTHOR_CHARS),
     Article.published_at,
     Article.fetched_at,
     Article.listed_at,
@@ -49,7 +60,12 @@ def _base(categories: Sequence[str] | None) -> Any:
 
 
 def _rows(result: object) -> list[ArticleInfo]:
-    return [ArticleInfo(*row) for row in result]  # type: ignore[attr-defined]
+    # A feed without a title is named by its URL, redacted: credentials and a query string
+    # (`?token=…`) were public in every answer and event (issue 14, item 3).
+    return [
+        ArticleInfo(id_, feed_id, title or display_name(url), *rest)
+        for id_, feed_id, title, url, *rest in result  # type: ignore[attr-defined]
+    ]
 
 
 async def articles_before(

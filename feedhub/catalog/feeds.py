@@ -21,6 +21,7 @@ from feedhub.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.guard import check_feed_url
 from feedhub.models import Article, Category, Feed, Tombstone
+from feedhub.urls import normalize_feed_url
 
 __all__ = [
     "Probe",
@@ -59,7 +60,8 @@ async def subscribe(
     url = await check_feed_url(url, allow_private=allow_private)
     await check_new_feed(session, url=url, category=category)
     if probe is not None:
-        url = await probe(url)
+        # The feed a page led to is stored in normal form too (issue 14, item 13).
+        url = normalize_feed_url(await probe(url))
     return await create_feed(
         session, url=url, category=category, title=title, poll_interval=poll_interval, now=now
     )
@@ -85,7 +87,7 @@ def _feed_info(feed: Feed, slug: str, count: int) -> FeedInfo:
         last_polled_at=feed.last_polled_at, next_poll_at=feed.next_poll_at,
         last_status=feed.last_status, error_count=feed.error_count, last_error=feed.last_error,
         disabled_reason=feed.disabled_reason, article_count=int(count),
-        created_at=feed.created_at,
+        created_at=feed.created_at, truncation=feed.truncation,
     )  # fmt: skip
 
 

@@ -36,6 +36,8 @@ class FeedInfo(msgspec.Struct, frozen=True):
     disabled_reason: str | None
     article_count: int
     created_at: datetime
+    # What the last poll cut to stay within the entry caps, in words (issue 14, item 2).
+    truncation: str | None = None
 
 
 class FeedChanges(msgspec.Struct, frozen=True):

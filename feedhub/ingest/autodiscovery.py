@@ -65,6 +65,10 @@ async def discover_feeds(
             found.append(Found(feed.url, feed.title or titles.get(candidate)))
             if first_only:
                 return found
+    if not found and (feed := await _try_result(result, url, parse)) is not None:
+        # No linked feed, yet the page holds one: an Atom or RSS document wrapped in XHTML,
+        # which the parser reads (issue 14, item 13). Tried before guessing common paths.
+        return [feed]
     if not found:
         for candidate in common_path_candidates(result.final_url):
             if candidate != url and (feed := await _try(candidate, fetch, parse)) is not None:
@@ -72,6 +76,16 @@ async def discover_feeds(
     if not found:
         raise ValidationError(f"{url} is an HTML page that links no feed")
     return found
+
+
+async def _try_result(result: FetchResult, url: str, parse: Parse) -> Found | None:
+    """The page itself as a feed, only with entries: a page that merely mentions <feed>
+    is not an empty feed."""
+    try:
+        parsed = await parse(result)
+    except ParseError:  # EmptyFeedError included
+        return None
+    return Found(result.permanent_url or url, parsed.title)
 
 
 async def _try(url: str, fetch: Fetch, parse: Parse) -> Found | None:

@@ -77,6 +77,8 @@ class FeedUpdate:
     error_count: int | _Keep = KEEP
     last_error: str | None | _Keep = KEEP
     next_poll_at: datetime | None | _Keep = KEEP
+    # What the entry caps cut from the last document, in words (issue 14, item 2).
+    truncation: str | None | _Keep = KEEP
 
     def columns(self) -> dict[str, object]:
         """The feed-row columns to write, by name (what FeedStore hands to SQL)."""
@@ -187,6 +189,7 @@ def _with_document(
         update,
         content_hash=fingerprint if fingerprint is not None else KEEP,
         guid_unreliable=parsed.guid_unreliable,
+        truncation=parsed.truncation,
         # The admin's title wins; a feed without one takes the document's.
         title=parsed.title[:500] if not state.title and parsed.title else KEEP,
         site_url=(

@@ -23,7 +23,7 @@ import httpx
 from feedhub.errors import FetchError
 from feedhub.ingest.guard import GuardedBackend, guarded_transport
 from feedhub.types import FetchResult
-from feedhub.urls import WEB_SCHEMES, split_url
+from feedhub.urls import WEB_SCHEMES, RedactingFilter, split_url
 
 try:  # httpx[brotli]; only a decoder whose output can be bounded is used (see _Decoder)
     import brotli as _brotli  # type: ignore[import-untyped,unused-ignore]
@@ -57,9 +57,19 @@ def user_agent() -> str:
     return f"feedhub/{ver} (self-hosted feed reader)"
 
 
+def _redact_http_logs() -> None:
+    """httpx logs every request's full URL at INFO: credentials and `?token=` included
+    (issue 14, item 3). Its lines go through the one URL redaction; idempotent."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
 def build_client(*, allow_private_networks: bool, timeout: float = 20.0) -> httpx.AsyncClient:
     """The one client every fetch shares. Decompression (gzip, deflate, br) is httpx's."""
     transport = guarded_transport(GuardedBackend(allow_private=allow_private_networks))
+    _redact_http_logs()
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),

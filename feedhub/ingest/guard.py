@@ -22,7 +22,7 @@ import httpcore
 import httpx
 
 from feedhub.errors import ValidationError
-from feedhub.urls import parse_web_url
+from feedhub.urls import normalize_feed_url, parse_web_url
 
 __all__ = [
     "BlockedAddressError",
@@ -212,12 +212,14 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
 
 
 async def check_feed_url(url: str, *, allow_private: bool) -> str:
-    """Validate a feed URL typed by an admin; returns it normalized, raises ValidationError."""
+    """Validate a feed URL typed by an admin; returns it normalized (`normalize_feed_url`:
+    the form the uniqueness check compares), raises ValidationError."""
     url = url.strip()
     parsed = parse_web_url(url)
     if isinstance(parsed, str):
         raise ValidationError(parsed)
     hostname, port = parsed.hostname, parsed.port
+    url = normalize_feed_url(url)
     if allow_private:
         return url
     try:

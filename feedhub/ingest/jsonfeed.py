@@ -18,11 +18,19 @@ from typing import Any
 import msgspec
 
 from feedhub.errors import ParseError
+from feedhub.ingest.budget import (
+    DEFAULT_BUDGET,
+    DEFAULT_MAX_ENTRIES,
+    Budget,
+    bounded_entries,
+    newest,
+    within_budget,
+)
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_json_feed, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags
-from feedhub.types import EntryData, ParsedFeed
+from feedhub.types import ParsedFeed
 from feedhub.urls import clean_url, split_url
 
 __all__ = ["is_json_feed", "parse_json_feed"]
@@ -118,7 +126,7 @@ def _splittable(url: str | None) -> str | None:
     return url
 
 
-def _raw_entry(item: dict[str, Any], feed_author: str | None) -> RawEntry:
+def _raw_entry(item: dict[str, Any], feed_author: str | None, budget: Budget) -> RawEntry:
     content = _str(item, "content_html")
     if content is None and (text := _str(item, "content_text")):
         content = _text_to_html(text)
@@ -129,10 +137,10 @@ def _raw_entry(item: dict[str, Any], feed_author: str | None) -> RawEntry:
     return RawEntry(
         guid=_id(item.get("id")),
         link=_splittable(_str(item, "url") or _str(item, "external_url")),
-        title=_str(item, "title"),
+        title=title[: budget.max_html] if (title := _str(item, "title")) else None,
         # The spec defines summary as plain text; escape it so "a < b" survives sanitizing.
-        summary_html=html.escape(summary) if summary else None,
-        content_html=content,
+        summary_html=within_budget(html.escape(summary), budget) if summary else None,
+        content_html=within_budget(content, budget),
         # Items inherit the feed's author (spec: "author" at the top level).
         author=_author(item) or feed_author,
         published=_date(date_text),
@@ -144,7 +152,13 @@ def _version(value: str) -> str:
 
 
 def parse_json_feed(
-    body: bytes, *, url: str, fetched_at: datetime, guid_unreliable: bool = False
+    body: bytes,
+    *,
+    url: str,
+    fetched_at: datetime,
+    guid_unreliable: bool = False,
+    budget: Budget = DEFAULT_BUDGET,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> ParsedFeed:
     """Read a JSON Feed document fetched from `url` into our ParsedFeed."""
     try:
@@ -163,14 +177,19 @@ def parse_json_feed(
     # Relative item URLs resolve against the document's own address, as for any fetched
     # resource (home_page_url may be on another host).
     feed_author = _author(document)
-    entries: list[EntryData] = [
-        with_enclosures(
-            make_entry(_raw_entry(item, feed_author), base_url=url, fetched_at=fetched_at),
-            from_json_feed(item, url),
-        )
-        for item in items
-        if isinstance(item, dict)
+    pairs = [
+        (_raw_entry(item, feed_author, budget), item) for item in items if isinstance(item, dict)
     ]
+    kept = newest(pairs, [raw.published for raw, _ in pairs], max(1, max_entries))
+    entries, texts_cut = bounded_entries(
+        (
+            with_enclosures(
+                make_entry(raw, base_url=url, fetched_at=fetched_at), from_json_feed(item, url)
+            )
+            for raw, item in kept
+        ),
+        budget,
+    )
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     title = _str(document, "title")
     return ParsedFeed(
@@ -179,4 +198,6 @@ def parse_json_feed(
         entries=keyed,
         guid_unreliable=unreliable,
         version=_version(version),
+        entries_cut=len(pairs) - len(kept),
+        texts_cut=texts_cut,
     )

@@ -25,9 +25,17 @@ import defusedxml.ElementTree as SafeET
 
 from feedhub.errors import ParseError
 from feedhub.ingest.sanitize import xml_safe
-from feedhub.urls import is_web_url
+from feedhub.urls import is_web_url, normalize_feed_url
 
-__all__ = ["OpmlDocument", "OpmlFeed", "OpmlInvalid", "read_opml", "slugify", "write_opml"]
+__all__ = [
+    "MAX_DEPTH",
+    "OpmlDocument",
+    "OpmlFeed",
+    "OpmlInvalid",
+    "read_opml",
+    "slugify",
+    "write_opml",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,10 @@ class OpmlInvalid:
 class OpmlDocument:
     feeds: tuple[OpmlFeed, ...]
     invalid: tuple[OpmlInvalid, ...]
+
+
+# Real subscription lists nest folders two or three deep; 50 leaves room for any tool.
+MAX_DEPTH = 50
 
 
 def _local(tag: object) -> str:
@@ -92,34 +104,44 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
     invalid: list[OpmlInvalid] = []
     seen: set[str] = set()
 
-    def walk(parent: ET.Element, category: str) -> None:
-        for outline in _outlines(parent):
-            label = _attr(outline, "text") or _attr(outline, "title")
-            xml_url = _attr(outline, "xmlUrl")
-            children = next(_outlines(outline), None) is not None
-            if not xml_url:
-                if children:
-                    # A folder; an unnamed one keeps its parent's category.
-                    walk(outline, label or category)
-                elif _attr(outline, "type").lower() in ("rss", "atom") or _attr(outline, "htmlUrl"):
-                    invalid.append(OpmlInvalid(label or "(untitled)", "feed outline has no xmlUrl"))
-                # Else an empty folder or a plain note: nothing to import, nothing wrong.
-                continue
-            if not is_web_url(xml_url):
-                reason = f"xmlUrl {xml_url!r} is not an http(s) URL"
-                invalid.append(OpmlInvalid(label or xml_url, reason))
-            elif xml_url in seen:
-                invalid.append(OpmlInvalid(label or xml_url, f"duplicate of {xml_url}"))
-            else:
-                seen.add(xml_url)
-                html_url = _attr(outline, "htmlUrl")
-                site_url = html_url if is_web_url(html_url) else None
-                feeds.append(OpmlFeed(xml_url, label or None, site_url, category))
+    # Iterative, with a depth cap: 3,000 nested outlines (100 KB) hit Python's recursion
+    # limit and answered 500 (issue 14, item 8). A stack of (outlines iterator, category)
+    # keeps the document order of the recursive walk it replaces.
+    stack: list[tuple[Iterator[ET.Element], str]] = [(_outlines(body), default_category)]
+    while stack:
+        outline = next(stack[-1][0], None)
+        if outline is None:
+            stack.pop()
+            continue
+        category = stack[-1][1]
+        label = _attr(outline, "text") or _attr(outline, "title")
+        xml_url = _attr(outline, "xmlUrl")
+        children = next(_outlines(outline), None) is not None
+        if children and len(stack) >= MAX_DEPTH:
+            raise ParseError(f"OPML refused: outlines nest deeper than {MAX_DEPTH} levels")
+        if not xml_url:
             if children:
-                # A feed outline with children is malformed; keep the children anyway.
-                walk(outline, category)
+                # A folder; an unnamed one keeps its parent's category.
+                stack.append((_outlines(outline), label or category))
+            elif _attr(outline, "type").lower() in ("rss", "atom") or _attr(outline, "htmlUrl"):
+                invalid.append(OpmlInvalid(label or "(untitled)", "feed outline has no xmlUrl"))
+            # Else an empty folder or a plain note: nothing to import, nothing wrong.
+            continue
+        if not is_web_url(xml_url):
+            reason = f"xmlUrl {xml_url!r} is not an http(s) URL"
+            invalid.append(OpmlInvalid(label or xml_url, reason))
+        elif (normal := normalize_feed_url(xml_url)) in seen:
+            # Compared in normal form, as the database does (`HTTP://h/f#x` is `http://h/f`).
+            invalid.append(OpmlInvalid(label or xml_url, f"duplicate of {normal}"))
+        else:
+            seen.add(normal)
+            html_url = _attr(outline, "htmlUrl")
+            site_url = html_url if is_web_url(html_url) else None
+            feeds.append(OpmlFeed(xml_url, label or None, site_url, category))
+        if children:
+            # A feed outline with children is malformed; keep the children anyway.
+            stack.append((_outlines(outline), category))
 
-    walk(body, default_category)
     return OpmlDocument(feeds=tuple(feeds), invalid=tuple(invalid))
 
 

@@ -18,11 +18,21 @@ import feedparser
 
 from feedhub.errors import EmptyFeedError, ParseError
 from feedhub.ingest import jsonfeed
+from feedhub.ingest.budget import (
+    DEFAULT_BUDGET,
+    DEFAULT_MAX_ENTRIES,
+    Budget,
+    bounded_entries,
+    newest,
+    within_budget,
+)
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
+from feedhub.ingest.sanitize import strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
 from feedhub.types import EntryData, ParsedFeed
+from feedhub.urls import redact_url
 
 __all__ = ["body_fingerprint", "parse_feed"]
 
@@ -42,13 +52,21 @@ def parse_feed(
     headers: Mapping[str, str],
     fetched_at: datetime,
     guid_unreliable: bool = False,
+    budget: Budget = DEFAULT_BUDGET,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
 ) -> ParsedFeed:
     """Parse one fetched document. Raises ParseError, in words, when it is not a feed."""
+    # Relative links resolve against the URL without credentials or query: "a" against
+    # http://alice:pw@host/feed?token=S became http://alice:pw@host/a, public in every
+    # answer (issue 14, item 3). Error messages name the redacted URL too.
+    url = redact_url(url)
+    max_entries = max(1, max_entries)
     content_type = headers.get("content-type")
     if jsonfeed.is_json_feed(body, content_type):
         return jsonfeed.parse_json_feed(
-            body, url=url, fetched_at=fetched_at, guid_unreliable=guid_unreliable
-        )
+            body, url=url, fetched_at=fetched_at, guid_unreliable=guid_unreliable,
+            budget=budget, max_entries=max_entries,
+        )  # fmt: skip
     if looks_like_html(body, content_type) and not _FEED_ROOT.search(body):
         raise ParseError("not a feed: the URL returned an HTML page (try its feed link)")
     _check_entity_expansion(body)
@@ -68,7 +86,10 @@ def parse_feed(
         raise EmptyFeedError(reason) if parsed.get("version") else ParseError(reason)
 
     feed = parsed.get("feed", {})
-    entries = [_entry(e, url, fetched_at) for e in raw_entries]
+    # The newest N only, chosen before any sanitizing: one 10 MB document of 190,000 items
+    # stored them all in one poll (issue 14, item 2).
+    kept = newest(raw_entries, [_date(e) for e in raw_entries], max_entries)
+    entries, texts_cut = bounded_entries((_entry(e, url, fetched_at, budget) for e in kept), budget)
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     return ParsedFeed(
         title=_text(feed.get("title")),
@@ -77,6 +98,8 @@ def parse_feed(
         guid_unreliable=unreliable,
         ttl_seconds=_ttl(feed.get("ttl")),
         version=parsed.get("version") or "",
+        entries_cut=len(raw_entries) - len(kept),
+        texts_cut=texts_cut,
     )
 
 
@@ -103,10 +126,11 @@ def _no_entries_reason(parsed: Any) -> str:
 
 
 def _text(value: object) -> str | None:
+    """A feed title as plain text, like an entry title (issue 14, item 13: `<b>` and
+    `<script>` in a channel title reached every article's `feed_title`)."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
-    return value or None
+    return xml_safe(strip_tags(value)) or None
 
 
 def _ttl(value: object) -> int | None:
@@ -144,7 +168,7 @@ def _content(entry: Any) -> tuple[str | None, str | None]:
     return value, best.get("base")
 
 
-def _entry(entry: Any, feed_url: str, fetched_at: datetime) -> EntryData:
+def _entry(entry: Any, feed_url: str, fetched_at: datetime, budget: Budget) -> EntryData:
     published = _date(entry)
     content, content_base = _content(entry)
     summary = entry.get("summary")
@@ -154,12 +178,14 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime) -> EntryData:
 
         summary = html.escape(summary)
     author = entry.get("author")
+    title = entry.get("title")
     raw = RawEntry(
         guid=entry.get("id") or None,
         link=entry.get("link") or None,
-        title=entry.get("title"),
-        summary_html=summary,
-        content_html=content,
+        title=title[: budget.max_html] if isinstance(title, str) else title,
+        # The sanitizing budget: nh3 is quadratic in nesting depth (issue 14, item 1).
+        summary_html=within_budget(summary, budget),
+        content_html=within_budget(content, budget),
         author=author if isinstance(author, str) else None,
         published=published,
     )

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -27,6 +24,7 @@ import httpx
 from feedhub.config import Settings
 from feedhub.errors import FetchError, ParseError
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
+from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
 from feedhub.ingest.decide import decide as decide_update
@@ -34,9 +32,10 @@ from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
 from feedhub.ingest.parse import body_fingerprint, parse_feed
+from feedhub.ingest.parsepool import ParserPool
 from feedhub.live.bus import Doorbell, Publisher
 from feedhub.types import FetchResult, ParsedFeed, PollOutcome
-from feedhub.urls import host_of
+from feedhub.urls import host_of, normalize_feed_url, redact_text, redact_url
 
 __all__ = ["Poller"]
 
@@ -70,7 +69,7 @@ class Poller:
         self._clock = clock
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
-        self._executor: Executor | None = None
+        self._pool: ParserPool | None = None
         self._in_flight: dict[int, asyncio.Task[PollOutcome]] = {}
         self._global = asyncio.Semaphore(settings.max_concurrent_polls)
         # Rows of the feeds `poll_due` is about to poll, read in one query (most polls bring
@@ -84,7 +83,9 @@ class Poller:
             timeout=self.settings.fetch_timeout_seconds,
         )
         if self.settings.parse_workers > 0:
-            self._executor = _new_pool(self.settings.parse_workers)
+            self._pool = ParserPool(
+                self.settings.parse_workers, self.settings.parse_deadline_seconds
+            )
 
     async def stop(self) -> None:
         for task in list(self._in_flight.values()):
@@ -95,9 +96,9 @@ class Poller:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     async def __aenter__(self) -> Poller:
         await self.start()
@@ -214,11 +215,13 @@ class Poller:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not stop the tick; it becomes the feed's error
-            log.exception("poll failed unexpectedly feed_id=%s url=%s", state.id, state.url)
+            log.exception(
+                "poll failed unexpectedly feed_id=%s url=%s", state.id, redact_url(state.url)
+            )
             outcome = await self._record(state, Failed(f"internal error: {exc!r}"))
         log.info(
             "polled feed_id=%s url=%s status=%s new=%d http=%s in %.0f ms",
-            state.id, state.url, outcome.status, len(outcome.new_articles),
+            state.id, redact_url(state.url), outcome.status, len(outcome.new_articles),
             outcome.http_status, (time.perf_counter() - started) * 1000,
         )  # fmt: skip
         return outcome
@@ -271,7 +274,8 @@ class Poller:
         if isinstance(outcome, Failed):
             log.warning(
                 "poll error feed_id=%s url=%s status=%s error=%s",
-                state.id, state.url, outcome.http_status, outcome.message,
+                state.id, redact_url(state.url), outcome.http_status,
+                redact_text(outcome.message),
             )  # fmt: skip
         if isinstance(outcome, Fetched) and outcome.parsed is not None:
             return await self._save(state, outcome, outcome.parsed, change)
@@ -306,6 +310,7 @@ class Poller:
     async def _parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
         if result.body is None:
             raise ParseError("nothing to parse: the server sent no body")
+        settings = self.settings
         call = partial(
             parse_feed,
             result.body,
@@ -313,35 +318,34 @@ class Poller:
             headers=result.headers,
             fetched_at=result.fetched_at,
             guid_unreliable=guid_unreliable,
+            budget=Budget(
+                max_html=settings.max_entry_chars,
+                max_content=settings.max_entry_chars,
+                max_summary=settings.max_summary_chars,
+            ),
+            max_entries=settings.max_entries_per_feed,
         )
-        loop = asyncio.get_running_loop()
-        if self._executor is None:
+        if self._pool is None or len(result.body) <= settings.inline_parse_bytes:
+            # A small document costs milliseconds: parsed here (in a thread), it never
+            # queues behind big ones that hold every worker (issue 14, item 1).
             return await asyncio.to_thread(call)
-        executor = self._executor
-        try:
-            return await loop.run_in_executor(executor, call)
-        except BrokenProcessPool:
-            # A worker died (e.g. out of memory on a hostile document): replace the pool,
-            # once, however many polls were waiting on it.
-            if self._executor is executor:
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = _new_pool(self.settings.parse_workers)
-            raise ParseError("the parser crashed on this document") from None
+        # A deadline per document; a worker that overruns it is replaced (issue 14, item 1).
+        return await self._pool.run(call, what=redact_url(result.final_url))
 
     async def _permanent_move(self, state: FeedState, result: FetchResult) -> str | None:
         """A 301/308 moves the stored URL, unless another feed already has the target."""
-        target = result.permanent_url
+        # Stored in normal form, like every feed URL (issue 14, item 13).
+        target = normalize_feed_url(result.permanent_url) if result.permanent_url else None
         if not target or target == state.url:
             return None
         if await self.feeds.url_taken(target):
-            log.info("feed_id=%s moved to %s, already subscribed: URL kept", state.id, target)
+            log.info(
+                "feed_id=%s moved to %s, already subscribed: URL kept",
+                state.id, redact_url(target),
+            )  # fmt: skip
             return None
-        log.info("feed_id=%s moved permanently %s -> %s", state.id, state.url, target)
+        log.info(
+            "feed_id=%s moved permanently %s -> %s",
+            state.id, redact_url(state.url), redact_url(target),
+        )  # fmt: skip
         return target
-
-
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: forking a process that runs an event loop and database threads is unsafe.
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
-    )

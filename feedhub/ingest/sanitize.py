@@ -65,7 +65,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
-        attribute_filter=partial(_resolve_relative, base_url) if base_url else None,
+        attribute_filter=partial(_filter_attribute, base_url),
     )
     if "<img" in cleaned:
         cleaned = _TRACKING_PIXEL.sub("", cleaned)
@@ -76,13 +76,68 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
 _HAS_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^#")
 
 
-def _resolve_relative(base_url: str, _element: str, attribute: str, value: str) -> str:
-    if attribute not in ("href", "src") or _HAS_SCHEME.match(value):
+def _resolve_relative(base_url: str | None, value: str) -> str:
+    if not base_url or _HAS_SCHEME.match(value):
         return value
     try:
         return urljoin(base_url, value)
     except ValueError:  # a base or value urllib cannot split: keep the value
         return value
+
+
+def _filter_attribute(
+    base_url: str | None, _element: str, attribute: str, value: str
+) -> str | None:
+    if attribute in ("href", "src"):
+        return _resolve_relative(base_url, value)
+    if attribute == "srcset":
+        return _filter_srcset(base_url, value)
+    return value
+
+
+_URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def _srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """(url, descriptors) pairs, split as browsers do (HTML, "parse a srcset attribute"):
+    a URL runs to whitespace (a data: URL holds commas); a trailing comma ends it; else
+    its descriptors run to the next comma outside parentheses (`1x,javascript:…` is two
+    candidates, not one descriptor)."""
+    candidates: list[tuple[str, str]] = []
+    pos, end = 0, len(value)
+    while True:
+        while pos < end and (value[pos].isspace() or value[pos] == ","):
+            pos += 1
+        if pos >= end:
+            return candidates
+        start = pos
+        while pos < end and not value[pos].isspace():
+            pos += 1
+        url = value[start:pos]
+        if url.endswith(","):
+            candidates.append((url.rstrip(","), ""))
+            continue
+        start, depth = pos, 0
+        while pos < end and (value[pos] != "," or depth):
+            if value[pos] == "(":
+                depth += 1
+            elif value[pos] == ")" and depth:
+                depth -= 1
+            pos += 1
+        candidates.append((url, value[start:pos].strip()))
+        pos += 1
+
+
+def _filter_srcset(base_url: str | None, value: str) -> str | None:
+    """nh3 checks the scheme of href and src but not of srcset, where it kept
+    `javascript:` (issue 14, item 13): keep only candidates that are http(s) or relative
+    (resolved like href and src)."""
+    kept = []
+    for url, descriptors in _srcset_candidates(value):
+        scheme = _URL_SCHEME.match(url)
+        if scheme is None or scheme.group(1).lower() in ("http", "https"):
+            kept.append(f"{_resolve_relative(base_url, url)} {descriptors}".strip())
+    return ", ".join(kept) or None
 
 
 def strip_tags(text: str) -> str:

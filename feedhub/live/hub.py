@@ -42,6 +42,9 @@ EndReason = Literal["overflow", "stalled", "disconnected", "shutdown", "error"]
 
 # A client whose socket accepts nothing for this long is gone or stalled: end its stream.
 WRITE_TIMEOUT = 10.0
+# After reading the category slugs, a slug still unknown is answered 404 from memory for
+# this long: made-up slugs cannot make every request a database read.
+MISS_TTL = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,7 @@ class StreamHub:
         queue_size: int,
         heartbeat_seconds: float = 15.0,
         write_timeout: float = WRITE_TIMEOUT,
+        miss_ttl: float = MISS_TTL,
     ) -> None:
         self._sessions = sessions
         self._bus = bus
@@ -214,6 +218,12 @@ class StreamHub:
         # starts after it. Raised by `on_doorbell` (see Subscription: exactly once).
         self.newest = 0
         self._slugs: frozenset[str] = frozenset()
+        # Category re-reads (issue 14, item 12): one at a time, shared by every request that
+        # misses meanwhile, and none again within `miss_ttl` seconds of the last one.
+        self.miss_ttl = miss_ttl
+        self._reload: asyncio.Task[frozenset[str]] | None = None
+        self._reloaded_at = -math.inf
+        self.slug_reads = 0  # for /healthz and the tests: how often the slugs were read
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -253,14 +263,37 @@ class StreamHub:
         return frozenset(await session.scalars(select(Category.slug)))
 
     async def unknown_categories(self, categories: Sequence[str]) -> list[str]:
-        """The slugs that name no category. Answered from memory when all are known; on a
-        miss the list is read again from the database (a category created by the CLI or
-        another process), so only what the database does not know is reported."""
+        """The slugs that name no category. Answered from memory when all are known, or
+        when the slugs were read less than `miss_ttl` seconds ago; otherwise read again
+        (a category created by the CLI or another process), once for all the requests that
+        miss meanwhile: the first wave of 10,000 streams for a new category made 10,000
+        reads (issue 14, item 12)."""
         if all(c in self._slugs for c in categories):
             return []
-        async with self._sessions() as session:
-            self._slugs = await self._load_slugs(session)
+        loop = asyncio.get_running_loop()
+        if self._reload is None and loop.time() - self._reloaded_at >= self.miss_ttl:
+            self._reload = loop.create_task(self._read_slugs(), name="stream-hub-slugs")
+        if self._reload is not None:
+            # Shielded: one request that goes away must not cancel the others' read.
+            await asyncio.shield(self._reload)
         return [c for c in categories if c not in self._slugs]
+
+    async def _read_slugs(self) -> frozenset[str]:
+        try:
+            self.slug_reads += 1
+            async with self._sessions() as session:
+                slugs = await self._load_slugs(session)
+            # The database is the truth: a category deleted by another process goes too.
+            self._slugs = slugs
+            return slugs
+        finally:
+            self._reloaded_at = asyncio.get_running_loop().time()
+            self._reload = None
+
+    def learn_category(self, slug: str) -> None:
+        """A category exists (created here, or named by a doorbell): no read needed."""
+        if slug not in self._slugs:
+            self._slugs = self._slugs | {slug}
 
     def forget_category(self, slug: str) -> None:
         """A category was deleted (admin API): a stream of it is a 404 again."""
@@ -273,6 +306,7 @@ class StreamHub:
             "feedhub_stream_subscribers": len(self._subscriptions),
             "feedhub_stream_queued_batches": sum(len(s.items) for s in self._subscriptions),
             "feedhub_stream_pending_doorbells": self._bells.qsize(),
+            "feedhub_stream_category_reads": self.slug_reads,
             # Every task of the process (server, scheduler, streams): a stream that left one
             # behind makes this grow with each connect/disconnect.
             "feedhub_asyncio_tasks": len(asyncio.all_tasks()),
@@ -339,6 +373,7 @@ class StreamHub:
         # rule, see Subscription).
         if bell.ids:
             self.newest = max(self.newest, *bell.ids)
+        self.learn_category(bell.category)  # a category created in another process
         targets = [s for s in self._subscriptions if s.wants(bell.category)]
         if not targets:
             return

@@ -28,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog.articles import articles_after, count_after, newest_id
 from feedhub.live.hub import StreamHub, Subscription
+from feedhub.live.limits import StreamLimits
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
 from feedhub.live.state_events import StateEvents
+from feedhub.types import MAX_ID
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -67,23 +69,28 @@ def parse_categories(values: Sequence[str]) -> list[str]:
 
 
 def _parse_last_id(raw: str | None) -> int | None:
-    if raw is None or not raw.strip():
+    """A resume id, or None for anything that is not one of ours (a browser only sends ids
+    we gave it). Beyond a BIGINT it is no id of ours either: answering it aborted the
+    response and `hello` echoed it (issue 14, item 6), so it is ignored and the stream goes
+    live."""
+    text = (raw or "").strip()
+    # isdigit() alone would pass "²"; int() alone would take "+1", "1_0" and 4,300 digits.
+    if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
         return None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return None  # a browser only sends ids we gave it; ignore anything else
-    return value if value >= 0 else None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
-async def _send_json_error(send: Send, status: int, detail: str) -> None:
+async def _send_json_error(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     body = msgspec.json.encode({"status_code": status, "detail": detail})
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
+                        (b"content-length", str(len(body)).encode()), *headers],
         }
     )  # fmt: skip
     await send({"type": "http.response.body", "body": body, "more_body": False})
@@ -102,8 +109,11 @@ def make_stream_handler(
     hub: StreamHub,
     sessions: async_sessionmaker[AsyncSession],
     config: StreamConfig,
+    limits: StreamLimits | None = None,
     state_events: StateEvents | None = None,
 ) -> ASGIRouteHandler:
+    limits = limits or StreamLimits(max_total=0, per_client=0)
+
     @asgi("/api/stream", is_mount=False, copy_scope=False)
     async def stream(scope: Scope, receive: Receive, send: Send) -> None:
         # Every path answers: a status of its own, or the stream's `http.response.start`
@@ -127,21 +137,30 @@ def make_stream_handler(
             await _send_json_error(send, 404, f"unknown category: {', '.join(unknown)}")
             return
 
-        subscription = hub.subscribe(categories)  # its start_id: see Subscription
-        # A signed-in reader's stream also carries their state changes (`event: state`).
-        user_id = _user_id(scope) if state_events is not None else None
-        stop_notes = (
-            state_events.listen(user_id, subscription.note)
-            if state_events is not None and user_id is not None
-            else None
-        )
-        conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
+        peer = scope.get("client")
+        client = peer[0] if peer else ""
+        if refused := limits.admit(client):
+            retry = [(b"retry-after", str(limits.retry_after).encode())]
+            await _send_json_error(send, 503, f"too many streams: {refused}", retry)
+            return
         try:
-            await _serve(conn)
+            subscription = hub.subscribe(categories)  # its start_id: see Subscription
+            # A signed-in reader's stream also carries their state changes (`event: state`).
+            user_id = _user_id(scope) if state_events is not None else None
+            stop_notes = (
+                state_events.listen(user_id, subscription.note)
+                if state_events is not None and user_id is not None
+                else None
+            )
+            conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
+            try:
+                await _serve(conn)
+            finally:
+                if stop_notes is not None:
+                    stop_notes()
+                hub.unsubscribe(subscription)
         finally:
-            if stop_notes is not None:
-                stop_notes()
-            hub.unsubscribe(subscription)
+            limits.release(client)
 
     return stream
 

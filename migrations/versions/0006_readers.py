@@ -5,7 +5,7 @@ Read state is a per-user, per-feed watermark (`read_mark.upto_id`) plus exceptio
 touched out of order, not a row per article.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 10:55:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import feedhub.models
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -103,6 +103,62 @@ def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
         assert db.execute(match, ("href",)).fetchall() == []
 
 
+def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path) -> None:
+    """Issue 14, item 13: four spellings of one feed become one feed holding every distinct
+    article (a story stored twice is kept once); down and up again work."""
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    path = tmp_path / "dups.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0003")
+    spellings = [
+        "http://e.com/feed",
+        "HTTP://E.com:80/feed#top",
+        "http://e.com/./feed",
+        "http://e.com/feed?",
+        "http://other.com/./x",  # alone, but not in normal form
+    ]
+    articles = {1: ["a", "b"], 2: ["b", "c"], 3: ["d"], 4: ["a", "e"], 5: ["z"]}
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        for feed_id, feed_url in enumerate(spellings, start=1):
+            db.execute(
+                "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+                "VALUES (?, ?, 1, '2024-01-01 00:00:00', 0)",
+                (feed_id, feed_url),
+            )
+            for key in articles[feed_id]:
+                db.execute(
+                    "INSERT INTO article (feed_id, guid_key, title, summary, content, "
+                    "published_at, fetched_at, content_hash, search_text) VALUES "
+                    "(?, ?, ?, '', '', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'h', ?)",
+                    (feed_id, key, f"story {key}", f"word{key}"),
+                )
+        db.execute(
+            "INSERT INTO tombstone (feed_id, guid_key, deleted_at) "
+            "VALUES (3, 'gone', '2024-01-01 00:00:00')"
+        )
+    command.upgrade(alembic_config(url), "0004")
+    with sqlite3.connect(path) as db:
+        feeds = db.execute("SELECT id, url FROM feed ORDER BY id").fetchall()
+        assert feeds == [(1, "http://e.com/feed"), (5, "http://other.com/x")]
+        keys = db.execute("SELECT guid_key FROM article WHERE feed_id = 1").fetchall()
+        assert sorted(k for (k,) in keys) == ["a", "b", "c", "d", "e"]
+        assert db.execute("SELECT feed_id, guid_key FROM tombstone").fetchall() == [(1, "gone")]
+        # The search index follows the moved rows.
+        match = "SELECT count(*) FROM article_fts WHERE article_fts MATCH ?"
+        assert db.execute(match, ("wordc",)).fetchone() == (1,)
+        assert db.execute(match, ("worda",)).fetchone() == (1,)
+    command.downgrade(alembic_config(url), "0003")
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(feed)")]
+        assert "truncation" not in columns
+        assert db.execute("SELECT count(*) FROM article").fetchone() == (6,)
+    upgrade_to_head(url)
+
+
 def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: Path) -> None:
     """Issue 13: existing rows get listed_at = min(published, fetched); the FTS triggers and
     AUTOINCREMENT survive (no table rebuild); down and up again."""

@@ -1,0 +1,248 @@
+"""Issue 14, items 1, 2 and 10: hostile entries that stalled or flooded, and parser
+workers that outlived `serve`.
+
+Real local feed servers, a real SQLite file, real parser worker processes (forkserver),
+and for item 10 a real `feedhub serve` killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.app import create_app
+from feedhub.catalog.articles import MAX_SUMMARY_CHARS
+from feedhub.config import Settings
+from feedhub.errors import ParseError
+from feedhub.ingest.feedstore import FeedStore
+from feedhub.ingest.parsepool import ParserPool
+from feedhub.ingest.poller import Poller
+from feedhub.models import Article
+from tests.conftest import RecordingPublisher
+from tests.support.feedserver import FeedServer
+from tests.support.hostile import QuickFeedServer, add_feed, feed_row
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with QuickFeedServer() as server:
+        yield server
+
+
+def rss_document(items: list[str]) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>T</title><link>http://e.com/</link><description>d</description>"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def item(i: int, description: str = "text", published: datetime | None = None) -> str:
+    date = f"<pubDate>{published:%a, %d %b %Y %H:%M:%S} +0000</pubDate>" if published else ""
+    return (
+        f"<item><guid>g{i}</guid><title>Item {i}</title><link>http://e.com/{i}</link>"
+        f"{date}<description>{html.escape(description)}</description></item>"
+    )
+
+
+NESTED = "<div>" * 100_000 + "deep" + "</div>" * 100_000  # 1.1 MB, ~43 s in nh3 alone
+
+
+@pytest.fixture
+async def pooled_poller(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: RecordingPublisher,
+) -> AsyncIterator[Poller]:
+    """Two real parser worker processes, as `serve` runs them."""
+    async with Poller(settings.with_(parse_workers=2), FeedStore(sessions), publisher) as poller:
+        yield poller
+
+
+# -- item 1 --------------------------------------------------------------------------------------
+async def test_nested_html_feeds_do_not_delay_another_feeds_refresh(
+    feed_server: FeedServer,
+    pooled_poller: Poller,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    feed_server.set("/nested-1.xml", rss_document([item(1, NESTED)]))
+    feed_server.set("/nested-2.xml", rss_document([item(2, NESTED)]))
+    feed_server.set("/small.xml", rss_document([item(3)]))
+    hostile = [await add_feed(sessions, feed_server.url(f"/nested-{n}.xml")) for n in (1, 2)]
+    small = await add_feed(sessions, feed_server.url("/small.xml"))
+    await pooled_poller.poll_now(small)  # workers started
+
+    both = asyncio.gather(*(pooled_poller.poll_now(f) for f in hostile))
+    await asyncio.sleep(0.2)  # both hostile documents are in the workers now
+    started = time.monotonic()
+    feed_server.set("/small.xml", rss_document([item(3), item(4)]))
+    outcome = await pooled_poller.poll_now(small)
+    took = time.monotonic() - started
+    outcomes = await both
+    assert outcome.status == "ok" and len(outcome.new_articles) == 1
+    assert took < 2.0, f"an unrelated refresh waited {took:.1f} s behind nested HTML"
+    # The hostile entries are stored, as their text.
+    for result in outcomes:
+        assert result.status == "ok", result
+    async with sessions() as session:
+        summaries = list(
+            await session.scalars(select(Article.summary).where(Article.feed_id.in_(hostile)))
+        )
+    assert summaries == ["deep", "deep"]
+
+
+async def test_a_worker_past_the_deadline_is_replaced_and_the_others_go_on() -> None:
+    pool = ParserPool(2, deadline=1.0)
+    try:
+        stuck = asyncio.create_task(pool.run(partial(time.sleep, 30)))
+        fine = await pool.run(partial(sum, [1, 2, 3]))  # the other worker answers
+        assert fine == 6
+        started = time.monotonic()
+        with pytest.raises(ParseError, match="took longer than 1 s"):
+            await stuck
+        assert time.monotonic() - started < 2.5
+        assert pool.replaced == 1
+        assert await pool.run(partial(sum, [4])) == 4  # the replacement works
+        assert await pool.run(partial(sum, [5])) == 5
+    finally:
+        pool.shutdown()
+
+
+# -- item 2 --------------------------------------------------------------------------------------
+async def test_a_huge_document_stores_only_the_newest_entries_and_says_so(
+    feed_server: FeedServer,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    publisher: RecordingPublisher,
+) -> None:
+    """The 190,000-item document, scaled down (5,000 items, cap 100): the newest N by date
+    are stored, in one poll, and the cut is recorded on the feed."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Dates in shuffled order: "newest" is by date, not by position.
+    order = list(range(5000))
+    order = order[::2] + order[1::2]
+    items = [item(i, published=now - timedelta(minutes=i)) for i in order]
+    feed_server.set("/flood.xml", rss_document(items))
+    feed_id = await add_feed(sessions, feed_server.url("/flood.xml"))
+    capped = settings.with_(max_entries_per_feed=100)
+    async with Poller(capped, FeedStore(sessions), publisher) as poller:
+        outcome = await poller.poll_now(feed_id)
+    assert outcome.status == "ok" and len(outcome.new_articles) == 100
+    async with sessions() as session:
+        titles = set(await session.scalars(select(Article.title)))
+        count = await session.scalar(select(func.count()).select_from(Article))
+    assert count == 100
+    assert titles == {f"Item {i}" for i in range(100)}  # the 100 newest
+    feed = await feed_row(sessions, feed_id)
+    assert feed.truncation == "kept the newest 100 of 5000 entries"
+
+
+async def test_anonymous_answers_are_bounded_per_article(
+    feed_server: FeedServer, settings: Settings
+) -> None:
+    """Nine entries of ~3 MB each: stored within the caps; and a huge row stored before the
+    caps existed is still cut by the query."""
+    big = "<p>" + "word " * 600_000 + "</p>"  # 3 MB
+    feed_server.set("/big.xml", rss_document([item(i, big) for i in range(9)]))
+    auth = {"Authorization": "Bearer test-token"}
+    roomy = settings.with_(max_feed_bytes=40 * 1024 * 1024)
+    async with AsyncTestClient(app=create_app(roomy), timeout=60) as client:
+        await client.post("/api/admin/categories", json={"name": "Tech"}, headers=auth)
+        r = await client.post(
+            "/api/admin/feeds", json={"url": feed_server.url("/big.xml"), "category": "tech"},
+            headers=auth,
+        )  # fmt: skip
+        feed_id = r.json()["id"]
+        r = await client.post(f"/api/admin/feeds/{feed_id}/refresh", headers=auth)
+        assert r.json()["new_articles"] == 9, r.text
+        feed = (await client.get(f"/api/admin/feeds/{feed_id}", headers=auth)).json()
+        assert feed["truncation"] == "shortened 9 over-long entries"
+
+        path = settings.database_url.split("///", 1)[1]
+        with sqlite3.connect(path) as db:  # as stored by an older version
+            db.execute("UPDATE article SET summary = ?, title = ? WHERE id = 1",
+                       ("x" * 9_000_000, "t" * 100_000))  # fmt: skip
+        for url in ("/api/articles?limit=10", "/all/feed.json", "/all/atom.xml"):
+            r = await client.get(url)
+            assert r.status_code == 200
+            # 10 articles of at most 64 K characters of summary, plus the small fields.
+            assert len(r.content) < 10 * (MAX_SUMMARY_CHARS * 1.3 + 8000), (url, len(r.content))
+        for article in (await client.get("/api/articles?limit=10")).json():
+            assert len(json.dumps(article)) < MAX_SUMMARY_CHARS * 1.3 + 8000
+
+
+# -- item 10 -------------------------------------------------------------------------------------
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigkill_of_serve_leaves_no_process_behind(tmp_path: Path, feed_server: FeedServer) -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc (Linux)")
+    # Over FEEDHUB_INLINE_PARSE_BYTES, so that it is parsed in a worker process.
+    feed_server.set("/f.xml", rss_document([item(1, "word " * 10_000)]))
+    server = ServerProcess(workdir=tmp_path, env={"FEEDHUB_PARSE_WORKERS": "2"}).start()
+    try:
+        assert server.proc is not None
+        server.add_category("Tech", "tech")
+        with server.admin() as admin:
+            r = admin.post("/api/admin/feeds",
+                           json={"url": feed_server.url("/f.xml"), "category": "tech"})  # fmt: skip
+            assert r.status_code == 201, r.text
+            r = admin.post(f"/api/admin/feeds/{r.json()['id']}/refresh")
+            assert r.json()["status"] in ("ok", "not_modified"), r.text  # parsed once
+        family = _descendants(server.proc.pid)
+        assert len(family) >= 3, family  # forkserver, a worker, the resource tracker
+    finally:
+        server.kill()  # SIGKILL: no shutdown code runs
+    deadline = time.monotonic() + 10
+    while (left := {p for p in family if _alive(p)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes outlived serve: {left}"
+
+
+_ = Any

@@ -1,0 +1,44 @@
+"""Issue 14, items 1 and 2: the sanitizing budget (pure)."""
+
+from __future__ import annotations
+
+import time
+
+import nh3
+
+from feedhub.ingest.budget import Budget, cap_text, nesting_depth, within_budget
+
+
+def test_nesting_depth_counts_elements_not_flat_or_void_ones() -> None:
+    assert nesting_depth("<div><p>a<p>b<br><img src=x></div>") == 1
+    assert nesting_depth("<ul><li><ul><li>x</li></ul></li></ul>") == 2
+    assert nesting_depth("<div>" * 500, stop_at=10) == 11  # stops early
+    assert nesting_depth("plain text") == 0
+
+
+def test_deep_markup_is_reduced_to_escaped_text_fast() -> None:
+    hostile = "<div>" * 100_000 + "<b>x &amp; <i>y</i></b>" + "</div>" * 100_000
+    start = time.perf_counter()
+    bounded = within_budget(hostile, Budget())
+    assert time.perf_counter() - start < 1.0
+    assert bounded == "x &amp; y"
+    start = time.perf_counter()
+    nh3.clean(bounded or "")
+    assert time.perf_counter() - start < 0.1
+
+
+def test_ordinary_markup_passes_unchanged_and_long_markup_is_cut() -> None:
+    article = "<p>Hello <a href='http://e.com'>there</a></p>" * 10
+    assert within_budget(article, Budget()) == article
+    assert within_budget(None, Budget()) is None
+    long = "<p>" + "word " * 1000 + "</p>"
+    assert within_budget(long, Budget(max_html=100)) == long[:100]
+    deep_ok = "<div>" * 100 + "x" + "</div>" * 100
+    assert within_budget(deep_ok, Budget()) == deep_ok
+    assert within_budget(deep_ok, Budget(max_depth=99)) == "x"
+
+
+def test_cap_text() -> None:
+    assert cap_text("short", 10) == ("short", False)
+    text, cut = cap_text("one two three four five", 12)
+    assert cut and len(text) <= 12 and text.endswith("…")
