@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import COOKIE, Readers, ReadersDep, identity_of, require_user
+from feedhub.api.openapi import errors
 from feedhub.api.public import NEXT_CURSOR
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
@@ -34,7 +36,7 @@ from feedhub.api.reader_schemas import (
     StateIdsJSON,
     UnreadJSON,
 )
-from feedhub.api.schemas import EnclosureJSON
+from feedhub.api.schemas import MAX_ID, EnclosureJSON
 from feedhub.cursor import Cursor
 from feedhub.errors import (
     AuthError,
@@ -75,16 +77,23 @@ def _cookie(request: AnyRequest, value: str, max_age: int) -> Cookie:
     )
 
 
+# Ids in paths are bounded like every integer a client sends (schemas.MAX_ID).
+Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+# The success answer of sign-out, documented without a body (it has none, only a cookie).
+SIGNED_OUT = ResponseSpec(None, description="Signed out: the session cookie is cleared")
+
+
 class SessionController(Controller):
     path = "/api/session"
 
-    @get("/")
+    @get("/", responses=errors(400))
     async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None
         return _session_json(readers, info)
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=errors(400, 401, 403, 422, 429))
     async def sign_in(
         self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
@@ -108,7 +117,7 @@ class SessionController(Controller):
         max_age = int(SESSION_IDLE.total_seconds())
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
-    @delete("/")
+    @delete("/", responses={**errors(400, 401, 403), 204: SIGNED_OUT})
     async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
@@ -119,7 +128,7 @@ class SessionController(Controller):
 class MeController(Controller):
     path = "/api/me"
 
-    @get("/sessions")
+    @get("/sessions", responses=errors(400, 401))
     async def sessions(self, request: AnyRequest, session: SessionDep) -> list[SessionRowJSON]:
         user, current = require_user(request)
         return [
@@ -129,14 +138,12 @@ class MeController(Controller):
             for s in await accounts.list_sessions(session, user.id)
         ]
 
-    @delete("/sessions/{session_id:int}")
-    async def revoke(
-        self, request: AnyRequest, session_id: FromPath[int], session: SessionDep
-    ) -> None:
+    @delete("/sessions/{session_id:int}", responses=errors(400, 401, 403, 404))
+    async def revoke(self, request: AnyRequest, session_id: Id, session: SessionDep) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
-    @post("/password", status_code=204)
+    @post("/password", status_code=204, responses=errors(400, 401, 403, 422))
     async def password(
         self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
     ) -> None:
@@ -145,17 +152,19 @@ class MeController(Controller):
             session, user.id, data.current, data.new, keep_session=current.id
         )
 
-    @post("/feed-key", status_code=200)
+    @post("/feed-key", status_code=200, responses=errors(400, 401, 403))
     async def feed_key(self, request: AnyRequest, session: SessionDep) -> FeedKeyJSON:
         user, _ = require_user(request)
         return FeedKeyJSON(await accounts.rotate_feed_key(session, user.id))
 
-    @get("/state")
+    @get("/state", responses=errors(400, 401, 422))
     async def states(
         self,
         request: AnyRequest,
         session: SessionDep,
-        ids: Annotated[str, Parameter(max_length=10_000)],
+        # Digits and commas, short enough that the request line stays under the HTTP
+        # server's limit (a longer one got uvicorn's plain-text 400, not our JSON).
+        ids: Annotated[str, Parameter(max_length=4000, pattern=r"^[0-9,]*$")],
     ) -> StateIdsJSON:
         user, _ = require_user(request)
         try:
@@ -167,7 +176,7 @@ class MeController(Controller):
         read, starred = await state.states_of(session, user.id, wanted)
         return StateIdsJSON(read, starred)
 
-    @post("/state", status_code=200)
+    @post("/state", status_code=200, responses=errors(400, 401, 403, 422))
     async def change(
         self,
         request: AnyRequest,
@@ -185,7 +194,7 @@ class MeController(Controller):
             list(change.read), list(change.unread), list(change.starred), list(change.unstarred)
         )
 
-    @post("/mark-all-read", status_code=200)
+    @post("/mark-all-read", status_code=200, responses=errors(400, 401, 403, 404, 422))
     async def mark_all(
         self,
         request: AnyRequest,
@@ -204,7 +213,7 @@ class MeController(Controller):
         await readers.events.publish(user.id, change)
         return MarkAllJSON(bound)
 
-    @get("/unread")
+    @get("/unread", responses=errors(400, 401))
     async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
@@ -218,7 +227,7 @@ class MeController(Controller):
             sum(counts.values()), categories, {str(k): v for k, v in sorted(counts.items())}
         )
 
-    @get("/articles")
+    @get("/articles", responses=errors(400, 401, 404, 422))
     async def articles(
         self,
         request: AnyRequest,
@@ -227,8 +236,8 @@ class MeController(Controller):
             str, QueryParameter(name="state", pattern="^(unread|starred|all)$")
         ] = "all",
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
-        feed_id: Annotated[int | None, Parameter(ge=1)] = None,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        feed_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
@@ -276,9 +285,9 @@ class MeController(Controller):
 class ArticleController(Controller):
     path = "/api/articles"
 
-    @get("/{article_id:int}")
+    @get("/{article_id:int}", responses=errors(400, 404))
     async def article(
-        self, request: AnyRequest, article_id: FromPath[int], session: SessionDep
+        self, request: AnyRequest, article_id: Id, session: SessionDep
     ) -> ArticleContentJSON:
         """One article with its content; its state too when signed in."""
         identity = identity_of(request)

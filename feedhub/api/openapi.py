@@ -45,10 +45,12 @@ class ErrorJSON(msgspec.Struct):
 
 _WHY = {
     400: "The request is malformed (a parameter or body of the wrong shape)",
-    401: "The admin token is missing or invalid",
+    401: "The admin token is missing or invalid (or, on reader routes, no one is signed in)",
+    403: "Signed in, but not allowed (a reader on an admin route, a missing CSRF token)",
     404: "No such category, feed or article",
     409: "Conflicts with the current state (exists already, still in use)",
     422: "Well-formed but refused (not a feed, not OPML, a private address, …)",
+    429: "Too many failed sign-ins: wait for Retry-After seconds",
     503: "Over a connection limit or the database is unavailable; retry later",
 }
 

@@ -9,6 +9,7 @@ from msgspec import UNSET
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import ReadersDep
+from feedhub.api.openapi import BEARER, errors
 from feedhub.api.reader_schemas import UserCreate, UserJSON, UserUpdate
 from feedhub.readers import accounts
 from feedhub.readers.accounts import UserInfo
@@ -23,8 +24,9 @@ def _json(user: UserInfo) -> UserJSON:
 class UsersController(Controller):
     path = "/api/admin/users"
     guards = [admin_guard]  # noqa: RUF012
+    security = [{BEARER: []}]  # noqa: RUF012
 
-    @post("/")
+    @post("/", responses=errors(400, 401, 409, 422))
     async def create_user(
         self, data: JSONBody[UserCreate], session: SessionDep, readers: ReadersDep
     ) -> UserJSON:
@@ -33,11 +35,11 @@ class UsersController(Controller):
         )
         return _json(user)
 
-    @get("/")
+    @get("/", responses=errors(401))
     async def list_users(self, session: SessionDep) -> list[UserJSON]:
         return [_json(u) for u in await accounts.list_users(session)]
 
-    @patch("/{name:str}")
+    @patch("/{name:str}", responses=errors(400, 401, 404, 422))
     async def update_user(
         self, name: FromPath[str], data: JSONBody[UserUpdate], session: SessionDep
     ) -> UserJSON:
@@ -49,6 +51,6 @@ class UsersController(Controller):
         )
         return _json(user)
 
-    @delete("/{name:str}")
+    @delete("/{name:str}", responses=errors(401, 404))
     async def delete_user(self, name: FromPath[str], session: SessionDep) -> None:
         await accounts.delete_user(session, name)

@@ -4,7 +4,7 @@
 
 import { request, requestWithHeaders } from "./api.js";
 
-const ANNOTATE_BATCH = 500; // GET /api/me/state takes at most 500 ids
+const ANNOTATE_BATCH = 200; // GET /api/me/state: at most 500 ids in 4000 characters
 
 export class ServerState {
   // onChange(): cards and counts need redrawing; onCounts(counts): new unread counts;
