@@ -139,6 +139,7 @@ class Settings:
     def backlog_window(self) -> timedelta | None:
         return timedelta(hours=self.backlog_window_hours) if self.backlog_window_hours else None
 
+    @property
     def base_url(self) -> str:
         """FEEDHUB_PUBLIC_URL without its trailing slash, or this server's own address."""
         if self.public_url:
