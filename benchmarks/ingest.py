@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/ingest.py [--copies N] [--reader-workers W] [--only SYSTEM]
 
 Serves N copies (distinct URLs) of every real-world corpus feed
-(shared/corpus/realworld/**/*.{xml,rss,atom,rdf}) from benchmarks/_feedserver.py, a separate
+(tests/corpus/realworld/**/*.{xml,rss,atom,rdf}) from benchmarks/_feedserver.py, a separate
 process on 127.0.0.1, and measures for each system, each with a fresh SQLite file:
 
   (a) first poll of every feed                        entries/s (wall clock)
@@ -41,9 +41,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "realworld"
-if not DEFAULT_CORPUS.is_dir():  # a CI clone has shared/ beside the repo, so does /work
-    DEFAULT_CORPUS = Path("/work/shared/corpus/realworld")
+DEFAULT_CORPUS = ROOT / "tests" / "corpus" / "realworld"
 sys.path.insert(0, str(ROOT))
 
 TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}

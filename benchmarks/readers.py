@@ -239,11 +239,19 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> None:
     sessions = session_factory(engine)
     await build(sessions, args)
     if engine.dialect.name == "postgresql":
-        async with engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
-            await conn.execute(
-                text("SELECT setval('article_id_seq', (SELECT max(id) FROM article))")
-            )
+        # What autovacuum does soon after a load: statistics, and the visibility map that
+        # lets the unread counts read the (feed_id, id) index without visiting the heap
+        # (ANALYZE alone left them reading it: 130-470 ms instead of 10-15).
+        import asyncpg
+
+        raw = await asyncpg.connect(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:
+            await raw.execute("VACUUM ANALYZE")
+            await raw.execute("SELECT setval('article_id_seq', (SELECT max(id) FROM article))")
+        finally:
+            await raw.close()
     else:
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE"))

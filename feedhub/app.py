@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from litestar import Litestar, get
 from litestar.config.app import AppConfig
@@ -25,7 +24,7 @@ from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
-from feedhub.api.openapi import document_stream, openapi_config
+from feedhub.api.openapi import assets_router, document_stream, openapi_config
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController, health
 from feedhub.api.users import UsersController
@@ -39,25 +38,23 @@ from feedhub.api.web import (
 from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
-from feedhub.errors import ConfigError, FeedhubError
+from feedhub.errors import FeedhubError
 from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.live.bus import ChannelsBus, open_bus
+from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
+from feedhub.paths import web_dir
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.scheduler import PollScheduler
+from feedhub.state import TokenFile
 
-__all__ = ["create_app", "web_dir"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-
-def web_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "web"
 
 
 def _tune_gc() -> None:
@@ -117,7 +114,9 @@ class _ServicesLifespan(InitPluginProtocol):
             await services.poller.stop()
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Litestar:
+    """`token_file`: the admin token lives in the data directory and may be rotated while
+    the service runs; otherwise `settings.admin_token` is the token."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     bus = open_bus(settings.bus_url)
@@ -156,10 +155,7 @@ def create_app(settings: Settings) -> Litestar:
     services = Services(
         settings, sessions, poller, hub, scheduler_on=scheduler is not None, jobs=jobs
     )
-    # The readers' state changes travel on the same Channels backend as the doorbells.
-    if not isinstance(bus, ChannelsBus):
-        raise ConfigError(f"FEEDHUB_BUS_URL={settings.bus_url}: state events need a Channels bus")
-    state_events = StateEvents(bus.plugin)
+    state_events = StateEvents(bus)
     stream = make_stream_handler(
         hub,
         sessions,
@@ -172,6 +168,8 @@ def create_app(settings: Settings) -> Litestar:
         sessions,
         state_events,
         AttemptLimiter(settings.login_attempts, settings.login_window_seconds),
+        # A token kept in the data directory is re-read when rotated (state.TokenFile).
+        admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
     )
     web = web_dir()
 
@@ -200,6 +198,7 @@ def create_app(settings: Settings) -> Litestar:
             stream,
             admin_page,
             signin_page,
+            assets_router(),
             create_static_files_router(
                 path="/", directories=[web], html_mode=True, include_in_schema=False
             ),
@@ -216,10 +215,30 @@ def create_app(settings: Settings) -> Litestar:
             Exception: internal_error,
         },
         after_exception=[log_unhandled],
+        # Security headers outermost, so the identity middleware's own refusals carry them.
         middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(_version()),
+        # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's
+        # own config would add a second format.
+        logging_config=None,
         on_shutdown=[dispose_engine],
-        state=State({"settings": settings, "services": services, "readers": readers}),
+        state=State(
+            {
+                "settings": settings,
+                "services": services,
+                "admin_token_file": token_file,
+                "readers": readers,
+            }
+        ),  # fmt: skip
     )
     document_stream(app)
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("feedhub")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from feedhub.errors import ConfigError
+from feedhub.paths import default_data_dir
 
 __all__ = ["Settings"]
 
@@ -30,9 +31,34 @@ def _to_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
 
 
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def _check_driver(url: str) -> None:
+    """A synchronous driver would fail deep inside SQLAlchemy with a long traceback."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(
+            f"FEEDHUB_DATABASE_URL={url!r} is not a database URL "
+            "(expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://...)"
+        )
+    dialect, _, driver = scheme.partition("+")
+    wanted = _ASYNC_DRIVERS.get(dialect)
+    if wanted is not None and scheme != wanted and driver not in ("aiosqlite", "asyncpg"):
+        raise ConfigError(
+            f"FEEDHUB_DATABASE_URL uses {scheme}://, a synchronous driver: write {wanted}://{rest}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./feedhub.db"
+    # Where state lives: the SQLite file (unless FEEDHUB_DATABASE_URL says otherwise), the
+    # generated admin token and backups. from_env() fills it in (paths.default_data_dir);
+    # "" (settings built directly, as tests do) means: no token file, no automatic backups.
+    data_dir: str = ""
+    # Log lines as JSON objects (one per line) instead of text.
+    log_json: bool = False
     bus_url: str = "memory://"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -72,13 +98,6 @@ class Settings:
     # uvicorn's per-request access log: off by default, a reverse proxy usually keeps one,
     # and it costs a fifth of the CPU of accepting a stream (benchmarks/README.md, Fan-out).
     access_log: bool = False
-    # Readers (issue 12): "public" keeps reading open to anyone, as before accounts existed
-    # (an upgraded install has no users yet and must keep working); "private" needs a
-    # signed-in user or a per-user token for the page, the read API, the stream and feeds.
-    reading: str = "public"
-    # Failed sign-ins per user name and per client address before 429, and the window (s).
-    login_attempts: int = 5
-    login_window_seconds: float = 300.0
     # The address readers use (e.g. https://news.example.org), for every absolute link the
     # service writes (output feeds' self links and entry ids). Unset: http://host:port.
     # Never taken from a request's Host header (a shared cache would spread a forged one).
@@ -105,6 +124,13 @@ class Settings:
     inline_parse_bytes: int = 32_768
     opml_sync_max_feeds: int = 500
     opml_max_feeds: int = 10_000
+    # Readers (issue 12): "public" keeps reading open to anyone, as before accounts existed
+    # (an upgraded install has no users yet and must keep working); "private" needs a
+    # signed-in user or a per-user token for the page, the read API, the stream and feeds.
+    reading: str = "public"
+    # Failed sign-ins per user name and per client address before 429, and the window (s).
+    login_attempts: int = 5
+    login_window_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -131,6 +157,11 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{key}={raw!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if not values.get("data_dir"):
+            values["data_dir"] = str(default_data_dir(env))
+        values["data_dir"] = os.path.abspath(os.path.expanduser(values["data_dir"]))
+        if "database_url" not in values:
+            values["database_url"] = f"sqlite+aiosqlite:///{values['data_dir']}/feedhub.db"
         settings = cls(**values)
         settings.validate()
         return settings
@@ -150,7 +181,25 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    @property
+    def backup_dir(self) -> str | None:
+        """Where `feedhub backup` and the automatic pre-migration backups go."""
+        return os.path.join(self.data_dir, "backups") if self.data_dir else None
+
+    def redacted(self) -> dict[str, object]:
+        """Every setting, secrets replaced: what `feedhub config` prints."""
+        shown: dict[str, object] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "admin_token":
+                value = "(set, hidden)" if value else "(unset: generated, kept in the data dir)"
+            elif spec.name in ("database_url", "bus_url"):
+                value = _hide_password(value)
+            shown[spec.name] = value
+        return shown
+
     def validate(self) -> None:
+        _check_driver(self.database_url)
         if not 1 <= self.min_poll_interval <= self.max_poll_interval:
             raise ConfigError("FEEDHUB_MIN_POLL_INTERVAL must be ≥ 1 and ≤ the maximum")
         if not self.min_poll_interval <= self.default_poll_interval <= self.max_poll_interval:
@@ -181,3 +230,13 @@ class Settings:
                 )
             if parts.query or parts.fragment:
                 raise ConfigError("FEEDHUB_PUBLIC_URL must have no query or fragment")
+
+
+def _hide_password(url: str) -> str:
+    """`scheme://user:secret@host` -> `scheme://user:***@host`."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

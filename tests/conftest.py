@@ -17,18 +17,22 @@ from feedhub.migrate import upgrade_to_head
 from tests.support.feedserver import FeedServer
 from tests.support.server import ServerProcess
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+"""Real feed documents and one real OPML export, with their sources and licences
+(tests/corpus/README.md, SOURCES.tsv)."""
 
 
 def corpus_dir() -> Path:
-    for candidate in (
-        CORPUS,
-        Path(__file__).resolve().parents[1] / "shared" / "corpus",
-        Path("/work/shared/corpus"),
-    ):
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("the shared feed corpus (../shared/corpus) is missing")
+    return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _private_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """feedhub's default data directory is per user (~/.local/share/feedhub): point it,
+    for this process and the subprocesses it starts, at a temporary folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 class RecordingPublisher:

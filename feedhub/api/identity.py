@@ -70,6 +70,9 @@ class Readers:
     sessions: async_sessionmaker[AsyncSession]
     events: StateEvents
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    # The admin token now (None: none set); create_app passes the data directory's token
+    # file, which is re-read when rotated.
+    admin_token: Callable[[], str | None] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
@@ -175,7 +178,8 @@ class IdentityMiddleware:
         credential = credential.strip()
         scheme = scheme.lower()
         if scheme == "bearer":
-            token = settings.admin_token
+            source = self.readers.admin_token
+            token = source() if source is not None else settings.admin_token
             if token and hmac.compare_digest(credential.encode(), token.encode()):
                 return Identity("admin_token")
             return None
@@ -216,7 +220,7 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return identity
 
 
-# What handlers declare (marked explicitly, as the other dependencies in api/deps.py).
+# What handlers declare to get the Readers object ("readers"), marked as Litestar 3 wants.
 ReadersDep: TypeAlias = NamedDependency[Readers]
 
 

@@ -15,10 +15,9 @@ from litestar.datastructures import Cookie
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
-from feedhub.api.identity import COOKIE, Readers, ReadersDep, identity_of, require_user
+from feedhub.api.identity import COOKIE, ReadersDep, identity_of, require_user
 from feedhub.api.openapi import errors
 from feedhub.api.public import NEXT_CURSOR
 from feedhub.api.reader_schemas import (
@@ -36,7 +35,7 @@ from feedhub.api.reader_schemas import (
     StateIdsJSON,
     UnreadJSON,
 )
-from feedhub.api.schemas import MAX_ID, EnclosureJSON
+from feedhub.api.schemas import EnclosureJSON
 from feedhub.cursor import Cursor
 from feedhub.errors import (
     AuthError,
@@ -50,13 +49,16 @@ from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
 from feedhub.readers.queries import Scope, get_item, list_items
 from feedhub.readers.state import AllRead
+from feedhub.types import MAX_ID
 
 __all__ = ["ArticleController", "MeController", "SessionController"]
 
 AnyRequest = Request[Any, Any, Any]
+# Ids are bounded like every integer a client sends: past a BIGINT they were a 500.
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
-def _session_json(readers: Readers, info: SessionInfo | None) -> SessionJSON:
+def _session_json(readers: ReadersDep, info: SessionInfo | None) -> SessionJSON:
     if info is None:
         return SessionJSON(None, None, readers.settings.reading, None)
     user = info.user
@@ -76,9 +78,6 @@ def _cookie(request: AnyRequest, value: str, max_age: int) -> Cookie:
         secure=request.url.scheme == "https",
     )
 
-
-# Ids in paths are bounded like every integer a client sends (schemas.MAX_ID).
-Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 # The success answer of sign-out, documented without a body (it has none, only a cookie).
 SIGNED_OUT = ResponseSpec(None, description="Signed out: the session cookie is cleared")
@@ -139,7 +138,7 @@ class MeController(Controller):
         ]
 
     @delete("/sessions/{session_id:int}", responses=errors(400, 401, 403, 404))
-    async def revoke(self, request: AnyRequest, session_id: Id, session: SessionDep) -> None:
+    async def revoke(self, request: AnyRequest, session_id: PathId, session: SessionDep) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
@@ -171,8 +170,10 @@ class MeController(Controller):
             wanted = [int(part) for part in ids.split(",") if part.strip()]
         except ValueError:
             raise ValidationError("ids is a comma-separated list of article ids") from None
-        if len(wanted) > 500:
+        if len(wanted) > 500:  # the page asks in batches of 200 (web/js/state.js)
             raise ValidationError("at most 500 ids at once")
+        if any(not 1 <= i <= MAX_ID for i in wanted):
+            raise ValidationError("article ids are positive 64-bit integers")
         read, starred = await state.states_of(session, user.id, wanted)
         return StateIdsJSON(read, starred)
 
@@ -287,7 +288,7 @@ class ArticleController(Controller):
 
     @get("/{article_id:int}", responses=errors(400, 404))
     async def article(
-        self, request: AnyRequest, article_id: Id, session: SessionDep
+        self, request: AnyRequest, article_id: PathId, session: SessionDep
     ) -> ArticleContentJSON:
         """One article with its content; its state too when signed in."""
         identity = identity_of(request)
@@ -308,20 +309,20 @@ class ArticleController(Controller):
         )  # fmt: skip
 
 
-async def _category_id(session: AsyncSession, slug: str) -> int:
+async def _category_id(session: SessionDep, slug: str) -> int:
     found = await session.scalar(select(Category.id).where(Category.slug == slug))
     if found is None:
         raise NotFoundError(f"category {slug!r} does not exist")
     return int(found)
 
 
-async def _category_feeds(session: AsyncSession, slugs: list[str]) -> list[int]:
+async def _category_feeds(session: SessionDep, slugs: list[str]) -> list[int]:
     ids = [await _category_id(session, slug) for slug in slugs]  # 404 for an unknown one
     return list(await session.scalars(select(Feed.id).where(Feed.category_id.in_(ids))))
 
 
 async def _scope_feeds(
-    session: AsyncSession, category: str | None, feed_id: int | None
+    session: SessionDep, category: str | None, feed_id: int | None
 ) -> list[int] | None:
     if feed_id is not None:
         if await session.get(Feed, feed_id) is None:

@@ -1,5 +1,10 @@
 """What the OpenAPI document says beyond what Litestar infers: the error answers of each
-route, the admin bearer scheme, the output feeds' and the stream's media types.
+route, the admin bearer scheme, the output feeds' and the stream's media types; and the
+documentation page at /schema, which works offline (issue 11).
+
+The page is Swagger UI from the `swagger-ui-bundle-v2` package (pinned in pyproject.toml),
+served by feedhub under /schema/assets: no CDN. It has no inline script (the pages' CSP
+allows only feedhub's own scripts): web/js/apidocs.js starts it.
 
 The API fuzzer in the suite (tests/test_fuzz_api.py) checks every answer against this
 document, so a status or media type missing here is a failure there (issue 14).
@@ -7,11 +12,13 @@ document, so a status or media type missing here is a failure there (issue 14).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -23,10 +30,15 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 __all__ = [
+    "ASSETS_PATH",
     "BEARER",
     "ErrorJSON",
+    "assets_router",
     "document_stream",
     "errors",
     "openapi_config",
@@ -45,12 +57,12 @@ class ErrorJSON(msgspec.Struct):
 
 _WHY = {
     400: "The request is malformed (a parameter or body of the wrong shape)",
-    401: "The admin token is missing or invalid (or, on reader routes, no one is signed in)",
-    403: "Signed in, but not allowed (a reader on an admin route, a missing CSRF token)",
+    401: "Not signed in, or the admin token is missing or invalid",
+    403: "Not allowed: a reader on an admin route, or the CSRF token is missing or wrong",
     404: "No such category, feed or article",
     409: "Conflicts with the current state (exists already, still in use)",
     422: "Well-formed but refused (not a feed, not OPML, a private address, …)",
-    429: "Too many failed sign-ins: wait for Retry-After seconds",
+    429: "Too many failed sign-ins: try again after Retry-After seconds",
     503: "Over a connection limit or the database is unavailable; retry later",
 }
 
@@ -63,11 +75,47 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def openapi_config() -> OpenAPIConfig:
+ASSETS_PATH = "/schema/assets"
+
+
+class OfflineSwagger(SwaggerRenderPlugin):
+    """Swagger UI from feedhub's own files, started by a script file, not inline."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        title = msgspec.json.encode(openapi_schema["info"]["title"]).decode().strip('"')
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} API</title>
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="{ASSETS_PATH}/swagger-ui.css">
+  <script src="{ASSETS_PATH}/swagger-ui-bundle.js" defer></script>
+  <script src="{ASSETS_PATH}/swagger-ui-standalone-preset.js" defer></script>
+  <script src="/js/apidocs.js" defer></script>
+</head>
+<body><div id="swagger-ui" data-spec="/schema/openapi.json"></div></body>
+</html>
+""".encode()
+
+
+def assets_dir() -> Path:
+    return Path(swagger_ui_path)
+
+
+def assets_router() -> Router:
+    return create_static_files_router(
+        path=ASSETS_PATH, directories=[assets_dir()], include_in_schema=False
+    )
+
+
+def openapi_config(version: str = "0.1.0") -> OpenAPIConfig:
     return OpenAPIConfig(
         title="feedhub",
-        version="0.1.0",
+        version=version,
         path="/schema",
+        render_plugins=[OfflineSwagger(path=["/", "/swagger"])],
         components=Components(
             security_schemes={
                 BEARER: SecurityScheme(
@@ -87,14 +135,33 @@ def _error_response(code: int) -> OpenAPIResponse:
     )
 
 
+_STREAM_DESCRIPTION = """New articles as Server-Sent Events, filtered by category (none: all).
+
+Events:
+
+- `hello` (at once, on every connection): `{"last_id": N}`, the newest article id then. A
+  client that does not see it within a few seconds is behind a buffering proxy and should
+  poll `GET /api/articles?after=<id>` instead.
+- `article` (with `id:` = the article id): the article JSON, as in `GET /api/articles`.
+- `reset`: the resume gap was larger than the replay limit; reload the list.
+- `: keep-alive` comments every FEEDHUB_HEARTBEAT_SECONDS (15 s by default).
+
+Resume: send `Last-Event-ID` (browsers do on reconnect) or `?last_event_id=`: every
+article of those categories with a larger id is replayed from the database, oldest first,
+then the stream goes live. Never compressed; `Cache-Control: no-cache`,
+`X-Accel-Buffering: no`.
+"""
+
+
 def document_stream(app: Litestar) -> None:
     """Add `GET /api/stream` to the document: a raw ASGI route, which Litestar leaves out."""
     text = Schema(type=OpenAPIType.STRING)
     strings = Schema(type=OpenAPIType.ARRAY, items=text)
     last_id = Schema(type=OpenAPIType.STRING, max_length=64)
     operation = Operation(
-        summary="New articles as Server-Sent Events (DESIGN.md, The stream)",
+        summary="New articles as Server-Sent Events",
         operation_id="Stream",
+        description=_STREAM_DESCRIPTION,
         parameters=[
             Parameter(name="category", param_in="query", required=False, schema=strings),
             Parameter(name="last_event_id", param_in="query", required=False, schema=last_id),

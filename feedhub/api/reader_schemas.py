@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.api.schemas import EnclosureJSON
+from feedhub.types import MAX_ID
 
 __all__ = [
     "ArticleContentJSON",
@@ -29,9 +30,12 @@ __all__ = [
     "UserUpdate",
 ]
 
-Ids = Annotated[list[Annotated[int, Meta(ge=1)]], Meta(max_length=1000)]
+Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
+Ids = Annotated[list[Id], Meta(max_length=1000)]
 Password = Annotated[str, Meta(min_length=1, max_length=200)]
+NewPassword = Annotated[str, Meta(min_length=8, max_length=200)]
 UserName = Annotated[str, Meta(min_length=1, max_length=64)]
+NewUserName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -62,7 +66,7 @@ class SessionRowJSON(msgspec.Struct):
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
     current: Password
-    new: Password
+    new: NewPassword
 
 
 class FeedKeyJSON(msgspec.Struct):
@@ -83,8 +87,8 @@ class StateIdsJSON(msgspec.Struct):
 
 class MarkAllBody(msgspec.Struct, forbid_unknown_fields=True):
     category: str | None = None
-    feed_id: Annotated[int, Meta(ge=1)] | None = None
-    upto_id: Annotated[int, Meta(ge=0)] | None = None
+    feed_id: Id | None = None
+    upto_id: Annotated[int, Meta(ge=0, le=MAX_ID)] | None = None
     before: datetime | None = None
 
 
@@ -135,13 +139,13 @@ class ArticleContentJSON(msgspec.Struct):
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: UserName
-    password: Password
+    name: NewUserName
+    password: NewPassword
     role: str = "reader"
 
 
 class UserUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    password: Password | UnsetType = UNSET
+    password: NewPassword | UnsetType = UNSET
     role: str | UnsetType = UNSET
 
 

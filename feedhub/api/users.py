@@ -26,7 +26,7 @@ class UsersController(Controller):
     guards = [admin_guard]  # noqa: RUF012
     security = [{BEARER: []}]  # noqa: RUF012
 
-    @post("/", responses=errors(400, 401, 409, 422))
+    @post("/", responses=errors(400, 401, 403, 409, 422))
     async def create_user(
         self, data: JSONBody[UserCreate], session: SessionDep, readers: ReadersDep
     ) -> UserJSON:
@@ -35,11 +35,11 @@ class UsersController(Controller):
         )
         return _json(user)
 
-    @get("/", responses=errors(401))
+    @get("/", responses=errors(401, 403))
     async def list_users(self, session: SessionDep) -> list[UserJSON]:
         return [_json(u) for u in await accounts.list_users(session)]
 
-    @patch("/{name:str}", responses=errors(400, 401, 404, 422))
+    @patch("/{name:str}", responses=errors(400, 401, 403, 404, 422))
     async def update_user(
         self, name: FromPath[str], data: JSONBody[UserUpdate], session: SessionDep
     ) -> UserJSON:
@@ -51,6 +51,6 @@ class UsersController(Controller):
         )
         return _json(user)
 
-    @delete("/{name:str}", responses=errors(401, 404))
+    @delete("/{name:str}", responses=errors(401, 403, 404))
     async def delete_user(self, name: FromPath[str], session: SessionDep) -> None:
         await accounts.delete_user(session, name)

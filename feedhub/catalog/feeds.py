@@ -52,12 +52,15 @@ async def subscribe(
     allow_private: bool,
     probe: Probe | None,
     now: datetime,
+    resolve: bool = True,
 ) -> FeedInfo:
     """Add a feed: check the URL (SSRF guard), the category and duplicates, then probe
     (when given: an HTML page becomes the feed it links), then insert. The cheap checks
     come first, so a rejected request costs no fetch. OPML import passes no probe: a
-    thousand outlines are not fetched at import, their first poll tells."""
-    url = await check_feed_url(url, allow_private=allow_private)
+    thousand outlines are not fetched at import, their first poll tells. `resolve=False`
+    (OPML import, perhaps offline) looks no name up: the guard checks the dialled address
+    at every poll."""
+    url = await check_feed_url(url, allow_private=allow_private, resolve=resolve)
     await check_new_feed(session, url=url, category=category)
     if probe is not None:
         # The feed a page led to is stored in normal form too (issue 14, item 13).

@@ -77,8 +77,10 @@ async def _import_one(
     now: datetime,
 ) -> ImportLine:
     try:
-        # Checked before the category is made: an invalid outline creates nothing.
-        url = await check_feed_url(outline.url, allow_private=allow_private)
+        # Checked before the category is made: an invalid outline creates nothing. No name
+        # lookup (an import may be made offline): the guard checks the dialled address at
+        # every poll.
+        url = await check_feed_url(outline.url, allow_private=allow_private, resolve=False)
     except ValidationError as exc:
         return ImportLine(url=outline.url, status="invalid", reason=str(exc))
     async with sessions() as session:
@@ -89,7 +91,7 @@ async def _import_one(
             slug = await ensure_category(session, outline.category)
             feed = await subscribe(
                 session, url, category=slug, title=outline.title or None,
-                allow_private=allow_private, probe=None, now=now,
+                allow_private=allow_private, probe=None, now=now, resolve=False,
             )  # fmt: skip
         except ConflictError:
             return ImportLine(url=url, status="existing")

@@ -22,48 +22,50 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
-from feedhub.api.identity import ReadersDep, identity_of
+from feedhub.api.identity import ReadersDep
 from feedhub.errors import AuthError, RateLimitedError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
-from feedhub.greader.params import (
-    BadToken,
-    bad_token,
-    check_token,
-    continuation,
-    int_param,
-    request_params,
-    stream_or_404,
+from feedhub.greader.http import BadToken as _BadToken
+from feedhub.greader.http import (
+    bad_token as _bad_token,
+)
+from feedhub.greader.http import (
+    caller as _caller,
+)
+from feedhub.greader.http import (
+    check_token as _check_token,
+)
+from feedhub.greader.http import (
+    cursor_of as _cursor,
+)
+from feedhub.greader.http import (
+    json_response as _json,
+)
+from feedhub.greader.http import (
+    params_of as _params,
+)
+from feedhub.greader.http import (
+    parse_param as _int,
+)
+from feedhub.greader.http import (
+    stream_of as _stream,
+)
+from feedhub.greader.http import (
+    text_response as _text,
 )
 from feedhub.greader.render import atom_stream, item_json
 from feedhub.readers import accounts, state
-from feedhub.readers.accounts import SessionInfo, UserInfo
+from feedhub.readers.accounts import UserInfo
 from feedhub.readers.queries import Scope, list_items
 from feedhub.readers.state import AllRead, StateChange
 
 __all__ = ["greader_handlers"]
 
 AnyRequest = Request[Any, Any, Any]
-_TEXT = "text/plain"
 _JSON = "application/json"
 MAX_ITEMS = 1000
 MAX_IDS = 10_000
-
-
-def _json(body: object) -> Response[bytes]:
-    return Response(msgspec.json.encode(body), media_type=_JSON, status_code=200)
-
-
-def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(body, media_type=_TEXT, status_code=status, headers=headers)
-
-
-def _caller(request: AnyRequest) -> tuple[UserInfo, SessionInfo]:
-    identity = identity_of(request)
-    if identity is None or identity.via != "googlelogin" or identity.session is None:
-        raise AuthError("send Authorization: GoogleLogin auth=<token> (from ClientLogin)")
-    assert identity.user is not None
-    return identity.user, identity.session
 
 
 async def _page(
@@ -71,17 +73,17 @@ async def _page(
     *, maximum: int, with_content: bool,
 ) -> tuple[protocol.Stream, list[Any], str | None]:  # fmt: skip
     """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
-    stream = stream_or_404(stream_raw)
-    limit = int_param(params, "n", protocol.parse_count, default=20, maximum=maximum)
-    published_from = int_param(params, "ot", protocol.parse_seconds)
-    published_to = int_param(params, "nt", protocol.parse_seconds)
+    stream = _stream(stream_raw)
+    limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
+    published_from = _int(params, "ot", protocol.parse_seconds)
+    published_to = _int(params, "nt", protocol.parse_seconds)
     scope = await service.scope_for(session, stream)
     if scope is None:
         return stream, [], None
     scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
     scope = replace(scope, published_from=published_from, published_to=published_to)
     items = await list_items(
-        session, user.id, scope, cursor=continuation(params), oldest_first=params.get("r") == "o",
+        session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
         limit=limit + 1, with_content=with_content,
     )  # fmt: skip
     more = len(items) > limit
@@ -94,7 +96,7 @@ async def _page(
 async def client_login(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[Any]:
-    params = await request_params(request)
+    params = await _params(request)
     name, password = params.get("Email") or "", params.get("Passwd") or ""
     client = request.client.host if request.client else "?"
     keys = [f"name:{name.lower()}", f"ip:{client}"]
@@ -173,7 +175,7 @@ async def unread_count(request: AnyRequest, session: SessionDep) -> Response[byt
 
 async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await request_params(request)
+    params = await _params(request)
     stream, items, continuation = await _page(
         session, user, raw if raw is not None else params.get("s"), params,
         maximum=MAX_ITEMS, with_content=True,
@@ -203,7 +205,7 @@ async def stream_contents(
 @get("/reader/api/0/stream/items/ids")
 async def stream_item_ids(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await request_params(request)
+    params = await _params(request)
     if not params.get("s"):
         raise ValidationError("s (a stream id) is required")
     _, items, continuation = await _page(
@@ -232,7 +234,7 @@ def _item_ids(params: MultiDict[str]) -> list[int]:
 @route("/reader/api/0/stream/items/contents", http_method=["GET", "POST"])
 async def stream_items_contents(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
-    ids = _item_ids(await request_params(request))
+    ids = _item_ids(await _params(request))
     items = await list_items(
         session, user.id, Scope(ids=tuple(ids)), limit=max(len(ids), 1)
     ) if ids else []  # fmt: skip
@@ -246,8 +248,8 @@ async def stream_items_contents(request: AnyRequest, session: SessionDep) -> Res
 @post("/reader/api/0/edit-tag", status_code=200)
 async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep) -> Response[str]:
     user, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     ids = _item_ids(params)
     add, remove = protocol.tags_in(params.getall("a", [])), protocol.tags_in(params.getall("r", []))
     change = await state.apply_changes(
@@ -266,15 +268,15 @@ async def mark_all_as_read(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     user, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     if not params.get("s"):  # never "everything" by omission
         raise ValidationError("s (the stream to mark as read) is required")
-    stream = stream_or_404(params.get("s"))
+    stream = _stream(params.get("s"))
     feed_ids = await service.feed_ids_for(session, stream)
     if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark
         return _text("OK")
-    before = int_param(params, "ts", protocol.parse_mark_time) or readers.clock()
+    before = _int(params, "ts", protocol.parse_mark_time) or readers.clock()
     bound = await state.mark_all_read(session, user.id, feed_ids=feed_ids, before=before)
     feed_id = feed_ids[0] if feed_ids and stream.kind == "feed" else None
     label = stream.value if stream.kind == "label" else None
@@ -289,8 +291,8 @@ async def subscription_edit(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
     _, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     await edit_subscription(request, session, readers, params)
     return _text("OK")
 
@@ -300,8 +302,8 @@ async def quickadd(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[bytes]:
     _, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     url = params.get("quickadd") or ""
     feed = await edit_subscription(
         request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
@@ -312,8 +314,8 @@ async def quickadd(
 @post("/reader/api/0/rename-tag", status_code=200)
 async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     await rename_label(
         request, session, params.get("s") or params.get("t") or "", params.get("dest") or ""
     )
@@ -323,8 +325,8 @@ async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
 @post("/reader/api/0/disable-tag", status_code=200)
 async def disable_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
     _, info = _caller(request)
-    params = await request_params(request)
-    check_token(params, info)
+    params = await _params(request)
+    _check_token(params, info)
     await disable_label(request, session, params.get("s") or params.get("t") or "")
     return _text("OK")
 
@@ -335,7 +337,7 @@ async def atom(
     request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
 ) -> Response[bytes]:
     user, _ = _caller(request)
-    params = await request_params(request)
+    params = await _params(request)
     stream, items, _ = await _page(
         session, user, stream_id, params, maximum=MAX_ITEMS, with_content=True
     )
@@ -363,8 +365,8 @@ _HANDLERS: list[BaseRouteHandler] = [
 
 def greader_handlers() -> list[Router]:
     return [
-        Router(path="/", route_handlers=_HANDLERS, exception_handlers={BadToken: bad_token},
+        Router(path="/", route_handlers=_HANDLERS, exception_handlers={_BadToken: _bad_token},
                include_in_schema=False),
         Router(path="/api/greader.php", route_handlers=_HANDLERS,
-               exception_handlers={BadToken: bad_token}, include_in_schema=False),
+               exception_handlers={_BadToken: _bad_token}, include_in_schema=False),
     ]  # fmt: skip

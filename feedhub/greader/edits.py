@@ -5,7 +5,6 @@ and URL guard as the admin API."""
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
@@ -64,8 +63,8 @@ async def edit_subscription(
         slug = await ensure_category(session, labels[0] if labels else settings.default_category)
         feed = await feeds.subscribe(
             session, stream.value, category=slug, title=title,
-            allow_private=settings.allow_private_networks, probe=services.poller.probe_url,
-            now=datetime.now(UTC),
+            allow_private=settings.allow_private_networks,
+            probe=services.poller.probe_url, now=readers.clock(),
         )  # fmt: skip
         if services.scheduler_on:
             services.poller.poll_feeds([feed.id])
@@ -79,11 +78,12 @@ async def edit_subscription(
         return feed_id
     if action != "edit":
         raise ValidationError("ac must be subscribe, unsubscribe or edit")
+    new_category = await ensure_category(session, labels[0]) if labels else None
     change = FeedChanges(
         title=title if title is not None else UNSET,
-        category=await ensure_category(session, labels[0]) if labels else UNSET,
+        category=new_category if new_category is not None else UNSET,
     )
-    await feeds.update_feed(session, feed_id, change, now=datetime.now(UTC))
+    await feeds.update_feed(session, feed_id, change, now=readers.clock())
     return feed_id
 
 

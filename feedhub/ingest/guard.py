@@ -77,6 +77,18 @@ async def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def _literal_address(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+def _is_localhost_name(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")
+
+
 def _blocked(host: str, addresses: Iterable[str]) -> str | None:
     for address in addresses:
         if not is_public_address(ipaddress.ip_address(address.split("%")[0])):
@@ -211,9 +223,15 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
     return transport
 
 
-async def check_feed_url(url: str, *, allow_private: bool) -> str:
+async def check_feed_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     """Validate a feed URL typed by an admin; returns it normalized (`normalize_feed_url`:
-    the form the uniqueness check compares), raises ValidationError."""
+    the form the uniqueness check compares), raises ValidationError.
+
+    `resolve=False` (an OPML import, perhaps made offline) checks only what the URL itself
+    says: an address literal or a localhost name. Its host name is looked up when the feed
+    is polled, and the connection is checked again then, on the address dialled (issue 11:
+    an offline import refused all 207 feeds of a real export as "could not resolve").
+    """
     url = url.strip()
     parsed = parse_web_url(url)
     if isinstance(parsed, str):
@@ -221,6 +239,19 @@ async def check_feed_url(url: str, *, allow_private: bool) -> str:
     hostname, port = parsed.hostname, parsed.port
     url = normalize_feed_url(url)
     if allow_private:
+        return url
+    if not resolve:
+        literal = _literal_address(hostname)
+        if literal is None:
+            try:  # what a lookup would refuse first: empty or over-long labels
+                hostname.encode("idna")
+            except UnicodeError:
+                raise ValidationError(f"{url!r}: {hostname} is not a valid host name") from None
+        if literal is None and not _is_localhost_name(hostname):
+            return url
+        reason = _blocked(hostname, [literal or "127.0.0.1"])
+        if reason:
+            raise ValidationError(reason)
         return url
     try:
         addresses = await _resolve(hostname, port)

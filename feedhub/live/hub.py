@@ -123,7 +123,7 @@ class Subscription:
 
     def take(self) -> bytes | None:
         """The next queued bytes not sent yet (step 3 of the rule above), or None. Notes
-        (a signed-in reader's `event: state`) have no id and go first."""
+        (no id, outside the article order) go first: they are small and timely."""
         if self.notes:
             return self.notes.popleft()
         items = self.items

@@ -1,9 +1,11 @@
 """A user's read/starred changes, to every stream that user has open, in every process.
 
-A change is published on the bus channel `readers.state` (small messages: ids are split
-into parts well under PostgreSQL's NOTIFY limit) and each web process turns it into the
-`event: state` bytes once, then hands them to the listeners of that user: the signed-in
-streams (DESIGN.md "Readers"). Nothing is kept: a stream that reconnects refetches counts.
+On a Litestar Channels bus (`ChannelsBus`, memory:// today) a change is published on the
+channel `readers.state` (small messages: ids are split into parts well under PostgreSQL's
+NOTIFY limit) and each web process turns it into the `event: state` bytes once, then
+hands them to the listeners of that user: the signed-in streams (DESIGN.md "Readers").
+On a bus that only carries doorbells, changes reach the streams of this process only.
+Nothing is kept: a stream that reconnects refetches the counts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
 
+from feedhub.live.bus import Bus, ChannelsBus
 from feedhub.readers.state import StateChange
 
 __all__ = ["CHANNEL", "StateEvents", "encode_state_event"]
@@ -53,13 +56,15 @@ def _parts(change: StateChange) -> list[StateChange]:
 
 
 class StateEvents:
-    def __init__(self, channels: ChannelsPlugin) -> None:
-        self._channels = channels
+    def __init__(self, bus: Bus) -> None:
+        self._channels: ChannelsPlugin | None = bus.plugin if isinstance(bus, ChannelsBus) else None
         self._listeners: dict[int, set[Callable[[bytes], None]]] = {}
         self._subscriber: Subscriber | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self._channels is None:
+            return
         self._subscriber = await self._channels.subscribe(CHANNEL)
         self._task = asyncio.create_task(self._listen(self._subscriber), name="state-events")
 
@@ -68,12 +73,15 @@ class StateEvents:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._subscriber is not None:
+        if self._subscriber is not None and self._channels is not None:
             with contextlib.suppress(Exception):
                 await self._channels.unsubscribe(self._subscriber)
 
     async def publish(self, user_id: int, change: StateChange) -> None:
         if change.is_empty():
+            return
+        if self._channels is None:  # this process's streams only
+            self._deliver(user_id, change)
             return
         for part in _parts(change):
             try:
@@ -103,9 +111,12 @@ class StateEvents:
             except msgspec.DecodeError:
                 log.warning("ignored a malformed state message")
                 continue
-            callbacks = self._listeners.get(message.user_id)
-            if not callbacks:
-                continue
-            data = encode_state_event(message.change)
-            for callback in list(callbacks):
-                callback(data)
+            self._deliver(message.user_id, message.change)
+
+    def _deliver(self, user_id: int, change: StateChange) -> None:
+        callbacks = self._listeners.get(user_id)
+        if not callbacks:
+            return
+        data = encode_state_event(change)
+        for callback in list(callbacks):
+            callback(data)

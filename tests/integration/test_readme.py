@@ -53,6 +53,8 @@ def test_serve_command_in_a_fresh_clone(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDHUB_", "VIRTUAL_ENV"))}
     env.update(FEEDHUB_PORT=str(port), PATH=os.defpath, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    # The default data directory is per user: keep this run's out of the real one.
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
     python_dir = str(Path(sys.base_prefix) / "bin")
     env["PATH"] = f"{python_dir}:{env['PATH']}"
     with (tmp_path / "serve.log").open("wb") as log:
@@ -82,7 +84,8 @@ def test_serve_command_in_a_fresh_clone(tmp_path: Path) -> None:
             )
         output = (tmp_path / "serve.log").read_text()
         assert "generated admin token" in output and f"127.0.0.1:{port}" in output
-        assert (clone / "feedhub.db").exists()
+        assert (tmp_path / "xdg-data" / "feedhub" / "feedhub.db").exists()
+        assert not (clone / "feedhub.db").exists()
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(30)

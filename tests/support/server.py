@@ -29,6 +29,7 @@ def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
     env.update(
         FEEDHUB_DATABASE_URL=f"sqlite+aiosqlite:///{db_path}",
+        FEEDHUB_DATA_DIR=str(db_path.parent / "data"),
         FEEDHUB_PORT=str(port),
         FEEDHUB_HOST="127.0.0.1",
         FEEDHUB_ADMIN_TOKEN=token,

@@ -1,7 +1,8 @@
 """Golden files: each document beside the values the parser must produce from it.
 
-Documents come from /work/shared/corpus (see tests/unit/golden/SOURCES.tsv for where each
-one comes from and its licence); the JSON Feed documents are ours (the corpus has none).
+The RSS, Atom and RDF documents are files of tests/corpus (tests/unit/golden/SOURCES.tsv
+names each one's corpus file, origin and licence); the JSON Feed documents are ours (the
+corpus has none) and live in tests/unit/golden/jsonfeed.
 A change in any parsed field fails here; when the change is meant, regenerate with
 `python -m tests.unit.golden.regenerate` and read the diff.
 """

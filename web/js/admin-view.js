@@ -1,6 +1,8 @@
 // Rendering for the admin page: feed rows with their health, category lists. Text only.
 
 import { setTime } from "./time.js";
+import { errorNodes } from "./admin-errors.js";
+import { stateOf } from "./admin-filter.js";
 
 function cell(label, ...children) {
   const td = document.createElement("td");
@@ -34,9 +36,10 @@ function button(text, action, label, className = "button button-quiet") {
 }
 
 function healthOf(feed) {
-  if (!feed.enabled) return ["paused", feed.disabled_reason ? `Paused: ${feed.disabled_reason}` : "Paused"];
-  if (feed.error_count > 0) return ["error", `Failing (${feed.error_count} error${feed.error_count === 1 ? "" : "s"})`];
-  if (!feed.last_polled_at) return ["pending", "Not polled yet"];
+  const state = stateOf(feed);
+  if (state === "paused") return ["paused", feed.disabled_reason ? `Paused: ${feed.disabled_reason}` : "Paused"];
+  if (state === "failing") return ["error", `Failing (${feed.error_count} error${feed.error_count === 1 ? "" : "s"})`];
+  if (state === "never") return ["pending", "Never polled"];
   return ["ok", feed.last_status ? `OK (${feed.last_status})` : "OK"];
 }
 
@@ -56,8 +59,9 @@ export function feedRow(feed, categoryName) {
   const status = document.createElement("div");
   status.append(span(`health health-${health}`, healthText));
   if (feed.last_error) {
-    const error = span("feed-error", feed.last_error);
-    error.title = feed.last_error;
+    const error = document.createElement("div");
+    error.className = "feed-error";
+    error.append(...errorNodes(feed.last_error));
     status.append(error);
   }
 
@@ -65,6 +69,7 @@ export function feedRow(feed, categoryName) {
   actions.className = "row-actions";
   actions.append(
     button("Refresh", "refresh", `Refresh ${name} now`),
+    button("Edit", "edit", `Edit ${name}`),
     button(feed.enabled ? "Pause" : "Resume", "toggle", `${feed.enabled ? "Pause" : "Resume"} ${name}`),
     button("Delete", "delete", `Delete ${name}`, "button button-danger"),
   );
@@ -86,7 +91,13 @@ export function categoryItem(category) {
   item.dataset.slug = category.slug;
   const label = span("category-name", category.name);
   const meta = span("muted", ` ${category.slug} · ${category.feed_count} feed${category.feed_count === 1 ? "" : "s"}`);
-  item.append(label, meta, button("Delete", "delete-category", `Delete category ${category.name}`, "button button-danger"));
+  const actions = document.createElement("span");
+  actions.className = "row-actions";
+  actions.append(
+    button("Rename", "rename-category", `Rename category ${category.name}`),
+    button("Delete", "delete-category", `Delete category ${category.name}`, "button button-danger"),
+  );
+  item.append(label, meta, actions);
   return item;
 }
 

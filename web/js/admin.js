@@ -1,8 +1,13 @@
-// The admin page: token in sessionStorage, feeds with health, add/delete/refresh through
-// the admin API (DESIGN.md, "HTTP API"). API errors are shown with the server's words.
+// The admin page: token in sessionStorage; feeds with health, searched, filtered and paged
+// in memory (a thousand feeds are one request and 50 rows in the DOM); edit, move, pause,
+// refresh, delete; categories; OPML import and export. Errors: a sentence, details behind.
 
 import { request } from "./api.js";
 import { categoryItem, categoryOption, feedRow } from "./admin-view.js";
+import { errorNodes } from "./admin-errors.js";
+import { filterFeeds, pageOf } from "./admin-filter.js";
+import { editFeed, renameCategory } from "./admin-dialogs.js";
+import { drawReport, exportAll, importFile } from "./admin-opml.js";
 
 const TOKEN_KEY = "feedhub.adminToken";
 const $ = (selector) => document.querySelector(selector);
@@ -12,24 +17,23 @@ const errorBox = $("#error");
 const noticeBox = $("#notice");
 let categories = [];
 let feeds = [];
+let page = 1;
 
 const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
-const admin = (method, path, body) => request(method, `/api/admin${path}`, { token: token(), body });
+const admin = (method, path, body, extra = {}) =>
+  request(method, `/api/admin${path}`, { token: token(), body, ...extra });
 const categoryName = (slug) => categories.find((c) => c.slug === slug)?.name ?? slug;
 
-function say(box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-}
-
 function showError(text) {
-  say(noticeBox, "");
-  say(errorBox, text);
+  noticeBox.hidden = true;
+  errorBox.replaceChildren(...errorNodes(text));
+  errorBox.hidden = false;
 }
 
 function showNotice(text) {
-  say(errorBox, "");
-  say(noticeBox, text);
+  errorBox.hidden = true;
+  noticeBox.textContent = text;
+  noticeBox.hidden = !text;
 }
 
 function signedIn(yes) {
@@ -46,7 +50,7 @@ async function act(control, fn) {
     if (error.status === 401 || error.status === 403) {
       sessionStorage.removeItem(TOKEN_KEY);
       signedIn(false);
-      showError(`The server refused the admin token: ${error.detail}`);
+      showError(`The server refused the admin token (${error.detail})`);
     } else {
       showError(error.detail || String(error));
     }
@@ -57,15 +61,32 @@ async function act(control, fn) {
 
 function drawCategories() {
   $("#category-list").replaceChildren(...categories.map(categoryItem));
-  const select = $("#feed-category");
-  const current = select.value;
-  select.replaceChildren(...categories.map(categoryOption));
-  if (categories.some((c) => c.slug === current)) select.value = current;
+  for (const [select, keep] of [[$("#feed-category"), []], [$("#filter-category"), [$("#filter-category").options[0]]]]) {
+    const current = select.value;
+    select.replaceChildren(...keep, ...categories.map(categoryOption));
+    if (current === "" || categories.some((c) => c.slug === current)) select.value = current;
+  }
+}
+
+function filters() {
+  const form = $("#feed-filter").elements;
+  return { text: form.text.value, category: form.category.value, state: form.state.value };
 }
 
 function drawFeeds() {
-  $("#feeds tbody").replaceChildren(...feeds.map((feed) => feedRow(feed, categoryName)));
+  const shown = filterFeeds(feeds, filters(), categoryName);
+  const view = pageOf(shown, page);
+  page = view.page;
+  $("#feeds tbody").replaceChildren(...view.rows.map((feed) => feedRow(feed, categoryName)));
   $("#feeds-empty").hidden = feeds.length > 0;
+  const filtered = shown.length === feeds.length ? "" : ` (${shown.length} match)`;
+  $("#feeds-count").textContent = feeds.length
+    ? `Feeds ${shown.length ? view.start + 1 : 0}–${view.start + view.rows.length} of ${feeds.length}${filtered}`
+    : "";
+  $("#page-label").textContent = `Page ${view.page} of ${view.pages}`;
+  $("#page-prev").disabled = view.page <= 1;
+  $("#page-next").disabled = view.page >= view.pages;
+  $(".pager").hidden = view.pages <= 1;
 }
 
 async function loadAll() {
@@ -78,10 +99,6 @@ async function loadAll() {
 async function reloadFeeds() {
   feeds = await admin("GET", "/feeds");
   drawFeeds();
-}
-
-function feedById(id) {
-  return feeds.find((feed) => feed.id === id);
 }
 
 $("#token-form").addEventListener("submit", (event) => {
@@ -102,7 +119,14 @@ $("#sign-out").addEventListener("click", () => {
   showNotice("The token is forgotten.");
 });
 
-$("#reload-feeds").addEventListener("click", (event) => act(event.currentTarget, reloadFeeds));
+$("#reload-feeds").addEventListener("click", (event) => act(event.currentTarget, loadAll));
+$("#feed-filter").addEventListener("input", () => {
+  page = 1;
+  drawFeeds();
+});
+$("#feed-filter").addEventListener("submit", (event) => event.preventDefault());
+$("#page-prev").addEventListener("click", () => { page -= 1; drawFeeds(); });
+$("#page-next").addEventListener("click", () => { page += 1; drawFeeds(); });
 
 $("#add-feed-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -113,7 +137,7 @@ $("#add-feed-form").addEventListener("submit", (event) => {
     const feed = await admin("POST", "/feeds", body);
     fields.url.value = "";
     fields.title.value = "";
-    await reloadFeeds();
+    await loadAll();
     showNotice(`Added ${feed.title || feed.url}. Its first poll is on its way.`);
   });
 });
@@ -121,7 +145,7 @@ $("#add-feed-form").addEventListener("submit", (event) => {
 $("#feeds").addEventListener("click", (event) => {
   const control = event.target.closest("button[data-action]");
   if (!control) return;
-  const feed = feedById(Number(control.closest("tr").dataset.id));
+  const feed = feeds.find((f) => f.id === Number(control.closest("tr").dataset.id));
   if (!feed) return;
   const name = feed.title || feed.url;
   const actions = {
@@ -131,6 +155,13 @@ $("#feeds").addEventListener("click", (event) => {
       const n = result.new_articles;
       const detail = result.error ? `${result.status}: ${result.error}` : result.status;
       showNotice(`Refreshed ${name}: ${n} new article${n === 1 ? "" : "s"} (${detail}).`);
+    },
+    async edit() {
+      const changed = await editFeed(feed, categories, admin);
+      if (!changed) return;
+      await loadAll();
+      const moved = changed.category !== feed.category ? ` (now in ${categoryName(changed.category)})` : "";
+      showNotice(`Saved ${changed.title || changed.url}${moved}.`);
     },
     async toggle() {
       await admin("PATCH", `/feeds/${feed.id}`, { enabled: !feed.enabled });
@@ -162,17 +193,38 @@ $("#add-category-form").addEventListener("submit", (event) => {
 });
 
 $("#category-list").addEventListener("click", (event) => {
-  const control = event.target.closest("button[data-action=delete-category]");
+  const control = event.target.closest("button[data-action]");
   if (!control) return;
-  const slug = control.closest("li").dataset.slug;
-  const name = categoryName(slug);
+  const category = categories.find((c) => c.slug === control.closest("li").dataset.slug);
+  if (!category) return;
   act(control, async () => {
-    if (!window.confirm(`Delete category ${name}?`)) return;
-    await admin("DELETE", `/categories/${encodeURIComponent(slug)}`);
+    if (control.dataset.action === "rename-category") {
+      const renamed = await renameCategory(category, admin);
+      if (!renamed) return;
+      await loadAll();
+      showNotice(`Renamed ${category.name} to ${renamed.name}.`);
+      return;
+    }
+    if (!window.confirm(`Delete category ${category.name}?`)) return;
+    await admin("DELETE", `/categories/${encodeURIComponent(category.slug)}`);
     await loadAll();
-    showNotice(`Deleted category ${name}.`);
+    showNotice(`Deleted category ${category.name}.`);
   });
 });
+
+$("#opml-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const file = event.currentTarget.elements.file.files[0];
+  if (!file) return;
+  act(event.submitter, async () => {
+    const report = await importFile(file, admin);
+    drawReport($("#opml-report"), report);
+    await loadAll();
+    showNotice(`Imported ${file.name}: ${report.created} new feed${report.created === 1 ? "" : "s"}.`);
+  });
+});
+
+$("#opml-export").addEventListener("click", (event) => act(event.currentTarget, () => exportAll(admin)));
 
 if (token()) {
   $("#token").value = token();

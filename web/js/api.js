@@ -43,17 +43,20 @@ export async function request(method, path, options = {}) {
 }
 
 // Like request(), but also returns the response headers (the list's X-Next-Cursor).
-export async function requestWithHeaders(method, path, { params, body, token, signal } = {}) {
-  const headers = { Accept: "application/json" };
+// `raw` ({ body, type }) sends a body as it is (an OPML file); `text` returns the answer's
+// text instead of parsing JSON (an OPML export).
+export async function requestWithHeaders(method, path, { params, body, raw, text, token, signal } = {}) {
+  const headers = { Accept: text ? "*/*" : "application/json" };
   if (method !== "GET" && method !== "HEAD") Object.assign(headers, sticky);
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (raw) headers["Content-Type"] = raw.type;
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(buildUrl(path, params), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       signal,
       cache: "no-store",
       credentials: "same-origin",
@@ -64,8 +67,9 @@ export async function requestWithHeaders(method, path, { params, body, token, si
   }
   if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
   if (response.status === 204) return { body: null, headers: response.headers };
-  const text = await response.text();
-  return { body: text ? JSON.parse(text) : null, headers: response.headers };
+  const answer = await response.text();
+  if (text) return { body: answer, headers: response.headers };
+  return { body: answer ? JSON.parse(answer) : null, headers: response.headers };
 }
 
 export function streamUrl(categories) {

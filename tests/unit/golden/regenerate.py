@@ -20,19 +20,39 @@ from feedhub.ingest.parse import parse_feed
 from feedhub.types import ParsedFeed
 
 HERE = Path(__file__).resolve().parent
+# The RSS, Atom and RDF documents are files of the repository's one feed corpus; SOURCES.tsv
+# names each golden document's corpus file. The JSON Feed documents are ours and live here.
+CORPUS = HERE.parents[1] / "corpus"
 FORMATS = ("rss", "atom", "rdf", "jsonfeed")
 # A fixed fetch time: missing and future dates are clamped to it.
 FETCHED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 _CONTENT_TYPE = {"jsonfeed": "application/feed+json"}
 
 
+def _corpus_files() -> dict[str, str]:
+    """golden name (e.g. rss/HuffPostCanada.xml) -> its file in tests/corpus."""
+    rows = (HERE / "SOURCES.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    cells = [row.split("\t") for row in rows if row.strip()]
+    return {c[0]: c[1] for c in cells if (CORPUS / c[1]).is_file()}
+
+
 def documents() -> list[Path]:
-    return sorted(
+    """Every golden document by its name here (HERE/<format>/<file>)."""
+    own = [
         p
         for fmt in FORMATS
+        if (HERE / fmt).is_dir()
         for p in (HERE / fmt).iterdir()
         if p.is_file() and not p.name.endswith(".expected.json")
-    )
+    ]
+    return sorted({*own, *(HERE / name for name in _corpus_files())})
+
+
+def source(document: Path) -> Path:
+    """The file holding a golden document's bytes: in tests/corpus, or here."""
+    name = str(document.relative_to(HERE))
+    corpus = _corpus_files().get(name)
+    return CORPUS / corpus if corpus else document
 
 
 def expected_path(document: Path) -> Path:
@@ -42,7 +62,7 @@ def expected_path(document: Path) -> Path:
 def parse(document: Path) -> ParsedFeed:
     content_type = _CONTENT_TYPE.get(document.parent.name, "application/xml")
     return parse_feed(
-        document.read_bytes(),
+        source(document).read_bytes(),
         url=f"https://golden.example/{document.parent.name}/{document.name}",
         headers={"content-type": content_type},
         fetched_at=FETCHED_AT,

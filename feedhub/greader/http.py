@@ -1,0 +1,96 @@
+"""What every Google Reader route shares: its caller, its parameters, its answers."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import MultiDict
+
+from feedhub.api.identity import identity_of
+from feedhub.errors import AuthError, NotFoundError, ValidationError
+from feedhub.greader import protocol
+from feedhub.readers.accounts import SessionInfo, UserInfo
+
+__all__ = [
+    "BadToken",
+    "bad_token",
+    "caller",
+    "check_token",
+    "cursor_of",
+    "json_response",
+    "params_of",
+    "parse_param",
+    "stream_of",
+    "text_response",
+]
+
+AnyRequest = Request[Any, Any, Any]
+_TEXT = "text/plain"
+_JSON = "application/json"
+
+
+def json_response(body: object) -> Response[bytes]:
+    return Response(msgspec.json.encode(body), media_type=_JSON, status_code=200)
+
+
+def text_response(
+    body: str, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(body, media_type=_TEXT, status_code=status, headers=headers)
+
+
+def caller(request: AnyRequest) -> tuple[UserInfo, SessionInfo]:
+    identity = identity_of(request)
+    if identity is None or identity.via != "googlelogin" or identity.session is None:
+        raise AuthError("send Authorization: GoogleLogin auth=<token> (from ClientLogin)")
+    assert identity.user is not None
+    return identity.user, identity.session
+
+
+async def params_of(request: AnyRequest) -> MultiDict[str]:
+    """Query and form parameters together (apps put them in either, repeated `i`, `a`…)."""
+    merged: MultiDict[str] = MultiDict(list(request.query_params.multi_items()))
+    if request.method == "POST":
+        form = await request.form()
+        merged.extend([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    return merged
+
+
+def check_token(params: MultiDict[str], session: SessionInfo) -> None:
+    token = params.get("T")
+    if token is not None and not hmac.compare_digest(token.encode(), session.csrf_token.encode()):
+        raise BadToken()
+
+
+class BadToken(Exception):
+    pass
+
+
+def bad_token(_: AnyRequest, __: BadToken) -> Response[str]:
+    return text_response("Unauthorized: bad T token", 401, {"X-Reader-Google-Bad-Token": "true"})
+
+
+def parse_param(params: MultiDict[str], name: str, parse: Any, **kwargs: Any) -> Any:
+    try:
+        return parse(params.get(name), **kwargs)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
+
+
+def cursor_of(params: MultiDict[str]) -> int | None:
+    raw = params.get("c")
+    if raw is None or not raw.strip():
+        return None
+    if not raw.strip().isdigit():
+        raise ValidationError("c: not a continuation this server gave")
+    return int(raw)
+
+
+def stream_of(raw: str | None) -> protocol.Stream:
+    try:
+        return protocol.parse_stream(raw or "")
+    except ValueError as exc:
+        raise NotFoundError(str(exc)) from None

@@ -1,0 +1,164 @@
+"""Accounts: password hashing, the sign-in limiter, users and sessions on real SQLite."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from feedhub.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.models import User, UserSession
+from feedhub.readers import accounts
+from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
+from feedhub.readers.ratelimit import AttemptLimiter
+from tests.integration.readers.helpers import T0
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.mark.parametrize(
+    ("password", "candidate", "ok"),
+    [
+        ("correct horse", "correct horse", True),
+        ("correct horse", "correct hors", False),
+        ("correct horse", "", False),
+        ("pässwörd ünicode", "pässwörd ünicode", True),
+    ],
+)
+def test_scrypt_hash_verifies_only_the_password(password: str, candidate: str, ok: bool) -> None:
+    stored = hash_password(password, n=2**10)
+    assert stored.startswith("scrypt$1024$8$1$")
+    assert password not in stored
+    assert verify_password(candidate, stored) is ok
+
+
+@pytest.mark.parametrize("stored", ["", "plain", "scrypt$x$8$1$AA$AA", "bcrypt$1$2$3$4$5"])
+def test_malformed_hash_never_verifies(stored: str) -> None:
+    assert verify_password("anything", stored) is False
+
+
+def test_old_parameters_need_rehash() -> None:
+    assert needs_rehash(hash_password("x" * 8, n=2**10))
+    assert not needs_rehash(hash_password("x" * 8))
+
+
+@pytest.mark.parametrize(
+    ("failures", "at", "expected"),
+    [
+        ([0, 1, 2, 3], 4, 0),  # four failures: still heard
+        ([0, 1, 2, 3, 4], 5, 296),  # fifth: wait until the first leaves the 300 s window
+        ([0, 1, 2, 3, 4], 300.5, 0),  # the first failure has left the window
+        ([0, 100, 200, 250, 299], 310, 0),  # only four left inside the window
+        ([10, 100, 200, 250, 299], 305, 6),
+    ],
+)
+def test_limiter_window(failures: list[float], at: float, expected: int) -> None:
+    limiter = AttemptLimiter(limit=5, window=300)
+    for t in failures:
+        limiter.failed(["name:ann", "ip:1"], t)
+    assert limiter.retry_after(["name:ann"], at) == expected
+    assert limiter.retry_after(["name:bob"], at) == 0
+
+
+def test_limiter_success_clears_the_name_but_not_the_address() -> None:
+    limiter = AttemptLimiter(limit=2, window=60)
+    limiter.failed(["name:ann", "ip:1"], 0)
+    limiter.failed(["name:ann", "ip:1"], 1)
+    limiter.succeeded("name:ann")
+    assert limiter.retry_after(["name:ann"], 2) == 0
+    assert limiter.retry_after(["ip:1"], 2) == 59
+
+
+def test_limiter_memory_is_bounded() -> None:
+    limiter = AttemptLimiter(limit=2, window=60, max_keys=10)
+    for i in range(100):
+        limiter.failed([f"ip:{i}"], 0)
+    assert len(limiter._failures) <= 10
+
+
+async def test_users_crud_and_rules(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "admin", T0)
+        assert ann.is_admin and len(ann.feed_key) >= 30
+        with pytest.raises(ConflictError):
+            await accounts.create_user(s, "ann", "another pass", "reader", T0)
+        for name, pw, role in [
+            ("bad name", "correct horse", "reader"),
+            ("bob", "short", "reader"),
+            ("bob", "correct horse", "root"),
+        ]:
+            with pytest.raises(ValidationError):
+                await accounts.create_user(s, name, pw, role, T0)
+        assert [u.name for u in await accounts.list_users(s)] == ["ann"]
+        stored = await s.scalar(select(User.password_hash))
+        assert stored is not None and "correct horse" not in stored
+        with pytest.raises(NotFoundError):
+            await accounts.update_user(s, "zed", role="reader")
+        assert (await accounts.update_user(s, "ann", role="reader")).role == "reader"
+
+
+async def test_authenticate_and_sessions(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        assert (await accounts.authenticate(s, "ann", "correct horse")).id == ann.id
+        for name, pw in [("ann", "wrong horse"), ("nobody", "correct horse")]:
+            with pytest.raises(AuthError):
+                await accounts.authenticate(s, name, pw)
+        token, info = await accounts.open_session(s, ann, "web", "Firefox", T0)
+        api_token, _ = await accounts.open_session(s, ann, "api", None, T0)
+        # Only the hash is stored.
+        hashes = set(await s.scalars(select(UserSession.token_hash)))
+        assert token not in hashes and accounts.token_hash(token) in hashes
+        found = await accounts.resolve_session(s, token, T0 + timedelta(hours=1))
+        assert found is not None and found.id == info.id and found.user.name == "ann"
+        assert await accounts.resolve_session(s, token, T0, kind="api") is None
+        assert await accounts.resolve_session(s, "nope", T0) is None
+        assert len(await accounts.list_sessions(s, ann.id)) == 2
+        await accounts.revoke_session(s, ann.id, info.id)
+        assert await accounts.resolve_session(s, token, T0) is None
+        with pytest.raises(NotFoundError):
+            await accounts.revoke_session(s, ann.id, info.id)
+        # Idle too long: gone.
+        later = T0 + accounts.SESSION_IDLE + timedelta(days=1)
+        assert await accounts.resolve_session(s, api_token, later) is None
+
+
+async def test_new_password_ends_other_sessions(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        keep, kept = await accounts.open_session(s, ann, "web", None, T0)
+        other, _ = await accounts.open_session(s, ann, "api", None, T0)
+        with pytest.raises(AuthError):
+            await accounts.change_password(s, ann.id, "wrong", "battery staple", keep_session=0)
+        await accounts.change_password(
+            s, ann.id, "correct horse", "battery staple", keep_session=kept.id
+        )
+        assert await accounts.resolve_session(s, keep, T0) is not None
+        assert await accounts.resolve_session(s, other, T0) is None
+        await accounts.authenticate(s, "ann", "battery staple")
+        old_key = ann.feed_key
+        new_key = await accounts.rotate_feed_key(s, ann.id)
+        assert new_key != old_key
+        assert await accounts.user_by_feed_key(s, old_key) is None
+        found = await accounts.user_by_feed_key(s, new_key)
+        assert found is not None and found.name == "ann"
+
+
+async def test_old_and_surplus_sessions_are_forgotten(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        stale, _ = await accounts.open_session(s, ann, "web", None, T0)
+        later = T0 + accounts.SESSION_IDLE + timedelta(days=1)
+        tokens = [
+            (await accounts.open_session(s, ann, "api", None, later + timedelta(seconds=i)))[0]
+            for i in range(accounts.MAX_SESSIONS + 5)
+        ]
+        rows = await accounts.list_sessions(s, ann.id)
+        assert len(rows) == accounts.MAX_SESSIONS  # the stale web one went too
+        assert {r.kind for r in rows} == {"api"}
+        now = later + timedelta(minutes=1)
+        assert await accounts.resolve_session(s, tokens[0], now) is None  # the oldest
+        assert await accounts.resolve_session(s, tokens[-1], now) is not None
+        assert await accounts.resolve_session(s, stale, now) is None

@@ -1,0 +1,70 @@
+"""Issue 11: the repository stands alone. No tracked file may point outside it: not at the
+`shared` folder that sits beside the checkout on the development machines, nor at an
+absolute path of those machines. A fresh clone anywhere runs the suite and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Assembled so that this file does not match itself.
+_SHARED = re.escape(".." + "/shared")
+_MACHINE = "|".join(
+    re.escape(p)
+    for p in {"/" + "work/", str(ROOT.parent) + "/", str(Path.home()) + "/"}
+    if p not in ("//", "/")
+)
+# A path starts the token: "https://example.com/work/x" is a URL, not a path here.
+OUTSIDE = re.compile(rf"{_SHARED}|(?<![\w.:/~-])(?:{_MACHINE})")
+
+
+def _tracked() -> list[str]:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs from a git clone: git and .git are needed")
+        pytest.skip("needs git and a git checkout")
+    out = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.decode()
+    return [name for name in out.split("\0") if name]
+
+
+def test_pattern_catches_what_it_should() -> None:
+    assert OUTSIDE.search("see " + ".." + "/shared/DESIGN.md")
+    assert OUTSIDE.search('Path("/' + 'work/shared/corpus")')
+    assert not OUTSIDE.search("http://www.example.com/work/brand")
+
+
+def test_no_tracked_file_refers_outside_the_repository() -> None:
+    offenders = []
+    for name in _tracked():
+        path = ROOT / name
+        if not path.is_file():
+            continue  # deleted in the working tree
+        data = path.read_bytes()
+        if b"\0" in data[:4096]:
+            continue  # binary (screenshots, gzip corpus files)
+        for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            if OUTSIDE.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()[:120]}")
+    assert offenders == []
+
+
+def test_corpus_is_in_the_repository() -> None:
+    corpus = ROOT / "tests" / "corpus"
+    assert (corpus / "SOURCES.tsv").is_file() and (corpus / "manifest.jsonl").is_file()
+    rows = (corpus / "SOURCES.tsv").read_text().splitlines()[1:]
+    files = {row.split("\t")[0] for row in rows}
+    # Every file listed is here, and each source project's licence sits beside its files.
+    assert all((corpus / name).is_file() for name in files)
+    licences = {name for name in files if Path(name).name.upper().startswith("LICENSE")}
+    projects = {str(Path(name).parent) for name in licences}
+    for name in files - licences:
+        assert any(name.startswith(p + "/") for p in projects), f"{name} has no licence"
