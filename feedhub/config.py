@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,6 +89,10 @@ class Settings:
     stream_replay_limit: int = 1000
     retention_days: int = 90
     retention_min_per_feed: int = 50
+    # A new entry published longer ago than this is backlog: stored and listed, but not
+    # announced on the stream (issue 13). Three days: a weekend's lull or a day of downtime
+    # still counts as news, a podcast's archive does not. 0 announces everything.
+    backlog_window_hours: float = 72.0
     # How often the housekeeping job (retention) runs; 0 turns it off.
     housekeeping_hours: float = 24.0
     # Where an OPML feed outside any folder goes (a category name; its slug is derived).
@@ -165,6 +170,10 @@ class Settings:
         return settings
 
     @property
+    def backlog_window(self) -> timedelta | None:
+        return timedelta(hours=self.backlog_window_hours) if self.backlog_window_hours else None
+
+    @property
     def base_url(self) -> str:
         """FEEDHUB_PUBLIC_URL without its trailing slash, or this server's own address."""
         if self.public_url:
@@ -204,6 +213,8 @@ class Settings:
             raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
+        if self.backlog_window_hours < 0:
+            raise ConfigError("FEEDHUB_BACKLOG_WINDOW_HOURS must be 0 (off) or positive")
         if self.reading not in ("public", "private"):
             raise ConfigError("FEEDHUB_READING must be public or private")
         if self.login_attempts < 1 or self.login_window_seconds <= 0:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -67,6 +69,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _listed_default(context: Any) -> datetime:
+    params = context.get_current_parameters()
+    published, fetched = params.get("published_at"), params.get("fetched_at")
+    if published is None or fetched is None:
+        return cast(datetime, published or fetched)
+    return cast(datetime, min(published, fetched))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -123,6 +133,8 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid_key", name="uq_article_feed_guid_key"),
         Index("ix_article_feed_id_id", "feed_id", "id"),
+        # Lists in publication order page on (listed_at, id) (issue 13).
+        Index("ix_article_listed_at_id", "listed_at", "id"),
         # AUTOINCREMENT: ids are the stream's event ids and must never be reused after a
         # delete, or a resuming client would skip an article.
         {"sqlite_autoincrement": True},
@@ -141,6 +153,13 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # Summary and content without markup: what full-text search indexes (migration 0003).
     search_text: Mapped[str] = mapped_column(Text, server_default="")
+    # Issue 13 (migration 0007). Publication time clamped to arrival: what lists sort by.
+    # Rows inserted without it (scripts, tests) get min(published_at, fetched_at) too.
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_listed_default)
+    # Backlog stored without a doorbell: listed, never announced on the stream.
+    quiet: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # [{"url", "type", "length"}], read only with the article; never queried into.
+    enclosures: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
 
 
 class Tombstone(Base):

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["MAX_ID", "EntryData", "FetchResult", "ParsedFeed", "PollOutcome", "PollStatus"]
+__all__ = [
+    "MAX_ID",
+    "Enclosure",
+    "EntryData",
+    "FetchResult",
+    "ParsedFeed",
+    "PollOutcome",
+    "PollStatus",
+]
 
 # The largest id (and integer) a client may send: a database BIGINT. Past it SQLite and
 # asyncpg raised OverflowError, a 500 (issue 14, item 6).
@@ -40,6 +48,16 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A file attached to an entry (a podcast's audio, a video): RSS <enclosure>, Atom
+    rel="enclosure" links, JSON Feed attachments. `length` is in bytes, when the feed says."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EntryData:
     """One feed entry, normalized and sanitized; `key` is its dedupe key within the feed."""
 
@@ -57,6 +75,7 @@ class EntryData:
     alt_key: str | None = None
     # Summary and content as plain words, for the full-text index.
     text: str = ""
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,8 @@ def settings(db_url: str) -> Settings:
         admin_token="test-token",
         scheduler=False,
         fetch_deadline_seconds=10,
+        # The fixtures' feeds are dated years back; tests of the backlog window set it.
+        backlog_window_hours=0,
     )
 
 

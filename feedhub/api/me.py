@@ -8,16 +8,18 @@ every cookie-authenticated change by the identity middleware, before these run.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import COOKIE, ReadersDep, identity_of, require_user
 from feedhub.api.openapi import errors
+from feedhub.api.public import NEXT_CURSOR
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
     FeedKeyJSON,
@@ -33,12 +35,15 @@ from feedhub.api.reader_schemas import (
     StateIdsJSON,
     UnreadJSON,
 )
+from feedhub.api.schemas import EnclosureJSON
+from feedhub.cursor import Cursor
 from feedhub.errors import (
     AuthError,
     NotFoundError,
     RateLimitedError,
     ValidationError,
 )
+from feedhub.live.stream import parse_categories
 from feedhub.models import Category, Feed
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
@@ -74,16 +79,20 @@ def _cookie(request: AnyRequest, value: str, max_age: int) -> Cookie:
     )
 
 
+# The success answer of sign-out, documented without a body (it has none, only a cookie).
+SIGNED_OUT = ResponseSpec(None, description="Signed out: the session cookie is cleared")
+
+
 class SessionController(Controller):
     path = "/api/session"
 
-    @get("/")
+    @get("/", responses=errors(400))
     async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None
         return _session_json(readers, info)
 
-    @post("/", status_code=200, responses=errors(400, 401, 422, 429))
+    @post("/", status_code=200, responses=errors(400, 401, 403, 422, 429))
     async def sign_in(
         self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
@@ -107,23 +116,18 @@ class SessionController(Controller):
         max_age = int(SESSION_IDLE.total_seconds())
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
-    # Clearing needs no Secure flag: over https a plain Set-Cookie replaces it too.
-    @delete(
-        "/",
-        responses=errors(403),
-        response_cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/", httponly=True,
-                                 samesite="lax")],
-    )  # fmt: skip
-    async def sign_out(self, request: AnyRequest, session: SessionDep) -> None:
+    @delete("/", responses={**errors(400, 401, 403), 204: SIGNED_OUT})
+    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
+        return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
 
 class MeController(Controller):
     path = "/api/me"
 
-    @get("/sessions", responses=errors(401))
+    @get("/sessions", responses=errors(400, 401))
     async def sessions(self, request: AnyRequest, session: SessionDep) -> list[SessionRowJSON]:
         user, current = require_user(request)
         return [
@@ -147,7 +151,7 @@ class MeController(Controller):
             session, user.id, data.current, data.new, keep_session=current.id
         )
 
-    @post("/feed-key", status_code=200, responses=errors(401, 403))
+    @post("/feed-key", status_code=200, responses=errors(400, 401, 403))
     async def feed_key(self, request: AnyRequest, session: SessionDep) -> FeedKeyJSON:
         user, _ = require_user(request)
         return FeedKeyJSON(await accounts.rotate_feed_key(session, user.id))
@@ -157,15 +161,17 @@ class MeController(Controller):
         self,
         request: AnyRequest,
         session: SessionDep,
-        ids: Annotated[str, Parameter(max_length=1000)],
+        # Digits and commas, short enough that the request line stays under the HTTP
+        # server's limit (a longer one got uvicorn's plain-text 400, not our JSON).
+        ids: Annotated[str, Parameter(max_length=4000, pattern=r"^[0-9,]*$")],
     ) -> StateIdsJSON:
         user, _ = require_user(request)
         try:
             wanted = [int(part) for part in ids.split(",") if part.strip()]
         except ValueError:
             raise ValidationError("ids is a comma-separated list of article ids") from None
-        if len(wanted) > 100:  # a page of articles; longer URLs hit request-line limits
-            raise ValidationError("at most 100 ids at once")
+        if len(wanted) > 500:  # the page asks in batches of 200 (web/js/state.js)
+            raise ValidationError("at most 500 ids at once")
         if any(not 1 <= i <= MAX_ID for i in wanted):
             raise ValidationError("article ids are positive 64-bit integers")
         read, starred = await state.states_of(session, user.id, wanted)
@@ -208,7 +214,7 @@ class MeController(Controller):
         await readers.events.publish(user.id, change)
         return MarkAllJSON(bound)
 
-    @get("/unread", responses=errors(401))
+    @get("/unread", responses=errors(400, 401))
     async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
         user, _ = require_user(request)
         counts = await state.unread_counts(session, user.id)
@@ -222,7 +228,7 @@ class MeController(Controller):
             sum(counts.values()), categories, {str(k): v for k, v in sorted(counts.items())}
         )
 
-    @get("/articles", responses=errors(400, 401, 404))
+    @get("/articles", responses=errors(400, 401, 404, 422))
     async def articles(
         self,
         request: AnyRequest,
@@ -230,29 +236,51 @@ class MeController(Controller):
         state_filter: Annotated[
             str, QueryParameter(name="state", pattern="^(unread|starred|all)$")
         ] = "all",
-        category: Annotated[str | None, Parameter(max_length=64)] = None,
+        category: Annotated[list[str] | None, Parameter(required=False)] = None,
         feed_id: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-    ) -> list[StatefulArticleJSON]:
+        order: Annotated[Literal["id", "published"], Parameter()] = "id",
+        cursor: Annotated[str | None, Parameter(max_length=60)] = None,
+    ) -> Response[list[StatefulArticleJSON]]:
+        """Id order with `before`, or (issue 13) `order=published` paged by `cursor` and
+        the `X-Next-Cursor` header, as `/api/articles`. Several `category` are ORed."""
         user, _ = require_user(request)
-        category_id = await _category_id(session, category) if category else None
+        if order == "published" and before is not None:
+            raise ValidationError("order=published pages with cursor, not before")
+        if cursor is not None and order != "published":
+            raise ValidationError("cursor goes with order=published")
+        slugs = parse_categories(category or [])
+        feed_ids: tuple[int, ...] | None = (feed_id,) if feed_id is not None else None
+        category_id = None
+        if len(slugs) == 1:
+            category_id = await _category_id(session, slugs[0])
+        elif slugs and feed_ids is None:
+            feed_ids = tuple(await _category_feeds(session, slugs))
         scope = Scope(
-            feed_ids=(feed_id,) if feed_id is not None else None,
+            feed_ids=feed_ids,
             category_id=category_id,
             starred=state_filter == "starred",
             read=False if state_filter == "unread" else None,
         )
+        listing: Cursor | None | Literal[False] = False
+        if order == "published":
+            listing = Cursor.decode(cursor) if cursor else None
         items = await list_items(
-            session, user.id, scope, cursor=before, limit=limit, with_content=False
-        )
-        return [
+            session, user.id, scope, cursor=before, limit=limit, with_content=False,
+            listing=listing,
+        )  # fmt: skip
+        headers = {}
+        if order == "published" and len(items) == limit:
+            headers[NEXT_CURSOR] = Cursor(items[-1].listed_at, items[-1].id).encode()
+        body = [
             StatefulArticleJSON(
                 i.id, i.feed_id, i.feed_title, i.category, i.title, i.url, i.summary, i.author,
-                i.published_at, i.fetched_at, i.read, i.starred,
+                i.published_at, i.fetched_at, i.read, i.starred, i.listed_at,
             )
             for i in items
         ]  # fmt: skip
+        return Response(body, headers=headers)
 
 
 class ArticleController(Controller):
@@ -268,10 +296,16 @@ class ArticleController(Controller):
         item = await get_item(session, user.id if user else 0, article_id)
         if item is None:
             raise NotFoundError(f"article {article_id} does not exist")
+        media = [
+            EnclosureJSON(url=e["url"], type=e.get("type"), length=e.get("length"))
+            for e in item.enclosures or ()
+            if isinstance(e, dict) and isinstance(e.get("url"), str)
+        ]
         return ArticleContentJSON(
             item.id, item.feed_id, item.feed_title, item.category, item.title, item.url,
             item.summary, item.content or "", item.author, item.published_at, item.fetched_at,
             item.read if user else None, item.starred if user else None,
+            item.listed_at, item.feed_site_url, media,
         )  # fmt: skip
 
 
@@ -280,6 +314,11 @@ async def _category_id(session: SessionDep, slug: str) -> int:
     if found is None:
         raise NotFoundError(f"category {slug!r} does not exist")
     return int(found)
+
+
+async def _category_feeds(session: SessionDep, slugs: list[str]) -> list[int]:
+    ids = [await _category_id(session, slug) for slug in slugs]  # 404 for an unknown one
+    return list(await session.scalars(select(Feed.id).where(Feed.category_id.in_(ids))))
 
 
 async def _scope_feeds(

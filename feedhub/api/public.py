@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import Parameter
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.openapi import errors
 from feedhub.api.schemas import MAX_ID, ArticleJSON, CategoryJSON
-from feedhub.catalog.articles import articles_after, articles_before, search_articles
+from feedhub.catalog.articles import (
+    articles_after,
+    articles_before,
+    articles_by_listing,
+    search_articles,
+)
 from feedhub.catalog.categories import list_categories
+from feedhub.cursor import Cursor
 from feedhub.errors import ValidationError
 from feedhub.live.stream import parse_categories
 
-__all__ = ["PublicController"]
+__all__ = ["NEXT_CURSOR", "PublicController"]
+
+# Where the next page of a publication-ordered list starts; absent on the last page.
+NEXT_CURSOR = "X-Next-Cursor"
 
 
 class PublicController(Controller):
@@ -34,14 +43,28 @@ class PublicController(Controller):
         after: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
-    ) -> list[ArticleJSON]:
+        order: Annotated[Literal["id", "published"], Parameter()] = "id",
+        cursor: Annotated[str | None, Parameter(max_length=60)] = None,
+    ) -> Response[list[ArticleJSON]]:
         """Newest first (`before` cursor), or with `after` oldest first for catch-up;
-        with `q`, a ranked full-text search."""
+        with `q`, a ranked full-text search. `order=published` lists by publication time
+        (clamped to arrival), paged with the opaque `cursor` of the `X-Next-Cursor` header."""
         categories = parse_categories(category or []) or None
         if before is not None and after is not None:
             raise ValidationError("use either before or after, not both")
+        if order == "published" and (before is not None or after is not None):
+            raise ValidationError("order=published pages with cursor, not before/after")
+        if cursor is not None and order != "published":
+            raise ValidationError("cursor goes with order=published")
         if q is not None and q.strip():
-            return await search_articles(session, q, categories, limit)
+            return Response(await search_articles(session, q, categories, limit))
         if after is not None:
-            return await articles_after(session, categories, after, limit)
-        return await articles_before(session, categories, before, limit)
+            return Response(await articles_after(session, categories, after, limit))
+        if order == "id":
+            return Response(await articles_before(session, categories, before, limit))
+        start = Cursor.decode(cursor) if cursor is not None else None
+        page = await articles_by_listing(session, categories, start, limit)
+        headers = {}
+        if len(page) == limit:
+            headers[NEXT_CURSOR] = Cursor(page[-1].listed_at, page[-1].id).encode()
+        return Response(page, headers=headers)

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from feedhub.api.schemas import EnclosureJSON
 from feedhub.types import MAX_ID
 
 __all__ = [
@@ -114,6 +115,7 @@ class StatefulArticleJSON(msgspec.Struct):
     fetched_at: datetime
     read: bool
     starred: bool
+    listed_at: datetime
 
 
 class ArticleContentJSON(msgspec.Struct):
@@ -130,6 +132,10 @@ class ArticleContentJSON(msgspec.Struct):
     fetched_at: datetime
     read: bool | None
     starred: bool | None
+    # Issue 13's reading view: list order, the feed's site, media files.
+    listed_at: datetime
+    site_url: str | None
+    enclosures: list[EnclosureJSON]
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -22,6 +22,7 @@ __all__ = [
     "CategoryUpdate",
     "CandidateJSON",
     "DiscoverRequest",
+    "EnclosureJSON",
     "FeedCreate",
     "FeedJSON",
     "FeedPatch",
@@ -62,6 +63,12 @@ class FeedPatch(msgspec.Struct, forbid_unknown_fields=True):
 ArticleJSON = ArticleInfo
 CategoryJSON = CategoryInfo
 FeedJSON = FeedInfo
+
+
+class EnclosureJSON(msgspec.Struct):
+    url: str
+    type: str | None
+    length: int | None
 
 
 class DiscoverRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -62,3 +62,5 @@ class ArticleInfo(msgspec.Struct, frozen=True):
     author: str | None
     published_at: datetime
     fetched_at: datetime
+    # Publication time clamped to arrival: the order of lists (issue 13).
+    listed_at: datetime

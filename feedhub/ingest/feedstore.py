@@ -184,23 +184,27 @@ class FeedStore:
         change: FeedUpdate,
         recent_published: tuple[datetime, ...],
         on_commit: Callable[[tuple[int, ...]], Awaitable[None]] | None = None,
+        backlog_window: timedelta | None = None,
     ) -> SaveResult:
         """Articles and the feed row in one transaction.
 
         `on_commit` runs after the commit while the writer lock is still held, so doorbells
-        leave in commit order too and a live stream never sees ids go backwards.
+        leave in commit order too and a live stream never sees ids go backwards. It gets
+        the announced ids only: backlog older than `backlog_window` is stored quietly.
         """
         # Bookkeeping of an earlier no-news poll still waiting to be written would overwrite
         # this poll's newer values (etag, content_hash, next_poll_at) when it is flushed.
         self._pending.pop(feed_id, None)
         async with self._lock:
             async with self._sessions.begin() as session:
-                result = await self._articles.write(session, feed_id, entries, fetched_at)
+                result = await self._articles.write(
+                    session, feed_id, entries, fetched_at, backlog_window
+                )
                 await session.execute(
                     update(Feed).where(Feed.id == feed_id).values(**change.columns())
                 )
-            if result.new_ids and on_commit is not None:
-                await on_commit(result.new_ids)
+            if result.announced_ids and on_commit is not None:
+                await on_commit(result.announced_ids)
         self._recent[feed_id] = recent_published
         return result
 

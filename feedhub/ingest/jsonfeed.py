@@ -27,6 +27,7 @@ from feedhub.ingest.budget import (
     within_budget,
 )
 from feedhub.ingest.dedupe import assign_keys
+from feedhub.ingest.enclosures import from_json_feed, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags
 from feedhub.types import ParsedFeed
@@ -176,10 +177,18 @@ def parse_json_feed(
     # Relative item URLs resolve against the document's own address, as for any fetched
     # resource (home_page_url may be on another host).
     feed_author = _author(document)
-    raws = [_raw_entry(item, feed_author, budget) for item in items if isinstance(item, dict)]
-    kept = newest(raws, [raw.published for raw in raws], max(1, max_entries))
+    pairs = [
+        (_raw_entry(item, feed_author, budget), item) for item in items if isinstance(item, dict)
+    ]
+    kept = newest(pairs, [raw.published for raw, _ in pairs], max(1, max_entries))
     entries, texts_cut = bounded_entries(
-        (make_entry(raw, base_url=url, fetched_at=fetched_at) for raw in kept), budget
+        (
+            with_enclosures(
+                make_entry(raw, base_url=url, fetched_at=fetched_at), from_json_feed(item, url)
+            )
+            for raw, item in kept
+        ),
+        budget,
     )
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     title = _str(document, "title")
@@ -189,6 +198,6 @@ def parse_json_feed(
         entries=keyed,
         guid_unreliable=unreliable,
         version=_version(version),
-        entries_cut=len(raws) - len(kept),
+        entries_cut=len(pairs) - len(kept),
         texts_cut=texts_cut,
     )

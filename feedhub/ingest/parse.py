@@ -27,6 +27,7 @@ from feedhub.ingest.budget import (
     within_budget,
 )
 from feedhub.ingest.dedupe import assign_keys
+from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
@@ -189,7 +190,8 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime, budget: Budget) -> E
         published=published,
     )
     base = content_base or detail.get("base") or feed_url
-    return make_entry(raw, base_url=base, fetched_at=fetched_at)
+    made = make_entry(raw, base_url=base, fetched_at=fetched_at)
+    return with_enclosures(made, from_feedparser(entry, made.url or feed_url))
 
 
 # Parts of a document that change on every request without any news: build dates,

@@ -350,6 +350,7 @@ class Poller:
         saved = await self.feeds.save_poll(
             state.id, parsed.entries, fetched_at=outcome.result.fetched_at, change=change,
             recent_published=outcome.recent_published, on_commit=publish,
+            backlog_window=self.settings.backlog_window,
         )  # fmt: skip
         return PollOutcome(
             state.id, "ok", new_articles=saved.new_ids, updated=saved.updated,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.db import ARTICLE_COMMIT_LOCK
+from feedhub.ingest.arrival import is_backlog, listed_at
 from feedhub.models import Article, Tombstone
 from feedhub.types import EntryData
 
@@ -36,6 +37,8 @@ _CHUNK = 500
 class SaveResult:
     new_ids: tuple[int, ...]
     updated: int
+    # The new ids worth a doorbell: new_ids without the backlog stored quietly (issue 13).
+    announced_ids: tuple[int, ...] = ()
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
@@ -52,8 +55,12 @@ class ArticleStore:
         feed_id: int,
         entries: Sequence[EntryData],
         fetched_at: datetime,
+        backlog_window: timedelta | None = None,
     ) -> SaveResult:
-        """Insert new entries and update changed ones (not the feed row: FeedStore)."""
+        """Insert new entries and update changed ones (not the feed row: FeedStore).
+
+        Entries published more than `backlog_window` before `fetched_at` are stored
+        `quiet`: listed, never announced (`arrival`, issue 13)."""
         keys = [e.key for e in entries] + [e.alt_key for e in entries if e.alt_key]
         existing = await self._existing(session, feed_id, keys)
         tombstoned = await self._tombstoned(session, feed_id, keys)
@@ -72,7 +79,7 @@ class ArticleStore:
                 rekeyed.append((article_id, entry))
             elif entry.key not in tombstoned and entry.alt_key not in tombstoned:
                 fresh.append(entry)
-        new_ids = await self._insert(session, feed_id, fresh, fetched_at)
+        inserted = await self._insert(session, feed_id, fresh, fetched_at, backlog_window)
         for article_id, entry in changed:
             await session.execute(
                 update(Article).where(Article.id == article_id).values(_row(entry))
@@ -83,7 +90,11 @@ class ArticleStore:
                 .where(Article.id == article_id)
                 .values(guid_key=entry.key, **_row(entry))
             )
-        return SaveResult(new_ids=new_ids, updated=len(changed) + len(rekeyed))
+        return SaveResult(
+            new_ids=tuple(sorted(inserted)),
+            updated=len(changed) + len(rekeyed),
+            announced_ids=tuple(sorted(i for i, quiet in inserted.items() if not quiet)),
+        )
 
     async def _existing(
         self, session: AsyncSession, feed_id: int, keys: Sequence[str]
@@ -118,14 +129,25 @@ class ArticleStore:
         feed_id: int,
         entries: Sequence[EntryData],
         fetched_at: datetime,
-    ) -> tuple[int, ...]:
+        backlog_window: timedelta | None,
+    ) -> dict[int, bool]:
+        """Insert `entries`; return {new id: stored quiet}."""
         if not entries:
-            return ()
+            return {}
         # Oldest first, so that ids (and the stream) follow publication order within a poll;
         # feeds list newest first, hence the reversed tie-break.
         ordered = sorted(reversed(entries), key=lambda e: e.published_at)
         rows = [
-            {"feed_id": feed_id, "guid_key": e.key, "fetched_at": fetched_at, **_row(e)}
+            {
+                "feed_id": feed_id,
+                "guid_key": e.key,
+                "fetched_at": fetched_at,
+                # Fixed at arrival: a publisher editing a date later does not move the
+                # article around in lists (nor make a page's cursor skip it).
+                "listed_at": listed_at(e.published_at, fetched_at),
+                "quiet": is_backlog(e.published_at, fetched_at, backlog_window),
+                **_row(e),
+            }
             for e in ordered
         ]
         dialect = session.get_bind().dialect.name
@@ -135,10 +157,10 @@ class ArticleStore:
         stmt = (
             insert(Article)
             .on_conflict_do_nothing(index_elements=["feed_id", "guid_key"])
-            .returning(Article.id)
+            .returning(Article.id, Article.quiet)
         )
         result = await session.execute(stmt, rows)
-        return tuple(sorted(result.scalars().all()))
+        return {article_id: bool(quiet) for article_id, quiet in result}
 
 
 async def serialise_new_articles(session: AsyncSession) -> None:
@@ -161,4 +183,6 @@ def _row(entry: EntryData) -> dict[str, Any]:
         "published_at": entry.published_at,
         "content_hash": entry.content_hash,
         "search_text": entry.text,
+        "enclosures": [{"url": e.url, "type": e.type, "length": e.length} for e in entry.enclosures]
+        or None,
     }

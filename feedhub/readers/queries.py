@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, null, select
+from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from feedhub.cursor import Cursor
 from feedhub.models import Article, Category, Feed
 from feedhub.readers.state import StateJoin
 
@@ -53,6 +54,9 @@ class Item:
     fetched_at: datetime
     read: bool
     starred: bool
+    # Issue 13: the list order (publication clamped to arrival) and media files.
+    listed_at: datetime
+    enclosures: list[dict[str, Any]] | None
 
 
 def _columns(join: StateJoin, with_content: bool) -> list[Any]:
@@ -73,6 +77,8 @@ def _columns(join: StateJoin, with_content: bool) -> list[Any]:
         Article.fetched_at,
         read_col,
         star_col,
+        Article.listed_at,
+        Article.enclosures,
     ]
 
 
@@ -107,8 +113,11 @@ async def list_items(
     oldest_first: bool = False,
     limit: int = 20,
     with_content: bool = True,
+    listing: Cursor | None | Literal[False] = False,
 ) -> list[Item]:
-    """Up to `limit` articles after the cursor (an id) in the chosen direction.
+    """Up to `limit` articles after the cursor (an id) in the chosen direction. With
+    `listing` (a Cursor, or None for the first page) the order is the page's publication
+    order instead, newest first (issue 13), and `cursor` is ignored.
 
     Where the rows come in id order from an index (everything, one feed, some ids) this is
     one query. For a label (several feeds) it is two: the ids first, from the (feed_id, id)
@@ -124,11 +133,17 @@ async def list_items(
             return []
         scope = replace(scope, category_id=None, feed_ids=wanted)
     join = StateJoin(user_id)
-    order = Article.id.asc() if oldest_first else Article.id.desc()
+    order: tuple[Any, ...] = (Article.id.asc() if oldest_first else Article.id.desc(),)
+    if listing is not False:
+        order = (Article.listed_at.desc(), Article.id.desc())
 
     def narrowed(query: Any) -> Any:
         query = _filtered(query, join, scope)
-        if cursor is not None:
+        if listing is not False:
+            if listing is not None:
+                after = tuple_(listing.listed_at, listing.id)
+                query = query.where(tuple_(Article.listed_at, Article.id) < after)
+        elif cursor is not None:
             query = query.where(Article.id > cursor if oldest_first else Article.id < cursor)
         return query
 
@@ -139,14 +154,14 @@ async def list_items(
     )
     many_feeds = len(scope.feed_ids or ()) > 1
     if many_feeds:
-        ids_query = narrowed(join.join(select(Article.id))).order_by(order).limit(limit)
+        ids_query = narrowed(join.join(select(Article.id))).order_by(*order).limit(limit)
         ids = list(await session.scalars(ids_query))
         if not ids:
             return []
         rows_query = rows_query.where(Article.id.in_(ids))
     else:
         rows_query = narrowed(rows_query).limit(limit)
-    rows = await session.execute(rows_query.order_by(order))
+    rows = await session.execute(rows_query.order_by(*order))
     return [Item(*row) for row in rows]
 
 

@@ -122,6 +122,11 @@ class FeedhubServer:
             "POST", "/api/admin/feeds", json={"url": url, "category": category, **extra}
         )
 
+    def add_user(self, name: str, password: str, role: str = "reader") -> dict[str, Any]:
+        return self.api(
+            "POST", "/api/admin/users", json={"name": name, "password": password, "role": role}
+        )
+
     def refresh(self, feed_id: int) -> dict[str, Any]:
         return self.api("POST", f"/api/admin/feeds/{feed_id}/refresh")
 

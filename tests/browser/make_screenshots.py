@@ -1,14 +1,17 @@
-"""Write the reader view's screenshots (light/dark, desktop/phone) to docs/screenshots/.
+"""Write the page's screenshots (light/dark, desktop/phone) to docs/screenshots/.
 
     python -m tests.browser.make_screenshots [output-dir]
 
 Starts a feed server and a feedhub server with a temporary database, fills them with a few
-sample feeds, and photographs the page just after a new article arrived live.
+sample feeds (one a podcast with an audio file) and a reader account, and photographs:
+the sign-in dialog, the list signed in (unread counts) just after a new article arrived
+live, and the reading view of a podcast episode with its player.
 """
 
 from __future__ import annotations
 
 import email.utils
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.harness import REPO, FeedhubServer, item, launch_chromium
+from tests.browser.media import wav_bytes
 from tests.support.feedserver import FeedServer, rss
 
 SHOTS = {
@@ -85,17 +89,48 @@ SCIENCE = [
 WORLD = [item("w1", "Harbour city opens its first car-free district", minutes_ago=20)]
 
 
+EPISODE = "Episode 42: how a feed reader keeps up"
+NOTES = (
+    "<p>We talk with the maintainers of a small self-hosted news reader about "
+    "<strong>real-time delivery</strong>, why server-sent events beat polling for a single "
+    "page, and what a first poll of an eight-year-old podcast feed taught them.</p>"
+    "<h3>In this episode</h3><ul><li>Publication time versus arrival time</li>"
+    "<li>Why a backlog is not news</li><li>Keyboard shortcuts that screen readers follow</li>"
+    "</ul><p>Music: a 440 Hz tone, generated for the occasion.</p>"
+)
+PODCAST = [
+    item(
+        "p1",
+        EPISODE,
+        minutes_ago=50,
+        summary=NOTES,
+        author="studio@wireside.example (Ann Host and Bo Guest)",
+    ),
+    item("p0", "Episode 41: small tools, long lives", minutes_ago=60 * 24 * 2),
+]
 FEEDS = (
     ("Technology", "tech", "Byte Street", TECH),
     ("Science", "science", "Field Notes", SCIENCE),
     ("World", "world", "Global Desk", WORLD),
+    ("Podcasts", "podcasts", "Wireside Chats", PODCAST),
+    ("Culture", "culture", "Arts Weekly", []),
+    ("Business", "business", "Ledger", []),
+    ("Climate", "climate", "Warming Watch", []),
+    ("Sport", "sport", "Full Time", []),
 )
+PASSWORD = "correct horse battery"
 BREAKING = "Open-source maintainers publish a field guide to burnout"
 
 
 def seed(server: FeedhubServer, feeds: FeedServer) -> dict[str, int]:
     """Reveal the sample items oldest first, one poll each, so ids follow publication time."""
     ids, shown = {}, {}
+    audio = wav_bytes(3.0)
+    feeds.set("/episode-42.wav", audio, headers={"Content-Type": "audio/wav"})
+    enclosure = (
+        f'<enclosure url="{feeds.url("/episode-42.wav")}" length="{len(audio)}" type="audio/wav"/>'
+    )
+    PODCAST[0]["enclosure"] = enclosure
     for name, slug, _title, _items in FEEDS:
         server.add_category(name, slug)
     everything = [(row, entry) for row in FEEDS for entry in row[3]]
@@ -109,6 +144,7 @@ def seed(server: FeedhubServer, feeds: FeedServer) -> dict[str, int]:
             ids[slug] = server.add_feed(feeds.url(f"/{slug}.xml"), slug)["id"]
             server.wait_for_articles(1, category=slug)
     server.wait_for_articles(len(everything))
+    server.add_user("ann", PASSWORD)
     return ids
 
 
@@ -116,27 +152,59 @@ def _published(entry: dict[str, str]) -> float:
     return email.utils.parsedate_to_datetime(entry["pubDate"]).timestamp()
 
 
-def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, path: Path) -> None:
+def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path) -> list[Path]:
+    paths = [out_dir / f"{view}-{scheme}-{size}.png" for view in ("signin", "list", "reading")]
     with tempfile.TemporaryDirectory() as tmp:
         server = FeedhubServer(Path(tmp)).start()
         try:
             ids = seed(server, feeds)
             context = browser.new_context(color_scheme=scheme, **SHOTS[size])
             page = context.new_page()
-            page.goto(server.base_url + "/?category=tech&category=science")
+            page.goto(server.base_url + "/?category=tech&category=science&category=podcasts")
             expect(page.locator("#status")).to_have_attribute("data-state", "live")
-            # One article arrives live, so the picture shows its highlight.
+
+            page.get_by_role("button", name="Sign in").click()
+            dialog = page.get_by_role("dialog", name="Sign in")
+            dialog.get_by_label("Name").fill("ann")
+            dialog.get_by_label("Password").fill(PASSWORD)
+            page.wait_for_timeout(300)
+            page.screenshot(path=paths[0])
+            dialog.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("button", name="Account: ann")).to_be_visible()
+            expect(page.locator("#categories .chip-count").first).to_be_visible()
+
+            # Read one, star one; then one article arrives live, highlighted in the picture.
+            page.locator("#articles > li.article").nth(2).get_by_role(
+                "button", name=re.compile("^Mark read")
+            ).click()
+            page.locator("#articles > li.article").nth(1).get_by_role(
+                "button", name=re.compile("^Star")
+            ).click()
             fresh = item(
                 "breaking", BREAKING, summary=f"<p>{BREAKING}: what helps, and what does not.</p>"
             )
             feeds.set("/tech.xml", rss([fresh, *TECH], title="Byte Street"))
             server.refresh(ids["tech"])
             expect(page.locator(".article-title").first).to_have_text(BREAKING)
+            page.locator("body").click(position={"x": 2, "y": 300})  # no focus ring in the shot
             page.wait_for_timeout(700)  # the slide-in is over, the highlight is not
-            page.screenshot(path=path)
+            page.screenshot(path=paths[1])
+
+            page.locator("#articles > li.article", has_text=EPISODE).get_by_role(
+                "button", name=re.compile("^Read")
+            ).click()
+            expect(page.locator("#reading-media audio")).to_be_visible()
+            page.locator("#reading-media audio").evaluate(
+                """(a) => new Promise((done) => a.readyState >= 1
+                    ? done() : a.addEventListener('loadedmetadata', done))"""
+            )
+            page.locator("#reading-title").evaluate("(h) => h.blur()")
+            page.wait_for_timeout(300)
+            page.screenshot(path=paths[2])
             context.close()
         finally:
             server.stop()
+    return paths
 
 
 def main(out_dir: Path = REPO / "docs" / "screenshots") -> list[Path]:
@@ -146,9 +214,7 @@ def main(out_dir: Path = REPO / "docs" / "screenshots") -> list[Path]:
         browser = launch_chromium(playwright)
         for scheme in ("light", "dark"):
             for size in SHOTS:
-                path = out_dir / f"reader-{scheme}-{size}.png"
-                shoot(browser, feeds, scheme, size, path)
-                written.append(path)
+                written.extend(shoot(browser, feeds, scheme, size, out_dir))
         browser.close()
     return written
 

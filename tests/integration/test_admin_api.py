@@ -163,6 +163,7 @@ async def test_feed_crud_refresh_and_public_reads(
         "author",
         "published_at",
         "fetched_at",
+        "listed_at",
     }
     assert (await client.get("/api/articles", params={"category": "other"})).json() == []
     assert (await client.get("/api/articles", params={"limit": 500})).status_code == 400

@@ -237,3 +237,49 @@ def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path)
         assert "truncation" not in columns
         assert db.execute("SELECT count(*) FROM article").fetchone() == (6,)
     upgrade_to_head(url)
+
+
+def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: Path) -> None:
+    """Issue 13: existing rows get listed_at = min(published, fetched); the FTS triggers and
+    AUTOINCREMENT survive (no table rebuild); down and up again."""
+    from alembic import command
+
+    from feedhub.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0006")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        db.execute(
+            "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+            "VALUES (1, 'http://e.com/f', 1, '2024-01-01 00:00:00.000000', 0)"
+        )
+        insert = (
+            "INSERT INTO article (feed_id, guid_key, title, summary, content, published_at,"
+            " fetched_at, content_hash, search_text) VALUES (1, ?, ?, '', '', ?, ?, 'h', ?)"
+        )
+        db.execute(insert, ("past", "Past", "2024-01-01 00:00:00.000000",
+                            "2024-01-05 00:00:00.000000", "volcano"))  # fmt: skip
+        db.execute(insert, ("ahead", "Ahead", "2024-02-02 00:00:00.000000",
+                            "2024-02-01 00:00:00.000000", "glacier"))  # fmt: skip
+    upgrade_to_head(url)
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT guid_key, listed_at, quiet, enclosures FROM article ORDER BY id")
+        assert rows.fetchall() == [
+            ("past", "2024-01-01 00:00:00.000000", 0, None),
+            ("ahead", "2024-02-01 00:00:00.000000", 0, None),
+        ]
+        schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'article'").fetchone()[0]
+        assert "AUTOINCREMENT" in schema
+        db.execute(
+            "UPDATE article SET search_text = 'lava' WHERE guid_key = 'past'"
+        )  # the update trigger still feeds the index
+        match = "SELECT rowid FROM article_fts WHERE article_fts MATCH ?"
+        assert db.execute(match, ("lava",)).fetchall() == [(1,)]
+    command.downgrade(alembic_config(url), "0006")
+    with sqlite3.connect(path) as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(article)")}
+        assert not columns & {"listed_at", "quiet", "enclosures"}
+        assert db.execute("SELECT count(*) FROM article").fetchone() == (2,)
+    upgrade_to_head(url)

@@ -36,7 +36,7 @@ from tests.support.sse import (
 
 ARTICLE_FIELDS = {
     "id", "feed_id", "feed_title", "category", "title", "url", "summary", "author",
-    "published_at", "fetched_at",
+    "published_at", "fetched_at", "listed_at",
 }  # fmt: skip
 QUEUE_SIZE = 3
 # Above the 425-article replay of the "during the replay" test, below the reset test's gap.

@@ -146,7 +146,8 @@ class FeedServer:
 def rss(
     items: list[dict[str, str]], title: str = "Test feed", link: str = "http://example.com/"
 ) -> str:
-    """A small RSS 2.0 document; items may carry guid, link, title, description, pubDate."""
+    """A small RSS 2.0 document; items may carry guid, link, title, description, pubDate,
+    author, and `enclosure` (raw XML)."""
     parts = [
         f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
         f"<title>{title}</title><link>{link}</link><description>d</description>"
@@ -156,6 +157,8 @@ def rss(
         for tag in ("title", "link", "guid", "description", "pubDate", "author"):
             if tag in item:
                 parts.append(f"<{tag}>{item[tag]}</{tag}>")
+        if "enclosure" in item:  # raw XML: <enclosure url=… length=… type=…/>
+            parts.append(item["enclosure"])
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts)

@@ -31,10 +31,23 @@ async function errorDetail(response) {
   return `${response.status} ${response.statusText || "error"}`.trim();
 }
 
+// Extra headers for state-changing requests (the CSRF token once signed in): set by session.js.
+const sticky = {};
+export function setStickyHeader(name, value) {
+  if (value) sticky[name] = value;
+  else delete sticky[name];
+}
+
+export async function request(method, path, options = {}) {
+  return (await requestWithHeaders(method, path, options)).body;
+}
+
+// Like request(), but also returns the response headers (the list's X-Next-Cursor).
 // `raw` ({ body, type }) sends a body as it is (an OPML file); `text` returns the answer's
 // text instead of parsing JSON (an OPML export).
-export async function request(method, path, { params, body, raw, text, token, signal } = {}) {
+export async function requestWithHeaders(method, path, { params, body, raw, text, token, signal } = {}) {
   const headers = { Accept: text ? "*/*" : "application/json" };
+  if (method !== "GET" && method !== "HEAD") Object.assign(headers, sticky);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (raw) headers["Content-Type"] = raw.type;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -46,16 +59,17 @@ export async function request(method, path, { params, body, raw, text, token, si
       body: raw ? raw.body : body === undefined ? undefined : JSON.stringify(body),
       signal,
       cache: "no-store",
+      credentials: "same-origin",
     });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "The server cannot be reached.");
   }
   if (!response.ok) throw new ApiError(response.status, await errorDetail(response));
-  if (response.status === 204) return null;
+  if (response.status === 204) return { body: null, headers: response.headers };
   const answer = await response.text();
-  if (text) return answer;
-  return answer ? JSON.parse(answer) : null;
+  if (text) return { body: answer, headers: response.headers };
+  return { body: answer ? JSON.parse(answer) : null, headers: response.headers };
 }
 
 export function streamUrl(categories) {
@@ -71,3 +85,15 @@ export function getArticles({ categories, before, after, limit = 50, q, signal }
     signal,
   });
 }
+
+// Newest publication first, paged by the server's opaque cursor (issue 13). Returns
+// { articles, next } where `next` is the cursor of the following page, or null.
+export async function listArticles({ categories, cursor, limit = 50, signal } = {}) {
+  const { body, headers } = await requestWithHeaders("GET", "/api/articles", {
+    params: { category: categories, order: "published", cursor, limit },
+    signal,
+  });
+  return { articles: body, next: headers.get("X-Next-Cursor") };
+}
+
+export const getArticle = (id, opts) => request("GET", `/api/articles/${encodeURIComponent(id)}`, opts);

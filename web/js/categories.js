@@ -80,6 +80,28 @@ export class CategoryPicker {
     return kept;
   }
 
+  // Unread counts on the chips (signed in); null removes them.
+  setCounts(counts) {
+    for (const label of this.container.querySelectorAll("label.chip")) {
+      const slug = label.querySelector("input").value;
+      let badge = label.querySelector(".chip-count");
+      const n = counts ? counts.categories?.[slug] ?? 0 : 0;
+      if (!counts || n === 0) {
+        badge?.remove();
+        continue;
+      }
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "chip-count";
+        label.append(badge);
+      }
+      const hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = " unread";
+      badge.replaceChildren(n > 999 ? "999+" : String(n), hidden);
+    }
+  }
+
   #syncAll() {
     const all = this.container.querySelector("#all-categories");
     if (all) all.setAttribute("aria-pressed", String(this.selected.length === 0));

@@ -1,10 +1,19 @@
-// The reader page: wires the category toggles, the article list and the live stream.
+// The reader page: categories, the article list in publication order, the live stream, the
+// reading view and the keyboard. Wiring only; each piece lives in its own module.
 
-import { getArticles, getCategories, streamUrl } from "./api.js";
+import { startAccount } from "./account.js";
+import { getArticles, getCategories, listArticles, streamUrl } from "./api.js";
 import { ArticleList } from "./articles.js";
 import { CategoryPicker, readChoice, saveChoice } from "./categories.js";
+import { setUpCommands } from "./commands.js";
+import { LocalMarks } from "./marks.js";
+import { Marking } from "./marking.js";
 import { Notifier } from "./notify.js";
+import { ReadingView, articleIdInHash } from "./reading.js";
+import { ScrollMarker } from "./scrolling.js";
+import { Selection } from "./selection.js";
 import { StatusBadge } from "./status.js";
+import { resetViews, setUpToolbar } from "./toolbar.js";
 import { LiveStream } from "./stream.js";
 import { refreshTimes } from "./time.js";
 import { UnreadCounter } from "./unread.js";
@@ -14,14 +23,48 @@ const PAGE = 50;
 const $ = (selector) => document.querySelector(selector);
 const status = new StatusBadge($("#status"), $("#announce"));
 const picker = new CategoryPicker($("#categories"), { onChange: chooseCategories });
-const articles = new ArticleList($("#articles"), { categoryName: (slug) => picker.name(slug) });
+const page = {
+  state: new LocalMarks(), // replaced by the server's state once signed in (account.js)
+  view: "all", // all | unread | starred (signed in)
+};
+const articles = new ArticleList($("#articles"), {
+  categoryName: (slug) => picker.name(slug),
+  decorate: (item, article) => marking.decorate(item, article.id),
+});
+const selection = new Selection($("#articles"));
 const notifier = new Notifier($("#notify"));
 const unread = new UnreadCounter();
 const loadMoreButton = $("#load-more");
 const message = $("#list-message");
+const reading = new ReadingView($("#reading"), $("#list-view"), {
+  neighbours,
+  categoryName: (slug) => picker.name(slug),
+  onShown: (article) => {
+    const item = articles.item(article.id);
+    if (item) selection.select(item, { focus: false });
+    marking.setRead([article.id], true, { quiet: true }); // mark read on open
+    marking.drawReading();
+  },
+  onClosed: (id) => {
+    document.title = unread.base;
+    const item = id === null ? null : articles.item(id);
+    if (item) selection.select(item);
+  },
+});
+const marking = new Marking({
+  page,
+  articles,
+  reading,
+  say: (text) => status.say(text),
+  showMessage,
+});
+new ScrollMarker($("#articles"), $("#scroll-read"), (ids) =>
+  marking.setRead(ids, true, { quiet: true }),
+);
 
 let chosen = [];
 let query = "";
+let nextCursor = null;
 let stream = null;
 let loading = null; // AbortController of the list request in flight
 let stale = false; // categories or list failed to load: retry when the stream is live
@@ -31,16 +74,30 @@ function showMessage(text) {
   message.hidden = !text;
 }
 
-async function fetchPage(params) {
-  try {
-    return await getArticles({ categories: chosen, limit: PAGE, q: query || undefined, ...params });
-  } catch (error) {
-    // A server without search answers 4xx to `q`: show the plain list instead.
-    if (query && error.status >= 400 && error.status < 500) {
-      return getArticles({ categories: chosen, limit: PAGE, ...params });
+// The id `delta` places away from `id` in the list, or null.
+function neighbours(id, delta) {
+  const items = articles.items();
+  const index = items.findIndex((item) => Number(item.dataset.id) === id);
+  if (index === -1) return null;
+  const next = items[index + delta];
+  return next ? Number(next.dataset.id) : null;
+}
+
+// A page of the current list. Search is ranked; everything else is publication order.
+async function fetchPage(cursor, signal) {
+  if (query) {
+    try {
+      const found = await getArticles({ categories: chosen, limit: PAGE, q: query, signal });
+      return { articles: found, next: null };
+    } catch (error) {
+      // A server without search answers 4xx to `q`: show the plain list instead.
+      if (!(error.status >= 400 && error.status < 500)) throw error;
     }
-    throw error;
   }
+  if (page.state.signedIn && page.view !== "all") {
+    return page.state.listArticles({ view: page.view, categories: chosen, cursor, limit: PAGE, signal });
+  }
+  return listArticles({ categories: chosen, cursor, limit: PAGE, signal });
 }
 
 async function loadList() {
@@ -50,16 +107,17 @@ async function loadList() {
   const list = $("#articles");
   list.setAttribute("aria-busy", "true");
   try {
-    const page = await fetchPage({ signal: controller.signal });
+    const result = await fetchPage(undefined, controller.signal);
     if (loading !== controller) return;
+    await page.state.load?.(result.articles.map((a) => a.id));
     articles.clear();
-    articles.append(page, "list");
-    loadMoreButton.hidden = page.length < PAGE;
+    articles.append(result.articles, "list");
+    nextCursor = result.next;
+    loadMoreButton.hidden = !nextCursor;
     stale = false;
     // Articles streamed in while this page was being fetched were cleared with the old list.
     if (stream && !stream.stopped && stream.state === "live") catchUp(articles.maxId).catch(() => {});
-    const empty = query ? "No articles match this search." : "No articles yet. New ones appear here as soon as they are fetched.";
-    showMessage(page.length ? "" : empty);
+    showMessage(result.articles.length ? "" : emptyText());
   } catch (error) {
     if (error.name === "AbortError") return;
     stale = true;
@@ -72,12 +130,22 @@ async function loadList() {
   }
 }
 
+function emptyText() {
+  if (query) return "No articles match this search.";
+  if (page.view === "unread") return "Nothing unread here.";
+  if (page.view === "starred") return "No starred articles yet: press s or ☆ on an article to star it.";
+  return "No articles yet. New ones appear here as soon as they are fetched.";
+}
+
 async function loadMore() {
+  if (articles.trimmed || !nextCursor) return loadList(); // trimmed: the cursor no longer fits
   loadMoreButton.disabled = true;
   try {
-    const page = await fetchPage({ before: articles.minId });
-    articles.append(page, "list");
-    loadMoreButton.hidden = page.length < PAGE;
+    const result = await fetchPage(nextCursor);
+    await page.state.load?.(result.articles.map((a) => a.id));
+    articles.append(result.articles, "list");
+    nextCursor = result.next;
+    loadMoreButton.hidden = !nextCursor;
   } catch (error) {
     showMessage(`Could not load more articles: ${error.message}`);
   } finally {
@@ -87,6 +155,7 @@ async function loadMore() {
 
 function accept(article) {
   if (query) return false; // search results are not mixed with live arrivals
+  if (page.view === "starred") return false; // a new article is not starred yet
   if (chosen.length && !chosen.includes(article.category)) return false;
   return true;
 }
@@ -97,16 +166,17 @@ function showNew(article, source) {
   unread.add(1);
   status.announceNew(1);
   notifier.show(article);
+  page.state.arrived?.(article);
 }
 
 // Articles after `fromId`, oldest first, page by page (the stream's catch-up and polling).
 async function catchUp(fromId) {
   let after = fromId;
   for (let pages = 0; pages < 20; pages += 1) {
-    const page = await getArticles({ categories: chosen, after, limit: PAGE });
-    for (const article of page) showNew(article, "catchup");
-    if (page.length < PAGE) return;
-    after = page[page.length - 1].id;
+    const batch = await getArticles({ categories: chosen, after, limit: PAGE });
+    for (const article of batch) showNew(article, "catchup");
+    if (batch.length < PAGE) return;
+    after = batch[batch.length - 1].id;
   }
   await loadList(); // far behind: start afresh
 }
@@ -119,14 +189,27 @@ function startStream() {
     catchUp,
     onArticle: (article) => showNew(article, "stream"),
     onReset: () => loadList(),
+    onStateEvent: (change) => page.state.applyEvent?.(change),
     onState: (state) => {
       status.set(state);
       if (state === "live" && stale) recover();
+      if (state === "live" && page.state.signedIn) refreshMarks();
       if (state === "offline" && navigator.onLine !== false) dropVanishedCategories();
     },
   });
   status.set("connecting");
   stream.start();
+}
+
+// Back live after a break: state events are not replayed, so ask for the marks and counts.
+async function refreshMarks() {
+  page.state.refreshCounts();
+  try {
+    await page.state.load(articles.items().map((item) => Number(item.dataset.id)));
+    marking.redraw();
+  } catch {
+    // The next change or reconnect tries again.
+  }
 }
 
 // The page was opened while the server was unreachable: fill it in once it answers.
@@ -153,6 +236,7 @@ async function loadCategories() {
     const categories = await getCategories();
     chosen = picker.render(categories, chosen);
     saveChoice(chosen);
+    page.state.drawCounts?.();
   } catch (error) {
     stale = true;
     showMessage(`Could not load categories: ${error.message}`);
@@ -189,17 +273,64 @@ function setUpSearch() {
   });
 }
 
+// What account.js and toolbar.js may do to the page.
+const hooks = {
+  setState(state) {
+    page.state = state;
+    if (!state.signedIn && page.view !== "all") {
+      page.view = "all";
+      resetViews();
+    }
+    marking.redraw();
+  },
+  state: () => page.state,
+  view: () => page.view,
+  setView(view) {
+    page.view = view;
+    loadList();
+  },
+  drawCounts(counts) {
+    picker.setCounts(counts);
+    const total = $("#unread-total");
+    total.textContent = counts?.total ? String(counts.total) : "";
+  },
+  items: () => articles.items(),
+  redrawStates: () => marking.redraw(),
+  reload: () => loadList(),
+  restartStream: () => startStream(),
+  newestShownId: () => articles.maxId,
+  chosen: () => chosen,
+  announce: (text) => status.say(text),
+  showMessage,
+};
+
 async function main() {
   setUpSearch();
+  setUpToolbar(hooks);
+  setUpCommands({
+    articles,
+    selection,
+    reading,
+    isRead: (id) => page.state.isRead(id),
+    setRead: (ids, read) => marking.setRead(ids, read),
+    toggleStar: (id) => marking.toggleStar(id),
+    refresh: () => {
+      loadList();
+      page.state.refreshCounts?.();
+    },
+  });
   loadMoreButton.addEventListener("click", loadMore);
   setInterval(() => refreshTimes($("#articles")), 30_000);
   chosen = readChoice();
   saveChoice(chosen);
+  await startAccount(hooks);
   await loadCategories();
   const categoriesFailed = stale;
   await loadList();
   stale ||= categoriesFailed;
   startStream();
+  const linked = articleIdInHash();
+  if (linked !== null) reading.open(linked, { push: false });
 }
 
 main();

@@ -25,6 +25,14 @@ export class StatusBadge {
     this.text.textContent = text;
   }
 
+  // A polite message for screen readers (and nothing on screen).
+  say(text) {
+    this.announcer.textContent = "";
+    setTimeout(() => {
+      this.announcer.textContent = text;
+    }, 50);
+  }
+
   announceNew(count) {
     this.pending += count;
     clearTimeout(this.timer);

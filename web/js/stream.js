@@ -12,9 +12,10 @@ const REOPEN_DELAYS_MS = [1000, 3000, 5000, 10000, 30000];
 
 export class LiveStream {
   // url: the /api/stream URL; cursor(): newest id shown; catchUp(fromId): fetch and show
-  // articles after fromId (a promise); onArticle(article), onReset(), onState(state).
-  constructor({ url, cursor, catchUp, onArticle, onReset, onState }) {
-    Object.assign(this, { url, cursor, catchUp, onArticle, onReset, onState });
+  // articles after fromId (a promise); onArticle(article), onReset(), onState(state);
+  // onStateEvent(change): a signed-in reader's read/starred change made elsewhere.
+  constructor({ url, cursor, catchUp, onArticle, onReset, onState, onStateEvent = () => {} }) {
+    Object.assign(this, { url, cursor, catchUp, onArticle, onReset, onState, onStateEvent });
     this.state = "connecting";
     this.es = null;
     this.timers = new Set();
@@ -83,6 +84,14 @@ export class LiveStream {
       this.onArticle(article);
     });
     es.addEventListener("reset", () => this.onReset());
+    // `event: state` has no id: it never moves the resume point (DESIGN.md "Readers").
+    es.addEventListener("state", (event) => {
+      try {
+        this.onStateEvent(JSON.parse(event.data));
+      } catch {
+        // A malformed state event changes nothing.
+      }
+    });
     es.addEventListener("error", () => {
       if (this.es !== es) return;
       this.failing = true;

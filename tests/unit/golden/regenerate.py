@@ -91,6 +91,7 @@ def values(parsed: ParsedFeed) -> dict[str, Any]:
                 "content_start": e.content[:200],
                 "text_start": e.text[:200],
                 "content_hash": e.content_hash,
+                "enclosures": [[m.url, m.type, m.length] for m in e.enclosures],
             }
             for e in parsed.entries
         ],

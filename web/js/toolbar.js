@@ -1,0 +1,44 @@
+// The list's toolbar for a signed-in reader: All / Unread / Starred, and "Mark all read",
+// bounded by the newest article shown so one arriving meanwhile stays unread.
+
+const $ = (selector) => document.querySelector(selector);
+
+export function setUpToolbar(hooks) {
+  const views = $("#views");
+  views.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-view]");
+    if (!button) return;
+    for (const other of views.querySelectorAll("button[data-view]")) {
+      other.setAttribute("aria-pressed", String(other === button));
+    }
+    hooks.setView(button.dataset.view);
+  });
+
+  $("#mark-all").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    const state = hooks.state();
+    const uptoId = hooks.newestShownId();
+    if (!state.signedIn || !uptoId) return;
+    button.disabled = true;
+    try {
+      const categories = hooks.chosen();
+      await state.markAllRead({ categories, uptoId });
+      const scopes = categories.length ? categories.map((category) => ({ category })) : [{}];
+      for (const scope of scopes) state.markCovered(hooks.items(), { ...scope, upto_id: uptoId });
+      hooks.redrawStates();
+      hooks.announce("Marked all as read.");
+      if (hooks.view() === "unread") hooks.reload();
+    } catch (error) {
+      hooks.showMessage(`Could not mark all read: ${error.detail || error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// Resets the view buttons to "All" (after signing out, for instance).
+export function resetViews() {
+  for (const button of document.querySelectorAll("#views button[data-view]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.view === "all"));
+  }
+}
