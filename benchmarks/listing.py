@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from feedhub.api.queries import articles_after, articles_by_listing  # noqa: E402
+from feedhub.catalog.articles import articles_after, articles_by_listing  # noqa: E402
 from feedhub.cursor import Cursor  # noqa: E402
 from feedhub.db import create_engine, session_factory  # noqa: E402
 from feedhub.migrate import upgrade_to_head  # noqa: E402
