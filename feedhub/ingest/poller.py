@@ -3,9 +3,8 @@
 Two ways in: `poll_feeds(ids)` ("poll these feeds": bounded, in the background, one poll
 per feed at a time) and `poll_now(id)` ("poll this feed now": the admin's refresh and the
 tests). What a poll changes is decided by the pure `decide` and written by `FeedStore`;
-this module imports no SQLAlchemy. Everything that can go wrong with a feed ends as the
-feed's health (`last_status`, `error_count`, `last_error`, `next_poll_at`); nothing
-escapes to the scheduler's tick. One clock, injected, for every time a poll records.
+this module imports no SQLAlchemy. Anything that goes wrong ends as the feed's health
+(`last_status`, `error_count`, `last_error`), never in the tick. One injected clock.
 """
 
 from __future__ import annotations
