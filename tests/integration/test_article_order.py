@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -140,7 +141,9 @@ def without_the_lock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     async def slow_insert(self: ArticleStore, session: AsyncSession, *args: object) -> object:
         ids = await original_insert(self, session, *args)  # type: ignore[arg-type]
-        await session.execute(text("SELECT pg_sleep(0.002)"))
+        # Uneven gaps: one writer's commit waits while another's, with larger ids, goes
+        # through, whatever the machine's load (an even gap let the race hide under load).
+        await session.execute(text("SELECT pg_sleep(:s)"), {"s": random.choice((0.0, 0.02))})
         return ids
 
     monkeypatch.setattr(store_module, "serialise_new_articles", no_lock)
