@@ -208,3 +208,5 @@ def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
     yield Factory
     for server in started:
         server.kill()
+        # Captured by pytest and shown only when the test fails: the server's side of a flake.
+        print(f"--- log of feedhub serve on port {server.port} ---\n{server.log()[-20000:]}")

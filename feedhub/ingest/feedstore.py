@@ -20,7 +20,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -136,15 +147,22 @@ class FeedStore:
             return sorted(claimed)
 
     async def claim_one(self, feed_id: int, now: datetime, lease: timedelta) -> bool | None:
-        """Claim one feed: True, False while another poller holds it, None if no such feed."""
+        """Claim one feed: True, False while another poller holds it, None if no such feed.
+
+        A claim this process already holds counts as got: the scheduler's tick may claim a
+        feed just added while the admin call's poll of it is starting, and then leaves it
+        to that poll (it is in flight), whose own claim would otherwise fail and leave the
+        feed unpolled for a whole lease."""
+        me = self._claimer()
         async with self._sessions.begin() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
             if not postgres:
                 await _void_dead_local_claims(session, now)
+            mine = Feed.claimed_by == me if me is not None else false()
             got = await session.scalar(
                 update(Feed)
-                .where(Feed.id == feed_id, _unclaimed(now, postgres))
-                .values(claimed_until=now + lease, claimed_by=self._claimer())
+                .where(Feed.id == feed_id, _unclaimed(now, postgres) | mine)
+                .values(claimed_until=now + lease, claimed_by=me)
                 .returning(Feed.id)
                 .execution_options(synchronize_session=False)
             )

@@ -153,3 +153,30 @@ async def test_a_dead_claimers_claims_are_void_at_once(
     finally:
         await leadership.close()
         await engine.dispose()
+
+
+@BOTH_DATABASES
+async def test_a_new_feed_is_polled_when_the_tick_claims_it_first(
+    settings: Settings, feed_server: FeedServer
+) -> None:
+    """The admin call adds a feed and starts its poll (`poll_claimed`) while this process's
+    tick claims the same feed, due at once: the tick leaves a feed in flight to its poll,
+    whose own claim then finds the feed claimed — by this very process. It must poll, not
+    defer: the feed would wait a whole lease (five minutes) for its first articles."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    leadership = Leadership(settings.database_url)
+    claimer = lambda: leadership.backend_pid  # noqa: E731  (as feedhub.app wires it)
+    poller = Poller(settings, FeedStore(sessions, claimer=claimer), RecordingPublisher())
+    try:
+        await poller.start()
+        assert await leadership.check()
+        feed_server.set("/f.xml", rss([{"guid": "g", "title": "t"}]))
+        feed_id = await add_feed(sessions, feed_server.url("/f.xml"))
+        assert await poller.claim_due() == [feed_id]  # the tick's claim lands first...
+        outcome = await poller.poll_claimed([feed_id])[0]  # ...the admin call's poll starts
+        assert (outcome.status, len(outcome.new_articles)) == ("ok", 1)
+    finally:
+        await poller.stop()
+        await leadership.close()
+        await engine.dispose()
