@@ -156,6 +156,15 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture(params=["redis", "postgresql"])
+def bus_url(request: pytest.FixtureRequest, pg_url: str) -> str:
+    """The shared bus of a scale-out test on PostgreSQL: Redis pub/sub, then LISTEN/NOTIFY
+    on the same database."""
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return pg_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(

@@ -16,8 +16,9 @@ once, so the hub then reads the database for what it may have missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -28,7 +29,7 @@ from litestar.plugins import PluginProtocol
 
 from feedhub import metrics
 from feedhub.errors import ConfigError
-from feedhub.live.transport import Transport
+from feedhub.live.transport import CHANNEL, Transport
 
 __all__ = [
     "ALL_CHANNEL",
@@ -39,6 +40,7 @@ __all__ = [
     "Doorbell",
     "NullPublisher",
     "Publisher",
+    "Topic",
     "channel_name",
     "bus_kind",
     "open_bus",
@@ -90,6 +92,20 @@ class BusListener(Protocol):
     async def close(self) -> None: ...
 
 
+Unsubscribe = Callable[[], Awaitable[None]]
+
+
+class Topic(Protocol):
+    """A side channel of the bus, for small messages that are not doorbells (a reader's
+    state changes, DESIGN.md "Readers"): every process hears them, at most once."""
+
+    async def publish(self, payload: bytes) -> None: ...
+
+    async def subscribe(self, on_message: Callable[[bytes], None]) -> Unsubscribe:
+        """Returns once subscribed; the result undoes it (and closes what it opened)."""
+        ...
+
+
 class Bus(Publisher, Protocol):
     """A doorbell transport. `listen()` returns once the listener is registered, so a
     doorbell published after it returns is heard. `plugins`: what the app must register
@@ -99,6 +115,11 @@ class Bus(Publisher, Protocol):
     def plugins(self) -> Sequence[PluginProtocol]: ...
 
     async def listen(self) -> BusListener: ...
+
+    def topic(self, name: str) -> Topic:
+        """The side channel `name` on the same wire (a plain identifier: it is a LISTEN
+        channel on PostgreSQL)."""
+        ...
 
     async def ping(self) -> None:
         """Raise unless the bus can be reached and is heard now (readiness)."""
@@ -164,11 +185,63 @@ class ChannelsBus:
         subscriber = await self.plugin.subscribe(ALL_CHANNEL)
         return _ChannelsListener(self.plugin, subscriber)
 
+    def topic(self, name: str) -> Topic:
+        return _ChannelsTopic(self.plugin, name)
+
     async def ping(self) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+
+class _ChannelsTopic:
+    def __init__(self, channels: ChannelsPlugin, name: str) -> None:
+        self._channels = channels
+        self._name = name
+
+    async def publish(self, payload: bytes) -> None:
+        await self._channels.wait_published(payload, [self._name])
+
+    async def subscribe(self, on_message: Callable[[bytes], None]) -> Unsubscribe:
+        subscriber = await self._channels.subscribe(self._name)
+
+        async def pump() -> None:
+            async for payload in subscriber.iter_events():
+                on_message(payload)
+
+        task = asyncio.create_task(pump(), name=f"topic-{self._name}")
+
+        async def unsubscribe() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._channels.unsubscribe(subscriber)
+
+        return unsubscribe
+
+
+class _TransportTopic:
+    """Its own transport on the channel `name`: one connection to publish (opened at the
+    first message) and one to listen, beside the doorbells' pair."""
+
+    def __init__(self, make: Callable[[str], Transport], name: str) -> None:
+        self._make = make
+        self._name = name
+        self._publisher = make(name)
+
+    async def publish(self, payload: bytes) -> None:
+        await self._publisher.publish(payload)
+
+    async def subscribe(self, on_message: Callable[[bytes], None]) -> Unsubscribe:
+        listener = self._make(self._name)
+        await listener.start(on_message, lambda: None)
+
+        async def unsubscribe() -> None:
+            await listener.stop()
+            await self._publisher.stop()
+
+        return unsubscribe
 
 
 class _TransportListener:
@@ -187,9 +260,9 @@ class _TransportListener:
 class TransportBus:
     """A bus on one of our transports: one channel; the category is in the doorbell."""
 
-    def __init__(self, make: Callable[[], Transport]) -> None:
+    def __init__(self, make: Callable[[str], Transport]) -> None:
         self._make = make
-        self._publisher = make()
+        self._publisher = make(CHANNEL)
         self._listening: Transport | None = None
 
     @property
@@ -203,7 +276,7 @@ class TransportBus:
 
     async def listen(self) -> BusListener:
         queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._listening = transport = self._make()
+        self._listening = transport = self._make(CHANNEL)
         await transport.start(queue.put_nowait, lambda: queue.put_nowait(RECONNECTED))
         return _TransportListener(transport, queue)
 
@@ -211,6 +284,9 @@ class TransportBus:
         await self._publisher.ping()
         if self._listening is not None and not self._listening.stats.connected:
             raise ConnectionError("the bus listener is reconnecting")
+
+    def topic(self, name: str) -> Topic:
+        return _TransportTopic(self._make, name)
 
     async def close(self) -> None:
         await self._publisher.stop()
@@ -228,7 +304,7 @@ def _redis(url: str) -> Bus:
             "FEEDHUB_BUS_URL is a Redis URL but redis-py is not installed: "
             "pip install 'feedhub[redis]'"
         ) from None
-    return TransportBus(lambda: RedisTransport(url))
+    return TransportBus(lambda channel: RedisTransport(url, channel=channel))
 
 
 def _postgresql(url: str) -> Bus:
@@ -239,7 +315,7 @@ def _postgresql(url: str) -> Bus:
             "FEEDHUB_BUS_URL is a PostgreSQL URL but asyncpg is not installed: "
             "pip install 'feedhub[postgres]'"
         ) from None
-    return TransportBus(lambda: PgTransport(url))
+    return TransportBus(lambda channel: PgTransport(url, channel=channel))
 
 
 # scheme -> (kind, factory)

@@ -1,31 +1,29 @@
 """A user's read/starred changes, to every stream that user has open, in every process.
 
-On a Litestar Channels bus (`ChannelsBus`, memory:// today) a change is published on the
-channel `readers.state` (small messages: ids are split into parts well under PostgreSQL's
-NOTIFY limit) and each web process turns it into the `event: state` bytes once, then
-hands them to the listeners of that user: the signed-in streams (DESIGN.md "Readers").
-On a bus that only carries doorbells, changes reach the streams of this process only.
-Nothing is kept: a stream that reconnects refetches the counts.
+A change is published on the bus's side channel `feedhub_readers_state` (`Bus.topic`: the
+memory bus, Redis pub/sub or PostgreSQL NOTIFY, like the doorbells) in small messages (ids
+split into parts well under PostgreSQL's NOTIFY limit). Each web process turns what it
+hears into the `event: state` bytes once, then hands them to the listeners of that user:
+the signed-in streams (DESIGN.md "Readers"). Nothing is kept: at most once, like pub/sub;
+a stream that reconnects refetches the counts. When publishing fails, this process's
+streams still hear the change.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 import msgspec
-from litestar.channels import ChannelsPlugin, Subscriber
 
-from feedhub.live.bus import Bus, ChannelsBus
+from feedhub.live.bus import Bus, Unsubscribe
 from feedhub.readers.state import StateChange
 
 __all__ = ["CHANNEL", "StateEvents", "encode_state_event"]
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "readers.state"
+CHANNEL = "feedhub_readers_state"
 _IDS_PER_MESSAGE = 300
 
 
@@ -57,39 +55,27 @@ def _parts(change: StateChange) -> list[StateChange]:
 
 class StateEvents:
     def __init__(self, bus: Bus) -> None:
-        self._channels: ChannelsPlugin | None = bus.plugin if isinstance(bus, ChannelsBus) else None
+        self._topic = bus.topic(CHANNEL)
         self._listeners: dict[int, set[Callable[[bytes], None]]] = {}
-        self._subscriber: Subscriber | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Unsubscribe | None = None
 
     async def start(self) -> None:
-        if self._channels is None:
-            return
-        self._subscriber = await self._channels.subscribe(CHANNEL)
-        self._task = asyncio.create_task(self._listen(self._subscriber), name="state-events")
+        self._unsubscribe = await self._topic.subscribe(self._heard)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._subscriber is not None and self._channels is not None:
-            with contextlib.suppress(Exception):
-                await self._channels.unsubscribe(self._subscriber)
+        if self._unsubscribe is not None:
+            await self._unsubscribe()
+            self._unsubscribe = None
 
     async def publish(self, user_id: int, change: StateChange) -> None:
         if change.is_empty():
             return
-        if self._channels is None:  # this process's streams only
-            self._deliver(user_id, change)
-            return
         for part in _parts(change):
             try:
-                await self._channels.wait_published(
-                    msgspec.json.encode(_Message(user_id, part)), [CHANNEL]
-                )
-            except Exception:  # the change is committed; only other devices miss it live
-                log.exception("could not publish a state change")
+                await self._topic.publish(msgspec.json.encode(_Message(user_id, part)))
+            except Exception:  # the change is committed; other processes miss it live
+                log.exception("could not publish a state change; only this process hears it")
+                self._deliver(user_id, part)
 
     def listen(self, user_id: int, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Call `callback(event bytes)` for each change of this user; returns the undo."""
@@ -104,14 +90,13 @@ class StateEvents:
 
         return stop
 
-    async def _listen(self, subscriber: Subscriber) -> None:
-        async for payload in subscriber.iter_events():
-            try:
-                message = msgspec.json.decode(payload, type=_Message)
-            except msgspec.DecodeError:
-                log.warning("ignored a malformed state message")
-                continue
-            self._deliver(message.user_id, message.change)
+    def _heard(self, payload: bytes) -> None:
+        try:
+            message = msgspec.json.decode(payload, type=_Message)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("ignored a malformed state message")
+            return
+        self._deliver(message.user_id, message.change)
 
     def _deliver(self, user_id: int, change: StateChange) -> None:
         callbacks = self._listeners.get(user_id)

@@ -146,13 +146,6 @@ def make_stream_handler(
             return
         try:
             subscription = hub.subscribe(categories)  # its start_id: see Subscription
-            # A signed-in reader's stream also carries their state changes (`event: state`).
-            user_id = _user_id(scope) if state_events is not None else None
-            stop_notes = (
-                state_events.listen(user_id, subscription.note)
-                if state_events is not None and user_id is not None
-                else None
-            )
             conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
             # A signed-in reader's stream also carries their state changes (`event: state`).
             user_id = _user_id(scope) if state_events is not None else None

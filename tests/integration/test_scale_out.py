@@ -31,13 +31,6 @@ FEEDS = {"tech": ["/tech/1.xml", "/tech/2.xml"], "science": ["/science/1.xml"]}
 PROCESSES = 3
 
 
-@pytest.fixture(params=["redis", "postgresql"])
-def bus_url(request: pytest.FixtureRequest, pg_url: str) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return pg_url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 @pytest.fixture
 def desk() -> Iterator[NewsDesk]:
     with FeedServer() as server:
