@@ -8,7 +8,6 @@ local feed server; the stream's Last-Event-ID case runs against a real `feedhub 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,13 @@ from feedhub.config import Settings
 from feedhub.errors import ParseError
 from feedhub.ingest.opml import MAX_DEPTH, read_opml
 from feedhub.ingest.parse import parse_feed
+from tests.conftest import BOTH_DATABASES
+from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer, rss
 from tests.support.server import ServerProcess
 from tests.support.sse import Newsroom, RawStream
+
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 TOO_BIG = str(2**63)  # one past a BIGINT
@@ -120,9 +123,9 @@ async def test_atom_stays_200_with_linkless_articles_and_control_characters(
     r = await client.patch("/api/admin/categories/tech", json={"name": "Te\x0bch"}, headers=AUTH)
     assert r.status_code in (400, 422), r.text
     # ...and one stored before that rule still renders.
-    path = settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE category SET name = 'Te\x0bch\x01' WHERE slug = 'tech'")
+    await execute(
+        settings.database_url, "UPDATE category SET name = 'Te\x0bch\x01' WHERE slug = 'tech'"
+    )
     for url in ("/all/atom.xml", "/categories/tech/atom.xml"):
         r = await client.get(url)
         assert r.status_code == 200, r.text

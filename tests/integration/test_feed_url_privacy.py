@@ -14,7 +14,10 @@ from litestar.testing import AsyncTestClient
 
 from feedhub.app import create_app
 from feedhub.config import Settings
+from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import FeedServer, rss
+
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 

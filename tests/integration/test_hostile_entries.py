@@ -12,7 +12,6 @@ import html
 import json
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,10 +32,13 @@ from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.parsepool import ParserPool
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
+from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer
 from tests.support.hostile import QuickFeedServer, add_feed, feed_row
 from tests.support.server import ServerProcess
+
+pytestmark = BOTH_DATABASES
 
 
 @pytest.fixture
@@ -175,10 +177,10 @@ async def test_anonymous_answers_are_bounded_per_article(
         feed = (await client.get(f"/api/admin/feeds/{feed_id}", headers=auth)).json()
         assert feed["truncation"] == "shortened 9 over-long entries"
 
-        path = settings.database_url.split("///", 1)[1]
-        with sqlite3.connect(path) as db:  # as stored by an older version
-            db.execute("UPDATE article SET summary = ?, title = ? WHERE id = 1",
-                       ("x" * 9_000_000, "t" * 100_000))  # fmt: skip
+        await execute(  # as stored by an older version
+            settings.database_url, "UPDATE article SET summary = :s, title = :t WHERE id = 1",
+            s="x" * 9_000_000, t="t" * 100_000,
+        )  # fmt: skip
         for url in ("/api/articles?limit=10", "/all/feed.json", "/all/atom.xml"):
             r = await client.get(url)
             assert r.status_code == 200

@@ -9,7 +9,6 @@ another process would).
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +20,10 @@ from feedhub.config import Settings
 from feedhub.db import create_engine, session_factory
 from feedhub.live.bus import Doorbell
 from feedhub.live.hub import StreamHub
+from tests.conftest import BOTH_DATABASES
+from tests.support.dbsnap import execute
+
+pytestmark = BOTH_DATABASES
 
 
 class Counted:
@@ -42,10 +45,13 @@ async def hub_and_reads(settings: Settings) -> AsyncIterator[tuple[StreamHub, Co
     await engine.dispose()
 
 
-def create_behind_the_hubs_back(settings: Settings, slug: str) -> None:
-    path = settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO category (slug, name) VALUES (?, ?)", (slug, slug.title()))
+async def create_behind_the_hubs_back(settings: Settings, slug: str) -> None:
+    await execute(
+        settings.database_url,
+        "INSERT INTO category (slug, name) VALUES (:slug, :name)",
+        slug=slug,
+        name=slug.title(),
+    )
 
 
 async def test_a_storm_for_a_category_created_after_start_costs_one_read(
@@ -53,7 +59,7 @@ async def test_a_storm_for_a_category_created_after_start_costs_one_read(
 ) -> None:
     hub, counted = hub_and_reads
     hub.miss_ttl = 0  # only coalescing may save reads here
-    create_behind_the_hubs_back(settings, "late")
+    await create_behind_the_hubs_back(settings, "late")
     answers = await asyncio.gather(*(hub.unknown_categories(["late"]) for _ in range(2000)))
     assert answers == [[]] * 2000
     assert counted.reads == 1
@@ -80,7 +86,7 @@ async def test_categories_are_learned_from_doorbells_and_creation(
 ) -> None:
     hub, counted = hub_and_reads
     hub.miss_ttl = 0
-    create_behind_the_hubs_back(settings, "rung")
+    await create_behind_the_hubs_back(settings, "rung")
     await hub.on_doorbell(Doorbell(feed_id=1, category="rung", ids=(1,)))  # no subscriber: no read
     hub.learn_category("created-here")
     assert await hub.unknown_categories(["rung", "created-here"]) == []

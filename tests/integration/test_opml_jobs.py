@@ -1,14 +1,13 @@
 """Issue 14, item 11: bulk OPML import as a background job that can be watched and
 cancelled; a request imports small documents only; every document is capped.
 
-In-process app with a real SQLite file; the feeds point at loopback and are not fetched
-(the scheduler is off), so the import itself is what is timed.
+In-process app on a real SQLite file and on PostgreSQL; the feeds point at loopback and are
+not fetched (the scheduler is off), so the import itself is what is timed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +17,10 @@ from litestar.testing import AsyncTestClient
 
 from feedhub.app import create_app
 from feedhub.config import Settings
+from tests.conftest import BOTH_DATABASES
+from tests.support.dbsnap import table_rows
+
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -40,10 +43,8 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
         yield c
 
 
-def feed_count(settings: Settings) -> int:
-    path = settings.database_url.split("///", 1)[1]
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT count(*) FROM feed").fetchone()[0])
+async def feed_count(settings: Settings) -> int:
+    return len(await table_rows(settings.database_url, "feed"))
 
 
 async def wait_for(client: AsyncTestClient[Any], job_id: str, check: Any) -> dict[str, Any]:
@@ -62,7 +63,7 @@ async def test_a_large_import_is_a_job_that_can_be_watched_and_cancelled(
 ) -> None:
     r = await client.post("/api/admin/opml", content=opml(21), headers=AUTH)
     assert r.status_code == 422 and "/api/admin/opml/jobs" in r.json()["detail"]
-    assert feed_count(settings) == 0  # refused before creating anything
+    assert await feed_count(settings) == 0  # refused before creating anything
 
     r = await client.post("/api/admin/opml/jobs", content=opml(3000), headers=AUTH)
     assert r.status_code == 202, r.text
@@ -79,10 +80,10 @@ async def test_a_large_import_is_a_job_that_can_be_watched_and_cancelled(
     assert r.status_code == 200, r.text
     cancelled = r.json()
     assert cancelled["status"] == "cancelled" and cancelled["finished_at"]
-    made = feed_count(settings)
+    made = await feed_count(settings)
     assert 20 <= made < 3000 and made in (cancelled["done"], cancelled["done"] + 1)
     await asyncio.sleep(0.3)
-    assert feed_count(settings) == made
+    assert await feed_count(settings) == made
 
     # A smaller job runs to the end with its report; the cancelled feeds are "existing".
     r = await client.post("/api/admin/opml/jobs", content=opml(made + 10), headers=AUTH)
@@ -99,7 +100,7 @@ async def test_every_document_is_capped_and_unknown_jobs_are_404(
     assert r.status_code == 422 and "at most 3000" in r.json()["detail"]
     r = await client.post("/api/admin/opml/jobs", content=b"<html/>", headers=AUTH)
     assert r.status_code == 422
-    assert feed_count(settings) == 0
+    assert await feed_count(settings) == 0
     for method in ("GET", "DELETE"):
         r = await client.request(method, "/api/admin/opml/jobs/nope", headers=AUTH)
         assert r.status_code == 404 and r.json()["detail"]

@@ -21,10 +21,12 @@ from feedhub.config import Settings
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.models import Article
-from tests.conftest import RecordingPublisher
+from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.server import ServerProcess
 from tests.support.sse import RawStream
+
+pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}
 NOW = datetime.now(UTC)

@@ -13,7 +13,10 @@ from feedhub.models import User, UserSession
 from feedhub.readers import accounts
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 from feedhub.readers.ratelimit import AttemptLimiter
+from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.helpers import T0
+
+pytestmark = BOTH_DATABASES
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.greader.protocol import READ, READING_LIST, STARRED, long_id
 from feedhub.models import Article
+from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import PASSWORD, google_login
 from tests.integration.readers.helpers import T0
+
+pytestmark = BOTH_DATABASES
 
 Client = AsyncTestClient[Any]
 API = "/reader/api/0"

@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.config import Settings
 from feedhub.models import Article
+from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import ADMIN, PASSWORD, make_client
 from tests.integration.readers.helpers import T0
+from tests.support.dbsnap import table_rows
+
+pytestmark = BOTH_DATABASES
 
 Client = AsyncTestClient[Any]
 
@@ -27,9 +31,8 @@ async def sign_in(client: Client, name: str = "ann", password: str = PASSWORD) -
     return {"X-CSRF-Token": body["csrf_token"]}
 
 
-def _rows(settings: Settings, table: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(settings.database_url.split("///", 1)[1]) as db:
-        return db.execute(f"SELECT * FROM {table}").fetchall()
+async def _rows(settings: Settings, table: str) -> list[tuple[Any, ...]]:
+    return await table_rows(settings.database_url, table)
 
 
 async def test_sign_in_sets_a_safe_cookie(client: Client, world: Any) -> None:
@@ -84,7 +87,7 @@ async def test_sign_in_rate_limit(client: Client, world: Any, settings: Settings
     # the same address trying other names is limited too
     r = await client.post("/api/session", json={"name": "root", "password": PASSWORD})
     assert r.status_code == 429
-    assert _rows(settings, "user_session") == []
+    assert await _rows(settings, "user_session") == []
 
 
 async def test_sessions_listed_and_revoked(settings: Settings, world: Any) -> None:
@@ -109,12 +112,12 @@ async def test_sessions_listed_and_revoked(settings: Settings, world: Any) -> No
         r = await laptop.delete("/api/session", headers=csrf)
         assert r.status_code == 204
         assert (await laptop.get("/api/me/unread")).status_code == 401
-    assert _rows(settings, "user_session") == []
+    assert await _rows(settings, "user_session") == []
 
 
 async def test_csrf_refused_on_every_change(client: Client, world: Any, settings: Settings) -> None:
     csrf = await sign_in(client)
-    before = _rows(settings, "article_state"), _rows(settings, "read_mark")
+    before = await _rows(settings, "article_state"), await _rows(settings, "read_mark")
     for method, path, body in [
         ("POST", "/api/me/state", {"read": [1]}),
         ("POST", "/api/me/mark-all-read", {"upto_id": 10}),
@@ -125,7 +128,7 @@ async def test_csrf_refused_on_every_change(client: Client, world: Any, settings
         for headers in ({}, {"X-CSRF-Token": "forged"}):
             r = await client.request(method, path, json=body, headers=headers)
             assert r.status_code == 403, (path, r.text)
-    assert (_rows(settings, "article_state"), _rows(settings, "read_mark")) == before
+    assert (await _rows(settings, "article_state"), await _rows(settings, "read_mark")) == before
     r = await client.post("/api/me/state", json={"read": [1]}, headers=csrf)
     assert r.status_code == 200
 
@@ -252,7 +255,7 @@ async def test_admin_users_api(client: Client, world: Any, settings: Settings) -
     assert r.status_code == 403  # no CSRF token
     r = await client.delete("/api/admin/users/bob", headers=csrf)
     assert r.status_code == 204
-    assert "bob" not in str(_rows(settings, "reader_user"))
+    assert "bob" not in str(await _rows(settings, "reader_user"))
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from feedhub.errors import ValidationError
 from feedhub.models import ArticleState, ReadMark
 from feedhub.readers import accounts, state
+from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.helpers import T0, seed
+
+pytestmark = BOTH_DATABASES
 
 Sessions = async_sessionmaker[AsyncSession]
 
