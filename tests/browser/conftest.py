@@ -59,8 +59,14 @@ def feeds() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def feedhub(tmp_path: Path) -> Iterator[FeedhubServer]:
-    server = FeedhubServer(tmp_path / "feedhub")
+def feedhub(
+    tmp_path: Path, db_backend: str, request: pytest.FixtureRequest
+) -> Iterator[FeedhubServer]:
+    """On SQLite; a module marked `both_databases` runs again on PostgreSQL."""
+    env = {}
+    if db_backend == "postgresql":
+        env["FEEDHUB_DATABASE_URL"] = str(request.getfixturevalue("pg_url"))
+    server = FeedhubServer(tmp_path / "feedhub", extra_env=env)
     try:
         yield server.start()
     finally:

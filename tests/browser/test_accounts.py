@@ -11,9 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import item
+from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import rss
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, BOTH_DATABASES]
 
 PASSWORD = "correct horse battery"
 TECH = [item("t1", "Tech one", minutes_ago=30), item("t2", "Tech two", minutes_ago=20),
