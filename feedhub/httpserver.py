@@ -12,6 +12,7 @@ count, so an attack cannot flood the log).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import resource
 import time
@@ -19,7 +20,14 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["DeadlineProtocol", "protocol_with_deadlines", "raise_open_file_limit"]
+from feedhub.config import Settings
+
+__all__ = [
+    "DeadlineProtocol",
+    "WorkerDeadlineProtocol",
+    "protocol_with_deadlines",
+    "raise_open_file_limit",
+]
 
 log = logging.getLogger("feedhub.http")
 
@@ -89,6 +97,22 @@ class DeadlineProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+
+class WorkerDeadlineProtocol(DeadlineProtocol):
+    """For `serve --workers`: uvicorn imports the protocol by name in each worker, so the
+    deadlines cannot be baked into a class made by the parent; they are read from the
+    FEEDHUB_* environment `serve` set for its workers (once per worker)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout, self.body_timeout = _deadlines_from_env()
+
+
+@functools.cache
+def _deadlines_from_env() -> tuple[float, float]:
+    settings = Settings.from_env()
+    return settings.header_timeout_seconds, settings.body_timeout_seconds
 
 
 def protocol_with_deadlines(header_timeout: float, body_timeout: float) -> type[DeadlineProtocol]:

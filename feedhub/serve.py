@@ -167,7 +167,8 @@ def serve(
         return 0
     # Several workers: uvicorn starts each with the app factory, which reads the settings
     # from the environment we set here. Metrics are shared through files (PITFALLS.md).
-    # The protocol is named, not built: a worker imports it (default deadlines, 10 s/30 s).
+    # The protocol is named, not built: a worker imports it and reads its deadlines from
+    # the environment set here.
     if listener is not None:
         listener.close()
     os.environ.update(settings_env(settings))
@@ -180,7 +181,7 @@ def serve(
         "feedhub.app:app_from_env",
         factory=True,
         workers=workers,
-        http="feedhub.httpserver:DeadlineProtocol",
+        http="feedhub.httpserver:WorkerDeadlineProtocol",
         **options,
     )
     return 0

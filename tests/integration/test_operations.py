@@ -8,8 +8,11 @@ move with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -146,9 +149,19 @@ async def test_workers_share_one_port_streams_and_metrics(
     server_factory: type[ServerProcess], pg_url: str, redis_url: str, feed_server: FeedServer
 ) -> None:
     """`serve --workers 2`: streams on both workers get the article once; /metrics from any
-    worker adds up every worker's values (prometheus-client's multiprocess mode)."""
-    env = cluster_env(pg_url, redis_url, FEEDHUB_TICK_SECONDS="3600")
+    worker adds up every worker's values (prometheus-client's multiprocess mode); the
+    workers keep the configured request deadlines."""
+    env = cluster_env(
+        pg_url, redis_url, FEEDHUB_TICK_SECONDS="3600", FEEDHUB_HEADER_TIMEOUT_SECONDS="1"
+    )
     server = await asyncio.to_thread(server_factory(env=env, args=("--workers", "2")).start, 60.0)
+    for _ in range(4):  # connections land on either worker: each cuts a silent one at 1 s
+        with socket.create_connection(("127.0.0.1", server.port)) as silent:
+            silent.settimeout(5)
+            started = time.monotonic()
+            with contextlib.suppress(ConnectionResetError):
+                assert silent.recv(1) == b""
+            assert time.monotonic() - started < 3  # not the default 10 s
     await asyncio.to_thread(server.add_category, "Tech", "tech")
     streams = [await RawStream.open(f"{server.url}/api/stream") for _ in range(8)]
     try:
