@@ -17,8 +17,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess as _multiprocess,
 )
-from prometheus_client import multiprocess as _multiprocess
 
 __all__ = [
     "ARTICLES_STORED",

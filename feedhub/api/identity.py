@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.config import Settings
-from feedhub.errors import AuthError, ForbiddenError
+from feedhub.errors import AuthError, ForbiddenError, RateLimitedError
 from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
 from feedhub.readers.accounts import SessionInfo, UserInfo
@@ -78,6 +79,25 @@ class Readers:
     @property
     def private(self) -> bool:
         return self.settings.reading == "private"
+
+    async def sign_in(
+        self, session: AsyncSession, name: str, password: str, client: str
+    ) -> UserInfo:
+        """Check a password, rate limited per name and per client address (the page's
+        sign-in and the apps' ClientLogin alike). Raises AuthError or RateLimitedError."""
+        keys = [f"name:{name.lower()}", f"ip:{client}"]
+        now = time.monotonic()
+        if wait := self.limiter.retry_after(keys, now):
+            raise RateLimitedError("too many failed sign-ins; try again later", retry_after=wait)
+        try:
+            if not name or not password:
+                raise AuthError("a name and a password are required")
+            user = await accounts.authenticate(session, name, password)
+        except AuthError:
+            self.limiter.failed(keys, now)
+            raise
+        self.limiter.succeeded(keys[0])
+        return user
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ every cookie-authenticated change by the identity middleware, before these run.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -36,18 +35,17 @@ from feedhub.api.reader_schemas import (
     UnreadJSON,
 )
 from feedhub.api.schemas import EnclosureJSON
+from feedhub.catalog.views import ArticleInfo
 from feedhub.cursor import Cursor
 from feedhub.errors import (
-    AuthError,
     NotFoundError,
-    RateLimitedError,
     ValidationError,
 )
 from feedhub.live.stream import parse_categories
 from feedhub.models import Category, Feed
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
-from feedhub.readers.queries import Scope, get_item, list_items
+from feedhub.readers.queries import Item, Scope, get_item, list_items
 from feedhub.readers.state import AllRead
 from feedhub.types import MAX_ID
 
@@ -100,17 +98,7 @@ class SessionController(Controller):
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise ValidationError("send the name and password as JSON")
         client = request.client.host if request.client else "?"
-        keys = [f"name:{data.name.lower()}", f"ip:{client}"]
-        now = time.monotonic()
-        wait = readers.limiter.retry_after(keys, now)
-        if wait:
-            raise RateLimitedError("too many failed sign-ins; try again later", retry_after=wait)
-        try:
-            user = await accounts.authenticate(session, data.name, data.password)
-        except AuthError:
-            readers.limiter.failed(keys, now)
-            raise
-        readers.limiter.succeeded(keys[0])
+        user = await readers.sign_in(session, data.name, data.password, client)
         agent = request.headers.get("user-agent")
         token, info = await accounts.open_session(session, user, "web", agent, readers.clock())
         max_age = int(SESSION_IDLE.total_seconds())
@@ -273,13 +261,7 @@ class MeController(Controller):
         headers = {}
         if order == "published" and len(items) == limit:
             headers[NEXT_CURSOR] = Cursor(items[-1].listed_at, items[-1].id).encode()
-        body = [
-            StatefulArticleJSON(
-                i.id, i.feed_id, i.feed_title, i.category, i.title, i.url, i.summary, i.author,
-                i.published_at, i.fetched_at, i.read, i.starred, i.listed_at,
-            )
-            for i in items
-        ]  # fmt: skip
+        body = [StatefulArticleJSON(**_listed(i), read=i.read, starred=i.starred) for i in items]
         return Response(body, headers=headers)
 
 
@@ -302,11 +284,16 @@ class ArticleController(Controller):
             if isinstance(e, dict) and isinstance(e.get("url"), str)
         ]
         return ArticleContentJSON(
-            item.id, item.feed_id, item.feed_title, item.category, item.title, item.url,
-            item.summary, item.content or "", item.author, item.published_at, item.fetched_at,
-            item.read if user else None, item.starred if user else None,
-            item.listed_at, item.feed_site_url, media,
+            **_listed(item), content=item.content or "",
+            read=item.read if user else None, starred=item.starred if user else None,
+            site_url=item.feed_site_url, enclosures=media,
         )  # fmt: skip
+
+
+def _listed(item: Item) -> dict[str, Any]:
+    """The fields every article list carries (catalog.views.ArticleInfo), from a reader's
+    item."""
+    return {name: getattr(item, name) for name in ArticleInfo.__struct_fields__}
 
 
 async def _category_id(session: SessionDep, slug: str) -> int:

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.api.schemas import EnclosureJSON
+from feedhub.catalog.views import ArticleInfo
 from feedhub.types import MAX_ID
 
 __all__ = [
@@ -102,38 +103,20 @@ class UnreadJSON(msgspec.Struct):
     feeds: dict[str, int]
 
 
-class StatefulArticleJSON(msgspec.Struct):
-    id: int
-    feed_id: int
-    feed_title: str
-    category: str
-    title: str
-    url: str | None
-    summary: str
-    author: str | None
-    published_at: datetime
-    fetched_at: datetime
+class StatefulArticleJSON(ArticleInfo, frozen=True):
+    """An article of a signed-in list: the fields of every list, and the reader's state."""
+
     read: bool
     starred: bool
-    listed_at: datetime
 
 
-class ArticleContentJSON(msgspec.Struct):
-    id: int
-    feed_id: int
-    feed_title: str
-    category: str
-    title: str
-    url: str | None
-    summary: str
+class ArticleContentJSON(ArticleInfo, frozen=True):
+    """One article whole (the reading view); its state only for a signed-in reader."""
+
     content: str
-    author: str | None
-    published_at: datetime
-    fetched_at: datetime
     read: bool | None
     starred: bool | None
-    # Issue 13's reading view: list order, the feed's site, media files.
-    listed_at: datetime
+    # Issue 13's reading view: the feed's site, media files.
     site_url: str | None
     enclosures: list[EnclosureJSON]
 

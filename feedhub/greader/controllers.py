@@ -23,35 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import ReadersDep
-from feedhub.errors import AuthError, RateLimitedError, ValidationError
+from feedhub.errors import AuthError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
-from feedhub.greader.http import BadToken as _BadToken
 from feedhub.greader.http import (
+    BadToken as _BadToken,
     bad_token as _bad_token,
-)
-from feedhub.greader.http import (
     caller as _caller,
-)
-from feedhub.greader.http import (
-    check_token as _check_token,
-)
-from feedhub.greader.http import (
+    change_of as _change,
     cursor_of as _cursor,
-)
-from feedhub.greader.http import (
     json_response as _json,
-)
-from feedhub.greader.http import (
     params_of as _params,
-)
-from feedhub.greader.http import (
     parse_param as _int,
-)
-from feedhub.greader.http import (
     stream_of as _stream,
-)
-from feedhub.greader.http import (
     text_response as _text,
 )
 from feedhub.greader.render import atom_stream, item_json
@@ -99,19 +83,10 @@ async def client_login(
     params = await _params(request)
     name, password = params.get("Email") or "", params.get("Passwd") or ""
     client = request.client.host if request.client else "?"
-    keys = [f"name:{name.lower()}", f"ip:{client}"]
-    now = time.monotonic()
-    wait = readers.limiter.retry_after(keys, now)
-    if wait:
-        raise RateLimitedError("too many failed sign-ins; try again later", retry_after=wait)
     try:
-        if not name or not password:
-            raise AuthError("Email and Passwd are required")
-        user = await accounts.authenticate(session, name, password)
+        user = await readers.sign_in(session, name, password, client)
     except AuthError:
-        readers.limiter.failed(keys, now)
         return _text("Error=BadAuthentication\n", 401)
-    readers.limiter.succeeded(keys[0])
     agent = request.headers.get("user-agent")
     token, _ = await accounts.open_session(session, user, "api", agent, readers.clock())
     if params.get("output") == "json":
@@ -247,9 +222,7 @@ async def stream_items_contents(request: AnyRequest, session: SessionDep) -> Res
 # -- state changes -------------------------------------------------------------------------------
 @post("/reader/api/0/edit-tag", status_code=200)
 async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep) -> Response[str]:
-    user, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    user, params = await _change(request)
     ids = _item_ids(params)
     add, remove = protocol.tags_in(params.getall("a", [])), protocol.tags_in(params.getall("r", []))
     change = await state.apply_changes(
@@ -267,9 +240,7 @@ async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep
 async def mark_all_as_read(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
-    user, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    user, params = await _change(request)
     if not params.get("s"):  # never "everything" by omission
         raise ValidationError("s (the stream to mark as read) is required")
     stream = _stream(params.get("s"))
@@ -290,9 +261,7 @@ async def mark_all_as_read(
 async def subscription_edit(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[str]:
-    _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    _, params = await _change(request)
     await edit_subscription(request, session, readers, params)
     return _text("OK")
 
@@ -301,9 +270,7 @@ async def subscription_edit(
 async def quickadd(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[bytes]:
-    _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    _, params = await _change(request)
     url = params.get("quickadd") or ""
     feed = await edit_subscription(
         request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
@@ -313,9 +280,7 @@ async def quickadd(
 
 @post("/reader/api/0/rename-tag", status_code=200)
 async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
-    _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    _, params = await _change(request)
     await rename_label(
         request, session, params.get("s") or params.get("t") or "", params.get("dest") or ""
     )
@@ -324,9 +289,7 @@ async def rename_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
 
 @post("/reader/api/0/disable-tag", status_code=200)
 async def disable_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
-    _, info = _caller(request)
-    params = await _params(request)
-    _check_token(params, info)
+    _, params = await _change(request)
     await disable_label(request, session, params.get("s") or params.get("t") or "")
     return _text("OK")
 

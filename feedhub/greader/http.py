@@ -65,6 +65,14 @@ def check_token(params: MultiDict[str], session: SessionInfo) -> None:
         raise BadToken()
 
 
+async def change_of(request: AnyRequest) -> tuple[UserInfo, MultiDict[str]]:
+    """The caller and the parameters of a change (POST): its `T` token checked."""
+    user, session = caller(request)
+    params = await params_of(request)
+    check_token(params, session)
+    return user, params
+
+
 class BadToken(Exception):
     pass
 

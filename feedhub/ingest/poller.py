@@ -23,11 +23,11 @@ import httpx
 from feedhub import metrics
 from feedhub.config import Settings
 from feedhub.errors import FetchError, ParseError
+from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
-from feedhub.ingest.decide import decide as decide_update
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
@@ -311,7 +311,7 @@ class Poller:
         return await self._record(state, Fetched(result, parsed, fingerprint, moved_to, recent))
 
     def decide(self, state: FeedState, outcome: Outcome) -> FeedUpdate:
-        return decide_update(
+        return decision.decide(
             state, outcome, self._clock(), limits=self.limits, jitter=self._rng.random()
         )
 

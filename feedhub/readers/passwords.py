@@ -32,7 +32,8 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=_DKLEN)
 
 
-def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+def hash_password(password: str, *, n: int | None = None, r: int = R, p: int = P) -> str:
+    n = n or N  # (read at each call: the tests of other things lower it, for speed)
     salt = secrets.token_bytes(16)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_derive(password, salt, n, r, p))}"
 

@@ -35,7 +35,7 @@ from feedhub.models import Article
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer
-from tests.support.hostile import QuickFeedServer, add_feed, feed_row
+from tests.support.hostile import add_feed, feed_row
 from tests.support.server import ServerProcess
 
 pytestmark = BOTH_DATABASES
@@ -43,7 +43,7 @@ pytestmark = BOTH_DATABASES
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    with QuickFeedServer() as server:
+    with FeedServer() as server:
         yield server
 
 

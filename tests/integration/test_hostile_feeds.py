@@ -30,7 +30,6 @@ from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import (
     MIB,
-    QuickFeedServer,
     add_feed,
     billion_laughs,
     feed_row,
@@ -52,7 +51,7 @@ GOOD = rss([{"guid": "g1", "link": "http://example.com/1", "title": "Fine"}])
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    with QuickFeedServer() as server:
+    with FeedServer() as server:
         yield server
 
 

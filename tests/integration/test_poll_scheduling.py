@@ -26,7 +26,7 @@ from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
-from tests.support.hostile import ConcurrencyMeter, FakeClock, QuickFeedServer, add_feed, feed_row
+from tests.support.hostile import ConcurrencyMeter, FakeClock, add_feed, feed_row
 
 # Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
 pytestmark = BOTH_DATABASES
@@ -41,7 +41,7 @@ ITEMS = [
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    with QuickFeedServer() as server:
+    with FeedServer() as server:
         yield server
 
 

@@ -25,7 +25,6 @@ from tests.conftest import RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import (
     LoopbackOnlyNetwork,
-    QuickFeedServer,
     V6FeedServer,
     add_feed,
     feed_row,
@@ -37,7 +36,7 @@ PUBLIC_IP = "93.184.216.34"  # globally routable; only ever "dialled" through th
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
-    with QuickFeedServer() as server:
+    with FeedServer() as server:
         yield server
 
 
@@ -181,7 +180,7 @@ async def test_public_url_redirecting_inside_is_refused(
 ) -> None:
     """public.example passes every check (it resolves to a public address) and answers
     with a redirect to an internal one: the second hop is refused at connect time."""
-    with QuickFeedServer() as public:
+    with FeedServer() as public:
         public.set(
             "/feed", status=302, headers={"Location": location.format(port=feed_server.port)}
         )
@@ -206,7 +205,7 @@ async def test_public_url_redirecting_to_loopback_works_with_the_guard_off(
     sessions: async_sessionmaker[AsyncSession],
     publisher: RecordingPublisher,
 ) -> None:
-    with QuickFeedServer() as public:
+    with FeedServer() as public:
         public.set("/feed", status=302, headers={"Location": feed_server.url("/secret")})
         feed_server.set("/secret", FEED)
         feed_id = await add_feed(sessions, public.url("/feed", host="public.example"))

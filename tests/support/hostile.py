@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
 from feedhub.models import Category, Feed
-from tests.support.feedserver import FeedServer
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -250,18 +249,6 @@ def reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
-
-
-class QuickFeedServer(FeedServer):
-    """FeedServer whose shutdown takes ~50 ms instead of up to 0.5 s (the default poll
-    interval of `serve_forever`): these tests start many servers."""
-
-    def start(self) -> QuickFeedServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
 
 
 class ConcurrencyMeter:

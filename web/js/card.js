@@ -2,6 +2,7 @@
 // the server has already sanitized (nh3) and is parsed inertly and checked once more here.
 
 import { setTime } from "./time.js";
+import { inertFragment } from "./inert.js";
 import { safeHttpUrl } from "./urls.js";
 
 // Media would load, shift the layout and defeat the line clamp: summaries are text + links.
@@ -14,26 +15,9 @@ function el(tag, className, text) {
   return node;
 }
 
-// A <template> parses without running scripts or loading images.
+// Summaries are text and links only.
 export function summaryFragment(html) {
-  const template = document.createElement("template");
-  template.innerHTML = html || "";
-  const content = template.content;
-  for (const node of content.querySelectorAll(DROP)) node.remove();
-  for (const node of content.querySelectorAll("*")) {
-    for (const attr of [...node.attributes]) {
-      const name = attr.name.toLowerCase();
-      if (name.startsWith("on") || name === "style" || name === "srcdoc") node.removeAttribute(attr.name);
-    }
-    if (node.tagName === "A") {
-      const href = safeHttpUrl(node.getAttribute("href"));
-      if (href) node.setAttribute("href", href);
-      else node.removeAttribute("href");
-      node.target = "_blank";
-      node.rel = "noopener noreferrer";
-    }
-  }
-  return content;
+  return inertFragment(html, { drop: DROP });
 }
 
 // The time a list sorts by (issue 13): publication, clamped to arrival by the server.

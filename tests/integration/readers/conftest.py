@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.app import create_app
 from feedhub.config import Settings
-from feedhub.readers import accounts
+from feedhub.readers import accounts, passwords
 from tests.integration.readers.helpers import T0, seed
 
 ADMIN = {"Authorization": "Bearer test-token"}
@@ -23,6 +23,13 @@ async def add_user(
 ) -> int:
     async with sessions() as s:
         return (await accounts.create_user(s, name, PASSWORD, role, T0)).id
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at n=2**15 takes ~0.15 s a hash and as long a check, several per test: these
+    tests of everything else hash at 2**12 (test_accounts checks the real parameters)."""
+    monkeypatch.setattr(passwords, "N", 2**12)
 
 
 @pytest.fixture

@@ -42,6 +42,11 @@ def test_malformed_hash_never_verifies(stored: str) -> None:
     assert verify_password("anything", stored) is False
 
 
+def test_stored_hashes_cost_2_to_the_15(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # (the other tests hash at a lower cost, for speed: see conftest)
+    assert hash_password("x" * 8).startswith("scrypt$32768$8$1$")
+
+
 def test_old_parameters_need_rehash() -> None:
     assert needs_rehash(hash_password("x" * 8, n=2**10))
     assert not needs_rehash(hash_password("x" * 8))
