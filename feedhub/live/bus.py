@@ -11,6 +11,9 @@ one process), `redis://`/`rediss://` (Redis pub/sub) and `postgresql://` (LISTEN
 the last two on transports of our own that reconnect (feedhub/live/transport.py). A
 listener's messages include `RECONNECTED` after each (re)connection: pub/sub is at most
 once, so the hub then reads the database for what it may have missed.
+
+Besides doorbells a bus carries side channels (`Bus.topic`) on the same wire, for messages
+that have no database read behind them to recover a loss (readers' state changes).
 """
 
 from __future__ import annotations
