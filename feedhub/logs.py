@@ -38,6 +38,9 @@ def configure_logging(level: str, as_json: bool) -> None:
     root.setLevel(level.upper())
     # Every tick would be logged twice at INFO: keep APScheduler to warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic lists its plugins at INFO when first imported (which a command now does
+    # only when a migration may be due, after this setup): noise for our users.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()

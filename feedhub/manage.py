@@ -95,23 +95,27 @@ def run(
 ) -> int:
     """Run `work(context)` against the migrated database; `fetches`: start a poller."""
     from feedhub.db import create_engine, session_factory
-    from feedhub.ingest.feedstore import FeedStore
-    from feedhub.ingest.poller import Poller
-    from feedhub.live.bus import Bus, NullPublisher, Publisher, bus_kind, open_bus
 
     prepare_database(settings)
 
     async def runner() -> int:
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
+        if not fetches:  # (and the poller, the bus and Litestar are not even imported)
+            try:
+                return await work(Context(sessions))
+            finally:
+                await engine.dispose()
+        from feedhub.ingest.feedstore import FeedStore
+        from feedhub.ingest.poller import Poller
+        from feedhub.live.bus import Bus, NullPublisher, Publisher, bus_kind, open_bus
+
         # On a shared bus, what this command stores rings the web processes' doorbells too.
         bus: Bus | None = None
         publisher: Publisher = NullPublisher()
-        if fetches and bus_kind(settings.bus_url) != "memory":
+        if bus_kind(settings.bus_url) != "memory":
             publisher = bus = open_bus(settings.bus_url)
         try:
-            if not fetches:
-                return await work(Context(sessions))
             # Claims carry our pid on SQLite (one machine): a crash does not leave them held.
             local = settings.database_url.startswith("sqlite")
             store = FeedStore(sessions, claimer=(lambda: os.getpid()) if local else lambda: None)

@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +23,7 @@ from feedhub.backup import backup_name, backup_sqlite
 from feedhub.db import create_engine
 from feedhub.errors import ConfigError, ValidationError
 from feedhub.paths import migrations_dir
+from feedhub.schema_revision import MigrationResult
 from feedhub.state import sqlite_path
 
 __all__ = [
@@ -50,17 +50,6 @@ class _QuietAlembic(logging.Filter):
 
 
 logging.getLogger("alembic.runtime.migration").addFilter(_QuietAlembic())
-
-
-@dataclass(frozen=True, slots=True)
-class MigrationResult:
-    before: str | None
-    after: str | None
-    backup: Path | None
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
 
 
 def alembic_config(database_url: str) -> Config:
