@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from feedhub.live.pg_transport import LISTENER_NAME
 from tests.support.cluster import NewsDesk, Reader, all_articles, cluster_env, leader_of, wait_for
 from tests.support.feedserver import FeedServer
+from tests.support.nginx import RECOMMENDED, Nginx
 from tests.support.pgserver import PgServer
 from tests.support.redisserver import RedisServer
 from tests.support.server import TOKEN, ServerProcess
@@ -109,8 +111,21 @@ class Cluster:
 async def cluster(
     server_factory: type[ServerProcess], pg_url: str, bus_url: str, desk: NewsDesk
 ) -> AsyncIterator[Cluster]:
-    env = cluster_env(pg_url, bus_url, FEEDHUB_FETCH_DEADLINE_SECONDS="5")
-    servers = [server_factory(env=env) for _ in range(PROCESSES)]
+    c = await start_cluster(server_factory, cluster_env(pg_url, bus_url), desk, PROCESSES)
+    c.subscribe_everyone()
+    await asyncio.gather(*(asyncio.wait_for(r.connected.wait(), 15) for r in c.readers))
+    try:
+        yield c
+    finally:
+        await asyncio.gather(*(r.stop() for r in c.readers))
+
+
+async def start_cluster(
+    server_factory: type[ServerProcess], env: dict[str, str], desk: NewsDesk, processes: int
+) -> Cluster:
+    """`processes` servers on one database and bus, with the categories and feeds of FEEDS."""
+    env = {**env, "FEEDHUB_FETCH_DEADLINE_SECONDS": "5"}
+    servers = [server_factory(env=env) for _ in range(processes)]
     await asyncio.gather(*(asyncio.to_thread(s.start, 60.0) for s in servers))
     c = Cluster(servers, desk)
     first = servers[0]
@@ -122,12 +137,7 @@ async def cluster(
             desk.add(path, 1)
             feed = await asyncio.to_thread(first.add_feed, url, category)
             c.feed_ids[path] = feed["id"]
-    c.subscribe_everyone()
-    await asyncio.gather(*(asyncio.wait_for(r.connected.wait(), 15) for r in c.readers))
-    try:
-        yield c
-    finally:
-        await asyncio.gather(*(r.stop() for r in c.readers))
+    return c
 
 
 def assert_exactly_once(report: list[dict[str, object]]) -> None:
@@ -212,3 +222,32 @@ async def test_scale_out_delivers_exactly_once_through_faults(
 def pg_database(cluster: Cluster) -> str:
     url = cluster.servers[0].extra_env["FEEDHUB_DATABASE_URL"]
     return url.rsplit("/", 1)[1]
+
+
+async def test_machines_behind_nginx_lose_nothing_when_one_dies(
+    server_factory: type[ServerProcess],
+    pg_url: str,
+    redis_url: str,
+    desk: NewsDesk,
+    tmp_path: Path,
+) -> None:
+    """docs/scale-out.md's third topology: `feedhub serve` processes (machines) behind one
+    nginx `upstream`, readers connected only to nginx. One upstream is SIGKILLed; nginx
+    sends the readers' reconnections (Last-Event-ID) to the other: nothing lost, nothing
+    twice."""
+    c = await start_cluster(server_factory, cluster_env(pg_url, redis_url), desk, 2)
+    proxy = Nginx(tmp_path / "nginx", [s.port for s in c.servers], RECOMMENDED).start()
+    try:
+        for categories in ({"tech"}, {"science"}, None) * 3:
+            chosen = frozenset(categories) if categories else None
+            c.readers.append(Reader([proxy.url], chosen).start())
+        await asyncio.gather(*(asyncio.wait_for(r.connected.wait(), 15) for r in c.readers))
+        await c.rounds(4)
+        victim = c.servers[1]
+        await asyncio.to_thread(victim.kill)
+        await c.rounds(6)
+        assert_exactly_once(await c.settle_and_count())
+        assert any(r.reconnects >= 1 for r in c.readers), "nobody was on the killed upstream"
+    finally:
+        await asyncio.gather(*(r.stop() for r in c.readers))
+        proxy.stop()
