@@ -49,6 +49,7 @@ from feedhub.leader import Leadership
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
+from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.logs import configure_logging
@@ -106,6 +107,7 @@ class _ServicesLifespan(InitPluginProtocol):
         await services.poller.start()
         await services.hub.start()
         await self._readers.events.start()
+        await self._readers.limiter.start()
         if self._scheduler is not None:
             self._scheduler.start()
         _tune_gc()
@@ -116,6 +118,7 @@ class _ServicesLifespan(InitPluginProtocol):
                 self._scheduler.stop()
                 if self._scheduler.leadership is not None:
                     await self._scheduler.leadership.close()
+            await self._readers.limiter.stop()
             await self._readers.events.stop()
             await services.jobs.stop()
             await services.hub.stop()
@@ -201,7 +204,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         settings,
         sessions,
         state_events,
-        AttemptLimiter(settings.login_attempts, settings.login_window_seconds),
+        SharedLimiter(AttemptLimiter(settings.login_attempts, settings.login_window_seconds), bus),
         # A token kept in the data directory is re-read when rotated (state.TokenFile).
         admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
     )

@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.config import Settings
 from feedhub.errors import AuthError, ForbiddenError, RateLimitedError
+from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
 from feedhub.readers.accounts import SessionInfo, UserInfo
-from feedhub.readers.ratelimit import AttemptLimiter
 
 __all__ = [
     "COOKIE",
@@ -70,7 +70,8 @@ class Readers:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     events: StateEvents
-    limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
+    # Failed sign-ins, counted with those of the other processes (over the bus).
+    limiter: SharedLimiter
     # The admin token now (None: none set); create_app passes the data directory's token
     # file, which is re-read when rotated.
     admin_token: Callable[[], str | None] | None = None
@@ -94,9 +95,9 @@ class Readers:
                 raise AuthError("a name and a password are required")
             user = await accounts.authenticate(session, name, password)
         except AuthError:
-            self.limiter.failed(keys, now)
+            await self.limiter.failed(keys, now)
             raise
-        self.limiter.succeeded(keys[0])
+        await self.limiter.succeeded(keys[0])
         return user
 
 

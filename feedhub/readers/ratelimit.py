@@ -3,8 +3,9 @@
 Failures are counted per key (a user name, a client address) in a sliding window; once a
 key has `limit` failures in `window` seconds, further attempts with it are refused until
 the oldest failure leaves the window. A success clears the name's count. Kept in memory:
-per process, forgotten on restart, which is enough to make password guessing slow (a
-guesser gets `limit` tries per window per name and per address).
+forgotten on restart, which is enough to make password guessing slow (a guesser gets
+`limit` tries per window per name and per address); the processes of one installation
+share what they count over the bus (feedhub.live.sign_in_limits).
 """
 
 from __future__ import annotations
