@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
@@ -44,12 +44,15 @@ __all__ = [
     "NullPublisher",
     "Publisher",
     "Topic",
+    "TopicMember",
     "channel_name",
     "bus_kind",
     "open_bus",
 ]
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=msgspec.Struct)
 
 CHANNEL_PREFIX = "articles."
 # Every doorbell also rings here. The web processes' hubs listen to this one channel, so a
@@ -107,6 +110,40 @@ class Topic(Protocol):
     async def subscribe(self, on_message: Callable[[bytes], None]) -> Unsubscribe:
         """Returns once subscribed; the result undoes it (and closes what it opened)."""
         ...
+
+
+class TopicMember(Generic[M]):
+    """One process's seat on a side channel: messages of type `M` published there, and each
+    one heard from any process (this one included) handed to `on_message`, between
+    `start()` and `stop()`."""
+
+    def __init__(self, bus: Bus, name: str, message_type: type[M]) -> None:
+        self.topic = bus.topic(name)
+        self._name = name
+        self._type = message_type
+        self._unsubscribe: Unsubscribe | None = None
+
+    async def start(self) -> None:
+        self._unsubscribe = await self.topic.subscribe(self._heard)
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            await self._unsubscribe()
+            self._unsubscribe = None
+
+    async def send(self, message: M) -> None:
+        await self.topic.publish(msgspec.json.encode(message))
+
+    def on_message(self, message: M) -> None:
+        raise NotImplementedError
+
+    def _heard(self, payload: bytes) -> None:
+        try:
+            message = msgspec.json.decode(payload, type=self._type)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("ignored a malformed message on %s", self._name)
+            return
+        self.on_message(message)
 
 
 class Bus(Publisher, Protocol):

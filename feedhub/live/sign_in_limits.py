@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from feedhub.live.bus import Bus, Unsubscribe
+from feedhub.live.bus import Bus, TopicMember
 from feedhub.readers.ratelimit import AttemptLimiter
 
 __all__ = ["CHANNEL", "SharedLimiter"]
@@ -34,25 +34,16 @@ class _Attempt(msgspec.Struct, frozen=True):
     failed: bool
 
 
-class SharedLimiter:
+class SharedLimiter(TopicMember[_Attempt]):
     """`AttemptLimiter`'s interface, with what the other processes saw counted too."""
 
     def __init__(
         self, limiter: AttemptLimiter, bus: Bus, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        super().__init__(bus, CHANNEL, _Attempt)
         self.limiter = limiter
-        self._topic = bus.topic(CHANNEL)
         self._clock = clock
         self._origin = secrets.token_hex(8)
-        self._unsubscribe: Unsubscribe | None = None
-
-    async def start(self) -> None:
-        self._unsubscribe = await self._topic.subscribe(self._heard)
-
-    async def stop(self) -> None:
-        if self._unsubscribe is not None:
-            await self._unsubscribe()
-            self._unsubscribe = None
 
     def retry_after(self, keys: list[str], now: float) -> int:
         return self.limiter.retry_after(keys, now)
@@ -67,16 +58,11 @@ class SharedLimiter:
 
     async def _announce(self, keys: list[str], *, failed: bool) -> None:
         try:
-            await self._topic.publish(msgspec.json.encode(_Attempt(self._origin, keys, failed)))
+            await self.send(_Attempt(self._origin, keys, failed))
         except Exception as exc:  # counted here all the same; the others miss one attempt
             log.warning("could not share a sign-in attempt with the other processes: %s", exc)
 
-    def _heard(self, payload: bytes) -> None:
-        try:
-            attempt = msgspec.json.decode(payload, type=_Attempt)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            log.warning("ignored a malformed sign-in attempt message")
-            return
+    def on_message(self, attempt: _Attempt) -> None:
         if attempt.origin == self._origin or not attempt.keys:
             return
         if attempt.failed:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from feedhub.live.bus import Bus, Unsubscribe
+from feedhub.live.bus import Bus, TopicMember
 from feedhub.readers.state import StateChange
 
 __all__ = ["CHANNEL", "StateEvents", "encode_state_event"]
@@ -53,26 +53,17 @@ def _parts(change: StateChange) -> list[StateChange]:
     return parts
 
 
-class StateEvents:
+class StateEvents(TopicMember[_Message]):
     def __init__(self, bus: Bus) -> None:
-        self._topic = bus.topic(CHANNEL)
+        super().__init__(bus, CHANNEL, _Message)
         self._listeners: dict[int, set[Callable[[bytes], None]]] = {}
-        self._unsubscribe: Unsubscribe | None = None
-
-    async def start(self) -> None:
-        self._unsubscribe = await self._topic.subscribe(self._heard)
-
-    async def stop(self) -> None:
-        if self._unsubscribe is not None:
-            await self._unsubscribe()
-            self._unsubscribe = None
 
     async def publish(self, user_id: int, change: StateChange) -> None:
         if change.is_empty():
             return
         for part in _parts(change):
             try:
-                await self._topic.publish(msgspec.json.encode(_Message(user_id, part)))
+                await self.send(_Message(user_id, part))
             except Exception:  # the change is committed; other processes miss it live
                 log.exception("could not publish a state change; only this process hears it")
                 self._deliver(user_id, part)
@@ -90,12 +81,7 @@ class StateEvents:
 
         return stop
 
-    def _heard(self, payload: bytes) -> None:
-        try:
-            message = msgspec.json.decode(payload, type=_Message)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            log.warning("ignored a malformed state message")
-            return
+    def on_message(self, message: _Message) -> None:
         self._deliver(message.user_id, message.change)
 
     def _deliver(self, user_id: int, change: StateChange) -> None:
