@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import email.utils
 import gc
 import http.client
 import json
@@ -50,6 +51,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -86,6 +88,12 @@ def _pct(values: list[float], q: float) -> float:
 # =========================================================================================
 # Client process: holds N/k SSE connections, answers JSON-line commands on stdin/stdout.
 # =========================================================================================
+
+
+def _now_rfc822() -> str:
+    return email.utils.format_datetime(datetime.now(UTC), usegmt=True)
+
+
 class _Phase:
     def __init__(self) -> None:
         self.expect = 0  # article events each client must see; 0 = waiting for hello only
@@ -353,7 +361,7 @@ class ClientPool:
 class FeedState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.items: list[tuple[int, str]] = []  # (seq, title), newest last
+        self.items: list[tuple[int, str, str]] = []  # (seq, title, pubDate), newest last
         self.seq = 0
         self.requests = 0
         self.add(1, 0.0)
@@ -362,7 +370,9 @@ class FeedState:
         with self.lock:
             for k in range(count):
                 self.seq += 1
-                self.items.append((self.seq, f"fanout {trigger:.6f} {k}"))
+                # Dated now: an item older than FEEDHUB_BACKLOG_WINDOW_HOURS (72) would be
+                # stored quietly as backlog and never announced (issue 13).
+                self.items.append((self.seq, f"fanout {trigger:.6f} {k}", _now_rfc822()))
             del self.items[:-200]
 
     def document(self) -> bytes:
@@ -372,8 +382,8 @@ class FeedState:
         entries = "".join(
             f"<item><title>{title}</title><link>http://127.0.0.1/a/{seq}</link>"
             f'<guid isPermaLink="false">bench-{seq}</guid><description>{summary}</description>'
-            f"<pubDate>Mon, 01 Jan 2024 00:00:00 GMT</pubDate></item>"
-            for seq, title in items
+            f"<pubDate>{date}</pubDate></item>"
+            for seq, title, date in items
         )
         return (
             '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
