@@ -53,10 +53,10 @@ from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.logs import configure_logging
-from feedhub.migrate import head_revision
 from feedhub.paths import web_dir
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.scheduler import PollScheduler
+from feedhub.schema_revision import shipped_head
 from feedhub.state import TokenFile
 
 __all__ = ["app_from_env", "create_app"]
@@ -126,6 +126,16 @@ class _ServicesLifespan(InitPluginProtocol):
             await services.hub.bus.close()
 
 
+def _schema_head() -> str | None:
+    """What /readyz expects the database at; read from the migration files, so that serving
+    imports no Alembic (it is imported to migrate, only when a migration is due)."""
+    if (head := shipped_head()) is not None:
+        return head
+    from feedhub.migrate import head_revision  # files it cannot read: ask Alembic
+
+    return head_revision()
+
+
 def app_from_env() -> Litestar:
     """The app of one `feedhub serve --workers N` worker: the CLI put the settings in the
     environment before uvicorn started the workers (feedhub/serve.py), and the path of the
@@ -189,7 +199,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         hub,
         scheduler_on=scheduler is not None,
         jobs=jobs,
-        schema_head=head_revision(),
+        schema_head=_schema_head(),
         is_leader=(lambda: leadership.is_leader) if scheduler is not None else None,
     )
     state_events = StateEvents(bus)

@@ -262,26 +262,21 @@ class _ChannelsTopic:
 
 
 class _TransportTopic:
-    """Its own transport on the channel `name`: one connection to publish (opened at the
-    first message) and one to listen, beside the doorbells' pair."""
+    """The channel `name`: published through the bus's own publisher, heard on a listening
+    connection of its own (a LISTEN or SUBSCRIBE session per channel)."""
 
-    def __init__(self, make: Callable[[str], Transport], name: str) -> None:
+    def __init__(self, make: Callable[[str], Transport], publisher: Transport, name: str) -> None:
         self._make = make
+        self._publisher = publisher
         self._name = name
-        self._publisher = make(name)
 
     async def publish(self, payload: bytes) -> None:
-        await self._publisher.publish(payload)
+        await self._publisher.publish(payload, self._name)
 
     async def subscribe(self, on_message: Callable[[bytes], None]) -> Unsubscribe:
         listener = self._make(self._name)
         await listener.start(on_message, lambda: None)
-
-        async def unsubscribe() -> None:
-            await listener.stop()
-            await self._publisher.stop()
-
-        return unsubscribe
+        return listener.stop
 
 
 class _TransportListener:
@@ -326,7 +321,7 @@ class TransportBus:
             raise ConnectionError("the bus listener is reconnecting")
 
     def topic(self, name: str) -> Topic:
-        return _TransportTopic(self._make, name)
+        return _TransportTopic(self._make, self._publisher, name)
 
     async def close(self) -> None:
         await self._publisher.stop()

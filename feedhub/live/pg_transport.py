@@ -86,9 +86,9 @@ class PgTransport:
             reconnect_forever("postgresql", session, self.stats), name="bus-postgresql"
         )
 
-    async def publish(self, payload: bytes) -> None:
+    async def publish(self, payload: bytes, channel: str | None = None) -> None:
         pool = await self._pub()
-        await pool.execute("SELECT pg_notify($1, $2)", self._channel, payload.decode())
+        await pool.execute("SELECT pg_notify($1, $2)", channel or self._channel, payload.decode())
         self.stats.published += 1
 
     async def ping(self) -> None:

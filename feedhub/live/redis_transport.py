@@ -86,8 +86,8 @@ class RedisTransport:
                 await asyncio.wait_for(pubsub.ping(), _TIMEOUT)
                 next_ping = loop.time() + _PING_EVERY
 
-    async def publish(self, payload: bytes) -> None:
-        await self._pub().publish(self._channel, payload)
+    async def publish(self, payload: bytes, channel: str | None = None) -> None:
+        await self._pub().publish(channel or self._channel, payload)
         self.stats.published += 1
 
     async def ping(self) -> None:

@@ -63,7 +63,10 @@ class Transport(Protocol):
         """Begin listening (in the background); `on_connect` runs on each (re)connection."""
         ...
 
-    async def publish(self, payload: bytes) -> None: ...
+    async def publish(self, payload: bytes, channel: str | None = None) -> None:
+        """On this transport's channel, or on `channel` (a side channel of the bus: one
+        publishing connection serves them all)."""
+        ...
 
     async def ping(self) -> None:
         """Raise if the bus cannot be reached now (readiness)."""
