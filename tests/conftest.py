@@ -74,6 +74,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 
 
+SERVER_FIXTURES = {"pg_server", "pg_url", "pg_template", "redis_server", "redis_url", "bus_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The quick loop (`-m "not slow and not browser"`) runs on SQLite and the in-memory bus:
+    a test that needs a throwaway PostgreSQL or redis-server counts as slow, since the first
+    one a worker runs waits for initdb and the template database."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and callspec.params.get("db_backend") == "postgresql"
+        if on_postgresql or SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if item.path.parent.name == "browser":
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture
 def db_backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))

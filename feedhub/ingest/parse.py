@@ -141,9 +141,38 @@ def _ttl(value: object) -> int | None:
     return minutes * 60 if minutes > 0 else None
 
 
+_SLASHED_DATE = re.compile(
+    r"\s*(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
+)
+
+
+def _slashed_date(value: str) -> datetime | None:
+    """`2020/1/10 14:33:00` (common in Chinese and Japanese feeds) as UTC; None when it is no
+    real date.
+
+    feedparser has no handler for this form: its ISO 8601 handler matches only the year and
+    fills the month and day from today's clock, so the same entry would get another date
+    every month."""
+    match = _SLASHED_DATE.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def _date(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        struct = entry.get(key)
+    for key in ("published", "updated", "created"):
+        # dict.get, not entry.get: feedparser maps a missing `updated` to `published`, warning
+        raw = dict.get(entry, key)
+        if isinstance(raw, str) and _SLASHED_DATE.match(raw):
+            slashed = _slashed_date(raw)
+            if slashed is not None:
+                return slashed
+            continue  # feedparser's reading of it would come from the clock
+        struct = dict.get(entry, f"{key}_parsed")
         if struct:
             try:
                 return datetime.fromtimestamp(calendar.timegm(struct), UTC)

@@ -65,7 +65,7 @@ class RedisTransport:
                 connected(self.stats, on_connect)
                 await self._listen(pubsub, on_message)
             finally:
-                await _quietly(pubsub.aclose())  # type: ignore[no-untyped-call]
+                await _quietly(pubsub.aclose())
                 await _quietly(client.aclose())
 
         self._task = asyncio.create_task(

@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from tests.support.server import feedhub_env, free_port, wait_healthy
+from tests.support.ports import free_port
+from tests.support.server import feedhub_env, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

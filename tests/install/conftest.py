@@ -16,11 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_wheel(dist: Path) -> Path:
+    """Built with the locked hatchling of this venv, not whatever the index has today."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(dist)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         str(ROOT), "-w", str(dist)],
         check=True,
         capture_output=True,
-    )
+    )  # fmt: skip
     (wheel,) = dist.glob("feedhub-*.whl")
     return wheel
 

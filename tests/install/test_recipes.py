@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.install.conftest import ROOT, Installed, borrow_dependencies
-from tests.support.server import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.slow
 DEPLOY = ROOT / "deploy"

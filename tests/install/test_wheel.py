@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.install.conftest import Installed
-from tests.support.server import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

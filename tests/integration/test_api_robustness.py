@@ -75,6 +75,7 @@ async def test_oversize_integers_are_4xx_everywhere(
     assert 400 <= r.status_code < 500, r.text
 
 
+@pytest.mark.slow
 def test_stream_ignores_a_garbage_last_event_id_and_goes_live(tmp_path: Path) -> None:
     """hello never echoes the client's garbage; the next article arrives live."""
     import asyncio

@@ -37,6 +37,7 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     return run
 
 
+@pytest.mark.slow
 def test_categories_feeds_and_poll(run, feed_server: FeedServer) -> None:  # type: ignore[no-untyped-def]
     feed_server.set("/a.xml", rss([{"guid": "1", "title": "One"}, {"guid": "2", "title": "Two"}]))
     assert run("migrate").returncode == 0
@@ -66,6 +67,7 @@ ERRORS = [
 ]
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_and_non_zero(run) -> None:  # type: ignore[no-untyped-def]
     assert run("categories", "add", "Tech").returncode == 0
     for args, words in ERRORS:
@@ -81,6 +83,7 @@ def test_bad_setting_is_one_line(run) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "FEEDHUB_PORT" in r.stderr
 
 
+@pytest.mark.slow
 def test_opml_import_export_and_prune(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     source = corpus_dir() / "realworld" / "NetNewsWire" / "Subs.opml"
     r = run("opml", "import", str(source))

@@ -128,6 +128,7 @@ async def test_a_worker_past_the_deadline_is_replaced_and_the_others_go_on() -> 
 
 
 # -- item 2 --------------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_a_huge_document_stores_only_the_newest_entries_and_says_so(
     feed_server: FeedServer,
     settings: Settings,
@@ -156,6 +157,7 @@ async def test_a_huge_document_stores_only_the_newest_entries_and_says_so(
     assert feed.truncation == "kept the newest 100 of 5000 entries"
 
 
+@pytest.mark.slow
 async def test_anonymous_answers_are_bounded_per_article(
     feed_server: FeedServer, settings: Settings
 ) -> None:
@@ -220,6 +222,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_sigkill_of_serve_leaves_no_process_behind(tmp_path: Path, feed_server: FeedServer) -> None:
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc (Linux)")

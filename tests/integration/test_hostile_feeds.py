@@ -179,6 +179,7 @@ def _compress(encoding: str, data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "br"])
+@pytest.mark.slow
 async def test_compressed_feeds_are_decoded_and_bombs_cut(
     feed_server: FeedServer,
     poller: Poller,

@@ -44,6 +44,7 @@ async def _feeds_by_category(client: AsyncTestClient[Any]) -> set[tuple[str, str
 
 
 # -- OPML --------------------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_opml_round_trip(
     client: AsyncTestClient[Any], settings: Settings, tmp_path: Path
 ) -> None:
@@ -92,6 +93,7 @@ async def test_malformed_opml_is_422_and_creates_nothing(
     assert (await client.get("/api/categories")).json() == []
 
 
+@pytest.mark.slow
 async def test_large_opml_imports_in_one_request_with_a_report(
     client: AsyncTestClient[Any],
 ) -> None:

@@ -62,6 +62,7 @@ def test_data_dir_holds_the_database_whatever_the_working_directory(
     assert (tmp_path / "data" / "feedhub.db").is_file()
 
 
+@pytest.mark.slow
 def test_unusable_places_are_one_line_naming_the_path(run: Run, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
@@ -83,6 +84,7 @@ def test_unusable_places_are_one_line_naming_the_path(run: Run, tmp_path: Path) 
     assert str(blocker / "data") in line
 
 
+@pytest.mark.slow
 def test_token_is_kept_and_rotated(run: Run, tmp_path: Path) -> None:
     first = run("token")
     assert first.returncode == 0
@@ -142,6 +144,7 @@ def _revision(db: Path) -> str:
         return str(conn.execute("SELECT version_num FROM alembic_version").fetchone()[0])
 
 
+@pytest.mark.slow
 def test_migrate_down_and_up_with_backups(run: Run, tmp_path: Path) -> None:
     from feedhub.migrate import revisions
 
@@ -184,6 +187,7 @@ def test_a_database_from_a_newer_feedhub_is_refused_with_the_way_back(
     assert "feedhub restore" in line
 
 
+@pytest.mark.slow
 def test_rotation_takes_effect_in_the_running_service(
     server_factory: type[ServerProcess], tmp_path: Path
 ) -> None:

@@ -21,7 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cluster import cluster_env
 from tests.support.feedserver import FeedServer, rss
-from tests.support.server import ServerProcess, feedhub_env, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess, feedhub_env
 from tests.support.sse import RawStream
 
 
@@ -42,6 +43,7 @@ def value(
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+@pytest.mark.slow
 async def test_metrics_parse_and_move_with_events(
     server_factory: type[ServerProcess], feed_server: FeedServer
 ) -> None:
@@ -90,6 +92,7 @@ async def test_metrics_parse_and_move_with_events(
     await resumed.close()
 
 
+@pytest.mark.slow
 def test_healthz_is_liveness_and_readyz_checks_database_bus_and_migrations(
     server_factory: type[ServerProcess], tmp_path: Path
 ) -> None:
@@ -110,6 +113,7 @@ def test_healthz_is_liveness_and_readyz_checks_database_bus_and_migrations(
     assert httpx.get(f"{server.url}/healthz").status_code == 200  # alive all the same
 
 
+@pytest.mark.slow
 def test_readyz_says_when_the_bus_is_unreachable(
     server_factory: type[ServerProcess],
 ) -> None:
@@ -126,6 +130,7 @@ def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comple
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sqlite_refuses_several_processes(
     server_factory: type[ServerProcess], tmp_path: Path
 ) -> None:

@@ -200,6 +200,7 @@ async def test_article_detail_has_content_source_and_enclosures(
     assert missing.status_code == 404 and "999999" in missing.json()["detail"]
 
 
+@pytest.mark.slow
 async def test_open_stream_hears_none_of_a_700_item_backlog(
     server_factory: type[ServerProcess], feed_server: FeedServer, tmp_path: Path
 ) -> None:

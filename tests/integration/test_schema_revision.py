@@ -12,7 +12,8 @@ import pytest
 from feedhub.migrate import current_revision, head_revision
 from feedhub.schema_revision import database_revision, shipped_head
 from tests.conftest import BOTH_DATABASES
-from tests.support.server import feedhub_env, free_port
+from tests.support.ports import free_port
+from tests.support.server import feedhub_env
 
 
 def _file(revision: str, down: str | None, quote: str = '"') -> str:

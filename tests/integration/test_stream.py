@@ -96,6 +96,7 @@ def article_ids(events: list[Event]) -> list[int]:
 
 
 # -- 1. live delivery by category --------------------------------------------------------------
+@pytest.mark.slow
 async def test_live_article_reaches_its_category_and_all_but_not_others(room: Newsroom) -> None:
     """(1) tech and no-category subscribers get a new tech article within one poll, with
     the contract's fields; a science subscriber gets nothing of it."""
@@ -250,6 +251,7 @@ async def test_resume_with_last_event_id_query_parameter(room: Newsroom) -> None
         await both.close()
 
 
+@pytest.mark.slow
 async def test_articles_committed_during_the_replay_arrive_once(room: Newsroom) -> None:
     """(2, second half) a commit lands while the replay is under way: the replay's later
     page carries it, its live doorbell waits in the queue and is dropped, nothing lost.
@@ -285,6 +287,7 @@ async def test_articles_committed_during_the_replay_arrive_once(room: Newsroom) 
 
 
 # -- 3. a stalled client --------------------------------------------------------------------------
+@pytest.mark.slow
 async def test_stalled_client_is_ended_without_delaying_others(room: Newsroom) -> None:
     """(3) a client that stops reading delays nobody (< 1 s), its stream is ended when its
     queue overflows, and a reconnect from its last id gets everything it missed."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import free_port
+from tests.support.ports import free_port
 
 __all__ = ["BARE", "RECOMMENDED", "Nginx", "nginx_binary"]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port
 
 __all__ = ["PgServer", "find_pg_bin", "missing"]
 
@@ -63,12 +64,6 @@ def find_pg_bin() -> Path | None:
         if candidate and (Path(candidate) / "initdb").is_file():
             return Path(candidate)
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run_as() -> tuple[str | None, int | None, int | None]:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.pgserver import free_port
+from tests.support.ports import free_port
 
 __all__ = ["RedisServer", "find_redis_server"]
 

@@ -301,6 +301,7 @@ async def test_private_mode_refuses_every_anonymous_reading_route(
         assert r.status_code == 200
 
 
+@pytest.mark.slow
 def test_cli_users(tmp_path: Any) -> None:
     """`feedhub users add|list|passwd|remove` as a real subprocess on a real SQLite file."""
     import os

@@ -4,6 +4,7 @@ stream (a real `feedhub serve`, raw sockets): no `id:` line, only the user's own
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.support.feedserver import FeedServer, rss
 from tests.support.server import ServerProcess
@@ -18,6 +19,7 @@ def _sign_in(server: ServerProcess, name: str) -> tuple[str, str]:
     return r.cookies["feedhub_session"], r.json()["csrf_token"]
 
 
+@pytest.mark.slow
 async def test_state_change_reaches_the_users_other_streams(
     server_factory: type[ServerProcess], feed_server: FeedServer
 ) -> None:
