@@ -203,8 +203,8 @@ class Feedhub:
     name = "feedhub"
 
     def __init__(self, server: Server, db_path: Path) -> None:
-        from feedhub.config import Settings
-        from feedhub.migrate import upgrade_to_head
+        from feedhub.core.config import Settings
+        from feedhub.db.migrate import upgrade_to_head
 
         self.server = server
         self.settings = Settings(
@@ -220,7 +220,7 @@ class Feedhub:
 
     async def start(self) -> None:
         from feedhub.catalog import categories, feeds
-        from feedhub.db import create_engine, session_factory
+        from feedhub.db.engine import create_engine, session_factory
         from feedhub.ingest.feedstore import FeedStore
         from feedhub.ingest.poller import Poller
         from feedhub.live.bus import NullPublisher

@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from feedhub.catalog.articles import articles_after, articles_by_listing  # noqa: E402
-from feedhub.cursor import Cursor  # noqa: E402
-from feedhub.db import create_engine, session_factory  # noqa: E402
-from feedhub.migrate import upgrade_to_head  # noqa: E402
-from feedhub.models import Article, Category, Feed  # noqa: E402
+from feedhub.core.cursor import Cursor  # noqa: E402
+from feedhub.db.engine import create_engine, session_factory  # noqa: E402
+from feedhub.db.migrate import upgrade_to_head  # noqa: E402
+from feedhub.db.models import Article, Category, Feed  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -30,8 +30,8 @@ from feedhub.api.schemas import (
 from feedhub.catalog import categories, feeds, opml
 from feedhub.catalog.opml import ImportReport
 from feedhub.catalog.views import FeedChanges
-from feedhub.config import Settings
-from feedhub.errors import ValidationError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ValidationError
 from feedhub.ingest.guard import check_feed_url
 
 __all__ = ["AdminController"]

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import opml
 from feedhub.catalog.opml import ImportReport
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.ingest.opml import read_opml
 
 __all__ = ["ImportJobJSON", "OpmlJobs"]

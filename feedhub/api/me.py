@@ -36,18 +36,18 @@ from feedhub.api.reader_schemas import (
 )
 from feedhub.api.schemas import EnclosureJSON
 from feedhub.catalog.views import ArticleInfo
-from feedhub.cursor import Cursor
-from feedhub.errors import (
+from feedhub.core.cursor import Cursor
+from feedhub.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from feedhub.core.types import MAX_ID
+from feedhub.db.models import Category, Feed
 from feedhub.live.stream import parse_categories
-from feedhub.models import Category, Feed
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
 from feedhub.readers.queries import Item, Scope, get_item, list_items
 from feedhub.readers.state import AllRead
-from feedhub.types import MAX_ID
 
 __all__ = ["ArticleController", "MeController", "SessionController"]
 

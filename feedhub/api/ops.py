@@ -14,8 +14,8 @@ import asyncio
 from litestar import Response, get
 from sqlalchemy import text
 
-from feedhub import metrics
 from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.core import metrics
 
 __all__ = ["healthz", "metrics_endpoint", "readyz"]
 

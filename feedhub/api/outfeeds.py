@@ -25,10 +25,10 @@ from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.openapi import errors
 from feedhub.api.schemas import ArticleJSON
 from feedhub.catalog.articles import articles_before
-from feedhub.config import Settings
-from feedhub.errors import NotFoundError
+from feedhub.core.config import Settings
+from feedhub.core.errors import NotFoundError
+from feedhub.db.models import Category
 from feedhub.ingest.sanitize import xml_safe
-from feedhub.models import Category
 
 __all__ = ["OutputFeedController", "render_atom", "render_json_feed"]
 

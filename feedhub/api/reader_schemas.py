@@ -10,7 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.api.schemas import EnclosureJSON
 from feedhub.catalog.views import ArticleInfo
-from feedhub.types import MAX_ID
+from feedhub.core.types import MAX_ID
 
 __all__ = [
     "ArticleContentJSON",

@@ -17,7 +17,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from feedhub.errors import (
+from feedhub.core.errors import (
     AuthError,
     ConfigError,
     ConflictError,

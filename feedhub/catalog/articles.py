@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.catalog.views import ArticleInfo
-from feedhub.cursor import Cursor
-from feedhub.models import Article, Category, Feed
-from feedhub.urls import display_name
+from feedhub.core.cursor import Cursor
+from feedhub.core.urls import display_name
+from feedhub.db.models import Article, Category, Feed
 
 __all__ = [
     "MAX_SUMMARY_CHARS",

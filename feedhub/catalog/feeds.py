@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.catalog.views import FeedChanges, FeedInfo
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.urls import normalize_feed_url
+from feedhub.db.models import Article, Category, Feed, Tombstone
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.guard import check_feed_url
-from feedhub.models import Article, Category, Feed, Tombstone
-from feedhub.urls import normalize_feed_url
 
 __all__ = [
     "Probe",

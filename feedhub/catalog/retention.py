@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.models import Article, ArticleState, Tombstone
+from feedhub.db.models import Article, ArticleState, Tombstone
 
 __all__ = ["PruneReport", "prune_articles"]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from feedhub.errors import EmptyFeedError, FetchError, ParseError, ValidationError
+from feedhub.core.errors import EmptyFeedError, FetchError, ParseError, ValidationError
+from feedhub.core.types import FetchResult, ParsedFeed
 from feedhub.ingest.htmllinks import common_path_candidates, find_feed_links
 from feedhub.ingest.sniff import looks_like_html
-from feedhub.types import FetchResult, ParsedFeed
 
 __all__ = ["Found", "discover_feeds", "resolve_feed"]
 

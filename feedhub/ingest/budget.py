@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import nh3
 
-from feedhub.types import EntryData
+from feedhub.core.types import EntryData
 
 __all__ = [
     "DEFAULT_BUDGET",

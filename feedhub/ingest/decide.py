@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum
 
+from feedhub.core.types import FetchResult, ParsedFeed, PollStatus
 from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
-from feedhub.types import FetchResult, ParsedFeed, PollStatus
 
 __all__ = [
     "KEEP",

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from feedhub.types import EntryData
+from feedhub.core.types import EntryData
 
 __all__ = ["assign_keys", "content_hash", "guid_is_unreliable"]
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from feedhub.types import Enclosure, EntryData
-from feedhub.urls import clean_url
+from feedhub.core.types import Enclosure, EntryData
+from feedhub.core.urls import clean_url
 
 __all__ = ["from_feedparser", "from_json_feed", "with_enclosures"]
 

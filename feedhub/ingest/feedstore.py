@@ -36,10 +36,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedhub.core.types import EntryData
+from feedhub.db.models import Article, Category, Feed
 from feedhub.ingest.decide import FeedState, FeedUpdate
 from feedhub.ingest.store import ArticleStore, SaveResult
-from feedhub.models import Article, Category, Feed
-from feedhub.types import EntryData
 
 __all__ = ["FLUSH_DELAY", "RATE_SAMPLE", "FeedStore"]
 
@@ -59,7 +59,7 @@ class FeedStore:
         claimer: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._sessions = sessions
-        # Who claims (feedhub.leader.Leadership.backend_pid): a claim dies with its session.
+        # Who claims (feedhub.service.leader.Leadership.backend_pid): a claim dies with its session.
         self._claimer = claimer
         self._articles = ArticleStore()
         # One writer per process: article ids increase in commit order (DESIGN.md "The

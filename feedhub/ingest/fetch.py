@@ -20,10 +20,10 @@ from urllib.parse import urljoin
 
 import httpx
 
-from feedhub.errors import FetchError
+from feedhub.core.errors import FetchError
+from feedhub.core.types import FetchResult
+from feedhub.core.urls import WEB_SCHEMES, RedactingFilter, split_url
 from feedhub.ingest.guard import GuardedBackend, guarded_transport
-from feedhub.types import FetchResult
-from feedhub.urls import WEB_SCHEMES, RedactingFilter, split_url
 
 try:  # httpx[brotli]; only a decoder whose output can be bounded is used (see _Decoder)
     import brotli as _brotli  # type: ignore[import-untyped,unused-ignore]

@@ -21,8 +21,8 @@ import certifi
 import httpcore
 import httpx
 
-from feedhub.errors import ValidationError
-from feedhub.urls import normalize_feed_url, parse_web_url
+from feedhub.core.errors import ValidationError
+from feedhub.core.urls import normalize_feed_url, parse_web_url
 
 __all__ = [
     "BlockedAddressError",

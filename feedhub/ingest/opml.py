@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
+from feedhub.core.urls import is_web_url, normalize_feed_url
 from feedhub.ingest.sanitize import xml_safe
-from feedhub.urls import is_web_url, normalize_feed_url
 
 __all__ = [
     "MAX_DEPTH",

@@ -16,7 +16,9 @@ from typing import Any
 
 import feedparser
 
-from feedhub.errors import EmptyFeedError, ParseError
+from feedhub.core.errors import EmptyFeedError, ParseError
+from feedhub.core.types import EntryData, ParsedFeed
+from feedhub.core.urls import redact_url
 from feedhub.ingest import jsonfeed
 from feedhub.ingest.budget import (
     DEFAULT_BUDGET,
@@ -31,8 +33,6 @@ from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
-from feedhub.types import EntryData, ParsedFeed
-from feedhub.urls import redact_url
 
 __all__ = ["body_fingerprint", "parse_feed"]
 

@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
 
 __all__ = ["ParserPool", "die_with_parent"]
 

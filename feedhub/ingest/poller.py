@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 
-from feedhub import metrics
-from feedhub.config import Settings
-from feedhub.errors import FetchError, ParseError
+from feedhub.core import metrics
+from feedhub.core.config import Settings
+from feedhub.core.errors import FetchError, ParseError
+from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
+from feedhub.core.urls import host_of, normalize_feed_url, redact_text, redact_url
 from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
@@ -34,8 +36,6 @@ from feedhub.ingest.hosts import HostGate
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.parsepool import ParserPool
 from feedhub.live.bus import Doorbell, Publisher
-from feedhub.types import FetchResult, ParsedFeed, PollOutcome
-from feedhub.urls import host_of, normalize_feed_url, redact_text, redact_url
 
 __all__ = ["Poller"]
 

@@ -22,10 +22,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.db import ARTICLE_COMMIT_LOCK
+from feedhub.core.types import EntryData
+from feedhub.db.engine import ARTICLE_COMMIT_LOCK
+from feedhub.db.models import Article, Tombstone
 from feedhub.ingest.arrival import is_backlog, listed_at
-from feedhub.models import Article, Tombstone
-from feedhub.types import EntryData
 
 __all__ = ["ArticleStore", "SaveResult"]
 

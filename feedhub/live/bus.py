@@ -30,8 +30,8 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.plugins import PluginProtocol
 
-from feedhub import metrics
-from feedhub.errors import ConfigError
+from feedhub.core import metrics
+from feedhub.core.errors import ConfigError
 from feedhub.live.transport import CHANNEL, Transport
 
 __all__ = [

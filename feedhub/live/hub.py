@@ -28,13 +28,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub import metrics
 from feedhub.catalog.articles import articles_after, newest_id
 from feedhub.catalog.views import ArticleInfo
+from feedhub.core import metrics
+from feedhub.db.models import Category
 from feedhub.live.bus import RECONNECTED, Bus, BusListener, Doorbell
 from feedhub.live.sse import encode_articles
 from feedhub.live.subscription import Batch, EndReason, Subscription
-from feedhub.models import Category
 
 __all__ = ["Batch", "EndReason", "StreamHub", "Subscription"]
 

@@ -26,13 +26,13 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub import metrics
 from feedhub.catalog.articles import articles_after, count_after, newest_id
+from feedhub.core import metrics
+from feedhub.core.types import MAX_ID
 from feedhub.live.hub import StreamHub, Subscription
 from feedhub.live.limits import StreamLimits
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
 from feedhub.live.state_events import StateEvents
-from feedhub.types import MAX_ID
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 

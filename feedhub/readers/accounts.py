@@ -21,8 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.errors import AuthError, ConflictError, NotFoundError, ValidationError
-from feedhub.models import User, UserSession
+from feedhub.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.db.models import User, UserSession
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 
 __all__ = [

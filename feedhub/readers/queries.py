@@ -17,8 +17,8 @@ from typing import Any, Literal
 from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.cursor import Cursor
-from feedhub.models import Article, Category, Feed
+from feedhub.core.cursor import Cursor
+from feedhub.db.models import Article, Category, Feed
 from feedhub.readers.state import StateJoin
 
 __all__ = ["Item", "Scope", "get_item", "id_list", "list_items"]

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from feedhub.urls import normalize_feed_url
+from feedhub.core.urls import normalize_feed_url
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -27,7 +27,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("feed") as batch:
         batch.add_column(
-            sa.Column("claimed_until", feedhub.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("claimed_until", feedhub.db.models.UTCDateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.add_column(
         "article",
         sa.Column(
-            "listed_at", feedhub.models.UTCDateTime(), server_default=_PLACEHOLDER, nullable=False
+            "listed_at", feedhub.db.models.UTCDateTime(), server_default=_PLACEHOLDER, nullable=False
         ),
     )
     op.add_column(

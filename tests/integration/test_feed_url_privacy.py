@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import FeedServer, rss
 

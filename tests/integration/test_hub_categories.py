@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from feedhub.config import Settings
-from feedhub.db import create_engine, session_factory
+from feedhub.core.config import Settings
+from feedhub.db.engine import create_engine, session_factory
 from feedhub.live.bus import Doorbell
 from feedhub.live.hub import StreamHub
 from tests.conftest import BOTH_DATABASES

@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog.articles import articles_after, search_articles
-from feedhub.db import create_engine, session_factory
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.models import Article, Category, Feed
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article, Category, Feed
 from feedhub.readers import accounts, state
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import add_feed

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 from feedhub.ingest.cadence import (
     ScheduleInputs,
     ScheduleLimits,

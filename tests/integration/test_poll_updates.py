@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
+from feedhub.db.models import Article, Feed
 from feedhub.ingest import poller as poller_module
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article, Feed
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 

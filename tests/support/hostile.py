@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
-from feedhub.models import Category, Feed
+from feedhub.db.models import Category, Feed
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
+from feedhub.core.types import ParsedFeed
 from feedhub.ingest.jsonfeed import is_json_feed, parse_json_feed
-from feedhub.types import ParsedFeed
 
 URL = "https://example.org/feed.json"
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
 from feedhub.ingest.opml import OpmlFeed, OpmlInvalid, read_opml, slugify, write_opml
 
 SUBS = Path(__file__).resolve().parents[1] / "corpus" / "realworld" / "NetNewsWire" / "Subs.opml"

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from feedhub.urls import (
+from feedhub.core.urls import (
     RedactingFilter,
     WebURL,
     clean_url,

@@ -18,8 +18,8 @@ import os
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from feedhub import metrics
-from feedhub.db import LEADER_LOCK, create_engine, is_sqlite
+from feedhub.core import metrics
+from feedhub.db.engine import LEADER_LOCK, create_engine, is_sqlite
 
 __all__ = ["Leadership"]
 

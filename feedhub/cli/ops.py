@@ -14,11 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feedhub.backup import PG_HINT, backup_name, backup_sqlite, restore_sqlite
-from feedhub.config import Settings
-from feedhub.errors import ConfigError, ValidationError
-from feedhub.schema_revision import MigrationResult, database_revision, shipped_head
-from feedhub.state import (
+from feedhub.core.config import Settings
+from feedhub.core.datadir import (
     TOKEN_FILE,
     TokenFile,
     check_sqlite_location,
@@ -26,6 +23,9 @@ from feedhub.state import (
     rotate_token,
     sqlite_path,
 )
+from feedhub.core.errors import ConfigError, ValidationError
+from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite, restore_sqlite
+from feedhub.db.schema_revision import MigrationResult, database_revision, shipped_head
 
 __all__ = ["COMMANDS", "add_parsers", "admin_token", "prepare_database"]
 
@@ -66,14 +66,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def prepare_database(settings: Settings) -> MigrationResult:
     """Before any command touches the database: its place is usable, its schema current.
 
-    A database already at head is told apart without Alembic (feedhub.schema_revision):
+    A database already at head is told apart without Alembic (feedhub.db.schema_revision):
     that is most commands, and it halves their start-up."""
     check_sqlite_location(settings.database_url, settings.data_dir)
     head = shipped_head()
     exists = sqlite_path(settings.database_url) is None or _db_exists(settings)
     if head is not None and exists and database_revision(settings.database_url) == head:
         return MigrationResult(head, head, None)
-    from feedhub.migrate import migrate
+    from feedhub.db.migrate import migrate
 
     result = migrate(settings.database_url, "head", backup_dir=settings.backup_dir)
     if result.changed:
@@ -103,7 +103,7 @@ def admin_token(settings: Settings) -> tuple[Settings, TokenFile | None, bool]:
 
 # -- commands ----------------------------------------------------------------------------------
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.migrate import current_revision, migrate, revisions
+    from feedhub.db.migrate import current_revision, migrate, revisions
 
     if args.list:
         current = None
@@ -202,7 +202,7 @@ def _config(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate_db(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
-    from feedhub.copydb import copy_database
+    from feedhub.db.copy import copy_database
 
     prepare_database(settings)
     copied = asyncio.run(copy_database(settings.database_url, args.to))

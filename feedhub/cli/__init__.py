@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from feedhub import manage, ops
-from feedhub.config import Settings
-from feedhub.errors import ConfigError, FeedhubError, ValidationError
-from feedhub.logs import configure_logging
+from feedhub.cli import manage, ops
+from feedhub.core.config import Settings
+from feedhub.core.errors import ConfigError, FeedhubError, ValidationError
+from feedhub.core.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -113,7 +113,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 # -- commands ----------------------------------------------------------------------------------
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from feedhub.serve import refusal, serve
+    from feedhub.service.serve import refusal, serve
 
     settings = settings.with_(
         host=args.host or settings.host, port=args.port if args.port else settings.port

@@ -22,12 +22,12 @@ from typing import IO, Any
 
 import uvicorn
 
-from feedhub.config import Settings
-from feedhub.db import is_sqlite
-from feedhub.errors import ConfigError
-from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
+from feedhub.core.config import Settings
+from feedhub.core.datadir import TokenFile
+from feedhub.core.errors import ConfigError
+from feedhub.db.engine import is_sqlite
 from feedhub.live.bus import bus_kind
-from feedhub.state import TokenFile
+from feedhub.service.httpserver import protocol_with_deadlines, raise_open_file_limit
 
 __all__ = ["TOKEN_FILE_ENV", "refusal", "serve", "settings_env"]
 
@@ -125,7 +125,7 @@ def _options(settings: Settings, open_files: int) -> dict[str, Any]:
         "lifespan": "on",
         "access_log": settings.access_log,
         "proxy_headers": True,
-        "log_config": None,  # our handler (feedhub.logs): one format for the whole process
+        "log_config": None,  # our handler (feedhub.core.logs): one format for the whole process
         # Past this many connections uvicorn answers 503 itself, before descriptors run out.
         "limit_concurrency": max(64, open_files - 64),
     }
@@ -149,7 +149,7 @@ def serve(
         settings = settings.with_(max_streams=max(16, open_files - 256))
     options = _options(settings, open_files)
     if workers == 1:
-        from feedhub.app import create_app
+        from feedhub.service.app import create_app
 
         lock = _sqlite_single_process(settings.database_url)
         app = create_app(settings, token_file=token_file)
@@ -178,10 +178,10 @@ def serve(
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedhub-metrics-")
     print(f"feedhub: starting {workers} workers on http://{settings.host}:{settings.port}")
     uvicorn.run(
-        "feedhub.app:app_from_env",
+        "feedhub.service.app:app_from_env",
         factory=True,
         workers=workers,
-        http="feedhub.httpserver:WorkerDeadlineProtocol",
+        http="feedhub.service.httpserver:WorkerDeadlineProtocol",
         **options,
     )
     return 0

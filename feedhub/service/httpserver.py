@@ -20,7 +20,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 
 __all__ = [
     "DeadlineProtocol",

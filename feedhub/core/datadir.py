@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
-from feedhub.errors import ConfigError
+from feedhub.core.errors import ConfigError
 
 __all__ = [
     "TOKEN_FILE",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
 
-from feedhub.errors import ConfigError
+from feedhub.core.errors import ConfigError
 
 __all__ = ["default_data_dir", "migrations_dir", "web_dir"]
 
@@ -24,7 +24,7 @@ def _bundled(name: str) -> Path:
     packaged = Path(str(files("feedhub").joinpath(name)))
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
     raise ConfigError(

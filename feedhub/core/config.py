@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedhub.errors import ConfigError
-from feedhub.paths import default_data_dir
+from feedhub.core.errors import ConfigError
+from feedhub.core.paths import default_data_dir
 
 __all__ = ["Settings"]
 

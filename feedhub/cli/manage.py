@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from feedhub.config import Settings
-from feedhub.errors import FeedhubError, ValidationError
-from feedhub.ops import prepare_database
+from feedhub.cli.ops import prepare_database
+from feedhub.core.config import Settings
+from feedhub.core.errors import FeedhubError, ValidationError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,7 +94,7 @@ def run(
     settings: Settings, work: Callable[[Context], Awaitable[int]], *, fetches: bool = False
 ) -> int:
     """Run `work(context)` against the migrated database; `fetches`: start a poller."""
-    from feedhub.db import create_engine, session_factory
+    from feedhub.db.engine import create_engine, session_factory
 
     prepare_database(settings)
 
