@@ -30,12 +30,12 @@ from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
+from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.parsepool import ParserPool
-from feedhub.live.bus import Doorbell, Publisher
 
 __all__ = ["Poller"]
 

@@ -32,6 +32,7 @@ from litestar.plugins import PluginProtocol
 
 from feedhub.core import metrics
 from feedhub.core.errors import ConfigError
+from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.live.transport import CHANNEL, Transport
 
 __all__ = [
@@ -67,27 +68,6 @@ RECONNECTED = b""
 
 def channel_name(category: str) -> str:
     return f"{CHANNEL_PREFIX}{category}"
-
-
-class Doorbell(msgspec.Struct, frozen=True, array_like=True):
-    """Small on purpose: PostgreSQL NOTIFY payloads stop at 8000 bytes (PITFALLS.md)."""
-
-    feed_id: int
-    category: str
-    ids: tuple[int, ...]
-
-    def encode(self) -> bytes:
-        return msgspec.json.encode(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> Doorbell:
-        return msgspec.json.decode(data, type=cls)
-
-
-class Publisher(Protocol):
-    """The sending side: all the poller needs."""
-
-    async def publish(self, bell: Doorbell) -> None: ...
 
 
 class BusListener(Protocol):
