@@ -62,5 +62,5 @@ async def readyz(services: ServicesDep, session: SessionDep) -> Response[dict[st
 
 
 @get("/metrics", sync_to_thread=False, include_in_schema=False)
-def metrics_endpoint() -> Response[bytes]:
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+def metrics_endpoint(services: ServicesDep) -> Response[bytes]:
+    return Response(metrics.render(services.settings.metrics_dir), media_type=metrics.CONTENT_TYPE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from feedhub.core.errors import ConfigError
 from feedhub.core.paths import default_data_dir
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "env_name"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -29,6 +29,16 @@ def _to_bool(name: str, raw: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+# The metadata of the settings `serve` hands its workers (see Settings.worker_token_file).
+_HANDOVER = {"handover": True}
+
+
+def env_name(spec: Field[Any]) -> str:
+    """The environment variable a setting is read from: FEEDHUB_<FIELD>, unless it says."""
+    name: str = spec.metadata.get("env", f"FEEDHUB_{spec.name.upper()}")
+    return name
 
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -134,6 +144,15 @@ class Settings:
     # Failed sign-ins per user name and per client address before 429, and the window (s).
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    # Handed by `feedhub serve --workers N` to its worker processes, never set by an operator
+    # (so `feedhub config` does not list them). The kept admin token's file, which each worker
+    # re-reads so that `feedhub token --rotate` reaches them all:
+    worker_token_file: str | None = field(default=None, metadata=_HANDOVER)
+    # prometheus-client's multiprocess directory, under the name prometheus-client reads
+    # itself: each worker keeps its values in a file there and any worker answers for all.
+    metrics_dir: str | None = field(
+        default=None, metadata={**_HANDOVER, "env": "PROMETHEUS_MULTIPROC_DIR"}
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -141,7 +160,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
-            key = f"FEEDHUB_{spec.name.upper()}"
+            key = env_name(spec)
             if key not in env:
                 continue
             raw = env[key]
@@ -193,6 +212,8 @@ class Settings:
         """Every setting, secrets replaced: what `feedhub config` prints."""
         shown: dict[str, object] = {}
         for spec in fields(self):
+            if spec.metadata.get("handover"):
+                continue
             value = getattr(self, spec.name)
             if spec.name == "admin_token":
                 value = "(set, hidden)" if value else "(unset: generated, kept in the data dir)"

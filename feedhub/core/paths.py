@@ -43,7 +43,7 @@ def migrations_dir() -> Path:
     return _bundled("migrations")
 
 
-def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+def default_data_dir(environ: Mapping[str, str]) -> Path:
     """`$XDG_DATA_HOME/feedhub`, else `~/.local/share/feedhub`.
 
     A per-user directory rather than `./data`: every `feedhub` command then reaches the
@@ -51,8 +51,7 @@ def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     `./feedhub.db` default silently created an empty database per directory). Services set
     FEEDHUB_DATA_DIR explicitly (systemd's StateDirectory, a container volume).
     """
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or ""
+    base = environ.get("XDG_DATA_HOME") or ""
     if not base or not os.path.isabs(base):
-        base = str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+        base = str(Path(environ.get("HOME") or Path.home()) / ".local" / "share")
     return Path(base) / "feedhub"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -143,10 +142,9 @@ def app_from_env() -> Litestar:
     settings = Settings.from_env()
     # A spawned worker did not run the CLI's logging setup (uvicorn runs with log_config=None).
     configure_logging(settings.log_level, settings.log_json)
-    path = os.environ.get("FEEDHUB_WORKER_TOKEN_FILE")  # feedhub.service.serve.TOKEN_FILE_ENV
     token_file = None
-    if path and settings.admin_token:
-        token_file = TokenFile(Path(path), settings.admin_token)
+    if settings.worker_token_file and settings.admin_token:
+        token_file = TokenFile(Path(settings.worker_token_file), settings.admin_token)
     return create_app(settings, token_file=token_file)
 
 
