@@ -12,7 +12,7 @@ process on 127.0.0.1, and measures for each system, each with a fresh SQLite fil
 
 CPU is this process's time plus that of all its descendants (feedhub's parser workers,
 read from /proc since they are alive while measured), never the feed server's.
-Targets (issue 2): (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
+Targets: (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
 """
 
 from __future__ import annotations

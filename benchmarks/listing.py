@@ -1,4 +1,4 @@
-"""Publication-order lists (issue 13): `GET /api/articles?order=published` at scale.
+"""Publication-order lists: `GET /api/articles?order=published` at scale.
 
     .venv/bin/python benchmarks/listing.py [--articles 100000] [--feeds 300] [--repeat 15]
         [--database-url URL]

@@ -1,4 +1,4 @@
-"""Readers benchmark (issue 12): unread counts and Google Reader stream/contents at scale.
+"""Readers benchmark: unread counts and Google Reader stream/contents at scale.
 
     .venv/bin/python benchmarks/readers.py [--articles 100000] [--feeds 300] [--users 20]
         [--repeat 15] [--database-url URL] [--http]

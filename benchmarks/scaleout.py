@@ -1,4 +1,4 @@
-"""Scale-out benchmark (issue 10): bus latency, leader failover, subscribers per process.
+"""Scale-out benchmark: bus latency, leader failover, subscribers per process.
 
     .venv/bin/python benchmarks/scaleout.py [--subs 1000] [--rounds 20] [--json OUT]
 

@@ -63,7 +63,7 @@ def feed_server() -> Iterator[FeedServer]:
 # `db_url` is SQLite unless a test (or its module, `pytestmark = BOTH_DATABASES`) is marked
 # `both_databases`: then it runs twice, `[sqlite]` and `[postgresql]`, on a fresh database
 # each time. Only tests that exercise database behaviour carry the mark, to keep the suite's
-# run time in bounds (issue 10).
+# run time in bounds.
 BOTH_DATABASES = pytest.mark.both_databases
 
 

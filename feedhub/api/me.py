@@ -231,7 +231,7 @@ class MeController(Controller):
         order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Response[list[StatefulArticleJSON]]:
-        """Id order with `before`, or (issue 13) `order=published` paged by `cursor` and
+        """Id order with `before`, or `order=published` paged by `cursor` and
         the `X-Next-Cursor` header, as `/api/articles`. Several `category` are ORed."""
         user, _ = require_user(request)
         if order == "published" and before is not None:

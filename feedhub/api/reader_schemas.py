@@ -116,7 +116,7 @@ class ArticleContentJSON(ArticleInfo, frozen=True):
     content: str
     read: bool | None
     starred: bool | None
-    # Issue 13's reading view: the feed's site, media files.
+    # The reading view: the feed's site, media files.
     site_url: str | None
     enclosures: list[EnclosureJSON]
 

@@ -63,7 +63,7 @@ async def subscribe(
     url = await check_feed_url(url, allow_private=allow_private, resolve=resolve)
     await check_new_feed(session, url=url, category=category)
     if probe is not None:
-        # The feed a page led to is stored in normal form too (issue 14, item 13).
+        # The feed a page led to is stored in normal form too.
         url = normalize_feed_url(await probe(url))
     return await create_feed(
         session, url=url, category=category, title=title, poll_interval=poll_interval, now=now

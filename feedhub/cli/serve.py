@@ -45,7 +45,7 @@ def admin_token(settings: Settings) -> tuple[Settings, TokenFile | None, bool]:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """Bind the port before anything else starts (issue 11: a busy port used to be found
+    """Bind the port before anything else starts (a busy port used to be found
     after migrating and starting the poller, behind a 60-line traceback). uvicorn is then
     handed this very socket, so nothing can take the port in between."""
     try:

@@ -100,7 +100,7 @@ class Settings:
     retention_days: int = 90
     retention_min_per_feed: int = 50
     # A new entry published longer ago than this is backlog: stored and listed, but not
-    # announced on the stream (issue 13). Three days: a weekend's lull or a day of downtime
+    # announced on the stream. Three days: a weekend's lull or a day of downtime
     # still counts as news, a podcast's archive does not. 0 announces everything.
     backlog_window_hours: float = 72.0
     # How often the housekeeping job (retention) runs; 0 turns it off.
@@ -115,7 +115,7 @@ class Settings:
     # service writes (output feeds' self links and entry ids). Unset: http://host:port.
     # Never taken from a request's Host header (a shared cache would spread a forged one).
     public_url: str | None = None
-    # Connection limits (issue 14, item 5). Streams over a limit get 503 + Retry-After.
+    # Connection limits. Streams over a limit get 503 + Retry-After.
     # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
     max_streams: int = 0
     max_streams_per_client: int = 64
@@ -124,7 +124,7 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
     # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
-    # Entry caps (issue 14, items 1 and 2): entries kept per document (the newest), the
+    # Entry caps: entries kept per document (the newest), the
     # characters of one entry's HTML (before and after sanitizing), and of its summary
     # (what anonymous lists and streams carry).
     max_entries_per_feed: int = 1000
@@ -137,7 +137,7 @@ class Settings:
     inline_parse_bytes: int = 32_768
     opml_sync_max_feeds: int = 500
     opml_max_feeds: int = 10_000
-    # Readers (issue 12): "public" keeps reading open to anyone, as before accounts existed
+    # Readers: "public" keeps reading open to anyone, as before accounts existed
     # (an upgraded install has no users yet and must keep working); "private" needs a
     # signed-in user or a per-user token for the page, the read API, the stream and feeds.
     reading: str = "public"

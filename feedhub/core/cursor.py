@@ -1,4 +1,4 @@
-"""The cursor of publication-ordered lists (issue 13): where a page ended, opaque to clients.
+"""The cursor of publication-ordered lists: where a page ended, opaque to clients.
 
 Lists sort by (listed_at, id) newest first; the cursor is that pair of the last article
 shown, so articles that arrive later never shift the pages already read.

@@ -1,8 +1,8 @@
 """Where feedhub's own files are (web/, migrations/) and where its state goes by default.
 
 The top-level `web/` and `migrations/` folders stay where they are in the repository; the
-wheel maps them into the package (`feedhub/web`, `feedhub/migrations`, see pyproject.toml,
-issue 11). So an installed feedhub finds them inside the package, and a checkout (or an
+wheel maps them into the package (`feedhub/web`, `feedhub/migrations`, see pyproject.toml).
+So an installed feedhub finds them inside the package, and a checkout (or an
 editable install, which imports from the checkout) finds them beside the package.
 """
 
@@ -47,7 +47,7 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
     """`$XDG_DATA_HOME/feedhub`, else `~/.local/share/feedhub`.
 
     A per-user directory rather than `./data`: every `feedhub` command then reaches the
-    same database and admin token whatever directory it is run from (issue 11: a
+    same database and admin token whatever directory it is run from (a
     `./feedhub.db` default silently created an empty database per directory). Services set
     FEEDHUB_DATA_DIR explicitly (systemd's StateDirectory, a container volume).
     """

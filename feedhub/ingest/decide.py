@@ -77,7 +77,7 @@ class FeedUpdate:
     error_count: int | _Keep = KEEP
     last_error: str | None | _Keep = KEEP
     next_poll_at: datetime | None | _Keep = KEEP
-    # What the entry caps cut from the last document, in words (issue 14, item 2).
+    # What the entry caps cut from the last document, in words.
     truncation: str | None | _Keep = KEEP
 
     def columns(self) -> dict[str, object]:

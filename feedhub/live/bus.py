@@ -195,7 +195,7 @@ class ChannelsBus:
     async def publish(self, bell: Doorbell) -> None:
         for part in split_bell(bell):
             # wait_published, not publish(): a failed publish() kills the plugin's worker and
-            # every later message is lost silently (litestar issue 5008).
+            # every later message is lost silently (https://github.com/litestar-org/litestar/issues/5008).
             await self.plugin.wait_published(
                 part.encode(), [channel_name(bell.category), ALL_CHANNEL]
             )

@@ -86,7 +86,7 @@ class _ServicesLifespan(InitPluginProtocol):
     """Starts poller, hub (and with it the bus) and scheduler; stops them in reverse.
 
     A plugin that *appends* to the lifespan list (PITFALLS.md: replacing the list breaks
-    other plugins' lifespans, litestar issue 3601).
+    other plugins' lifespans, https://github.com/litestar-org/litestar/issues/3601).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """feed.claimed_until, feed.claimed_by: a poller's claim on a feed, so that two processes
 never poll it at once
 
-Scale-out (issue 10): due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
+Scale-out: due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
 setting `claimed_until` to a lease longer than one poll can take, and `claimed_by` to the
 backend pid of the claiming process's leader-lock connection; the poll clears both. A claim
 whose backend is gone (its process died) is void at once; any other claim expires.

@@ -1,4 +1,4 @@
-"""readers: users, sessions, read marks and per-article state (issue 12)
+"""readers: users, sessions, read marks and per-article state
 
 Read state is a per-user, per-feed watermark (`read_mark.upto_id`) plus exceptions
 (`article_state.read`), so a user's state costs a row per feed and a row per article they

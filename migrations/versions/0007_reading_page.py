@@ -1,6 +1,6 @@
 """reading page: article.listed_at (publication order), article.quiet (backlog), enclosures
 
-Issue 13. `listed_at` is the publication time clamped to the arrival time (lists sort by it
+`listed_at` is the publication time clamped to the arrival time (lists sort by it
 with the id as tie-break, index on both); `quiet` marks backlog stored without announcing
 it on the stream; `enclosures` holds an article's media files as JSON. Existing rows are
 backfilled: listed_at = min(published_at, fetched_at), nothing quiet, no enclosures (the

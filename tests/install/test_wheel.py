@@ -1,4 +1,4 @@
-"""Issue 11: the wheel alone runs feedhub: page, migrations, documentation, admin API.
+"""The wheel alone runs feedhub: page, migrations, documentation, admin API.
 
 The wheel is built from this checkout, installed into a fresh venv in a temporary
 directory, and `feedhub serve` is started from an empty directory with nothing of the

@@ -14,7 +14,7 @@ from tests.conftest import BOTH_DATABASES
 from tests.support import dbsnap
 from tests.support.feedserver import FeedServer, rss
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}

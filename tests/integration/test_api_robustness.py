@@ -1,4 +1,4 @@
-"""Issue 14 (hardening, second round), items 4, 6, 7, 8, 9 and 13: answers that were 500s,
+"""Hardening of the API: answers that were 500s,
 leaks through the Host header, missing security headers, and markup in feed titles.
 
 All in-process against the real app (AsyncTestClient) with a real SQLite file and a real

@@ -1,4 +1,4 @@
-"""Issue 14, items 3 and 13: secrets in feed URLs stay private; one feed per normal URL.
+"""Secrets in feed URLs stay private; one feed per normal URL.
 
 In-process app (AsyncTestClient) with a real SQLite file and a real local feed server.
 """

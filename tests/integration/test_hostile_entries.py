@@ -1,4 +1,4 @@
-"""Issue 14, items 1, 2 and 10: hostile entries that stalled or flooded, and parser
+"""Hostile entries that stalled or flooded, and parser
 workers that outlived `serve`.
 
 Real local feed servers, a real SQLite file, real parser worker processes (forkserver),

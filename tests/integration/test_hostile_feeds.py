@@ -43,7 +43,7 @@ from tests.support.hostile import (
     trickle,
 )
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 GOOD = rss([{"guid": "g1", "link": "http://example.com/1", "title": "Fine"}])

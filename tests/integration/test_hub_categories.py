@@ -1,4 +1,4 @@
-"""Issue 14, item 12: the hub learns categories as they are created or first rung,
+"""The hub learns categories as they are created or first rung,
 coalesces concurrent re-reads into one, and remembers misses briefly.
 
 A real StreamHub over a real SQLite file; database reads of the category table are counted

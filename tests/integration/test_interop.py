@@ -26,7 +26,7 @@ from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES, corpus_dir
 from tests.support.feedserver import FeedServer, rss
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}

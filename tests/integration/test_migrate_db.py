@@ -124,7 +124,7 @@ async def test_migrate_db_keeps_readers_and_their_state(
     pg_server: PgServer,
     tmp_path: Path,
 ) -> None:
-    """Readers (issue 12) move too: their sign-in, open sessions, read marks and stars,
+    """Readers move too: their sign-in, open sessions, read marks and stars,
     and a new user after the move gets a fresh id (the sequences follow the copied ids)."""
     now = datetime.now(UTC)
     feed_server.set("/a.xml", rss([{"guid": f"a{i}", "title": f"A {i}"} for i in range(4)]))

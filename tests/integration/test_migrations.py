@@ -104,7 +104,7 @@ def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
         assert db.execute(match, ("href",)).fetchall() == []
 
 
-# -- PostgreSQL (issue 10): every migration up and down on a real server ------------------------
+# -- PostgreSQL: every migration up and down on a real server ------------------------
 def _pg_compare(url: str) -> list[object]:
     import asyncio
 
@@ -184,7 +184,7 @@ def test_postgres_0003_backfills_plain_text_and_reindexes(pg_server: PgServer) -
 
 
 def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path) -> None:
-    """Issue 14, item 13: four spellings of one feed become one feed holding every distinct
+    """Four spellings of one feed become one feed holding every distinct
     article (a story stored twice is kept once); down and up again work."""
     from alembic import command
 
@@ -240,7 +240,7 @@ def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path)
 
 
 def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: Path) -> None:
-    """Issue 13: existing rows get listed_at = min(published, fetched); the FTS triggers and
+    """Existing rows get listed_at = min(published, fetched); the FTS triggers and
     AUTOINCREMENT survive (no table rebuild); down and up again."""
     from alembic import command
 

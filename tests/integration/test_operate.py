@@ -1,4 +1,4 @@
-"""Issue 11: operating feedhub from the command line: the data directory, the admin
+"""Operating feedhub from the command line: the data directory, the admin
 token, one-line errors, busy ports, settings, migrations up and down, backups.
 
 Real `feedhub` subprocesses on real SQLite files.

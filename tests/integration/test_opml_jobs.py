@@ -1,4 +1,4 @@
-"""Issue 14, item 11: bulk OPML import as a background job that can be watched and
+"""Bulk OPML import as a background job that can be watched and
 cancelled; a request imports small documents only; every document is capped.
 
 In-process app on a real SQLite file and on PostgreSQL; the feeds point at loopback and are

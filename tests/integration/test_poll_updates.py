@@ -17,7 +17,7 @@ from feedhub.ingest.poller import Poller
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 ITEMS = [

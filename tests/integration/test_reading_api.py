@@ -1,4 +1,4 @@
-"""Issue 13, server side: publication order with a stable cursor, the backlog window, and
+"""Server side: publication order with a stable cursor, the backlog window, and
 one article with its content and enclosures for the reading view."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Misbehaving servers and documents for the hardening tests (issue 5, "What must be shown").
+"""Misbehaving servers and documents for the hardening tests.
 
 Handlers plug into `FeedServer` routes (`Route(handler=...)`); the bomb and the big body are
 generated as streams so that the test process itself never holds them in memory.

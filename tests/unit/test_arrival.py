@@ -1,4 +1,4 @@
-"""Issue 13: when an article is listed, and whether its arrival is news (pure rules)."""
+"""When an article is listed, and whether its arrival is news (pure rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13: enclosures read from RSS, Atom and JSON Feed (bytes in, values out)."""
+"""Enclosures read from RSS, Atom and JSON Feed (bytes in, values out)."""
 
 from __future__ import annotations
 
