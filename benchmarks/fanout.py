@@ -25,7 +25,7 @@ Clients read the trigger time back from the event's `title` (CLOCK_MONOTONIC is 
 every process of the machine).
 
 Everything runs on 127.0.0.1. The run takes about 2-4 minutes for the default sizes.
-Targets (issue 3, 2 cores, at 10,000 subscribers) are checked at the end for the largest N.
+Targets (2 cores, at 10,000 subscribers) are checked at the end for the largest N.
 """
 
 from __future__ import annotations
@@ -371,7 +371,7 @@ class FeedState:
             for k in range(count):
                 self.seq += 1
                 # Dated now: an item older than FEEDHUB_BACKLOG_WINDOW_HOURS (72) would be
-                # stored quietly as backlog and never announced (issue 13).
+                # stored quietly as backlog and never announced.
                 self.items.append((self.seq, f"fanout {trigger:.6f} {k}", _now_rfc822()))
             del self.items[:-200]
 
@@ -770,7 +770,7 @@ def check_targets(results: list[Result]) -> None:
     bare = next((r for r in results if r.system == "bare" and r.n == top), None)
     if fh is None:
         return
-    print(f"\nTargets at N={top} (issue 3; they are set for 10,000 subscribers on 2 cores):")
+    print(f"\nTargets at N={top} (they are set for 10,000 subscribers on 2 cores):")
     rows = [
         ("one article p99 <= 300 ms", fh.one["p99"], fh.one["p99"] <= TARGETS["p99_one_ms"]),
         ("50-article burst p99 <= 1 s", fh.burst["p99"],

@@ -12,7 +12,7 @@ process on 127.0.0.1, and measures for each system, each with a fresh SQLite fil
 
 CPU is this process's time plus that of all its descendants (feedhub's parser workers,
 read from /proc since they are alive while measured), never the feed server's.
-Targets (issue 2): (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
+Targets: (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
 """
 
 from __future__ import annotations
@@ -203,8 +203,8 @@ class Feedhub:
     name = "feedhub"
 
     def __init__(self, server: Server, db_path: Path) -> None:
-        from feedhub.config import Settings
-        from feedhub.migrate import upgrade_to_head
+        from feedhub.core.config import Settings
+        from feedhub.db.migrate import upgrade_to_head
 
         self.server = server
         self.settings = Settings(
@@ -220,7 +220,7 @@ class Feedhub:
 
     async def start(self) -> None:
         from feedhub.catalog import categories, feeds
-        from feedhub.db import create_engine, session_factory
+        from feedhub.db.engine import create_engine, session_factory
         from feedhub.ingest.feedstore import FeedStore
         from feedhub.ingest.poller import Poller
         from feedhub.live.bus import NullPublisher

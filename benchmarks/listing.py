@@ -1,4 +1,4 @@
-"""Publication-order lists (issue 13): `GET /api/articles?order=published` at scale.
+"""Publication-order lists: `GET /api/articles?order=published` at scale.
 
     .venv/bin/python benchmarks/listing.py [--articles 100000] [--feeds 300] [--repeat 15]
         [--database-url URL]
@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from feedhub.catalog.articles import articles_after, articles_by_listing  # noqa: E402
-from feedhub.cursor import Cursor  # noqa: E402
-from feedhub.db import create_engine, session_factory  # noqa: E402
-from feedhub.migrate import upgrade_to_head  # noqa: E402
-from feedhub.models import Article, Category, Feed  # noqa: E402
+from feedhub.core.cursor import Cursor  # noqa: E402
+from feedhub.db.engine import create_engine, session_factory  # noqa: E402
+from feedhub.db.migrate import upgrade_to_head  # noqa: E402
+from feedhub.db.models import Article, Category, Feed  # noqa: E402
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

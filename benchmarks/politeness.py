@@ -1,4 +1,4 @@
-"""Politeness report (issue 5): a simulated day of polling 200 feeds, feedhub vs fixed 60 min.
+"""Politeness report: a simulated day of polling 200 feeds, feedhub vs fixed 60 min.
 
     .venv/bin/python benchmarks/politeness.py [--feeds 200] [--seed 5]
 

@@ -1,4 +1,4 @@
-"""Readers benchmark (issue 12): unread counts and Google Reader stream/contents at scale.
+"""Readers benchmark: unread counts and Google Reader stream/contents at scale.
 
     .venv/bin/python benchmarks/readers.py [--articles 100000] [--feeds 300] [--users 20]
         [--repeat 15] [--database-url URL] [--http]
@@ -45,12 +45,9 @@ import msgspec  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
-from feedhub.db import create_engine, session_factory  # noqa: E402
-from feedhub.greader import service  # noqa: E402
-from feedhub.greader.protocol import Stream  # noqa: E402
-from feedhub.greader.render import item_json  # noqa: E402
-from feedhub.migrate import upgrade_to_head  # noqa: E402
-from feedhub.models import (  # noqa: E402
+from feedhub.db.engine import create_engine, session_factory  # noqa: E402
+from feedhub.db.migrate import upgrade_to_head  # noqa: E402
+from feedhub.db.models import (  # noqa: E402
     Article,
     ArticleState,
     Category,
@@ -58,6 +55,9 @@ from feedhub.models import (  # noqa: E402
     ReadMark,
     User,
 )
+from feedhub.greader import service  # noqa: E402
+from feedhub.greader.protocol import Stream  # noqa: E402
+from feedhub.greader.render import item_json  # noqa: E402
 from feedhub.readers import state  # noqa: E402
 from feedhub.readers.passwords import hash_password  # noqa: E402
 from feedhub.readers.queries import Scope, list_items  # noqa: E402

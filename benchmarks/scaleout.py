@@ -1,4 +1,4 @@
-"""Scale-out benchmark (issue 10): bus latency, leader failover, subscribers per process.
+"""Scale-out benchmark: bus latency, leader failover, subscribers per process.
 
     .venv/bin/python benchmarks/scaleout.py [--subs 1000] [--rounds 20] [--json OUT]
 
@@ -165,11 +165,11 @@ class Run:
     async def commit_latency(
         self, bus: str, db: str, urls: list[str], subs: int, rounds: int
     ) -> list[float]:
-        from feedhub.db import create_engine, session_factory
+        from feedhub.core.types import EntryData
+        from feedhub.db.engine import create_engine, session_factory
         from feedhub.ingest.decide import FeedUpdate
         from feedhub.ingest.feedstore import FeedStore
         from feedhub.live.bus import Doorbell, open_bus
-        from feedhub.types import EntryData
 
         committed: dict[int, float] = {}
         arrivals: list[tuple[int, float]] = []
@@ -289,7 +289,7 @@ async def main(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
         sys.exit("needs PostgreSQL (Debian: postgresql) and redis-server installed")
     pg = PgServer(bin_dir).start()
     redis = RedisServer(redis_bin).start()
-    from feedhub.migrate import upgrade_to_head
+    from feedhub.db.migrate import upgrade_to_head
 
     template = pg.create_database(prefix="head")
     upgrade_to_head(pg.url(template))

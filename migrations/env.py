@@ -14,9 +14,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from feedhub.db import create_engine
-from feedhub.migrate import include_object
-from feedhub.models import Base
+from feedhub.db.engine import create_engine
+from feedhub.db.migrate import include_object
+from feedhub.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

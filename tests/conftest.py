@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
-from feedhub.db import create_engine, session_factory
+from feedhub.core.config import Settings
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.migrate import upgrade_to_head
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.live.bus import Doorbell
-from feedhub.migrate import upgrade_to_head
 from tests.support.feedserver import FeedServer
 from tests.support.pgserver import PgServer, find_pg_bin, missing
 from tests.support.redisserver import RedisServer, find_redis_server
@@ -63,7 +63,7 @@ def feed_server() -> Iterator[FeedServer]:
 # `db_url` is SQLite unless a test (or its module, `pytestmark = BOTH_DATABASES`) is marked
 # `both_databases`: then it runs twice, `[sqlite]` and `[postgresql]`, on a fresh database
 # each time. Only tests that exercise database behaviour carry the mark, to keep the suite's
-# run time in bounds (issue 10).
+# run time in bounds.
 BOTH_DATABASES = pytest.mark.both_databases
 
 

@@ -1,10 +1,15 @@
-"""Issue 11: the repository stands alone. No tracked file may point outside it: not at the
+"""The repository stands alone. No tracked file may point outside it: not at the
 `shared` folder that sits beside the checkout on the development machines, nor at an
 absolute path of those machines. A fresh clone anywhere runs the suite and the benchmarks.
+
+The code explains itself: no comment or docstring gives an issue number as its reason (the
+reason belongs in the comment; the history is in git and CHANGES.md), and no merge or
+editor leftover is tracked.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -23,6 +28,17 @@ _MACHINE = "|".join(
 )
 # A path starts the token: "https://example.com/work/x" is a URL, not a path here.
 OUTSIDE = re.compile(rf"{_SHARED}|(?<![\w.:/~-])(?:{_MACHINE})")
+
+
+# The word and a number after it, as in the examples below; not an upstream bug's URL
+# (".../issues/NNNN"), which points at the reason rather than standing for it.
+ISSUE_NUMBER = re.compile(r"\bissues? ?#?\d", re.IGNORECASE)
+# Where our code, comments and docstrings live; tests/corpus and the golden files are
+# documents from elsewhere and the values parsed out of them.
+CODE_DIRS = ("feedhub/", "web/", "migrations/", "tests/", "benchmarks/")
+CODE_SUFFIXES = (".py", ".js", ".css", ".html")
+NOT_OURS = ("tests/corpus/", "tests/unit/golden/")
+LEFTOVERS = ("*.orig", "*.rej", "*~", "*.swp", "*.swo", "*.bak", ".#*")
 
 
 def _tracked() -> list[str]:
@@ -68,3 +84,35 @@ def test_corpus_is_in_the_repository() -> None:
     projects = {str(Path(name).parent) for name in licences}
     for name in files - licences:
         assert any(name.startswith(p + "/") for p in projects), f"{name} has no licence"
+
+
+def test_issue_pattern_catches_what_it_should() -> None:
+    # Assembled so that this file does not match itself.
+    one, many = "issue", "issues"
+    for text in (f"# see {one} 12", f"({one} 14, item 2)", f"{one.title()} #5:", f"{many} 10-14"):
+        assert ISSUE_NUMBER.search(text), text
+    for text in (f"https://github.com/litestar-org/litestar/{many}/5008", f"t{one} 3", many):
+        assert not ISSUE_NUMBER.search(text), text
+
+
+def test_no_comment_or_docstring_names_an_issue_number() -> None:
+    offenders = []
+    for name in _tracked():
+        if not name.startswith(CODE_DIRS) or name.startswith(NOT_OURS):
+            continue
+        path = ROOT / name
+        if not name.endswith(CODE_SUFFIXES) or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text("utf-8", "replace").splitlines(), 1):
+            if ISSUE_NUMBER.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()[:120]}")
+    assert offenders == [], "say the reason instead of the issue number"
+
+
+def test_no_merge_or_editor_leftover_is_tracked() -> None:
+    leftovers = [
+        name
+        for name in _tracked()
+        if any(fnmatch.fnmatch(Path(name).name, pattern) for pattern in LEFTOVERS)
+    ]
+    assert leftovers == []

@@ -30,14 +30,14 @@ from feedhub.api.schemas import (
 from feedhub.catalog import categories, feeds, opml
 from feedhub.catalog.opml import ImportReport
 from feedhub.catalog.views import FeedChanges
-from feedhub.config import Settings
-from feedhub.errors import ValidationError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ValidationError
 from feedhub.ingest.guard import check_feed_url
 
 __all__ = ["AdminController"]
 
 # Ids in paths are bounded like every integer a client sends (schemas.MAX_ID): past a
-# BIGINT they were a 500 (issue 14, item 6).
+# BIGINT they were a 500.
 Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 JobId = Annotated[str, PathParameter(max_length=64)]
 

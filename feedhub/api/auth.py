@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from feedhub.api.identity import require_admin
-from feedhub.errors import AuthError, ForbiddenError
+from feedhub.core.errors import AuthError, ForbiddenError
 
 __all__ = ["admin_guard"]
 

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.jobs import OpmlJobs
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 from feedhub.ingest.poller import Poller
 from feedhub.live.hub import StreamHub
 

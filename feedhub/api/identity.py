@@ -26,8 +26,8 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
-from feedhub.errors import AuthError, ForbiddenError, RateLimitedError
+from feedhub.core.config import Settings
+from feedhub.core.errors import AuthError, ForbiddenError, RateLimitedError
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts

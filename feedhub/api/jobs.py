@@ -1,5 +1,5 @@
 """Bulk OPML import as a background job: started by one request, watched and cancelled
-by others (issue 14, item 11).
+by others.
 
 A 10,000-outline import took 41 s inside one request and went on after its client had
 gone. Now `POST /api/admin/opml` answers at once for small documents only
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import opml
 from feedhub.catalog.opml import ImportReport
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.ingest.opml import read_opml
 
 __all__ = ["ImportJobJSON", "OpmlJobs"]

@@ -36,18 +36,18 @@ from feedhub.api.reader_schemas import (
 )
 from feedhub.api.schemas import EnclosureJSON
 from feedhub.catalog.views import ArticleInfo
-from feedhub.cursor import Cursor
-from feedhub.errors import (
+from feedhub.core.cursor import Cursor
+from feedhub.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from feedhub.core.types import MAX_ID
+from feedhub.db.models import Category, Feed
 from feedhub.live.stream import parse_categories
-from feedhub.models import Category, Feed
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
 from feedhub.readers.queries import Item, Scope, get_item, list_items
 from feedhub.readers.state import AllRead
-from feedhub.types import MAX_ID
 
 __all__ = ["ArticleController", "MeController", "SessionController"]
 
@@ -231,7 +231,7 @@ class MeController(Controller):
         order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
     ) -> Response[list[StatefulArticleJSON]]:
-        """Id order with `before`, or (issue 13) `order=published` paged by `cursor` and
+        """Id order with `before`, or `order=published` paged by `cursor` and
         the `X-Next-Cursor` header, as `/api/articles`. Several `category` are ORed."""
         user, _ = require_user(request)
         if order == "published" and before is not None:

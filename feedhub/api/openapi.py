@@ -1,13 +1,13 @@
 """What the OpenAPI document says beyond what Litestar infers: the error answers of each
 route, the admin bearer scheme, the output feeds' and the stream's media types; and the
-documentation page at /schema, which works offline (issue 11).
+documentation page at /schema, which works offline.
 
 The page is Swagger UI from the `swagger-ui-bundle-v2` package (pinned in pyproject.toml),
 served by feedhub under /schema/assets: no CDN. It has no inline script (the pages' CSP
 allows only feedhub's own scripts): web/js/apidocs.js starts it.
 
 The API fuzzer in the suite (tests/test_fuzz_api.py) checks every answer against this
-document, so a status or media type missing here is a failure there (issue 14).
+document, so a status or media type missing here is a failure there.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import asyncio
 from litestar import Response, get
 from sqlalchemy import text
 
-from feedhub import metrics
 from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.core import metrics
 
 __all__ = ["healthz", "metrics_endpoint", "readyz"]
 
@@ -62,5 +62,5 @@ async def readyz(services: ServicesDep, session: SessionDep) -> Response[dict[st
 
 
 @get("/metrics", sync_to_thread=False, include_in_schema=False)
-def metrics_endpoint() -> Response[bytes]:
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+def metrics_endpoint(services: ServicesDep) -> Response[bytes]:
+    return Response(metrics.render(services.settings.metrics_dir), media_type=metrics.CONTENT_TYPE)

@@ -25,10 +25,10 @@ from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.openapi import errors
 from feedhub.api.schemas import ArticleJSON
 from feedhub.catalog.articles import articles_before
-from feedhub.config import Settings
-from feedhub.errors import NotFoundError
+from feedhub.core.config import Settings
+from feedhub.core.errors import NotFoundError
+from feedhub.db.models import Category
 from feedhub.ingest.sanitize import xml_safe
-from feedhub.models import Category
 
 __all__ = ["OutputFeedController", "render_atom", "render_json_feed"]
 
@@ -40,7 +40,7 @@ JSON_FEED = "application/feed+json"
 def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[ArticleJSON]) -> bytes:
     """Atom 1.0 written by feedgen (an XML library, not string formatting).
 
-    It never fails on a stored article (issue 14, item 4): every text goes through
+    It never fails on a stored article: every text goes through
     `xml_safe` (a control character in a category name made lxml refuse the document), and
     an article without a link (none, or a `javascript:` one dropped by the sanitizer) gets
     its text as `content`, since Atom (and feedgen) require a link or content per entry.
@@ -211,7 +211,7 @@ async def _output(
         title, categories = f"feedhub: {category}", [slug]
     articles = await articles_before(session, categories, None, LATEST)
     # Never the request's Host header: behind a shared cache, one request with a forged Host
-    # would hand everyone links to the attacker's site (issue 14, item 13).
+    # would hand everyone links to the attacker's site.
     base = settings.base_url
     self_url = f"{base}/categories/{slug}/{name}" if slug else f"{base}/all/{name}"
     home = f"{base}/?category={slug}" if slug else f"{base}/"

@@ -17,8 +17,8 @@ from feedhub.catalog.articles import (
     search_articles,
 )
 from feedhub.catalog.categories import list_categories
-from feedhub.cursor import Cursor
-from feedhub.errors import ValidationError
+from feedhub.core.cursor import Cursor
+from feedhub.core.errors import ValidationError
 from feedhub.live.stream import parse_categories
 
 __all__ = ["NEXT_CURSOR", "PublicController"]

@@ -10,7 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.api.schemas import EnclosureJSON
 from feedhub.catalog.views import ArticleInfo
-from feedhub.types import MAX_ID
+from feedhub.core.types import MAX_ID
 
 __all__ = [
     "ArticleContentJSON",
@@ -116,7 +116,7 @@ class ArticleContentJSON(ArticleInfo, frozen=True):
     content: str
     read: bool | None
     starred: bool | None
-    # Issue 13's reading view: the feed's site, media files.
+    # The reading view: the feed's site, media files.
     site_url: str | None
     enclosures: list[EnclosureJSON]
 

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from feedhub.catalog.views import ArticleInfo, CategoryInfo, FeedInfo
-from feedhub.types import MAX_ID
+from feedhub.core.types import MAX_ID
 
 __all__ = [
     "MAX_ID",

@@ -2,7 +2,7 @@
 
 Why a raw ASGI middleware for the headers: the static files router and the raw stream
 handler answer outside Litestar's response objects, and every HTML answer must carry the
-headers (issue 14, item 13), whoever produced it.
+headers, whoever produced it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from feedhub.errors import (
+from feedhub.core.errors import (
     AuthError,
     ConfigError,
     ConflictError,
@@ -82,7 +82,7 @@ def internal_error(_: Request[Any, Any, State], exc: Exception) -> Response[obje
 
 async def log_unhandled(exc: Exception, scope: Scope) -> None:
     """`after_exception` hook: every exception that becomes a 500 is logged with its
-    traceback (issue 14, item 7: the 500s of the first round left no trace at all).
+    traceback (otherwise a 500 leaves no trace at all).
 
     HTTP exceptions below 500 are answers, not failures; FeedhubErrors are mapped (and a
     5xx among them logged) by `feedhub_error`.

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.catalog.views import ArticleInfo
-from feedhub.cursor import Cursor
-from feedhub.models import Article, Category, Feed
-from feedhub.urls import display_name
+from feedhub.core.cursor import Cursor
+from feedhub.core.urls import display_name
+from feedhub.db.models import Article, Category, Feed
 
 __all__ = [
     "MAX_SUMMARY_CHARS",
@@ -30,7 +30,7 @@ __all__ = [
 
 # Hard bounds on what one article may weigh in an answer, applied by the database so a
 # huge row is never even loaded: nine 9 MB entries made `GET /api/articles?limit=10`
-# answer 81 MB (issue 14, item 2). Ingest keeps stored text within FEEDHUB_MAX_*_CHARS,
+# answer 81 MB. Ingest keeps stored text within FEEDHUB_MAX_*_CHARS,
 # which may only be lower; these cover rows stored before those caps.
 MAX_TITLE_CHARS = 1000
 MAX_SUMMARY_CHARS = 65_536
@@ -62,7 +62,7 @@ def _base(categories: Sequence[str] | None) -> Any:
 
 def _rows(result: object) -> list[ArticleInfo]:
     # A feed without a title is named by its URL, redacted: credentials and a query string
-    # (`?token=…`) were public in every answer and event (issue 14, item 3).
+    # (`?token=…`) were public in every answer and event.
     return [
         ArticleInfo(id_, feed_id, title or display_name(url), *rest)
         for id_, feed_id, title, url, *rest in result  # type: ignore[attr-defined]
@@ -83,7 +83,7 @@ async def articles_after(
     session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int
 ) -> list[ArticleInfo]:
     """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
-    is left out: it is listed, never announced (issue 13)."""
+    is left out: it is listed, never announced."""
     query = _base(categories).where(Article.id > after, Article.quiet.is_(False))
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
 

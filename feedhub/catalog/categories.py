@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.catalog.views import CategoryInfo
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.db.models import Category, Feed
 from feedhub.ingest.opml import slugify
-from feedhub.models import Category, Feed
 
 __all__ = [
     "category_exists",

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.catalog.views import FeedChanges, FeedInfo
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.urls import normalize_feed_url
+from feedhub.db.models import Article, Category, Feed, Tombstone
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.guard import check_feed_url
-from feedhub.models import Article, Category, Feed, Tombstone
-from feedhub.urls import normalize_feed_url
 
 __all__ = [
     "Probe",
@@ -63,7 +63,7 @@ async def subscribe(
     url = await check_feed_url(url, allow_private=allow_private, resolve=resolve)
     await check_new_feed(session, url=url, category=category)
     if probe is not None:
-        # The feed a page led to is stored in normal form too (issue 14, item 13).
+        # The feed a page led to is stored in normal form too.
         url = normalize_feed_url(await probe(url))
     return await create_feed(
         session, url=url, category=category, title=title, poll_interval=poll_interval, now=now

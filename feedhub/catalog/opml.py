@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog.categories import ensure_category
 from feedhub.catalog.feeds import feed_id_for_url, subscribe
-from feedhub.errors import ConflictError, FeedhubError, ValidationError
+from feedhub.core.errors import ConflictError, FeedhubError, ValidationError
+from feedhub.db.models import Category, Feed
 from feedhub.ingest.guard import check_feed_url
 from feedhub.ingest.opml import OpmlFeed, read_opml, write_opml
-from feedhub.models import Category, Feed
 
 __all__ = ["ImportLine", "ImportReport", "export_opml", "import_opml"]
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.models import Article, ArticleState, Tombstone
+from feedhub.db.models import Article, ArticleState, Tombstone
 
 __all__ = ["PruneReport", "prune_articles"]
 
@@ -45,7 +45,7 @@ async def prune_articles(
         .label("rank")
     )
     ranked = select(Article.id, Article.published_at, newest_rank).subquery()
-    # A starred article is kept for as long as someone has it starred (issue 12).
+    # A starred article is kept for as long as someone has it starred.
     starred = select(ArticleState.article_id).where(
         ArticleState.article_id == ranked.c.id, ArticleState.starred == true()
     )

@@ -36,7 +36,7 @@ class FeedInfo(msgspec.Struct, frozen=True):
     disabled_reason: str | None
     article_count: int
     created_at: datetime
-    # What the last poll cut to stay within the entry caps, in words (issue 14, item 2).
+    # What the last poll cut to stay within the entry caps, in words.
     truncation: str | None = None
 
 
@@ -62,5 +62,5 @@ class ArticleInfo(msgspec.Struct, frozen=True):
     author: str | None
     published_at: datetime
     fetched_at: datetime
-    # Publication time clamped to arrival: the order of lists (issue 13).
+    # Publication time clamped to arrival: the order of lists.
     listed_at: datetime

@@ -1,4 +1,4 @@
-"""The Google Reader API (issue 12): the protocol FreshRSS and Miniflux serve to apps.
+"""The Google Reader API: the protocol FreshRSS and Miniflux serve to apps.
 
 `protocol` is pure (ids, stream ids, parameters, item JSON); `atom` renders the Atom form
 of a stream; `controllers` are the thin Litestar routes under `/reader/api/0/`,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import ReadersDep
-from feedhub.errors import AuthError, ValidationError
+from feedhub.core.errors import AuthError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
 from feedhub.greader.http import (

@@ -17,10 +17,10 @@ from feedhub.api.deps import Services
 from feedhub.api.identity import Readers, require_admin
 from feedhub.catalog import categories, feeds
 from feedhub.catalog.views import FeedChanges
-from feedhub.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
+from feedhub.db.models import Category
 from feedhub.greader import protocol, service
 from feedhub.ingest.opml import slugify
-from feedhub.models import Category
 
 __all__ = ["disable_label", "edit_subscription", "rename_label"]
 

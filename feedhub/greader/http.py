@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.datastructures import MultiDict
 
 from feedhub.api.identity import identity_of
-from feedhub.errors import AuthError, NotFoundError, ValidationError
+from feedhub.core.errors import AuthError, NotFoundError, ValidationError
 from feedhub.greader import protocol
 from feedhub.readers.accounts import SessionInfo, UserInfo
 

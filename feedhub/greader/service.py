@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.errors import NotFoundError
+from feedhub.core.errors import NotFoundError
+from feedhub.db.models import Article, Category, Feed
 from feedhub.greader.protocol import READ, STARRED, Stream, label_id, tags_in
-from feedhub.models import Article, Category, Feed
 from feedhub.readers import state
 from feedhub.readers.queries import Scope
 

@@ -1,10 +1,10 @@
-"""When an article is listed, and whether its arrival is news (pure; issue 13).
+"""When an article is listed, and whether its arrival is news (pure).
 
 Lists are ordered by publication time, but a publisher's clock is not ours: an entry dated
 in the future is listed at the moment it arrived, so it cannot sit on top of every list
 until that date. And a feed's first poll often brings years of backlog: entries older than
 the backlog window are stored and listed where their dates put them, but not announced on
-the stream as new (they would flood every open page, issue 13: one podcast, 730 items).
+the stream as new (they would flood every open page: one podcast, 730 items).
 """
 
 from __future__ import annotations

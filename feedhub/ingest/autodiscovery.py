@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from feedhub.errors import EmptyFeedError, FetchError, ParseError, ValidationError
+from feedhub.core.errors import EmptyFeedError, FetchError, ParseError, ValidationError
+from feedhub.core.types import FetchResult, ParsedFeed
 from feedhub.ingest.htmllinks import common_path_candidates, find_feed_links
 from feedhub.ingest.sniff import looks_like_html
-from feedhub.types import FetchResult, ParsedFeed
 
 __all__ = ["Found", "discover_feeds", "resolve_feed"]
 
@@ -67,7 +67,7 @@ async def discover_feeds(
                 return found
     if not found and (feed := await _try_result(result, url, parse)) is not None:
         # No linked feed, yet the page holds one: an Atom or RSS document wrapped in XHTML,
-        # which the parser reads (issue 14, item 13). Tried before guessing common paths.
+        # which the parser reads. Tried before guessing common paths.
         return [feed]
     if not found:
         for candidate in common_path_candidates(result.final_url):

@@ -1,4 +1,4 @@
-"""The sanitizing budget and the size caps of one entry (pure; issue 14, items 1 and 2).
+"""The sanitizing budget and the size caps of one entry (pure).
 
 nh3 (html5ever) is roughly quadratic in nesting depth: one item of 100,000 nested `<div>`
 (2.3 MB) took 43 s to sanitize and held a parser worker for all that time. And nothing
@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import nh3
 
-from feedhub.types import EntryData
+from feedhub.core.types import EntryData
 
 __all__ = [
     "DEFAULT_BUDGET",

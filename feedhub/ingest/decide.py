@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import Enum
 
+from feedhub.core.types import FetchResult, ParsedFeed, PollStatus
 from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
-from feedhub.types import FetchResult, ParsedFeed, PollStatus
 
 __all__ = [
     "KEEP",
@@ -77,7 +77,7 @@ class FeedUpdate:
     error_count: int | _Keep = KEEP
     last_error: str | None | _Keep = KEEP
     next_poll_at: datetime | None | _Keep = KEEP
-    # What the entry caps cut from the last document, in words (issue 14, item 2).
+    # What the entry caps cut from the last document, in words.
     truncation: str | None | _Keep = KEEP
 
     def columns(self) -> dict[str, object]:

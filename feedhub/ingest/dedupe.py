@@ -10,12 +10,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from feedhub.types import EntryData
+from feedhub.core.types import EntryData
 
 __all__ = ["assign_keys", "content_hash", "guid_is_unreliable"]
 
 # More than this share of a document's entries sharing an id with a different entry means
-# the feed's ids are broken, not that one story is listed twice (issue 5, FreshRSS-style).
+# the feed's ids are broken, not that one story is listed twice (FreshRSS-style).
 _SMALL_SHARE = 0.1
 
 
@@ -77,7 +77,7 @@ def assign_keys(
     """Give each entry its dedupe key; drop repeats within the document (first one wins).
 
     Key: guid, else link, else a hash of title + text (DESIGN.md "Dedupe key"; the hash
-    leaves the date out, see `_text_hash`). FreshRSS-style hardening (issue 5):
+    leaves the date out, see `_text_hash`). FreshRSS-style hardening:
 
     - a GUID repeated for different links marks the feed's ids unreliable (DESIGN.md);
     - so does more than `_SMALL_SHARE` of the entries sharing an id (GUID, or link for

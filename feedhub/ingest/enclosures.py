@@ -1,7 +1,7 @@
 """Enclosures (podcast audio, video) from feedparser entries and JSON Feed attachments (pure).
 
 Kept apart from `normalize` on purpose: every format's parser calls `make_entry` first and
-then `with_enclosures`, so the media a reader can play (issue 13's reading view) is read
+then `with_enclosures`, so the media a reader can play (the reading view) is read
 by one rule without touching the text pipeline.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from feedhub.types import Enclosure, EntryData
-from feedhub.urls import clean_url
+from feedhub.core.types import Enclosure, EntryData
+from feedhub.core.urls import clean_url
 
 __all__ = ["from_feedparser", "from_json_feed", "with_enclosures"]
 

@@ -7,7 +7,7 @@ their own session and transaction.
 
 The poller decides (`feedhub.ingest.decide`) and this module writes. Polls that bring no
 news (304, unchanged body) are most polls, so their bookkeeping must cost almost nothing
-(issue 2's benchmark, (c)): `defer` keeps their `FeedUpdate` and `flush` writes all that
+(benchmarks/ingest.py, target (c)): `defer` keeps their `FeedUpdate` and `flush` writes all that
 are pending in one executemany per column set, within `FLUSH_DELAY`. Until written, the
 feed counts as being polled (`is_pending`), so a tick does not take it for due.
 """
@@ -36,10 +36,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedhub.core.types import EntryData
+from feedhub.db.models import Article, Category, Feed
 from feedhub.ingest.decide import FeedState, FeedUpdate
 from feedhub.ingest.store import ArticleStore, SaveResult
-from feedhub.models import Article, Category, Feed
-from feedhub.types import EntryData
 
 __all__ = ["FLUSH_DELAY", "RATE_SAMPLE", "FeedStore"]
 
@@ -59,7 +59,7 @@ class FeedStore:
         claimer: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._sessions = sessions
-        # Who claims (feedhub.leader.Leadership.backend_pid): a claim dies with its session.
+        # Who claims (feedhub.service.leader.Leadership.backend_pid): a claim dies with its session.
         self._claimer = claimer
         self._articles = ArticleStore()
         # One writer per process: article ids increase in commit order (DESIGN.md "The
@@ -118,7 +118,7 @@ class FeedStore:
         self._recent[feed_id] = recent
         return recent
 
-    # -- claims: one poller per feed at a time, across processes (issue 10) -----------------
+    # -- claims: one poller per feed at a time, across processes -----------------
     async def claim_due(
         self, now: datetime, lease: timedelta, *, include_all: bool, limit: int
     ) -> list[int]:

@@ -4,7 +4,7 @@ One shared `httpx.AsyncClient` (connection reuse across feeds of a host). Redire
 followed by hand so that a permanent move (301/308) can update the stored URL while 302/307
 do not, and so that a loop ends with words. Every connection goes through `guard`, which
 checks the address actually dialled, so redirects and DNS rebinding cannot reach a
-private network (issue 5).
+private network.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from urllib.parse import urljoin
 
 import httpx
 
-from feedhub.errors import FetchError
+from feedhub.core.errors import FetchError
+from feedhub.core.types import FetchResult
+from feedhub.core.urls import WEB_SCHEMES, RedactingFilter, split_url
 from feedhub.ingest.guard import GuardedBackend, guarded_transport
-from feedhub.types import FetchResult
-from feedhub.urls import WEB_SCHEMES, RedactingFilter, split_url
 
 try:  # httpx[brotli]; only a decoder whose output can be bounded is used (see _Decoder)
     import brotli as _brotli  # type: ignore[import-untyped,unused-ignore]
@@ -39,7 +39,7 @@ _PERMANENT = {301, 308}
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Decoded output per decompression step: a gzip bomb inflates ~1000:1, so one 64 KiB read
 # decoded at once (what httpx's own decoders do) is ~64 MB in memory before any cap can
-# look at it. We decode ourselves in steps of this size instead (issue 5, hostile input).
+# look at it. We decode ourselves in steps of this size instead (hostile input).
 _DECODE_STEP = 64 * 1024
 # brotli >= 1.2 can bound its output; an older one is not offered to servers at all.
 _BOUNDED_BROTLI = _brotli is not None and hasattr(_brotli.Decompressor, "can_accept_more_data")
@@ -58,8 +58,8 @@ def user_agent() -> str:
 
 
 def _redact_http_logs() -> None:
-    """httpx logs every request's full URL at INFO: credentials and `?token=` included
-    (issue 14, item 3). Its lines go through the one URL redaction; idempotent."""
+    """httpx logs every request's full URL at INFO: credentials and `?token=` included.
+    Its lines go through the one URL redaction; idempotent."""
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):

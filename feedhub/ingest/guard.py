@@ -21,8 +21,8 @@ import certifi
 import httpcore
 import httpx
 
-from feedhub.errors import ValidationError
-from feedhub.urls import normalize_feed_url, parse_web_url
+from feedhub.core.errors import ValidationError
+from feedhub.core.urls import normalize_feed_url, parse_web_url
 
 __all__ = [
     "BlockedAddressError",
@@ -229,8 +229,8 @@ async def check_feed_url(url: str, *, allow_private: bool, resolve: bool = True)
 
     `resolve=False` (an OPML import, perhaps made offline) checks only what the URL itself
     says: an address literal or a localhost name. Its host name is looked up when the feed
-    is polled, and the connection is checked again then, on the address dialled (issue 11:
-    an offline import refused all 207 feeds of a real export as "could not resolve").
+    is polled, and the connection is checked again then, on the address dialled (an
+    offline import would refuse all 207 feeds of a real export as "could not resolve").
     """
     url = url.strip()
     parsed = parse_web_url(url)

@@ -1,6 +1,6 @@
 """Per-host politeness: a cap on requests in flight, a gap between starts, and pauses.
 
-A 429/503 with Retry-After pauses the whole host, not just the feed that got it (issue 5):
+A 429/503 with Retry-After pauses the whole host, not just the feed that got it:
 Reddit-like hosts rate-limit by client, whatever the feed.
 """
 

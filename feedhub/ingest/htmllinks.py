@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
-from feedhub.urls import web_url
+from feedhub.core.urls import web_url
 
 __all__ = [
     "COMMON_PATHS",

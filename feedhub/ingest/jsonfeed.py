@@ -17,7 +17,9 @@ from typing import Any
 
 import msgspec
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
+from feedhub.core.types import ParsedFeed
+from feedhub.core.urls import clean_url, split_url
 from feedhub.ingest.budget import (
     DEFAULT_BUDGET,
     DEFAULT_MAX_ENTRIES,
@@ -30,8 +32,6 @@ from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_json_feed, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags
-from feedhub.types import ParsedFeed
-from feedhub.urls import clean_url, split_url
 
 __all__ = ["is_json_feed", "parse_json_feed"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from feedhub.core.types import EntryData
+from feedhub.core.urls import clean_url
 from feedhub.ingest.dedupe import assign_keys, content_hash
 from feedhub.ingest.sanitize import plain_text, sanitize_html, strip_tags, xml_safe
-from feedhub.types import EntryData
-from feedhub.urls import clean_url
 
 __all__ = [
     "RawEntry",

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
+from feedhub.core.urls import is_web_url, normalize_feed_url
 from feedhub.ingest.sanitize import xml_safe
-from feedhub.urls import is_web_url, normalize_feed_url
 
 __all__ = [
     "MAX_DEPTH",
@@ -105,7 +105,7 @@ def read_opml(data: bytes, default_category: str) -> OpmlDocument:
     seen: set[str] = set()
 
     # Iterative, with a depth cap: 3,000 nested outlines (100 KB) hit Python's recursion
-    # limit and answered 500 (issue 14, item 8). A stack of (outlines iterator, category)
+    # limit and answered 500. A stack of (outlines iterator, category)
     # keeps the document order of the recursive walk it replaces.
     stack: list[tuple[Iterator[ET.Element], str]] = [(_outlines(body), default_category)]
     while stack:

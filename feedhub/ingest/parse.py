@@ -16,7 +16,9 @@ from typing import Any
 
 import feedparser
 
-from feedhub.errors import EmptyFeedError, ParseError
+from feedhub.core.errors import EmptyFeedError, ParseError
+from feedhub.core.types import EntryData, ParsedFeed
+from feedhub.core.urls import redact_url
 from feedhub.ingest import jsonfeed
 from feedhub.ingest.budget import (
     DEFAULT_BUDGET,
@@ -31,8 +33,6 @@ from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
-from feedhub.types import EntryData, ParsedFeed
-from feedhub.urls import redact_url
 
 __all__ = ["body_fingerprint", "parse_feed"]
 
@@ -58,7 +58,7 @@ def parse_feed(
     """Parse one fetched document. Raises ParseError, in words, when it is not a feed."""
     # Relative links resolve against the URL without credentials or query: "a" against
     # http://alice:pw@host/feed?token=S became http://alice:pw@host/a, public in every
-    # answer (issue 14, item 3). Error messages name the redacted URL too.
+    # answer. Error messages name the redacted URL too.
     url = redact_url(url)
     max_entries = max(1, max_entries)
     content_type = headers.get("content-type")
@@ -87,7 +87,7 @@ def parse_feed(
 
     feed = parsed.get("feed", {})
     # The newest N only, chosen before any sanitizing: one 10 MB document of 190,000 items
-    # stored them all in one poll (issue 14, item 2).
+    # stored them all in one poll.
     kept = newest(raw_entries, [_date(e) for e in raw_entries], max_entries)
     entries, texts_cut = bounded_entries((_entry(e, url, fetched_at, budget) for e in kept), budget)
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
@@ -126,7 +126,7 @@ def _no_entries_reason(parsed: Any) -> str:
 
 
 def _text(value: object) -> str | None:
-    """A feed title as plain text, like an entry title (issue 14, item 13: `<b>` and
+    """A feed title as plain text, like an entry title (`<b>` and
     `<script>` in a channel title reached every article's `feed_title`)."""
     if not isinstance(value, str):
         return None
@@ -212,7 +212,7 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime, budget: Budget) -> E
         guid=entry.get("id") or None,
         link=entry.get("link") or None,
         title=title[: budget.max_html] if isinstance(title, str) else title,
-        # The sanitizing budget: nh3 is quadratic in nesting depth (issue 14, item 1).
+        # The sanitizing budget: nh3 is quadratic in nesting depth.
         summary_html=within_budget(summary, budget),
         content_html=within_budget(content, budget),
         author=author if isinstance(author, str) else None,

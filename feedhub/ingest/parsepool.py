@@ -2,11 +2,11 @@
 
 Each worker is its own one-process executor, so a document that overruns its deadline
 (`parse_deadline_seconds`) costs only its own worker: that process is killed and replaced,
-and the other workers' documents carry on (issue 14, item 1: two hostile feeds kept both
+and the other workers' documents carry on (two hostile feeds kept both
 workers busy for 43 s and every other feed waited).
 
 Workers are started by the forkserver, not by `serve` itself; when `serve` is SIGKILLed no
-shutdown code runs and they lived on forever (issue 14, item 10). So each worker, at
+shutdown code runs and they lived on forever. So each worker, at
 start, asks the kernel for SIGKILL when its parent (the forkserver) dies
 (PR_SET_PDEATHSIG, Linux) and watches `serve`'s pid in a daemon thread (everywhere else,
 and for the case where the forkserver outlives `serve`).
@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
 
 __all__ = ["ParserPool", "die_with_parent"]
 

@@ -20,22 +20,22 @@ from typing import Any
 
 import httpx
 
-from feedhub import metrics
-from feedhub.config import Settings
-from feedhub.errors import FetchError, ParseError
+from feedhub.core import metrics
+from feedhub.core.config import Settings
+from feedhub.core.errors import FetchError, ParseError
+from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
+from feedhub.core.urls import host_of, normalize_feed_url, redact_text, redact_url
 from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
+from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.parsepool import ParserPool
-from feedhub.live.bus import Doorbell, Publisher
-from feedhub.types import FetchResult, ParsedFeed, PollOutcome
-from feedhub.urls import host_of, normalize_feed_url, redact_text, redact_url
 
 __all__ = ["Poller"]
 
@@ -76,7 +76,7 @@ class Poller:
         self._in_flight: dict[int, asyncio.Task[PollOutcome]] = {}
         self._global = asyncio.Semaphore(settings.max_concurrent_polls)
         # Rows of the feeds `poll_due` is about to poll, read in one query (most polls bring
-        # no news, and their cost is mostly bookkeeping: issue 2's benchmark, (c)).
+        # no news, and their cost is mostly bookkeeping: benchmarks/ingest.py, target (c)).
         self._preloaded: dict[int, FeedState] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -148,7 +148,7 @@ class Poller:
             await asyncio.gather(running, return_exceptions=True)
         await self.feeds.flush()  # (releases the claim of the poll just awaited)
         if feed_id not in self._in_flight:
-            # Claimed like any poll: one in another process is waited for (issue 10).
+            # Claimed like any poll: one in another process is waited for.
             await self._claim_one(feed_id)
         task = self._in_flight.get(feed_id) or self._track(feed_id, self._poll_one(feed_id))
         outcome = await task
@@ -282,7 +282,7 @@ class Poller:
         try:
             async with self.hosts.slot(host):
                 # Checked again once it is our turn: while this feed queued for the host,
-                # another feed of it may have got a 429 (issue 5: the pause is per host).
+                # another feed of it may have got a 429 (the pause is per host).
                 if (paused := self.hosts.paused_until(host, self._clock())) is not None:
                     return await self._record(state, HostPaused(paused))
                 with metrics.FETCH_DURATION.time():
@@ -376,14 +376,14 @@ class Poller:
         )
         if self._pool is None or len(result.body) <= settings.inline_parse_bytes:
             # A small document costs milliseconds: parsed here (in a thread), it never
-            # queues behind big ones that hold every worker (issue 14, item 1).
+            # queues behind big ones that hold every worker.
             return await asyncio.to_thread(call)
-        # A deadline per document; a worker that overruns it is replaced (issue 14, item 1).
+        # A deadline per document; a worker that overruns it is replaced.
         return await self._pool.run(call, what=redact_url(result.final_url))
 
     async def _permanent_move(self, state: FeedState, result: FetchResult) -> str | None:
         """A 301/308 moves the stored URL, unless another feed already has the target."""
-        # Stored in normal form, like every feed URL (issue 14, item 13).
+        # Stored in normal form, like every feed URL.
         target = normalize_feed_url(result.permanent_url) if result.permanent_url else None
         if not target or target == state.url:
             return None

@@ -130,7 +130,7 @@ def _srcset_candidates(value: str) -> list[tuple[str, str]]:
 
 def _filter_srcset(base_url: str | None, value: str) -> str | None:
     """nh3 checks the scheme of href and src but not of srcset, where it kept
-    `javascript:` (issue 14, item 13): keep only candidates that are http(s) or relative
+    `javascript:`: keep only candidates that are http(s) or relative
     (resolved like href and src)."""
     kept = []
     for url, descriptors in _srcset_candidates(value):

@@ -7,8 +7,8 @@ articles; this module only knows articles and tombstones.
 Across processes: SQLite allows one writer at a time anyway; on PostgreSQL a sequence hands
 out ids in call order, not commit order, so a transaction that inserts new articles first
 takes a transaction-level advisory lock (`pg_advisory_xact_lock`), held until its commit: no
-other new article can get an id until this one's are committed (issue 10;
-tests/integration/test_article_order.py shows the loss without it).
+other new article can get an id until this one's are committed
+(tests/integration/test_article_order.py shows the loss without it).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.db import ARTICLE_COMMIT_LOCK
+from feedhub.core.types import EntryData
+from feedhub.db.engine import ARTICLE_COMMIT_LOCK
+from feedhub.db.models import Article, Tombstone
 from feedhub.ingest.arrival import is_backlog, listed_at
-from feedhub.models import Article, Tombstone
-from feedhub.types import EntryData
 
 __all__ = ["ArticleStore", "SaveResult"]
 
@@ -37,7 +37,7 @@ _CHUNK = 500
 class SaveResult:
     new_ids: tuple[int, ...]
     updated: int
-    # The new ids worth a doorbell: new_ids without the backlog stored quietly (issue 13).
+    # The new ids worth a doorbell: new_ids without the backlog stored quietly.
     announced_ids: tuple[int, ...] = ()
 
 
@@ -60,7 +60,7 @@ class ArticleStore:
         """Insert new entries and update changed ones (not the feed row: FeedStore).
 
         Entries published more than `backlog_window` before `fetched_at` are stored
-        `quiet`: listed, never announced (`arrival`, issue 13)."""
+        `quiet`: listed, never announced (`arrival`)."""
         keys = [e.key for e in entries] + [e.alt_key for e in entries if e.alt_key]
         existing = await self._existing(session, feed_id, keys)
         tombstoned = await self._tombstoned(session, feed_id, keys)

@@ -30,8 +30,9 @@ from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.plugins import PluginProtocol
 
-from feedhub import metrics
-from feedhub.errors import ConfigError
+from feedhub.core import metrics
+from feedhub.core.errors import ConfigError
+from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.live.transport import CHANNEL, Transport
 
 __all__ = [
@@ -67,27 +68,6 @@ RECONNECTED = b""
 
 def channel_name(category: str) -> str:
     return f"{CHANNEL_PREFIX}{category}"
-
-
-class Doorbell(msgspec.Struct, frozen=True, array_like=True):
-    """Small on purpose: PostgreSQL NOTIFY payloads stop at 8000 bytes (PITFALLS.md)."""
-
-    feed_id: int
-    category: str
-    ids: tuple[int, ...]
-
-    def encode(self) -> bytes:
-        return msgspec.json.encode(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> Doorbell:
-        return msgspec.json.decode(data, type=cls)
-
-
-class Publisher(Protocol):
-    """The sending side: all the poller needs."""
-
-    async def publish(self, bell: Doorbell) -> None: ...
 
 
 class BusListener(Protocol):
@@ -215,7 +195,7 @@ class ChannelsBus:
     async def publish(self, bell: Doorbell) -> None:
         for part in split_bell(bell):
             # wait_published, not publish(): a failed publish() kills the plugin's worker and
-            # every later message is lost silently (litestar issue 5008).
+            # every later message is lost silently (https://github.com/litestar-org/litestar/issues/5008).
             await self.plugin.wait_published(
                 part.encode(), [channel_name(bell.category), ALL_CHANNEL]
             )

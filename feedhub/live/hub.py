@@ -4,12 +4,12 @@ New articles are turned into events once (one database read, one JSON encoding e
 the bytes are shared by every matching subscriber: 50 new articles cost each subscriber one
 queue item and one socket write. One worker fans out, so ids arrive in increasing order.
 
-A doorbell is only a hint (issue 10): pub/sub may lose one, and two processes' doorbells
+A doorbell is only a hint: pub/sub may lose one, and two processes' doorbells
 may arrive out of commit order. So on a doorbell, after every bus (re)connection and on a
 safety timer, the hub reads the articles after the newest id it fanned out, oldest first.
 Ids follow commit order on every database (ingest/store.py): nothing committed is skipped.
 
-Per stream the hub keeps as little as it can (issue 3's benchmark: 10,000 streams on one
+Per stream the hub keeps as little as it can (the fan-out benchmark: 10,000 streams on one
 core): a `Subscription` is a deque plus a future that exists only while its writer waits.
 No timer per stream either: one ticker every half heartbeat sends the shared keep-alive to
 streams that have been quiet, and ends streams whose writer has been stuck on a socket
@@ -28,13 +28,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub import metrics
 from feedhub.catalog.articles import articles_after, newest_id
 from feedhub.catalog.views import ArticleInfo
+from feedhub.core import metrics
+from feedhub.db.models import Category
 from feedhub.live.bus import RECONNECTED, Bus, BusListener, Doorbell
 from feedhub.live.sse import encode_articles
 from feedhub.live.subscription import Batch, EndReason, Subscription
-from feedhub.models import Category
 
 __all__ = ["Batch", "EndReason", "StreamHub", "Subscription"]
 
@@ -86,7 +86,7 @@ class StreamHub:
         self.newest = 0
         self._slugs: frozenset[str] = frozenset()
         self._connected_once = False
-        # Category re-reads (issue 14, item 12): one at a time, shared by every request that
+        # Category re-reads: one at a time, shared by every request that
         # misses meanwhile, and none again within `miss_ttl` seconds of the last one.
         self.miss_ttl = miss_ttl
         self._reload: asyncio.Task[frozenset[str]] | None = None
@@ -153,7 +153,7 @@ class StreamHub:
         when the slugs were read less than `miss_ttl` seconds ago; otherwise read again
         (a category created by the CLI or another process), once for all the requests that
         miss meanwhile: the first wave of 10,000 streams for a new category made 10,000
-        reads (issue 14, item 12)."""
+        reads."""
         if all(c in self._slugs for c in categories):
             return []
         loop = asyncio.get_running_loop()
@@ -187,7 +187,7 @@ class StreamHub:
 
     # -- subscriptions -----------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
-        """For /healthz: what open streams hold, so a leak shows (issue 3, test 5)."""
+        """For /healthz: what open streams hold, so a leak shows."""
         return {
             "feedhub_stream_subscribers": len(self._subscriptions),
             "feedhub_stream_queued_batches": sum(len(s.items) for s in self._subscriptions),

@@ -1,8 +1,8 @@
 """How many streams one process holds open, in total and per client address.
 
 Without a bound, 1,000 anonymous `/api/stream` connections used every file descriptor and
-every new request failed with a reset, `/healthz` included, with nothing logged (issue 14,
-item 5). Over a limit a stream is refused with 503 and `Retry-After` (EventSource clients
+every new request failed with a reset, `/healthz` included, with nothing logged.
+Over a limit a stream is refused with 503 and `Retry-After` (EventSource clients
 reconnect after it), logged at most once per 10 s with the count.
 """
 

@@ -1,4 +1,4 @@
-"""The sign-in limiter of every process, shared over the bus (issue 10 with issue 12).
+"""The sign-in limiter of every process, shared over the bus.
 
 Each process counts failed sign-ins in its memory (feedhub.readers.ratelimit): behind N
 processes a guesser would get N times the attempts. So every failure and every success is

@@ -1,7 +1,7 @@
 """`GET /api/stream`: new articles as Server-Sent Events (DESIGN.md "The stream").
 
 A raw ASGI handler rather than Litestar's ServerSentEvent response: that one re-encodes each
-message per client and costs a thread hop per stream start (issue 3's measurements); here the
+message per client and costs a thread hop per stream start (benchmarks/fanout.py); here the
 hub's pre-encoded bytes go to the socket as they are. An open stream is its ASGI task (the
 writer) plus one task waiting for the disconnect; it holds no timer and makes no database
 read unless it resumes (the hub keeps the newest id and the category slugs in memory, and
@@ -26,13 +26,13 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub import metrics
 from feedhub.catalog.articles import articles_after, count_after, newest_id
+from feedhub.core import metrics
+from feedhub.core.types import MAX_ID
 from feedhub.live.hub import StreamHub, Subscription
 from feedhub.live.limits import StreamLimits
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
 from feedhub.live.state_events import StateEvents
-from feedhub.types import MAX_ID
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -72,7 +72,7 @@ def parse_categories(values: Sequence[str]) -> list[str]:
 def _parse_last_id(raw: str | None) -> int | None:
     """A resume id, or None for anything that is not one of ours (a browser only sends ids
     we gave it). Beyond a BIGINT it is no id of ours either: answering it aborted the
-    response and `hello` echoed it (issue 14, item 6), so it is ignored and the stream goes
+    response and `hello` echoed it, so it is ignored and the stream goes
     live."""
     text = (raw or "").strip()
     # isdigit() alone would pass "²"; int() alone would take "+1", "1_0" and 4,300 digits.

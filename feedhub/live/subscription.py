@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from feedhub import metrics
+from feedhub.core import metrics
 
 __all__ = ["Batch", "EndReason", "Subscription"]
 

@@ -2,7 +2,7 @@
 
 A transport knows nothing of articles. It reports each (re)connection of its listener through
 `on_connect`, because pub/sub is at-most-once: whatever was published while a listener was
-away is gone, and the hub reads the database for it (DESIGN.md "The bus", issue 10).
+away is gone, and the hub reads the database for it (DESIGN.md "The bus").
 Backends: Redis pub/sub (`redis://`, `rediss://`) and PostgreSQL LISTEN/NOTIFY
 (`postgresql://`); feedhub.live.bus wraps them as a `Bus` (memory:// stays on Channels).
 Ours rather than Litestar Channels', whose PostgreSQL backends do not deliver and whose

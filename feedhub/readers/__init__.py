@@ -1,4 +1,4 @@
-"""Readers on the server (issue 12): accounts, sessions, sign-in limits, read/starred state.
+"""Readers on the server: accounts, sessions, sign-in limits, read/starred state.
 
 Services only: no Litestar here. The HTTP side is `feedhub.api.me`, `feedhub.api.users`,
 `feedhub.api.identity` (who is asking, CSRF, private mode) and `feedhub.greader`.

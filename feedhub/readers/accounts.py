@@ -15,14 +15,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.errors import AuthError, ConflictError, NotFoundError, ValidationError
-from feedhub.models import User, UserSession
+from feedhub.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.db.models import User, UserSession
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "token_hash",
     "update_user",
     "user_by_feed_key",
-    "users_command",
 ]
 
 ROLES = ("reader", "admin")
@@ -326,21 +324,3 @@ async def revoke_session(session: AsyncSession, user_id: int, session_id: int) -
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFoundError(f"session {session_id} does not exist")
     await session.commit()
-
-
-async def users_command(session: AsyncSession, args: Any, password: str, now: datetime) -> str:
-    """`feedhub users add|passwd|remove|list` (args from argparse): what to print."""
-    command = args.users_command
-    if command == "add":
-        user = await create_user(session, args.name, password, args.role, now)
-        return f"added {user.role} {user.name!r}"
-    if command == "passwd":
-        await update_user(session, args.name, password=password)
-        return f"new password for {args.name!r}; their sessions are ended"
-    if command == "remove":
-        await delete_user(session, args.name)
-        return f"removed {args.name!r} and their read state"
-    lines = [
-        f"{u.name:<24} {u.role:<7} since {u.created_at:%Y-%m-%d}" for u in await list_users(session)
-    ]
-    return "\n".join(lines) or "no users yet: feedhub users add NAME"

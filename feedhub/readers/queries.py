@@ -17,8 +17,8 @@ from typing import Any, Literal
 from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.cursor import Cursor
-from feedhub.models import Article, Category, Feed
+from feedhub.core.cursor import Cursor
+from feedhub.db.models import Article, Category, Feed
 from feedhub.readers.state import StateJoin
 
 __all__ = ["Item", "Scope", "get_item", "id_list", "list_items"]
@@ -54,7 +54,7 @@ class Item:
     fetched_at: datetime
     read: bool
     starred: bool
-    # Issue 13: the list order (publication clamped to arrival) and media files.
+    # The list order (publication clamped to arrival) and media files.
     listed_at: datetime
     enclosures: list[dict[str, Any]] | None
 
@@ -117,7 +117,7 @@ async def list_items(
 ) -> list[Item]:
     """Up to `limit` articles after the cursor (an id) in the chosen direction. With
     `listing` (a Cursor, or None for the first page) the order is the page's publication
-    order instead, newest first (issue 13), and `cursor` is ignored.
+    order instead, newest first, and `cursor` is ignored.
 
     Where the rows come in id order from an index (everything, one feed, some ids) this is
     one query. For a label (several feeds) it is two: the ids first, from the (feed_id, id)

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from feedhub.errors import ValidationError
-from feedhub.models import Article, ArticleState, Feed, ReadMark
+from feedhub.core.errors import ValidationError
+from feedhub.db.models import Article, ArticleState, Feed, ReadMark
 
 __all__ = [
     "AllRead",

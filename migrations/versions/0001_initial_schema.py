@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 
 revision: str = '0001'
@@ -38,12 +38,12 @@ def upgrade() -> None:
     sa.Column('etag', sa.String(length=500), nullable=True),
     sa.Column('last_modified', sa.String(length=100), nullable=True),
     sa.Column('content_hash', sa.String(length=64), nullable=True),
-    sa.Column('last_polled_at', feedhub.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_poll_at', feedhub.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_polled_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_poll_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
     sa.Column('error_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', feedhub.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('guid_unreliable', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('disabled_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_feed_category_id_category'), ondelete='RESTRICT'),
@@ -63,8 +63,8 @@ def upgrade() -> None:
     sa.Column('summary', sa.Text(), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('author', sa.String(length=500), nullable=True),
-    sa.Column('published_at', feedhub.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('fetched_at', feedhub.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['feed_id'], ['feed.id'], name=op.f('fk_article_feed_id_feed'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_article')),
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_table('tombstone',
     sa.Column('feed_id', sa.Integer(), nullable=False),
     sa.Column('guid_key', sa.String(length=600), nullable=False),
-    sa.Column('deleted_at', feedhub.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', feedhub.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['feed_id'], ['feed.id'], name=op.f('fk_tombstone_feed_id_feed'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('feed_id', 'guid_key', name=op.f('pk_tombstone'))
     )

@@ -2,7 +2,7 @@
 
 SQLite: an external-content FTS5 table kept in sync by triggers. PostgreSQL: a generated
 tsvector column (title weighted A, summary B, content C) with a GIN index. Both are
-invisible to the ORM models; feedhub.migrate.include_object hides them from autogenerate.
+invisible to the ORM models; feedhub.db.migrate.include_object hides them from autogenerate.
 
 Revision ID: 0002
 Revises: 0001

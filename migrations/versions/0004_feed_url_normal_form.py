@@ -1,15 +1,15 @@
 """one feed per normal URL (duplicates merged), and feed.truncation
 
 Feed URLs were compared as typed, so `HTTP://host/feed`, `http://host/feed#x`,
-`http://host/./feed` and `http://host/feed?` were four feeds, each storing every article
-(issue 14, item 13). The admin API now stores `normalize_feed_url(url)`; this migration
+`http://host/./feed` and `http://host/feed?` were four feeds, each storing every article.
+The admin API now stores `normalize_feed_url(url)`; this migration
 brings existing rows to that form: feeds whose URLs share a normal form are merged into
 the oldest (lowest id), which takes over the others' articles and tombstones that it does
 not already have (an article it has under the same key is the same story, kept once);
 then the others are deleted and the survivor's URL is written in normal form.
 
-It also adds `feed.truncation`: what the last poll cut to stay within the entry caps
-(issue 14, item 2), in words; NULL when nothing was cut.
+It also adds `feed.truncation`: what the last poll cut to stay within the entry caps,
+in words; NULL when nothing was cut.
 
 Downgrade drops the column; merged feeds stay merged (their articles were duplicates).
 
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from feedhub.urls import normalize_feed_url
+from feedhub.core.urls import normalize_feed_url
 
 revision: str = "0004"
 down_revision: str | None = "0003"

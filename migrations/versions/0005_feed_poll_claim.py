@@ -1,7 +1,7 @@
 """feed.claimed_until, feed.claimed_by: a poller's claim on a feed, so that two processes
 never poll it at once
 
-Scale-out (issue 10): due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
+Scale-out: due feeds are claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL) by
 setting `claimed_until` to a lease longer than one poll can take, and `claimed_by` to the
 backend pid of the claiming process's leader-lock connection; the poll clears both. A claim
 whose backend is gone (its process died) is void at once; any other claim expires.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -27,7 +27,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("feed") as batch:
         batch.add_column(
-            sa.Column("claimed_until", feedhub.models.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("claimed_until", feedhub.db.models.UTCDateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
 

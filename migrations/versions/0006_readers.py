@@ -1,4 +1,4 @@
-"""readers: users, sessions, read marks and per-article state (issue 12)
+"""readers: users, sessions, read marks and per-article state
 
 Read state is a per-user, per-feed watermark (`read_mark.upto_id`) plus exceptions
 (`article_state.read`), so a user's state costs a row per feed and a row per article they
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=300), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("feed_key", sa.String(length=64), nullable=False),
-        sa.Column("created_at", feedhub.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", feedhub.db.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reader_user")),
         sa.UniqueConstraint("name", name=op.f("uq_reader_user_name")),
         sa.UniqueConstraint("feed_key", name=op.f("uq_reader_user_feed_key")),
@@ -45,8 +45,8 @@ def upgrade() -> None:
         sa.Column("csrf_token", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("user_agent", sa.String(length=300), nullable=True),
-        sa.Column("created_at", feedhub.models.UTCDateTime(), nullable=False),
-        sa.Column("last_seen_at", feedhub.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", feedhub.db.models.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", feedhub.db.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["reader_user.id"],
             name=op.f("fk_user_session_user_id_reader_user"), ondelete="CASCADE",

@@ -1,6 +1,6 @@
 """reading page: article.listed_at (publication order), article.quiet (backlog), enclosures
 
-Issue 13. `listed_at` is the publication time clamped to the arrival time (lists sort by it
+`listed_at` is the publication time clamped to the arrival time (lists sort by it
 with the id as tie-break, index on both); `quiet` marks backlog stored without announcing
 it on the stream; `enclosures` holds an article's media files as JSON. Existing rows are
 backfilled: listed_at = min(published_at, fetched_at), nothing quiet, no enclosures (the
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import feedhub.models
+import feedhub.db.models
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.add_column(
         "article",
         sa.Column(
-            "listed_at", feedhub.models.UTCDateTime(), server_default=_PLACEHOLDER, nullable=False
+            "listed_at", feedhub.db.models.UTCDateTime(), server_default=_PLACEHOLDER, nullable=False
         ),
     )
     op.add_column(

@@ -1,4 +1,4 @@
-"""Issue 13, signed-in reading on the readers API: sign in and out, sessions, unread counts
+"""Signed-in reading on the readers API: sign in and out, sessions, unread counts
 and the unread-only filter, mark read on open, stars and the starred view, mark-all with an
 article arriving meanwhile, and a change in one browser appearing live in another."""
 

@@ -1,4 +1,4 @@
-"""Issue 11: the admin page with 1,000 feeds: find a feed by text, edit and move it, filter
+"""The admin page with 1,000 feeds: find a feed by text, edit and move it, filter
 by category and state, read errors (details behind a toggle), rename a category, export
 and import OPML. The list is paged: at most 50 rows are in the page at once."""
 

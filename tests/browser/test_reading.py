@@ -1,4 +1,4 @@
-"""Issue 13, anonymous reading: publication order, the reading view with a playable audio
+"""Anonymous reading: publication order, the reading view with a playable audio
 enclosure, keyboard shortcuts, the 700-item backlog, the phone layout and the dark theme."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11: the API documentation page works without internet: every request it makes
+"""The API documentation page works without internet: every request it makes
 goes to feedhub itself, it runs under the pages' CSP, and it shows the live stream."""
 
 from __future__ import annotations

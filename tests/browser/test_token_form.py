@@ -1,5 +1,5 @@
 """The admin token never lands in a URL: with the page's script not (yet) running, Enter in
-the token field submits nothing (issue 14, item 9); the page carries its security headers
+the token field submits nothing; the page carries its security headers
 and runs under its Content-Security-Policy without a violation."""
 
 from __future__ import annotations

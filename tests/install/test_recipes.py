@@ -1,4 +1,4 @@
-"""Issue 11: the deployment recipes of docs/deploy.md run as written.
+"""The deployment recipes of docs/deploy.md run as written.
 
 There is no container runtime and no systemd as PID 1 on the machines that run this suite,
 so the recipes' own commands are run here instead: the Containerfile's RUN, ENV,

@@ -1,4 +1,4 @@
-"""Issue 11: the wheel alone runs feedhub: page, migrations, documentation, admin API.
+"""The wheel alone runs feedhub: page, migrations, documentation, admin API.
 
 The wheel is built from this checkout, installed into a fresh venv in a temporary
 directory, and `feedhub serve` is started from an empty directory with nothing of the
@@ -41,7 +41,7 @@ def test_the_wheel_carries_web_and_migrations(installed: Installed, tmp_path: Pa
     empty = tmp_path / "empty"
     empty.mkdir()
     probe = (
-        "import feedhub, feedhub.paths as p; "
+        "import feedhub, feedhub.core.paths as p; "
         "print(feedhub.__file__); print(p.web_dir()); print(p.migrations_dir())"
     )
     out = subprocess.run(

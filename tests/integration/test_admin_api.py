@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES
 from tests.support import dbsnap
 from tests.support.feedserver import FeedServer, rss
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}

@@ -1,4 +1,4 @@
-"""Issue 14: a property-based API fuzzer in the suite (Schemathesis over the OpenAPI
+"""A property-based API fuzzer in the suite (Schemathesis over the OpenAPI
 document), so the 500s of the hardening rounds stay fixed.
 
 Every route of `/schema/openapi.json` is called with generated requests, valid and invalid

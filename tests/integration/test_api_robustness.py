@@ -1,4 +1,4 @@
-"""Issue 14 (hardening, second round), items 4, 6, 7, 8, 9 and 13: answers that were 500s,
+"""Hardening of the API: answers that were 500s,
 leaks through the Host header, missing security headers, and markup in feed titles.
 
 All in-process against the real app (AsyncTestClient) with a real SQLite file and a real
@@ -16,11 +16,11 @@ import feedparser
 import pytest
 from litestar.testing import AsyncTestClient
 
-from feedhub.app import create_app, web_dir
-from feedhub.config import Settings
-from feedhub.errors import ParseError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ParseError
 from feedhub.ingest.opml import MAX_DEPTH, read_opml
 from feedhub.ingest.parse import parse_feed
+from feedhub.service.app import create_app, web_dir
 from tests.conftest import BOTH_DATABASES
 from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer, rss

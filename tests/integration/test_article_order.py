@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.db import create_engine, session_factory
+from feedhub.core.types import EntryData
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.models import Article, Category, Feed
 from feedhub.ingest import store as store_module
 from feedhub.ingest.decide import FeedUpdate
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.store import ArticleStore
-from feedhub.models import Article, Category, Feed
-from feedhub.types import EntryData
 
 WRITERS = 4
 ROUNDS = 40

@@ -1,4 +1,4 @@
-"""Issue 11: `feedhub backup` while the service polls and streams, `feedhub restore` into
+"""`feedhub backup` while the service polls and streams, `feedhub restore` into
 a service that then works: its stream replays from the restored database and goes live.
 """
 

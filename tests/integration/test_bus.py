@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from litestar import Litestar
 
-from feedhub.errors import ConfigError
+from feedhub.core.errors import ConfigError
 from feedhub.live.bus import Doorbell, bus_kind, open_bus, split_bell
 
 

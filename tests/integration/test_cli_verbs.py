@@ -1,4 +1,4 @@
-"""Issue 11: a command line that tells the truth. Exit codes, the offline OPML import of a
+"""A command line that tells the truth. Exit codes, the offline OPML import of a
 real NetNewsWire export, `feeds list` columns, the feed and category verbs, and Alembic
 quiet unless it migrates. Real subprocesses, a real SQLite file, a local feed server."""
 

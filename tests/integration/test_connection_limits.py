@@ -1,4 +1,4 @@
-"""Issue 14, item 5: connection limits. Streams over the total or per-address limit get
+"""Connection limits. Streams over the total or per-address limit get
 503 with Retry-After (and a log line) while `/healthz` still answers; request headers and
 bodies that trickle are cut at their deadlines. Against a real `feedhub serve`.
 """

@@ -22,12 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
+from feedhub.db.models import Article, Feed
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article, Feed
 from tests.conftest import BOTH_DATABASES, RecordingPublisher, corpus_dir
 from tests.support.feedserver import FeedServer
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from feedhub.catalog import categories, feeds
-from feedhub.db import create_engine, session_factory
+from feedhub.db.engine import create_engine, session_factory
 from tests.conftest import BOTH_DATABASES
 from tests.support.dbsnap import table_rows
 from tests.support.feedserver import FeedServer, rss

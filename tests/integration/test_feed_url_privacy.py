@@ -1,4 +1,4 @@
-"""Issue 14, items 3 and 13: secrets in feed URLs stay private; one feed per normal URL.
+"""Secrets in feed URLs stay private; one feed per normal URL.
 
 In-process app (AsyncTestClient) with a real SQLite file and a real local feed server.
 """
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import FeedServer, rss
 

@@ -1,4 +1,4 @@
-"""Issue 14, items 1, 2 and 10: hostile entries that stalled or flooded, and parser
+"""Hostile entries that stalled or flooded, and parser
 workers that outlived `serve`.
 
 Real local feed servers, a real SQLite file, real parser worker processes (forkserver),
@@ -24,14 +24,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.app import create_app
 from feedhub.catalog.articles import MAX_SUMMARY_CHARS
-from feedhub.config import Settings
-from feedhub.errors import ParseError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ParseError
+from feedhub.db.models import Article
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.parsepool import ParserPool
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer

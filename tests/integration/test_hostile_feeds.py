@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import feeds
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.core.types import EntryData
+from feedhub.db.models import Article
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article
-from feedhub.types import EntryData
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import (
@@ -43,7 +43,7 @@ from tests.support.hostile import (
     trickle,
 )
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 GOOD = rss([{"guid": "g1", "link": "http://example.com/1", "title": "Fine"}])

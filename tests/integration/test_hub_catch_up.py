@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.core.types import EntryData
 from feedhub.ingest.decide import FeedUpdate
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.live.bus import RECONNECTED, BusListener, Doorbell
 from feedhub.live.hub import StreamHub, Subscription
-from feedhub.types import EntryData
 from tests.conftest import BOTH_DATABASES
 from tests.support.hostile import add_feed
 

@@ -1,4 +1,4 @@
-"""Issue 14, item 12: the hub learns categories as they are created or first rung,
+"""The hub learns categories as they are created or first rung,
 coalesces concurrent re-reads into one, and remembers misses briefly.
 
 A real StreamHub over a real SQLite file; database reads of the category table are counted
@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from feedhub.config import Settings
-from feedhub.db import create_engine, session_factory
+from feedhub.core.config import Settings
+from feedhub.db.engine import create_engine, session_factory
 from feedhub.live.bus import Doorbell
 from feedhub.live.hub import StreamHub
 from tests.conftest import BOTH_DATABASES

@@ -15,18 +15,18 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.app import create_app
 from feedhub.catalog import categories, feeds
 from feedhub.catalog.retention import prune_articles
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.db.migrate import upgrade_to_head
+from feedhub.db.models import Article, Feed, Tombstone
 from feedhub.ingest.opml import read_opml
 from feedhub.ingest.poller import Poller
-from feedhub.migrate import upgrade_to_head
-from feedhub.models import Article, Feed, Tombstone
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES, corpus_dir
 from tests.support.feedserver import FeedServer, rss
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 AUTH = {"Authorization": "Bearer test-token"}

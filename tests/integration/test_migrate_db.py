@@ -19,10 +19,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog.articles import articles_after, search_articles
-from feedhub.db import create_engine, session_factory
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.models import Article, Category, Feed
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article, Category, Feed
 from feedhub.readers import accounts, state
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import add_feed
@@ -124,7 +124,7 @@ async def test_migrate_db_keeps_readers_and_their_state(
     pg_server: PgServer,
     tmp_path: Path,
 ) -> None:
-    """Readers (issue 12) move too: their sign-in, open sessions, read marks and stars,
+    """Readers move too: their sign-in, open sessions, read marks and stars,
     and a new user after the move gets a fresh id (the sequences follow the copied ids)."""
     now = datetime.now(UTC)
     feed_server.set("/a.xml", rss([{"guid": f"a{i}", "title": f"A {i}"} for i in range(4)]))

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from feedhub.migrate import include_object, upgrade_to_head
-from feedhub.models import Base
+from feedhub.db.migrate import include_object, upgrade_to_head
+from feedhub.db.models import Base
 from tests.support.pgserver import PgServer
 
 
@@ -45,7 +45,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
 
     from sqlalchemy import text
 
-    from feedhub.db import create_engine as create_async
+    from feedhub.db.engine import create_engine as create_async
 
     async def pragmas() -> tuple[str, int, int]:
         engine = create_async(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
@@ -62,7 +62,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
 def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
     upgrade_to_head(url)
@@ -79,7 +79,7 @@ def test_downgrade_to_base_and_up_again(tmp_path: Path) -> None:
 def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -104,11 +104,11 @@ def test_0003_backfills_plain_text_and_reindexes(tmp_path: Path) -> None:
         assert db.execute(match, ("href",)).fetchall() == []
 
 
-# -- PostgreSQL (issue 10): every migration up and down on a real server ------------------------
+# -- PostgreSQL: every migration up and down on a real server ------------------------
 def _pg_compare(url: str) -> list[object]:
     import asyncio
 
-    from feedhub.db import create_engine as create_async
+    from feedhub.db.engine import create_engine as create_async
 
     async def run() -> list[object]:
         engine = create_async(url)
@@ -139,7 +139,7 @@ def test_postgres_downgrade_step_by_step_and_up_again(pg_server: PgServer) -> No
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     with pg_server.database() as url:
         config = alembic_config(url)
@@ -159,7 +159,7 @@ def test_postgres_downgrade_step_by_step_and_up_again(pg_server: PgServer) -> No
 def test_postgres_0003_backfills_plain_text_and_reindexes(pg_server: PgServer) -> None:
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     with pg_server.database() as url:
         name = url.rsplit("/", 1)[1]
@@ -184,11 +184,11 @@ def test_postgres_0003_backfills_plain_text_and_reindexes(pg_server: PgServer) -
 
 
 def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path) -> None:
-    """Issue 14, item 13: four spellings of one feed become one feed holding every distinct
+    """Four spellings of one feed become one feed holding every distinct
     article (a story stored twice is kept once); down and up again work."""
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     path = tmp_path / "dups.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -240,11 +240,11 @@ def test_0004_merges_duplicate_feed_urls_without_losing_articles(tmp_path: Path)
 
 
 def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: Path) -> None:
-    """Issue 13: existing rows get listed_at = min(published, fetched); the FTS triggers and
+    """Existing rows get listed_at = min(published, fetched); the FTS triggers and
     AUTOINCREMENT survive (no table rebuild); down and up again."""
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"

@@ -1,4 +1,4 @@
-"""Issue 11: operating feedhub from the command line: the data directory, the admin
+"""Operating feedhub from the command line: the data directory, the admin
 token, one-line errors, busy ports, settings, migrations up and down, backups.
 
 Real `feedhub` subprocesses on real SQLite files.
@@ -146,7 +146,7 @@ def _revision(db: Path) -> str:
 
 @pytest.mark.slow
 def test_migrate_down_and_up_with_backups(run: Run, tmp_path: Path) -> None:
-    from feedhub.migrate import revisions
+    from feedhub.db.migrate import revisions
 
     *_, prev, head = revisions()
     db = tmp_path / "data" / "feedhub.db"
@@ -181,7 +181,7 @@ def test_a_database_from_a_newer_feedhub_is_refused_with_the_way_back(
     with sqlite3.connect(tmp_path / "data" / "feedhub.db") as conn:
         conn.execute("UPDATE alembic_version SET version_num = '0042'")
     line = _one_line_error(run("categories", "list"))
-    from feedhub.migrate import revisions
+    from feedhub.db.migrate import revisions
 
     assert "revision 0042" in line and f"feedhub migrate --to {revisions()[-1]}" in line
     assert "feedhub restore" in line

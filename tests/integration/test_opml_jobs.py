@@ -1,4 +1,4 @@
-"""Issue 14, item 11: bulk OPML import as a background job that can be watched and
+"""Bulk OPML import as a background job that can be watched and
 cancelled; a request imports small documents only; every document is capped.
 
 In-process app on a real SQLite file and on PostgreSQL; the feeds point at loopback and are
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES
 from tests.support.dbsnap import table_rows
 

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
-from feedhub.db import create_engine
+from feedhub.db.engine import create_engine
 from tests.conftest import BOTH_DATABASES
 from tests.support.pgserver import PgServer
 from tests.support.redisserver import RedisServer

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
-from feedhub.db import create_engine, session_factory
+from feedhub.core.config import Settings
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.models import Feed
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.leader import Leadership
-from feedhub.models import Feed
+from feedhub.service.leader import Leadership
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import add_feed
@@ -166,7 +166,7 @@ async def test_a_new_feed_is_polled_when_the_tick_claims_it_first(
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     leadership = Leadership(settings.database_url)
-    claimer = lambda: leadership.backend_pid  # noqa: E731  (as feedhub.app wires it)
+    claimer = lambda: leadership.backend_pid  # noqa: E731  (as feedhub.service.app wires it)
     poller = Poller(settings, FeedStore(sessions, claimer=claimer), RecordingPublisher())
     try:
         await poller.start()

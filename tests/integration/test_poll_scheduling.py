@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 from feedhub.ingest.cadence import (
     ScheduleInputs,
     ScheduleLimits,
@@ -28,7 +28,7 @@ from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.hostile import ConcurrencyMeter, FakeClock, add_feed, feed_row
 
-# Database behaviour: every test here runs on SQLite and on PostgreSQL (issue 10).
+# Database behaviour: every test here runs on SQLite and on PostgreSQL.
 pytestmark = BOTH_DATABASES
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

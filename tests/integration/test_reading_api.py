@@ -1,4 +1,4 @@
-"""Issue 13, server side: publication order with a stable cursor, the backlog window, and
+"""Server side: publication order with a stable cursor, the backlog window, and
 one article with its content and enclosures for the reading view."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
+from feedhub.db.models import Article
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.models import Article
+from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
 from tests.support.server import ServerProcess

@@ -1,5 +1,5 @@
 """The Alembic-free "already at head?" check every CLI command starts with
-(feedhub/schema_revision.py): it must agree with Alembic, and spare its import."""
+(feedhub/db/schema_revision.py): it must agree with Alembic, and spare its import."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feedhub.migrate import current_revision, head_revision
-from feedhub.schema_revision import database_revision, shipped_head
+from feedhub.db.migrate import current_revision, head_revision
+from feedhub.db.schema_revision import database_revision, shipped_head
 from tests.conftest import BOTH_DATABASES
 from tests.support.ports import free_port
 from tests.support.server import feedhub_env

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
-from feedhub.errors import ValidationError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ValidationError
 from feedhub.ingest import fetch, guard
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
-from feedhub.db import create_engine
+from feedhub.db.engine import create_engine
 
 __all__ = ["execute", "snapshot", "table_rows"]
 

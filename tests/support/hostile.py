@@ -1,4 +1,4 @@
-"""Misbehaving servers and documents for the hardening tests (issue 5, "What must be shown").
+"""Misbehaving servers and documents for the hardening tests.
 
 Handlers plug into `FeedServer` routes (`Route(handler=...)`); the bomb and the big body are
 generated as streams so that the test process itself never holds them in memory.
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
-from feedhub.models import Category, Feed
+from feedhub.db.models import Category, Feed
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 

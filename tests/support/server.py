@@ -33,7 +33,7 @@ def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str,
         FEEDHUB_TICK_SECONDS="0.5",
         FEEDHUB_HOST_MIN_GAP_SECONDS="0",
         FEEDHUB_PARSE_WORKERS="0",
-        # Test feeds are dated years back; tests of the backlog window set it (issue 13).
+        # Test feeds are dated years back; tests of the backlog window set it.
         FEEDHUB_BACKLOG_WINDOW_HOURS="0",
     )
     env.update(extra)

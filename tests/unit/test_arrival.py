@@ -1,4 +1,4 @@
-"""Issue 13: when an article is listed, and whether its arrival is news (pure rules)."""
+"""When an article is listed, and whether its arrival is news (pure rules)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedhub.config import Settings
-from feedhub.errors import ConfigError
+from feedhub.core.config import Settings
+from feedhub.core.errors import ConfigError
 from feedhub.ingest.arrival import is_backlog, listed_at
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Issue 14, items 1 and 2: the sanitizing budget (pure)."""
+"""The sanitizing budget (pure)."""
 
 from __future__ import annotations
 

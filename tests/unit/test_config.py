@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 
 
 def test_admin_token_is_stripped_and_not_in_repr() -> None:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from feedhub.core.types import EntryData, FetchResult, ParsedFeed
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import KEEP, Failed, FeedState, Fetched, HostPaused, decide
-from feedhub.types import EntryData, FetchResult, ParsedFeed
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LIMITS = ScheduleLimits(default_interval=900, min_interval=60, max_interval=86400)

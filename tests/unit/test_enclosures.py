@@ -1,12 +1,12 @@
-"""Issue 13: enclosures read from RSS, Atom and JSON Feed (bytes in, values out)."""
+"""Enclosures read from RSS, Atom and JSON Feed (bytes in, values out)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
+from feedhub.core.types import Enclosure
 from feedhub.ingest.parse import parse_feed
-from feedhub.types import Enclosure
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 URL = "http://podcasts.example/feed.xml"

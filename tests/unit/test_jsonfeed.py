@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
+from feedhub.core.types import ParsedFeed
 from feedhub.ingest.jsonfeed import is_json_feed, parse_json_feed
-from feedhub.types import ParsedFeed
 
 URL = "https://example.org/feed.json"
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -140,7 +140,7 @@ def test_unsplittable_urls_dropped_not_fatal() -> None:
 
 def test_bad_items_skipped_and_duplicates_dropped() -> None:
     # A repeat of the same story is dropped; one id on two different stories is not a
-    # repeat (issue 5: broken ids fall back to the content hash; see
+    # repeat (broken ids fall back to the content hash; see
     # integration/test_hostile_feeds.py).
     items = ["not an object", 3, None, {"id": "a", "title": "First"}, {"id": "a", "title": "First"}]
     feed = parse(doc(items))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feedhub.errors import ParseError
+from feedhub.core.errors import ParseError
 from feedhub.ingest.opml import OpmlFeed, OpmlInvalid, read_opml, slugify, write_opml
 
 SUBS = Path(__file__).resolve().parents[1] / "corpus" / "realworld" / "NetNewsWire" / "Subs.opml"
@@ -29,7 +29,7 @@ def test_real_netnewswire_export() -> None:
     assert expected == 207
     document = read_opml(data, DEFAULT)
     # One feed is listed twice, as `http://feed.katiefloyd.com` and with a slash: one URL in
-    # normal form (issue 14, item 13), so the second is a duplicate.
+    # normal form, so the second is a duplicate.
     assert len(document.feeds) == expected - 1
     duplicate = OpmlInvalid("Katie Floyd", "duplicate of http://feed.katiefloyd.com/")
     assert document.invalid == (duplicate,)

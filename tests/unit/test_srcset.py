@@ -1,4 +1,4 @@
-"""Issue 14, item 13: nh3 checks href and src schemes but kept `srcset="javascript:…"`."""
+"""nh3 checks href and src schemes but kept `srcset="javascript:…"`."""
 
 from __future__ import annotations
 

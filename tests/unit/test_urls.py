@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from feedhub.urls import (
+from feedhub.core.urls import (
     RedactingFilter,
     WebURL,
     clean_url,
@@ -70,7 +70,7 @@ def test_host_of_is_lower_case_and_never_raises() -> None:
     assert host_of("http://[oops") == ""
 
 
-# -- issue 14: one normal form, one redaction -----------------------------------------------
+# -- one normal form, one redaction ----------------------------------------------------------
 SAME_FEED = [
     "http://example.com/feed",
     "HTTP://example.com/feed",

@@ -1,4 +1,4 @@
-// Sign-in, sign-out and the account dialog with the reader's sessions (issue 13), on the
+// Sign-in, sign-out and the account dialog with the reader's sessions, on the
 // readers API (docs/readers-api.md). A server without accounts, or an anonymous reader,
 // keeps the page as it was: local read marks only.
 

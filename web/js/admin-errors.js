@@ -1,5 +1,5 @@
 // Readable error texts for the admin page: a sentence for people, the server's own words
-// kept behind a "details" toggle (issue 11: raw parser messages were shown as they were).
+// kept behind a "details" toggle (raw parser messages were shown as they were).
 
 const RULES = [
   [/admin token|not authori[sz]ed/i, "The server refused the admin token. If feedhub was restarted with a new token, sign in again: `feedhub token` prints the current one."],

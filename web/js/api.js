@@ -86,7 +86,7 @@ export function getArticles({ categories, before, after, limit = 50, q, signal }
   });
 }
 
-// Newest publication first, paged by the server's opaque cursor (issue 13). Returns
+// Newest publication first, paged by the server's opaque cursor. Returns
 // { articles, next } where `next` is the cursor of the following page, or null.
 export async function listArticles({ categories, cursor, limit = 50, signal } = {}) {
   const { body, headers } = await requestWithHeaders("GET", "/api/articles", {

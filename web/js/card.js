@@ -20,7 +20,7 @@ export function summaryFragment(html) {
   return inertFragment(html, { drop: DROP });
 }
 
-// The time a list sorts by (issue 13): publication, clamped to arrival by the server.
+// The time a list sorts by: publication, clamped to arrival by the server.
 export function listedTime(article) {
   const time = Date.parse(article.listed_at || article.published_at || article.fetched_at);
   return Number.isNaN(time) ? 0 : time;

@@ -1,4 +1,4 @@
-// Keyboard shortcuts (issue 13): j/k next/previous, o or Enter open, m read/unread, s star,
+// Keyboard shortcuts: j/k next/previous, o or Enter open, m read/unread, s star,
 // r refresh, v open the original, ? help, Escape back. Typing in a field, a modifier key,
 // or an open dialog leaves every key alone.
 

@@ -1,4 +1,4 @@
-// Read marks kept in this browser, for anonymous reading (issue 13): the same interface as
+// Read marks kept in this browser, for anonymous reading: the same interface as
 // the server's state (state.js), without stars and without other devices.
 
 const KEY = "feedhub.read";

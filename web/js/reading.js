@@ -1,4 +1,4 @@
-// The reading view (issue 13): one article's sanitized content, author, date and source,
+// The reading view: one article's sanitized content, author, date and source,
 // its enclosures as players, previous/next and the original. It replaces the list on the
 // page (the list keeps its place) and is reachable as #article/<id>, so Back closes it.
 

@@ -1,4 +1,4 @@
-// "Mark read as I scroll" (an option, issue 13): a card that leaves the top of the window
+// "Mark read as I scroll" (an option): a card that leaves the top of the window
 // after being seen is marked read. The choice is remembered in this browser.
 
 const KEY = "feedhub.scrollRead";

@@ -9,9 +9,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.app import create_app
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 from feedhub.readers import accounts, passwords
+from feedhub.service.app import create_app
 from tests.integration.readers.helpers import T0, seed
 
 ADMIN = {"Authorization": "Bearer test-token"}

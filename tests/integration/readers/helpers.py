@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.models import Article, Category, Feed
+from feedhub.db.models import Article, Category, Feed
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

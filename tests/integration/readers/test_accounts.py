@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.errors import AuthError, ConflictError, NotFoundError, ValidationError
-from feedhub.models import User, UserSession
+from feedhub.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.db.models import User, UserSession
 from feedhub.readers import accounts
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 from feedhub.readers.ratelimit import AttemptLimiter

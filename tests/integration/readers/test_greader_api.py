@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.db.models import Article
 from feedhub.greader.protocol import READ, READING_LIST, STARRED, long_id
-from feedhub.models import Article
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import PASSWORD, google_login
 from tests.integration.readers.helpers import T0

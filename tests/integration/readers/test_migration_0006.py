@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 
-from feedhub.migrate import alembic_config, upgrade_to_head
+from feedhub.db.migrate import alembic_config, upgrade_to_head
 
 READER_TABLES = {"reader_user", "user_session", "read_mark", "article_state"}
 

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.config import Settings
-from feedhub.models import Article
+from feedhub.core.config import Settings
+from feedhub.db.models import Article
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import ADMIN, PASSWORD, make_client
 from tests.integration.readers.helpers import T0

@@ -1,4 +1,4 @@
-"""The sign-in limit holds across processes (issue 10 with issue 12): failures counted by
+"""The sign-in limit holds across processes: failures counted by
 one `feedhub serve` count in the other, over the Redis bus and over the PostgreSQL bus.
 Without the sharing, a guesser behind N processes gets N times the attempts."""
 

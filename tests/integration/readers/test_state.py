@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.errors import ValidationError
-from feedhub.models import ArticleState, ReadMark
+from feedhub.core.errors import ValidationError
+from feedhub.db.models import ArticleState, ReadMark
 from feedhub.readers import accounts, state
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.helpers import T0, seed
@@ -40,7 +40,7 @@ async def test_new_user_has_everything_unread(sessions: Sessions) -> None:
 
 
 async def _feed_ids(sessions: Sessions) -> dict[str, int]:
-    from feedhub.models import Feed
+    from feedhub.db.models import Feed
 
     async with sessions() as s:
         return {t: i for i, t in (await s.execute(select(Feed.id, Feed.title))).all()}

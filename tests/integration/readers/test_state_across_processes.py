@@ -1,5 +1,5 @@
-"""A reader's state change made through one `feedhub serve` reaches their stream on another
-(issue 10 with issue 12): two real processes on PostgreSQL, over the Redis bus and then the
+"""A reader's state change made through one `feedhub serve` reaches their stream on another:
+two real processes on PostgreSQL, over the Redis bus and then the
 PostgreSQL bus. Only that user's streams hear it, on every process."""
 
 from __future__ import annotations

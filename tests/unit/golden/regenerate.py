@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from feedhub.core.types import ParsedFeed
 from feedhub.ingest.parse import parse_feed
-from feedhub.types import ParsedFeed
 
 HERE = Path(__file__).resolve().parent
 # The RSS, Atom and RDF documents are files of the repository's one feed corpus; SOURCES.tsv

@@ -1,5 +1,5 @@
 """The stream's `hello` never arrives (a proxy buffering the stream): the page says
-"delayed" and polls `/api/articles?after=` instead (issue 4, "Live")."""
+"delayed" and polls `/api/articles?after=` instead."""
 
 from __future__ import annotations
 

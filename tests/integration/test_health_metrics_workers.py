@@ -98,7 +98,7 @@ def test_healthz_is_liveness_and_readyz_checks_database_bus_and_migrations(
 ) -> None:
     from alembic import command
 
-    from feedhub.migrate import alembic_config
+    from feedhub.db.migrate import alembic_config
 
     server = server_factory().start()
     assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"

@@ -1,14 +1,13 @@
 """Prometheus metrics (`GET /metrics`), with prometheus-client.
 
 The metric objects are module globals, as prometheus-client intends: a process has one set.
-Under `feedhub serve --workers N` the CLI points PROMETHEUS_MULTIPROC_DIR at a fresh
-directory before the workers start; prometheus-client then keeps each worker's values in a
-file there, and `render()` adds them up, so any worker answers for all (PITFALLS.md).
+Under `feedhub serve --workers N`, `serve` hands its workers a fresh directory
+(`Settings.metrics_dir`, as PROMETHEUS_MULTIPROC_DIR); prometheus-client then keeps each
+worker's values in a file there, and `render()` adds them up, so any worker answers for all
+(PITFALLS.md).
 """
 
 from __future__ import annotations
-
-import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -65,10 +64,11 @@ BUS_RECONNECTS = Counter("feedhub_bus_reconnects", "Times the bus listener recon
 LEADER_CHANGES = Counter("feedhub_leader_changes", "Times this process became the poll leader")
 
 
-def render() -> bytes:
-    """The text exposition: this process's metrics, or every worker's under --workers."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render(multiprocess_dir: str | None) -> bytes:
+    """The text exposition: this process's metrics, or every worker's under --workers
+    (`multiprocess_dir`: `Settings.metrics_dir`)."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        _multiprocess.MultiProcessCollector(registry, multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest()

@@ -1,4 +1,4 @@
-"""The cursor of publication-ordered lists (issue 13): where a page ended, opaque to clients.
+"""The cursor of publication-ordered lists: where a page ended, opaque to clients.
 
 Lists sort by (listed_at, id) newest first; the cursor is that pair of the last article
 shown, so articles that arrive later never shift the pages already read.
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from feedhub.errors import ValidationError
+from feedhub.core.errors import ValidationError
 
 __all__ = ["Cursor"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_ID = 2**63 - 1  # a database BIGINT, as feedhub.types.MAX_ID
+_MAX_ID = 2**63 - 1  # a database BIGINT, as feedhub.core.types.MAX_ID
 
 
 @dataclass(frozen=True, slots=True)

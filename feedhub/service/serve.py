@@ -16,22 +16,21 @@ import os
 import signal
 import socket
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 import uvicorn
 
-from feedhub.config import Settings
-from feedhub.db import is_sqlite
-from feedhub.errors import ConfigError
-from feedhub.httpserver import protocol_with_deadlines, raise_open_file_limit
+from feedhub.core.config import Settings, env_name
+from feedhub.core.datadir import TokenFile
+from feedhub.core.errors import ConfigError
+from feedhub.db.engine import is_sqlite
 from feedhub.live.bus import bus_kind
-from feedhub.state import TokenFile
+from feedhub.service.httpserver import protocol_with_deadlines, raise_open_file_limit
 
-__all__ = ["TOKEN_FILE_ENV", "refusal", "serve", "settings_env"]
-
-TOKEN_FILE_ENV = "FEEDHUB_WORKER_TOKEN_FILE"  # not a setting: serve -> its workers
+__all__ = ["refusal", "serve", "settings_env"]
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +53,29 @@ def refusal(database_url: str, bus_url: str, workers: int) -> str | None:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The FEEDHUB_* variables that rebuild `settings` in a worker process."""
+    """The environment variables that rebuild `settings` in a worker process."""
     env: dict[str, str] = {}
-    for name in settings.__dataclass_fields__:
-        value = getattr(settings, name)
+    for spec in fields(settings):
+        value = getattr(settings, spec.name)
         if value is None:
             continue
-        env[f"FEEDHUB_{name.upper()}"] = (
+        env[env_name(spec)] = (
             ("true" if value else "false") if isinstance(value, bool) else str(value)
         )
     return env
+
+
+def _hand_over(settings: Settings, token_file: TokenFile | None) -> None:
+    """The one handover to the workers uvicorn starts: they inherit this environment and
+    rebuild their settings from it (`app_from_env`). With them go the kept token's file,
+    so `feedhub token --rotate` reaches every worker, and a fresh directory for
+    prometheus-client's multiprocess mode, which each worker reads from the environment
+    too (PITFALLS.md)."""
+    settings = settings.with_(
+        worker_token_file=str(token_file.path) if token_file is not None else None,
+        metrics_dir=tempfile.mkdtemp(prefix="feedhub-metrics-"),
+    )
+    os.environ.update(settings_env(settings))
 
 
 def _sqlite_single_process(database_url: str) -> IO[bytes] | None:
@@ -125,7 +137,7 @@ def _options(settings: Settings, open_files: int) -> dict[str, Any]:
         "lifespan": "on",
         "access_log": settings.access_log,
         "proxy_headers": True,
-        "log_config": None,  # our handler (feedhub.logs): one format for the whole process
+        "log_config": None,  # our handler (feedhub.core.logs): one format for the whole process
         # Past this many connections uvicorn answers 503 itself, before descriptors run out.
         "limit_concurrency": max(64, open_files - 64),
     }
@@ -149,7 +161,7 @@ def serve(
         settings = settings.with_(max_streams=max(16, open_files - 256))
     options = _options(settings, open_files)
     if workers == 1:
-        from feedhub.app import create_app
+        from feedhub.service.app import create_app
 
         lock = _sqlite_single_process(settings.database_url)
         app = create_app(settings, token_file=token_file)
@@ -166,22 +178,17 @@ def serve(
                 lock.close()
         return 0
     # Several workers: uvicorn starts each with the app factory, which reads the settings
-    # from the environment we set here. Metrics are shared through files (PITFALLS.md).
-    # The protocol is named, not built: a worker imports it and reads its deadlines from
-    # the environment set here.
+    # from the environment handed over here. The protocol is named, not built: a worker
+    # imports it and reads its deadlines from the same settings.
     if listener is not None:
         listener.close()
-    os.environ.update(settings_env(settings))
-    if token_file is not None:
-        # Each worker re-reads the kept token too (`feedhub token --rotate` reaches them all).
-        os.environ[TOKEN_FILE_ENV] = str(token_file.path)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="feedhub-metrics-")
+    _hand_over(settings, token_file)
     print(f"feedhub: starting {workers} workers on http://{settings.host}:{settings.port}")
     uvicorn.run(
-        "feedhub.app:app_from_env",
+        "feedhub.service.app:app_from_env",
         factory=True,
         workers=workers,
-        http="feedhub.httpserver:WorkerDeadlineProtocol",
+        http="feedhub.service.httpserver:WorkerDeadlineProtocol",
         **options,
     )
     return 0

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # The largest id (and integer) a client may send: a database BIGINT. Past it SQLite and
-# asyncpg raised OverflowError, a 500 (issue 14, item 6).
+# asyncpg raised OverflowError, a 500.
 MAX_ID = 2**63 - 1
 
 
@@ -88,7 +88,7 @@ class ParsedFeed:
     guid_unreliable: bool = False
     ttl_seconds: int | None = None
     version: str = ""
-    # What the entry caps cut (issue 14, item 2): entries beyond the newest N, and entries
+    # What the entry caps cut: entries beyond the newest N, and entries
     # whose text was shortened.
     entries_cut: int = 0
     texts_cut: int = 0

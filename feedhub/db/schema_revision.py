@@ -4,7 +4,7 @@ Alembic.
 Every CLI command first checks that its database is at head (`ops.prepare_database`).
 Importing Alembic only to learn "nothing to do" cost half of every command's second; the
 migration files say their revisions in two plain lines, and the database in one row.
-Alembic (feedhub.migrate) still does every real migration and every check that differs.
+Alembic (feedhub.db.migrate) still does every real migration and every check that differs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from feedhub.db import create_engine
-from feedhub.paths import migrations_dir
+from feedhub.core.paths import migrations_dir
+from feedhub.db.engine import create_engine
 
 __all__ = ["MigrationResult", "database_revision", "shipped_head"]
 

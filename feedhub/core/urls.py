@@ -5,7 +5,7 @@ autodiscovery, the host gate), so "http(s) with a host, and urllib can split it"
 the same everywhere. Pure: no I/O, no resolving (the guard resolves).
 
 Feed URLs also have one normal form for the uniqueness check and one redaction for showing
-them (issue 14, items 3 and 13):
+them:
 
 - `normalize_feed_url`: `HTTP://Example.com:80/./feed#top` and `http://example.com/feed`
   are one feed (a real user ended with six copies of every article). Scheme and host are
@@ -116,7 +116,7 @@ def host_of(url: str) -> str:
     return (parts.hostname or "").lower() if parts is not None else ""
 
 
-# -- one normal form, one redaction (issue 14) ------------------------------------------------
+# -- one normal form, one redaction ------------------------------------------------
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

@@ -1,8 +1,8 @@
 """Where feedhub's own files are (web/, migrations/) and where its state goes by default.
 
 The top-level `web/` and `migrations/` folders stay where they are in the repository; the
-wheel maps them into the package (`feedhub/web`, `feedhub/migrations`, see pyproject.toml,
-issue 11). So an installed feedhub finds them inside the package, and a checkout (or an
+wheel maps them into the package (`feedhub/web`, `feedhub/migrations`, see pyproject.toml).
+So an installed feedhub finds them inside the package, and a checkout (or an
 editable install, which imports from the checkout) finds them beside the package.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
 
-from feedhub.errors import ConfigError
+from feedhub.core.errors import ConfigError
 
 __all__ = ["default_data_dir", "migrations_dir", "web_dir"]
 
@@ -24,7 +24,7 @@ def _bundled(name: str) -> Path:
     packaged = Path(str(files("feedhub").joinpath(name)))
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
     raise ConfigError(
@@ -43,16 +43,15 @@ def migrations_dir() -> Path:
     return _bundled("migrations")
 
 
-def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+def default_data_dir(environ: Mapping[str, str]) -> Path:
     """`$XDG_DATA_HOME/feedhub`, else `~/.local/share/feedhub`.
 
     A per-user directory rather than `./data`: every `feedhub` command then reaches the
-    same database and admin token whatever directory it is run from (issue 11: a
+    same database and admin token whatever directory it is run from (a
     `./feedhub.db` default silently created an empty database per directory). Services set
     FEEDHUB_DATA_DIR explicitly (systemd's StateDirectory, a container volume).
     """
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME") or ""
+    base = environ.get("XDG_DATA_HOME") or ""
     if not base or not os.path.isabs(base):
-        base = str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+        base = str(Path(environ.get("HOME") or Path.home()) / ".local" / "share")
     return Path(base) / "feedhub"

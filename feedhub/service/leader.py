@@ -3,7 +3,7 @@
 Every process may run the scheduler; on each tick it asks `Leadership.check()`, and only the
 holder of the lock polls. The lock lives on a connection of its own: when the leader dies
 (SIGKILL, a lost connection) PostgreSQL drops the lock with its session, and the next tick
-of any other process takes it — a follower takes over within one tick (issue 10). A leader
+of any other process takes it — a follower takes over within one tick. A leader
 that cannot reach its connection steps down at once; even then two pollers cannot poll one
 feed together, because each poll first claims its feed (`Poller.claim_due`).
 
@@ -18,8 +18,8 @@ import os
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from feedhub import metrics
-from feedhub.db import LEADER_LOCK, create_engine, is_sqlite
+from feedhub.core import metrics
+from feedhub.db.engine import LEADER_LOCK, create_engine, is_sqlite
 
 __all__ = ["Leadership"]
 

@@ -119,7 +119,7 @@ class Feed(Base):
     # What the last poll cut to stay within the entry caps, in words; None if nothing.
     truncation: Mapped[str | None] = mapped_column(Text)
     # Until when a poller (of any process) holds this feed: no other may poll it before
-    # (migration 0005, issue 10). Cleared when the poll ends; a crashed poller's expires.
+    # (migration 0005). Cleared when the poll ends; a crashed poller's expires.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # PostgreSQL: the backend pid of the claimer's leader-lock session. When that session is
     # gone (its process died) the claim is void before its lease ends.
@@ -133,7 +133,7 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("feed_id", "guid_key", name="uq_article_feed_guid_key"),
         Index("ix_article_feed_id_id", "feed_id", "id"),
-        # Lists in publication order page on (listed_at, id) (issue 13).
+        # Lists in publication order page on (listed_at, id).
         Index("ix_article_listed_at_id", "listed_at", "id"),
         # AUTOINCREMENT: ids are the stream's event ids and must never be reused after a
         # delete, or a resuming client would skip an article.
@@ -153,7 +153,7 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # Summary and content without markup: what full-text search indexes (migration 0003).
     search_text: Mapped[str] = mapped_column(Text, server_default="")
-    # Issue 13 (migration 0007). Publication time clamped to arrival: what lists sort by.
+    # Migration 0007. Publication time clamped to arrival: what lists sort by.
     # Rows inserted without it (scripts, tests) get min(published_at, fetched_at) too.
     listed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_listed_default)
     # Backlog stored without a doorbell: listed, never announced on the stream.
@@ -174,7 +174,7 @@ class Tombstone(Base):
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# -- readers (issue 12, migration 0006) ---------------------------------------------------------
+# -- readers (migration 0006) ---------------------------------------------------------
 class User(Base):
     """A reader or an admin. "user" is a reserved word on PostgreSQL, hence the table name."""
 
@@ -214,7 +214,7 @@ class UserSession(Base):
 class ReadMark(Base):
     """Per user and feed: every article of the feed with an id <= upto_id is read, except
     those an ArticleState row marks unread. One row per feed instead of one per article
-    keeps 100,000 articles x 20 users small (issue 12)."""
+    keeps 100,000 articles x 20 users small."""
 
     __tablename__ = "read_mark"
 

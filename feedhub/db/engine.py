@@ -25,7 +25,7 @@ __all__ = [
 # PostgreSQL advisory lock keys (one bigint namespace per database; "feedhub" in ASCII, then a
 # number, so they are unlikely to collide with another application's keys).
 # Held (transaction level) from the insert of new articles to their commit: ids come from a
-# sequence in call order, and only serialised commits keep them in commit order (issue 10).
+# sequence in call order, and only serialised commits keep them in commit order.
 ARTICLE_COMMIT_LOCK = 0x66656564687562_01
 # Held (session level) by the one process that runs the poll scheduler.
 LEADER_LOCK = 0x66656564687562_02

@@ -19,12 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from feedhub.backup import backup_name, backup_sqlite
-from feedhub.db import create_engine
-from feedhub.errors import ConfigError, ValidationError
-from feedhub.paths import migrations_dir
-from feedhub.schema_revision import MigrationResult
-from feedhub.state import sqlite_path
+from feedhub.core.datadir import sqlite_path
+from feedhub.core.errors import ConfigError, ValidationError
+from feedhub.core.paths import migrations_dir
+from feedhub.db.backup import backup_name, backup_sqlite
+from feedhub.db.engine import create_engine
+from feedhub.db.schema_revision import MigrationResult
 
 __all__ = [
     "MigrationResult",

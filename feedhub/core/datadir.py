@@ -1,7 +1,7 @@
 """The data directory and what lives in it besides the database: the admin token.
 
-Every check here ends in one `ConfigError` line naming the path and what to do (issue 11:
-a read-only or missing directory used to surface as a 200-line SQLAlchemy traceback).
+Every check here ends in one `ConfigError` line naming the path and what to do (a
+read-only or missing directory used to surface as a 200-line SQLAlchemy traceback).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
-from feedhub.errors import ConfigError
+from feedhub.core.errors import ConfigError
 
 __all__ = [
     "TOKEN_FILE",

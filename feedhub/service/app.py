@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -39,25 +38,25 @@ from feedhub.api.web import (
     log_unhandled,
 )
 from feedhub.catalog.retention import PruneReport, prune_articles
-from feedhub.config import Settings
-from feedhub.db import create_engine, session_factory
-from feedhub.errors import FeedhubError
+from feedhub.core.config import Settings
+from feedhub.core.datadir import TokenFile
+from feedhub.core.errors import FeedhubError
+from feedhub.core.logs import configure_logging
+from feedhub.core.paths import web_dir
+from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
-from feedhub.leader import Leadership
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
-from feedhub.logs import configure_logging
-from feedhub.paths import web_dir
 from feedhub.readers.ratelimit import AttemptLimiter
-from feedhub.scheduler import PollScheduler
-from feedhub.schema_revision import shipped_head
-from feedhub.state import TokenFile
+from feedhub.service.leader import Leadership
+from feedhub.service.scheduler import PollScheduler
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -87,7 +86,7 @@ class _ServicesLifespan(InitPluginProtocol):
     """Starts poller, hub (and with it the bus) and scheduler; stops them in reverse.
 
     A plugin that *appends* to the lifespan list (PITFALLS.md: replacing the list breaks
-    other plugins' lifespans, litestar issue 3601).
+    other plugins' lifespans, https://github.com/litestar-org/litestar/issues/3601).
     """
 
     def __init__(
@@ -131,22 +130,21 @@ def _schema_head() -> str | None:
     imports no Alembic (it is imported to migrate, only when a migration is due)."""
     if (head := shipped_head()) is not None:
         return head
-    from feedhub.migrate import head_revision  # files it cannot read: ask Alembic
+    from feedhub.db.migrate import head_revision  # files it cannot read: ask Alembic
 
     return head_revision()
 
 
 def app_from_env() -> Litestar:
     """The app of one `feedhub serve --workers N` worker: the CLI put the settings in the
-    environment before uvicorn started the workers (feedhub/serve.py), and the path of the
+    environment before uvicorn started the workers (feedhub/service/serve.py), and the path of the
     kept admin token when it came from the data directory, so a rotation reaches them."""
     settings = Settings.from_env()
     # A spawned worker did not run the CLI's logging setup (uvicorn runs with log_config=None).
     configure_logging(settings.log_level, settings.log_json)
-    path = os.environ.get("FEEDHUB_WORKER_TOKEN_FILE")  # feedhub.serve.TOKEN_FILE_ENV
     token_file = None
-    if path and settings.admin_token:
-        token_file = TokenFile(Path(path), settings.admin_token)
+    if settings.worker_token_file and settings.admin_token:
+        token_file = TokenFile(Path(settings.worker_token_file), settings.admin_token)
     return create_app(settings, token_file=token_file)
 
 
@@ -267,7 +265,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         # Security headers outermost, so the identity middleware's own refusals carry them.
         middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
         openapi_config=openapi_config(_version()),
-        # Logging is set up once for the whole process by the CLI (feedhub.logs); Litestar's
+        # Logging is set up once for the whole process by the CLI (feedhub.core.logs); Litestar's
         # own config would add a second format.
         logging_config=None,
         on_shutdown=[dispose_engine],

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from feedhub.errors import ConfigError
-from feedhub.paths import default_data_dir
+from feedhub.core.errors import ConfigError
+from feedhub.core.paths import default_data_dir
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "env_name"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -29,6 +29,16 @@ def _to_bool(name: str, raw: str) -> bool:
     if value in _FALSE:
         return False
     raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+# The metadata of the settings `serve` hands its workers (see Settings.worker_token_file).
+_HANDOVER = {"handover": True}
+
+
+def env_name(spec: Field[Any]) -> str:
+    """The environment variable a setting is read from: FEEDHUB_<FIELD>, unless it says."""
+    name: str = spec.metadata.get("env", f"FEEDHUB_{spec.name.upper()}")
+    return name
 
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -90,7 +100,7 @@ class Settings:
     retention_days: int = 90
     retention_min_per_feed: int = 50
     # A new entry published longer ago than this is backlog: stored and listed, but not
-    # announced on the stream (issue 13). Three days: a weekend's lull or a day of downtime
+    # announced on the stream. Three days: a weekend's lull or a day of downtime
     # still counts as news, a podcast's archive does not. 0 announces everything.
     backlog_window_hours: float = 72.0
     # How often the housekeeping job (retention) runs; 0 turns it off.
@@ -105,7 +115,7 @@ class Settings:
     # service writes (output feeds' self links and entry ids). Unset: http://host:port.
     # Never taken from a request's Host header (a shared cache would spread a forged one).
     public_url: str | None = None
-    # Connection limits (issue 14, item 5). Streams over a limit get 503 + Retry-After.
+    # Connection limits. Streams over a limit get 503 + Retry-After.
     # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
     max_streams: int = 0
     max_streams_per_client: int = 64
@@ -114,7 +124,7 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
     # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
-    # Entry caps (issue 14, items 1 and 2): entries kept per document (the newest), the
+    # Entry caps: entries kept per document (the newest), the
     # characters of one entry's HTML (before and after sanitizing), and of its summary
     # (what anonymous lists and streams carry).
     max_entries_per_feed: int = 1000
@@ -127,13 +137,22 @@ class Settings:
     inline_parse_bytes: int = 32_768
     opml_sync_max_feeds: int = 500
     opml_max_feeds: int = 10_000
-    # Readers (issue 12): "public" keeps reading open to anyone, as before accounts existed
+    # Readers: "public" keeps reading open to anyone, as before accounts existed
     # (an upgraded install has no users yet and must keep working); "private" needs a
     # signed-in user or a per-user token for the page, the read API, the stream and feeds.
     reading: str = "public"
     # Failed sign-ins per user name and per client address before 429, and the window (s).
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    # Handed by `feedhub serve --workers N` to its worker processes, never set by an operator
+    # (so `feedhub config` does not list them). The kept admin token's file, which each worker
+    # re-reads so that `feedhub token --rotate` reaches them all:
+    worker_token_file: str | None = field(default=None, metadata=_HANDOVER)
+    # prometheus-client's multiprocess directory, under the name prometheus-client reads
+    # itself: each worker keeps its values in a file there and any worker answers for all.
+    metrics_dir: str | None = field(
+        default=None, metadata={**_HANDOVER, "env": "PROMETHEUS_MULTIPROC_DIR"}
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -141,7 +160,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
-            key = f"FEEDHUB_{spec.name.upper()}"
+            key = env_name(spec)
             if key not in env:
                 continue
             raw = env[key]
@@ -193,6 +212,8 @@ class Settings:
         """Every setting, secrets replaced: what `feedhub config` prints."""
         shown: dict[str, object] = {}
         for spec in fields(self):
+            if spec.metadata.get("handover"):
+                continue
             value = getattr(self, spec.name)
             if spec.name == "admin_token":
                 value = "(set, hidden)" if value else "(unset: generated, kept in the data dir)"

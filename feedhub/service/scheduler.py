@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feedhub.ingest.poller import Poller
-from feedhub.leader import Leadership
+from feedhub.service.leader import Leadership
 
 __all__ = ["PollScheduler"]
 
@@ -41,7 +41,7 @@ class PollScheduler:
 
     async def tick(self) -> int:
         """Claim due feeds and start polling them; return how many were started. Only the
-        leader polls (feedhub.leader); the others just ask again at their next tick."""
+        leader polls (feedhub.service.leader); the others just ask again at their next tick."""
         self.ticks += 1
         if self.leadership is not None and not await self.leadership.check():
             return 0

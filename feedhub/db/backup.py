@@ -13,7 +13,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from feedhub.errors import ConfigError, ValidationError
+from feedhub.core.errors import ConfigError, ValidationError
 
 __all__ = ["PG_HINT", "backup_name", "backup_sqlite", "describe_backup", "restore_sqlite"]
 

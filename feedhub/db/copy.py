@@ -15,10 +15,10 @@ from collections.abc import Callable
 from sqlalchemy import Integer, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from feedhub.db import create_engine
-from feedhub.errors import ValidationError
-from feedhub.migrate import upgrade_to_head
-from feedhub.models import Base
+from feedhub.core.errors import ValidationError
+from feedhub.db.engine import create_engine
+from feedhub.db.migrate import upgrade_to_head
+from feedhub.db.models import Base
 
 __all__ = ["copy_database"]
 

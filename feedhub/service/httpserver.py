@@ -2,8 +2,8 @@
 
 uvicorn times out only idle keep-alive connections; a client that sends its headers (or a
 body) one byte at a time keeps its connection, and its file descriptor, for as long as it
-likes. 1,020 such clients made every new request fail, `/healthz` included (issue 14,
-item 5). Here every request must have its headers within `header_timeout` seconds of its
+likes. 1,020 such clients made every new request fail, `/healthz` included.
+Here every request must have its headers within `header_timeout` seconds of its
 first byte (or of the connection), and its body within `body_timeout` seconds after them;
 otherwise the connection is closed, and the event logged (at most once per 10 s, with the
 count, so an attack cannot flood the log).
@@ -20,7 +20,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from feedhub.config import Settings
+from feedhub.core.config import Settings
 
 __all__ = [
     "DeadlineProtocol",
