@@ -1,4 +1,4 @@
-"""Lint, format, types and import layers are part of the test suite (STYLE.md, item 11)."""
+"""Lint, format, types and import layers are part of the test suite (STYLE.md, "Habits")."""
 
 from __future__ import annotations
 

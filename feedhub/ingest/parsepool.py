@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -38,6 +39,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _PR_SET_PDEATHSIG = 1
 _WATCH_PERIOD = 0.5
+START_TIMEOUT = 60.0
+"""How long a new worker may take to start and import what it parses with: a loaded
+machine needs seconds for that, and it is no fault of the document."""
+
+
+def _import(module: str) -> None:
+    importlib.import_module(module)
 
 
 def die_with_parent(serve_pid: int) -> None:
@@ -70,6 +78,7 @@ class ParserPool:
         self._idle: list[ProcessPoolExecutor] = [self._new() for _ in range(workers)]
         self._free = asyncio.Semaphore(workers)
         self._replaced = 0
+        self._started: set[ProcessPoolExecutor] = set()
 
     @property
     def replaced(self) -> int:
@@ -93,19 +102,33 @@ class ParserPool:
         async with self._free:
             executor = self._idle.pop()
             try:
+                await self._start(executor, call)
                 future = asyncio.get_running_loop().run_in_executor(executor, call)
                 return await asyncio.wait_for(future, self.deadline)
             except TimeoutError:
                 executor = self._replace(executor)
                 log.warning("parsing %s took over %.0f s: worker replaced", what, self.deadline)
-                raise ParseError(
-                    f"refused: parsing took longer than {self.deadline:.0f} s"
-                ) from None
+                raise ParseError(f"refused: parsing took longer than {self.deadline:g} s") from None
             except BrokenProcessPool:
                 executor = self._replace(executor)
                 raise ParseError("the parser crashed on this document") from None
             finally:
                 self._idle.append(executor)
+
+    async def _start(self, executor: ProcessPoolExecutor, call: Callable[[], T]) -> None:
+        """Start the worker and import the module of `call` in it before the deadline runs:
+        the deadline is for the document, and a cold worker on a loaded machine takes
+        longer than that to start (every poll would then be refused and every worker
+        replaced by another cold one)."""
+        if executor in self._started:
+            return
+        module = getattr(getattr(call, "func", call), "__module__", None) or __name__
+        future = asyncio.get_running_loop().run_in_executor(executor, _import, module)
+        try:
+            await asyncio.wait_for(future, START_TIMEOUT)
+        except TimeoutError:
+            raise BrokenProcessPool(f"no parser worker started in {START_TIMEOUT:.0f} s") from None
+        self._started.add(executor)
 
     def _replace(self, executor: ProcessPoolExecutor) -> ProcessPoolExecutor:
         # The executor API cannot stop a running call: kill its one process.
@@ -114,6 +137,7 @@ class ParserPool:
             with contextlib.suppress(OSError):
                 process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
+        self._started.discard(executor)
         self._replaced += 1
         return self._new()
 
@@ -121,3 +145,4 @@ class ParserPool:
         for executor in self._idle:
             executor.shutdown(wait=False, cancel_futures=True)
         self._idle.clear()
+        self._started.clear()

@@ -53,7 +53,7 @@ async def _feed(client: AsyncTestClient[Any], feed_server: FeedServer, body: str
     return feed_id
 
 
-# -- item 6: bounded integers ------------------------------------------------------------------
+# -- bounded integers ------------------------------------------------------------------
 @pytest.mark.parametrize("number", [TOO_BIG, HUGE])
 async def test_oversize_integers_are_4xx_everywhere(
     client: AsyncTestClient[Any], number: str
@@ -109,7 +109,7 @@ def test_stream_ignores_a_garbage_last_event_id_and_goes_live(tmp_path: Path) ->
             server.kill()
 
 
-# -- item 4: output feeds never fail on a stored article --------------------------------------
+# -- output feeds never fail on a stored article --------------------------------------
 async def test_atom_stays_200_with_linkless_articles_and_control_characters(
     client: AsyncTestClient[Any], feed_server: FeedServer, settings: Settings
 ) -> None:
@@ -137,7 +137,7 @@ async def test_atom_stays_200_with_linkless_articles_and_control_characters(
         assert (await client.get(url)).status_code == 200
 
 
-# -- item 7: every 500 is logged with its traceback ------------------------------------------
+# -- every 500 is logged with its traceback ------------------------------------------
 async def test_a_forced_500_is_logged_with_its_traceback(
     client: AsyncTestClient[Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,7 +158,7 @@ async def test_a_forced_500_is_logged_with_its_traceback(
     assert "Traceback" in caplog.text and "GET /api/categories" in caplog.text
 
 
-# -- item 8: deeply nested OPML ----------------------------------------------------------------
+# -- deeply nested OPML ----------------------------------------------------------------
 def _nested_opml(depth: int) -> bytes:
     inner = '<outline text="feed" xmlUrl="http://example.com/deep.xml"/>'
     body = '<outline text="f">' * depth + inner + "</outline>" * depth
@@ -176,7 +176,7 @@ async def test_deeply_nested_opml_is_422(client: AsyncTestClient[Any]) -> None:
     assert ok.feeds[0].category == "f"
 
 
-# -- item 9: the admin token cannot land in a URL ----------------------------------------------
+# -- the admin token cannot land in a URL ----------------------------------------------
 def test_the_token_field_cannot_submit() -> None:
     from html.parser import HTMLParser
 
@@ -195,7 +195,7 @@ def test_the_token_field_cannot_submit() -> None:
     assert "action" not in found["token-form"]
 
 
-# -- item 13: Host reflection, NUL paths, security headers, markup, wrapped feeds --------------
+# -- Host reflection, NUL paths, security headers, markup, wrapped feeds --------------
 async def test_output_feeds_never_reflect_the_host_header(
     client: AsyncTestClient[Any], feed_server: FeedServer, settings: Settings
 ) -> None:

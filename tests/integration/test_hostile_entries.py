@@ -2,7 +2,7 @@
 workers that outlived `serve`.
 
 Real local feed servers, a real SQLite file, real parser worker processes (forkserver),
-and for item 10 a real `feedhub serve` killed with SIGKILL.
+and a real `feedhub serve` killed with SIGKILL (its workers must not outlive it).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ async def pooled_poller(
         yield poller
 
 
-# -- item 1 --------------------------------------------------------------------------------------
+# -- parsing in workers, under a deadline per document ----------------------------------------
 async def test_nested_html_feeds_do_not_delay_another_feeds_refresh(
     feed_server: FeedServer,
     pooled_poller: Poller,
@@ -127,7 +127,20 @@ async def test_a_worker_past_the_deadline_is_replaced_and_the_others_go_on() -> 
         pool.shutdown()
 
 
-# -- item 2 --------------------------------------------------------------------------------------
+async def test_a_cold_worker_starts_before_the_deadline_runs() -> None:
+    """Starting a worker and importing the parser is no part of a document's deadline: on
+    a loaded machine it takes longer than the deadline, and every poll was refused."""
+    from tests.support import slow_import
+
+    pool = ParserPool(1, deadline=0.5)
+    try:
+        assert await pool.run(slow_import.answer) == 42
+        assert pool.replaced == 0
+    finally:
+        pool.shutdown()
+
+
+# -- floods: the newest entries within a cap --------------------------------------------------
 @pytest.mark.slow
 async def test_a_huge_document_stores_only_the_newest_entries_and_says_so(
     feed_server: FeedServer,
@@ -192,7 +205,7 @@ async def test_anonymous_answers_are_bounded_per_article(
             assert len(json.dumps(article)) < MAX_SUMMARY_CHARS * 1.3 + 8000
 
 
-# -- item 10 -------------------------------------------------------------------------------------
+# -- workers end with serve -------------------------------------------------------------------
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
