@@ -23,11 +23,8 @@ from tests.support.feedserver import rss
 pytestmark = pytest.mark.browser
 
 
-def use_backlog_window(feedhub, hours: str = "72") -> None:
-    """Restart the test server with the backlog window on (tests default it off)."""
-    feedhub.stop()
-    feedhub.extra_env["FEEDHUB_BACKLOG_WINDOW_HOURS"] = hours
-    feedhub.start()
+# The backlog window as deployed (tests default it off), set before the server starts.
+backlog_window = pytest.mark.feedhub_env(FEEDHUB_BACKLOG_WINDOW_HOURS="72")
 
 
 def titles(page):
@@ -148,8 +145,8 @@ def test_reading_view_shows_content_and_plays_the_audio_enclosure(page, feeds, f
     expect(page.locator("#articles > li.article.is-read")).to_have_count(2)
 
 
+@backlog_window
 def test_each_keyboard_shortcut(page, feeds, feedhub):
-    use_backlog_window(feedhub)
     feedhub.add_category("News", "news")
     first = [item("a", "Alpha", minutes_ago=10), item("b", "Beta", minutes_ago=20),
              item("c", "Gamma", minutes_ago=30)]  # fmt: skip
@@ -237,10 +234,10 @@ def test_each_keyboard_shortcut(page, feeds, feedhub):
     assert page.evaluate(focused_title) == "Old news"  # focus is back where it was
 
 
+@backlog_window
 def test_a_700_item_backlog_announces_none_of_its_old_entries(page, feeds, feedhub):
     """A real server with the default backlog window (72 h): an open page hears only the
     feed's recent entry; the archive is listed, by date, after a reload."""
-    use_backlog_window(feedhub)
     feedhub.add_category("Podcasts", "pods")
     record_stream(page)
     page.goto(feedhub.base_url + "/")
