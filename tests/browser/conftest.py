@@ -62,10 +62,13 @@ def feeds() -> Iterator[FeedServer]:
 def feedhub(
     tmp_path: Path, db_backend: str, request: pytest.FixtureRequest
 ) -> Iterator[FeedhubServer]:
-    """On SQLite; a module marked `both_databases` runs again on PostgreSQL."""
+    """On SQLite; a module marked `both_databases` runs again on PostgreSQL. A test marked
+    `feedhub_env(NAME="value", ...)` gets those settings from the start: no restart."""
     env = {}
     if db_backend == "postgresql":
         env["FEEDHUB_DATABASE_URL"] = str(request.getfixturevalue("pg_url"))
+    for marker in request.node.iter_markers("feedhub_env"):
+        env = {**marker.kwargs, **env}  # the closest marker wins
     server = FeedhubServer(tmp_path / "feedhub", extra_env=env)
     try:
         yield server.start()

@@ -40,6 +40,48 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
+# Records every `hello`, `article` and `reset` the page's EventSource receives, in order,
+# before the page's own listeners run: what the stream said, whichever path then showed it.
+_STREAM_RECORDER = """
+(() => {
+  const Native = window.EventSource;
+  const events = (window.__streamEvents = []);
+  window.EventSource = class extends Native {
+    constructor(...args) {
+      super(...args);
+      for (const type of ["hello", "article", "reset"]) {
+        this.addEventListener(type, (event) => {
+          let data = null;
+          try { data = JSON.parse(event.data); } catch {}
+          events.push({ type, id: Number(event.lastEventId), data });
+        });
+      }
+    }
+  };
+})();
+"""
+
+
+def record_stream(page: Any) -> None:
+    """From the next navigation on, keep what the page's stream receives (`stream_events`)."""
+    page.add_init_script(_STREAM_RECORDER)
+
+
+def stream_events(page: Any, type_: str | None = None) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = page.evaluate("window.__streamEvents ?? []")
+    return [e for e in events if type_ is None or e["type"] == type_]
+
+
+def wait_for_stream_article(page: Any, article_id: int, timeout: float = 30_000) -> None:
+    """Until the page's stream has announced an article with an id of at least `article_id`
+    (and the page has handled it): the stream sends ids in increasing order, so nothing up
+    to `article_id` is still on its way."""
+    page.wait_for_function(
+        "id => (window.__streamEvents ?? []).some((e) => e.type === 'article' && e.id >= id)",
+        arg=article_id, timeout=timeout,
+    )  # fmt: skip
+
+
 @dataclass
 class FeedhubServer:
     """One `feedhub serve` subprocess; `stop()` and `start()` keep the port and database."""
@@ -135,6 +177,13 @@ class FeedhubServer:
         response = httpx.get(f"{self.base_url}/api/articles", params=params, timeout=10.0)
         response.raise_for_status()
         return list(response.json())
+
+    def all_articles(self) -> list[dict[str, Any]]:
+        """Every stored article (backlog included), newest id first."""
+        found: list[dict[str, Any]] = []
+        while batch := self.articles(limit=200, **({"before": found[-1]["id"]} if found else {})):
+            found += batch
+        return found
 
     def wait_for_articles(
         self, count: int, timeout: float = 15.0, **params: Any

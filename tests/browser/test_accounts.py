@@ -229,12 +229,10 @@ def test_a_change_in_one_browser_appears_live_in_another(browser, site, feedhub)
         desk.close()
 
 
+@pytest.mark.feedhub_env(FEEDHUB_READING="private")
 def test_private_mode_signs_in_on_its_page_and_out_to_it(page, feeds, feedhub):
     """FEEDHUB_READING=private: an anonymous visitor gets the sign-in page; signed in, the
     reader page works; signing out goes back to the sign-in page."""
-    feedhub.stop()
-    feedhub.extra_env["FEEDHUB_READING"] = "private"
-    feedhub.start()
     feedhub.add_category("Tech", "tech")
     feeds.set("/tech.xml", rss(TECH, title="Tech Daily"))
     feedhub.add_feed(feeds.url("/tech.xml"), "tech")
