@@ -147,7 +147,7 @@ class PgServer:
                 "-D", str(self.data_dir),
                 "-l", str(self.log_path),
                 "-o", options,
-                "-w", "-t", "180",  # waits until it accepts connections: minutes on a loaded machine
+                "-w", "-t", "180",  # until it accepts connections: minutes on a loaded machine
                 "start",
             )  # fmt: skip
         except subprocess.CalledProcessError as exc:
