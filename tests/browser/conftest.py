@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,11 +66,15 @@ def feedhub(
     """On SQLite; a module marked `both_databases` runs again on PostgreSQL. A test marked
     `feedhub_env(NAME="value", ...)` gets those settings from the start: no restart."""
     env = {}
+    data_dir = tmp_path / "feedhub"
     if db_backend == "postgresql":
         env["FEEDHUB_DATABASE_URL"] = str(request.getfixturevalue("pg_url"))
+    else:  # a copy of the migrated template: the server starts without running Alembic
+        data_dir.mkdir()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), data_dir / "feedhub.db")
     for marker in request.node.iter_markers("feedhub_env"):
         env = {**marker.kwargs, **env}  # the closest marker wins
-    server = FeedhubServer(tmp_path / "feedhub", extra_env=env)
+    server = FeedhubServer(data_dir, extra_env=env)
     try:
         yield server.start()
     finally:
