@@ -42,6 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_CORPUS = ROOT / "tests" / "corpus" / "realworld"
+SMOKE_CORPUS = DEFAULT_CORPUS / "laminas-feed"
 sys.path.insert(0, str(ROOT))
 
 TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}
@@ -232,15 +233,8 @@ class Feedhub:
             for url in self.server.urls:
                 await feeds.create_feed(s, now=datetime.now(UTC), url=url, category="bench")
         self.poller = Poller(self.settings, FeedStore(sessions), NullPublisher())
-        await self.poller.start()
         # A running daemon has its parser workers up: start them outside the measurement.
-        executor = self.poller._executor
-        if executor is not None:
-            loop = asyncio.get_running_loop()
-            await asyncio.gather(*(
-                loop.run_in_executor(executor, exec, "import feedhub.ingest.parse")
-                for _ in range(4 * self.settings.parse_workers)
-            ))  # fmt: skip
+        await self.poller.start(warm_parsers=True)
 
     async def poll(self) -> tuple[int, int, dict[str, int]]:
         outcomes = await self.poller.poll_due(include_all=True)
@@ -459,9 +453,18 @@ def main(argv: list[str] | None = None) -> int:
         "on a copy of the tree); the parser workers get it via PYTHONPATH",
     )
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     ap.add_argument("--quiet", action="store_true", help="only the final table")
     ap.add_argument("--verbose", action="store_true", help="print per-feed warnings")
     args = ap.parse_args(argv)
+    if args.smoke:
+        # Three small corpus feeds, once each: every phase and both systems, in seconds.
+        args.corpus, args.copies, args.repeat = SMOKE_CORPUS, 1, 1
+        args.reader_workers = 2
     # Per-feed warnings (feedhub's poll errors, reader's "bozo feed") go unprinted unless
     # --verbose: each phase's line counts the errors. Quiet logging is cheaper, for both.
     logging.basicConfig(

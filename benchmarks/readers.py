@@ -273,7 +273,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (asyncpg URL)")
     parser.add_argument("--http", action="store_true", help="also time a real feedhub serve")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.articles, args.feeds, args.users, args.repeat = 1000, 30, 3, 2
     with tempfile.TemporaryDirectory(prefix="feedhub-readers-") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
 
