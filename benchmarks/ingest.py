@@ -26,6 +26,7 @@ import logging
 import os
 import pstats
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,29 @@ class CpuMeter:
             stack.extend(children.get(pid, []))
         return total
 
+    def tree_rss(self) -> list[tuple[int, str, float]]:
+        """(pid, what, RSS in MB) of this process and each live descendant but the server."""
+        table = _proc_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        out: list[tuple[int, str, float]] = []
+        stack: list[tuple[int, str]] = [(os.getpid(), "")]
+        while stack:
+            pid, parent = stack.pop()
+            if pid == self.exclude:
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS")), 0)
+            what = _what(pid, parent, cmdline.decode(errors="replace"))
+            out.append((pid, what, kb / 1024))
+            stack.extend((child, what) for child in children.get(pid, []))
+        return out
+
     def now(self) -> tuple[float, float]:
         """(this process's CPU seconds, its descendants' CPU seconds)."""
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -97,6 +121,26 @@ class CpuMeter:
     def since(self, start: tuple[float, float]) -> tuple[float, float]:
         own, children = self.now()
         return own - start[0], children - start[1]
+
+
+def _what(pid: int, parent: str, cmdline: str) -> str:
+    if pid == os.getpid():
+        return "benchmark process (the poller; reader's library is loaded here too)"
+    if parent == "multiprocessing forkserver":
+        return "parser worker"
+    if "forkserver" in cmdline:
+        return "multiprocessing forkserver"
+    if "resource_tracker" in cmdline:
+        return "multiprocessing resource tracker"
+    return cmdline[:60]
+
+
+def report_memory(meter: CpuMeter, when: str) -> None:
+    parts = meter.tree_rss()
+    total = sum(mb for _, _, mb in parts)
+    print(f"  memory {when}: {total:.0f} MB RSS over {len(parts)} processes:", flush=True)
+    for pid, what, mb in parts:
+        print(f"    {mb:6.1f} MB  {what} (pid {pid})", flush=True)
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -310,6 +354,8 @@ async def run_all(
                         server=server.stats(), server_cpu=server.cpu() - server_cpu0,
                     ))  # fmt: skip
                     _report_phase(system.name, what, runs[-1], opts.quiet)
+                if name == "a" and system.name == "feedhub":
+                    report_memory(meter, "after feedhub's first poll (whole tree, not the server)")
                 results[system.name][name] = _median(runs)
     finally:
         for system in systems:
@@ -419,6 +465,19 @@ def print_table(fh: dict[str, Phase] | None, rd: dict[str, Phase] | None) -> lis
     return lines
 
 
+def _freshrss_note() -> str:
+    # The issue's peer is FreshRSS (PHP) too; this script drives reader only, and says so.
+    if shutil.which("php") is None:
+        return (
+            "FreshRSS: skipped, `php` is not installed here; benchmarks/README.md "
+            "(FreshRSS) has the recipe to run it from its source beside this script."
+        )
+    return (
+        "FreshRSS: not driven by this script; benchmarks/README.md (FreshRSS) has the "
+        "recipe to measure it by hand on the same feeds."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
@@ -483,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
+    print(_freshrss_note(), flush=True)
     server = Server(args.corpus, args.copies)
     meter = CpuMeter(exclude_pid=server.proc.pid)
     print(

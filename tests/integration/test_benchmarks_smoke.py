@@ -24,7 +24,8 @@ BENCHMARKS = ROOT / "benchmarks"
 
 # What each script prints once it has measured something: a line of its final report.
 FIGURES = {
-    "ingest.py": r"\(a\) first poll, entries/s\s+\d+\s+\d+",
+    "ingest.py": r"(?s)FreshRSS: .*memory after feedhub's first poll.*parser worker"
+    r".*\(a\) first poll, entries/s\s+\d+\s+\d+",
     "fanout.py": r"feedhub N=20: 20 connected at \d+/s",
     "listing.py": r"first page, all\s+\d+\.\d+ ms",
     "politeness.py": r"target \(fewer requests and bytes at equal or lower mean delay\)",
