@@ -35,6 +35,7 @@ import asyncio
 import json
 import re
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -337,6 +338,7 @@ async def main(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
             server.kill()
         redis.close()
         pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the servers' logs: the suite runs this
     return results, started
 
 
