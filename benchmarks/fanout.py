@@ -829,7 +829,14 @@ def main() -> None:
         "(experiments with a patched server; same FEEDHUB_* environment)",
     )
     parser.add_argument("--json", metavar="OUT", help="write every figure as JSON")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.rounds, args.burst_rounds, args.pause = "20", 1, 1, 0.1
     if args.client:
         client_main()
         return

@@ -26,6 +26,7 @@ import logging
 import os
 import pstats
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_CORPUS = ROOT / "tests" / "corpus" / "realworld"
+SMOKE_CORPUS = DEFAULT_CORPUS / "laminas-feed"
 sys.path.insert(0, str(ROOT))
 
 TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}
@@ -88,6 +90,29 @@ class CpuMeter:
             stack.extend(children.get(pid, []))
         return total
 
+    def tree_rss(self) -> list[tuple[int, str, float]]:
+        """(pid, what, RSS in MB) of this process and each live descendant but the server."""
+        table = _proc_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        out: list[tuple[int, str, float]] = []
+        stack: list[tuple[int, str]] = [(os.getpid(), "")]
+        while stack:
+            pid, parent = stack.pop()
+            if pid == self.exclude:
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS")), 0)
+            what = _what(pid, parent, cmdline.decode(errors="replace"))
+            out.append((pid, what, kb / 1024))
+            stack.extend((child, what) for child in children.get(pid, []))
+        return out
+
     def now(self) -> tuple[float, float]:
         """(this process's CPU seconds, its descendants' CPU seconds)."""
         reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -96,6 +121,26 @@ class CpuMeter:
     def since(self, start: tuple[float, float]) -> tuple[float, float]:
         own, children = self.now()
         return own - start[0], children - start[1]
+
+
+def _what(pid: int, parent: str, cmdline: str) -> str:
+    if pid == os.getpid():
+        return "benchmark process (the poller; reader's library is loaded here too)"
+    if parent == "multiprocessing forkserver":
+        return "parser worker"
+    if "forkserver" in cmdline:
+        return "multiprocessing forkserver"
+    if "resource_tracker" in cmdline:
+        return "multiprocessing resource tracker"
+    return cmdline[:60]
+
+
+def report_memory(meter: CpuMeter, when: str) -> None:
+    parts = meter.tree_rss()
+    total = sum(mb for _, _, mb in parts)
+    print(f"  memory {when}: {total:.0f} MB RSS over {len(parts)} processes:", flush=True)
+    for pid, what, mb in parts:
+        print(f"    {mb:6.1f} MB  {what} (pid {pid})", flush=True)
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -232,15 +277,8 @@ class Feedhub:
             for url in self.server.urls:
                 await feeds.create_feed(s, now=datetime.now(UTC), url=url, category="bench")
         self.poller = Poller(self.settings, FeedStore(sessions), NullPublisher())
-        await self.poller.start()
         # A running daemon has its parser workers up: start them outside the measurement.
-        executor = self.poller._executor
-        if executor is not None:
-            loop = asyncio.get_running_loop()
-            await asyncio.gather(*(
-                loop.run_in_executor(executor, exec, "import feedhub.ingest.parse")
-                for _ in range(4 * self.settings.parse_workers)
-            ))  # fmt: skip
+        await self.poller.start(warm_parsers=True)
 
     async def poll(self) -> tuple[int, int, dict[str, int]]:
         outcomes = await self.poller.poll_due(include_all=True)
@@ -316,6 +354,8 @@ async def run_all(
                         server=server.stats(), server_cpu=server.cpu() - server_cpu0,
                     ))  # fmt: skip
                     _report_phase(system.name, what, runs[-1], opts.quiet)
+                if name == "a" and system.name == "feedhub":
+                    report_memory(meter, "after feedhub's first poll (whole tree, not the server)")
                 results[system.name][name] = _median(runs)
     finally:
         for system in systems:
@@ -425,6 +465,19 @@ def print_table(fh: dict[str, Phase] | None, rd: dict[str, Phase] | None) -> lis
     return lines
 
 
+def _freshrss_note() -> str:
+    # The issue's peer is FreshRSS (PHP) too; this script drives reader only, and says so.
+    if shutil.which("php") is None:
+        return (
+            "FreshRSS: skipped, `php` is not installed here; benchmarks/README.md "
+            "(FreshRSS) has the recipe to run it from its source beside this script."
+        )
+    return (
+        "FreshRSS: not driven by this script; benchmarks/README.md (FreshRSS) has the "
+        "recipe to measure it by hand on the same feeds."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
@@ -459,9 +512,18 @@ def main(argv: list[str] | None = None) -> int:
         "on a copy of the tree); the parser workers get it via PYTHONPATH",
     )
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     ap.add_argument("--quiet", action="store_true", help="only the final table")
     ap.add_argument("--verbose", action="store_true", help="print per-feed warnings")
     args = ap.parse_args(argv)
+    if args.smoke:
+        # Three small corpus feeds, once each: every phase and both systems, in seconds.
+        args.corpus, args.copies, args.repeat = SMOKE_CORPUS, 1, 1
+        args.reader_workers = 2
     # Per-feed warnings (feedhub's poll errors, reader's "bozo feed") go unprinted unless
     # --verbose: each phase's line counts the errors. Quiet logging is cheaper, for both.
     logging.basicConfig(
@@ -480,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
+    print(_freshrss_note(), flush=True)
     server = Server(args.corpus, args.copies)
     meter = CpuMeter(exclude_pid=server.proc.pid)
     print(

@@ -78,6 +78,9 @@ async def build(url: str, articles: int, feeds: int) -> None:
             if len(batch) == 5000:
                 await conn.execute(insert(Article), batch)
                 batch = []
+        if batch:  # --articles not a multiple of the batch
+            await conn.execute(insert(Article), batch)
+            batch = []
         # A rare category: one feed of 20 articles, the worst case of the index walk.
         await conn.execute(insert(Category), [{"id": 21, "slug": "rare", "name": "Rare"}])
         await conn.execute(insert(Feed), [{"id": feeds + 1, "url": "http://rare.example/",
@@ -87,7 +90,7 @@ async def build(url: str, articles: int, feeds: int) -> None:
             batch.append({
                 "feed_id": feeds + 1, "guid_key": f"r{n}", "title": f"r{n}", "summary": "",
                 "content": "", "published_at": published, "fetched_at": NOW,
-                "listed_at": published, "content_hash": "h",
+                "listed_at": published, "content_hash": "h", "quiet": False,
             })  # fmt: skip
         await conn.execute(insert(Article), batch)
     await engine.dispose()
@@ -132,7 +135,14 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.articles, args.feeds, args.repeat = 1000, 30, 2
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{tmp}/listing.db"
         upgrade_to_head(url)

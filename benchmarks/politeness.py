@@ -312,7 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.feeds = 10
     feeds = make_feeds(args.feeds, random.Random(args.seed))
     results = {
         "feedhub": simulate(

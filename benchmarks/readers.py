@@ -60,7 +60,7 @@ from feedhub.greader.protocol import Stream  # noqa: E402
 from feedhub.greader.render import item_json  # noqa: E402
 from feedhub.readers import state  # noqa: E402
 from feedhub.readers.passwords import hash_password  # noqa: E402
-from feedhub.readers.queries import Scope, list_items  # noqa: E402
+from feedhub.readers.queries import Scope, list_items, list_refs  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PASSWORD = "bench password"
@@ -160,9 +160,13 @@ async def in_process(
             items = await list_items(s, busy, scope, limit=1000)
         return msgspec.json.encode({"items": [item_json(i) for i in items]})
 
-    async def ids() -> Any:
+    async def ids(scope: Scope) -> Any:  # what stream/items/ids reads
         async with sessions() as s:
-            return await list_items(s, busy, Scope(), limit=1000, with_content=False)
+            return await list_refs(s, busy, scope, limit=1000)
+
+    async def subscriptions() -> Any:
+        async with sessions() as s:
+            return await service.list_subscriptions(s)
 
     ms, result = await timed(repeat, lambda: counts(busy))
     rows.append(("unread counts (per feed)", ms, f"{sum(result.values())} unread"))
@@ -179,8 +183,12 @@ async def in_process(
     assert label_scope is not None
     ms, result = await timed(repeat, lambda: contents(label_scope))
     rows.append(("stream/contents n=1000 label", ms, f"{len(result) // 1024} KiB"))
-    ms, result = await timed(repeat, ids)
+    ms, result = await timed(repeat, lambda: ids(Scope()))
     rows.append(("items/ids n=1000 (rows)", ms, f"{len(result)} ids"))
+    ms, result = await timed(repeat, lambda: ids(Scope(read=False)))
+    rows.append(("items/ids n=1000 xt=read (rows)", ms, f"{len(result)} ids"))
+    ms, result = await timed(repeat, subscriptions)
+    rows.append(("subscription/list (rows)", ms, f"{len(result)} feeds"))
     return rows
 
 
@@ -273,7 +281,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (asyncpg URL)")
     parser.add_argument("--http", action="store_true", help="also time a real feedhub serve")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, seconds: the test suite runs it so that the script cannot rot",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.articles, args.feeds, args.users, args.repeat = 1000, 30, 3, 2
     with tempfile.TemporaryDirectory(prefix="feedhub-readers-") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
 

@@ -20,8 +20,6 @@ from feedhub.catalog.views import FeedChanges, FeedInfo
 from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.core.urls import normalize_feed_url
 from feedhub.db.models import Article, Category, Feed, Tombstone
-from feedhub.ingest.feedstore import FeedStore
-from feedhub.ingest.guard import check_feed_url
 
 __all__ = [
     "Probe",
@@ -60,6 +58,8 @@ async def subscribe(
     thousand outlines are not fetched at import, their first poll tells. `resolve=False`
     (OPML import, perhaps offline) looks no name up: the guard checks the dialled address
     at every poll."""
+    from feedhub.ingest.guard import check_feed_url  # httpx: only the verbs that add feeds
+
     url = await check_feed_url(url, allow_private=allow_private, resolve=resolve)
     await check_new_feed(session, url=url, category=category)
     if probe is not None:
@@ -138,6 +138,8 @@ async def create_feed(
         raise ValidationError(f"category {category!r} does not exist; create it first")
     if await feed_url_taken(session, url):
         raise ConflictError(f"a feed with the URL {url} already exists")
+    from feedhub.ingest.feedstore import FeedStore
+
     try:
         feed_id = await FeedStore.insert(
             session, url=url, title=title, category_id=cat.id, poll_interval=poll_interval,
@@ -168,6 +170,8 @@ async def update_feed(
         if change.enabled:
             # Re-enabling (e.g. after a 410) starts afresh and polls at once.
             values.update(disabled_reason=None, error_count=0, next_poll_at=now)
+    from feedhub.ingest.feedstore import FeedStore
+
     if not await FeedStore.change(session, feed_id, values):
         raise NotFoundError(f"feed {feed_id} does not exist")
     await session.commit()
@@ -175,6 +179,8 @@ async def update_feed(
 
 
 async def delete_feed(session: AsyncSession, feed_id: int) -> None:
+    from feedhub.ingest.feedstore import FeedStore
+
     if not await FeedStore.remove(session, feed_id):
         raise NotFoundError(f"feed {feed_id} does not exist")
     await session.commit()

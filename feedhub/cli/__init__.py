@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="feedhub", description="Real-time feed aggregator.")
     parser.add_argument("--database-url", help="overrides FEEDHUB_DATABASE_URL")
     parser.add_argument("--data-dir", help="overrides FEEDHUB_DATA_DIR")
-    parser.add_argument("--version", action="version", version=f"feedhub {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _VERBS:
         add(sub)
@@ -70,6 +70,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+class _VersionAction(argparse.Action):
+    """argparse's "version" action, but the version is looked up only when asked for:
+    importlib.metadata costs tens of milliseconds, on every command otherwise."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"feedhub {_version()}")  # on stdout, as argparse's own action does
+        parser.exit()
 
 
 def _version() -> str:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from feedhub.core.config import Settings
 from feedhub.core.datadir import check_sqlite_location, sqlite_path
-from feedhub.db.schema_revision import MigrationResult, database_revision, shipped_head
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from feedhub.db.schema_revision import MigrationResult
     from feedhub.ingest.poller import Poller
 
 __all__ = ["Command", "Context", "Subparsers", "database_exists", "prepare_database", "run"]
@@ -41,7 +41,10 @@ def prepare_database(settings: Settings) -> MigrationResult:
     """Before any command touches the database: its place is usable, its schema current.
 
     A database already at head is told apart without Alembic (feedhub.db.schema_revision):
-    that is most commands, and it halves their start-up."""
+    that is most commands, and it halves their start-up. (Imported here, not at the top:
+    `feedhub --help` and the verbs that never open a database import no SQLAlchemy.)"""
+    from feedhub.db.schema_revision import MigrationResult, database_revision, shipped_head
+
     check_sqlite_location(settings.database_url, settings.data_dir)
     head = shipped_head()
     exists = sqlite_path(settings.database_url) is None or database_exists(settings)

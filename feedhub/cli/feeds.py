@@ -11,8 +11,6 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-
 from feedhub.cli.context import Context, Subparsers, run
 from feedhub.core.config import Settings
 from feedhub.core.errors import FeedhubError, ValidationError
@@ -113,6 +111,8 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
         if args.failing:
             feeds = [f for f in feeds if f.enabled and f.error_count]
         if args.json:
+            import msgspec  # here: `feedhub --help` and the other verbs do without it
+
             sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(feeds)) + b"\n")
         elif feeds:
             _print_feeds(feeds)

@@ -41,7 +41,7 @@ from feedhub.greader.http import (
 from feedhub.greader.render import atom_stream, item_json
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import UserInfo
-from feedhub.readers.queries import Scope, list_items
+from feedhub.readers.queries import Scope, list_items, list_refs
 from feedhub.readers.state import AllRead, StateChange
 
 __all__ = ["greader_handlers"]
@@ -66,10 +66,17 @@ async def _page(
         return stream, [], None
     scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
     scope = replace(scope, published_from=published_from, published_to=published_to)
-    items = await list_items(
-        session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
-        limit=limit + 1, with_content=with_content,
-    )  # fmt: skip
+    items: list[Any]
+    if with_content:
+        items = await list_items(
+            session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
+            limit=limit + 1,
+        )  # fmt: skip
+    else:  # an id list: three columns per article, not the whole row
+        items = await list_refs(
+            session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
+            limit=limit + 1,
+        )  # fmt: skip
     more = len(items) > limit
     items = items[:limit]
     return stream, items, (str(items[-1].id) if more and items else None)

@@ -90,6 +90,14 @@ def nesting_depth(markup: str, stop_at: int | None = None) -> int:
     return deepest
 
 
+def _may_nest_deeper(markup: str, depth: int) -> bool:
+    """False when `markup` has too few tags to nest deeper than `depth`: every element
+    opens with a "<" that is not "</", so their difference bounds the depth. Two C-speed
+    counts spare the tag scan (a fifth of the work after feedparser) on almost every
+    real entry."""
+    return markup.count("<") - markup.count("</") > depth
+
+
 def within_budget(markup: str | None, budget: Budget) -> str | None:
     """Raw HTML as the sanitizer may see it: cut to `max_html`, flattened to escaped text
     when it nests deeper than `max_depth`."""
@@ -97,7 +105,9 @@ def within_budget(markup: str | None, budget: Budget) -> str | None:
         return markup
     if len(markup) > budget.max_html:
         markup = markup[: budget.max_html]
-    if "<" in markup and nesting_depth(markup, stop_at=budget.max_depth) > budget.max_depth:
+    if _may_nest_deeper(markup, budget.max_depth) and (
+        nesting_depth(markup, stop_at=budget.max_depth) > budget.max_depth
+    ):
         text = html.unescape(_ANY_TAG.sub(" ", markup))
         return html.escape(" ".join(text.split()))
     return markup

@@ -68,6 +68,10 @@ def die_with_parent(serve_pid: int) -> None:
     threading.Thread(target=watch, name="feedhub-parent-watch", daemon=True).start()
 
 
+def _import_parser() -> None:
+    import feedhub.ingest.parse  # noqa: F401  (the import is the point)
+
+
 class ParserPool:
     """`workers` single-process executors handed out one document at a time."""
 
@@ -84,6 +88,14 @@ class ParserPool:
     def replaced(self) -> int:
         """How many workers were killed for overrunning the deadline or crashing."""
         return self._replaced
+
+    async def warm(self) -> None:
+        """Start every worker and import the parser in it, so that the first documents do
+        not pay a process start and feedparser's import (a few hundred ms each)."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(
+            loop.run_in_executor(executor, _import_parser) for executor in self._idle
+        ))  # fmt: skip
 
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(

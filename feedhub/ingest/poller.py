@@ -80,15 +80,15 @@ class Poller:
         self._preloaded: dict[int, FeedState] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, *, warm_parsers: bool = False) -> None:
         self._client = build_client(
             allow_private_networks=self.settings.allow_private_networks,
             timeout=self.settings.fetch_timeout_seconds,
         )
-        if self.settings.parse_workers > 0:
-            self._pool = ParserPool(
-                self.settings.parse_workers, self.settings.parse_deadline_seconds
-            )
+        if (workers := self.settings.parse_workers) > 0:
+            self._pool = ParserPool(workers, self.settings.parse_deadline_seconds)
+            if warm_parsers:  # now, not with the first big document (benchmarks measure so)
+                await self._pool.warm()
 
     async def stop(self) -> None:
         for task in list(self._in_flight.values()):

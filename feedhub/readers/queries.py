@@ -21,7 +21,7 @@ from feedhub.core.cursor import Cursor
 from feedhub.db.models import Article, Category, Feed
 from feedhub.readers.state import StateJoin
 
-__all__ = ["Item", "Scope", "get_item", "id_list", "list_items"]
+__all__ = ["Item", "Ref", "Scope", "get_item", "id_list", "list_items", "list_refs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,15 @@ class Item:
     # The list order (publication clamped to arrival) and media files.
     listed_at: datetime
     enclosures: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """What an id list (Google Reader `stream/items/ids`) says of an article."""
+
+    id: int
+    feed_id: int
+    fetched_at: datetime
 
 
 def _columns(join: StateJoin, with_content: bool) -> list[Any]:
@@ -104,6 +113,22 @@ def _filtered(query: Any, join: StateJoin, scope: Scope) -> Any:
     return query
 
 
+async def _label_scope(session: AsyncSession, scope: Scope) -> Scope | None:
+    """A label's feeds as a list (None: it has none): the (feed_id, id) index then serves
+    each range (a subquery made SQLite walk every article instead)."""
+    if scope.category_id is None:
+        return scope
+    feeds = await session.scalars(select(Feed.id).where(Feed.category_id == scope.category_id))
+    wanted = tuple(f for f in feeds if scope.feed_ids is None or f in scope.feed_ids)
+    if not wanted:
+        return None
+    return replace(scope, category_id=None, feed_ids=wanted)
+
+
+def _needs_state(scope: Scope) -> bool:
+    return scope.starred or scope.read is not None
+
+
 async def list_items(
     session: AsyncSession,
     user_id: int,
@@ -124,14 +149,10 @@ async def list_items(
     index, then the rows of just those; in one query SQLite sorted every matching row with
     its content (a label: 140 ms at 100,000 articles instead of tens).
     """
-    if scope.category_id is not None:
-        # The label's feeds as a list: the (feed_id, id) index then serves each range (a
-        # subquery made SQLite walk every article instead).
-        feeds = await session.scalars(select(Feed.id).where(Feed.category_id == scope.category_id))
-        wanted = tuple(f for f in feeds if scope.feed_ids is None or f in scope.feed_ids)
-        if not wanted:
-            return []
-        scope = replace(scope, category_id=None, feed_ids=wanted)
+    narrowed_scope = await _label_scope(session, scope)
+    if narrowed_scope is None:
+        return []
+    scope = narrowed_scope
     join = StateJoin(user_id)
     order: tuple[Any, ...] = (Article.id.asc() if oldest_first else Article.id.desc(),)
     if listing is not False:
@@ -163,6 +184,34 @@ async def list_items(
         rows_query = narrowed(rows_query).limit(limit)
     rows = await session.execute(rows_query.order_by(*order))
     return [Item(*row) for row in rows]
+
+
+async def list_refs(
+    session: AsyncSession,
+    user_id: int,
+    scope: Scope,
+    *,
+    cursor: int | None = None,
+    oldest_first: bool = False,
+    limit: int = 20,
+) -> list[Ref]:
+    """The ids `list_items` would list, with only what an id list says of each: three
+    columns of the article row, no feed or category join, and the user's state joined
+    only when the scope filters on it. At 1,000 ids, most of `list_items`'s time was
+    converting columns an id list never shows (three datetimes and a summary per row)."""
+    narrowed_scope = await _label_scope(session, scope)
+    if narrowed_scope is None:
+        return []
+    scope = narrowed_scope
+    join = StateJoin(user_id)
+    query = select(Article.id, Article.feed_id, Article.fetched_at)
+    if _needs_state(scope):
+        query = join.join(query)
+    query = _filtered(query, join, scope)
+    if cursor is not None:
+        query = query.where(Article.id > cursor if oldest_first else Article.id < cursor)
+    query = query.order_by(Article.id.asc() if oldest_first else Article.id.desc()).limit(limit)
+    return [Ref(*row) for row in await session.execute(query)]
 
 
 async def get_item(session: AsyncSession, user_id: int, article_id: int) -> Item | None:

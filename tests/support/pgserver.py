@@ -128,6 +128,19 @@ class PgServer:
             )  # fmt: skip
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(f"initdb failed:\n{exc.stdout}\n{exc.stderr}") from None
+        # Another test session on the machine may take the port between `free_port`'s look
+        # and the postmaster's bind (each session walks the same block): try another.
+        for attempt in range(3):
+            try:
+                return self._start_postmaster()
+            except RuntimeError as exc:
+                if "Address already in use" not in str(exc) or attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start_postmaster(self) -> PgServer:
+        self.log_path.unlink(missing_ok=True)  # this attempt's errors only
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import nh3
+import pytest
 
 from feedhub.ingest.budget import Budget, cap_text, nesting_depth, within_budget
 
@@ -42,3 +43,31 @@ def test_cap_text() -> None:
     assert cap_text("short", 10) == ("short", False)
     text, cut = cap_text("one two three four five", 12)
     assert cut and len(text) <= 12 and text.endswith("…")
+
+
+def test_markup_with_fewer_tags_than_the_depth_is_not_scanned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from feedhub.ingest import budget
+
+    def scan(markup: str, stop_at: int | None = None) -> int:
+        raise AssertionError("scanned")
+
+    monkeypatch.setattr(budget, "nesting_depth", scan)
+    shallow = "<p>para <b>bold</b> and <i>it</i> &lt;3</p>" + "text " * 1000
+    assert within_budget(shallow, Budget(max_depth=5)) == shallow
+    with pytest.raises(AssertionError, match="scanned"):  # enough tags: it is scanned
+        within_budget("<div>" * 6, Budget(max_depth=5))
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<div>" * 6, "<div>" * 5, "<div>" * 4 + "</div>" + "<div>" * 2, "<a><b><c><d><e><f>x",
+        "<br>" * 50, "< div>" * 9, "<!-- c --><div><div><div><div><div><div>", "a < b < c " * 9,
+    ],
+)  # fmt: skip
+def test_the_shortcut_agrees_with_the_scan(markup: str) -> None:
+    bounded = within_budget(markup, Budget(max_depth=5))
+    deep = nesting_depth(markup, stop_at=5) > 5
+    assert (bounded != markup) == deep
