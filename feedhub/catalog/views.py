@@ -20,6 +20,22 @@ class CategoryInfo(msgspec.Struct, frozen=True):
     feed_count: int
 
 
+class PushInfo(msgspec.Struct, frozen=True):
+    """A feed's WebSub subscription: its hub, where it stands, what its pushes did."""
+
+    hub: str
+    topic: str
+    # pending | verified | denied | expired | unsubscribing
+    state: str
+    lease_until: datetime | None
+    last_push_at: datetime | None
+    pushes_received: int
+    pushes_rejected: int
+    # Pushes arrive and agree with the polls: polled only at the safety interval.
+    healthy: bool
+    last_error: str | None
+
+
 class FeedInfo(msgspec.Struct, frozen=True):
     id: int
     url: str
@@ -38,6 +54,8 @@ class FeedInfo(msgspec.Struct, frozen=True):
     created_at: datetime
     # What the last poll cut to stay within the entry caps, in words.
     truncation: str | None = None
+    # Its WebSub subscription, when its feed advertises a hub (None: polled only).
+    push: PushInfo | None = None
 
 
 class FeedChanges(msgspec.Struct, frozen=True):

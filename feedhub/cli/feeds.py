@@ -65,6 +65,9 @@ def feed_state(feed: Any) -> str:
         return f"failing ({feed.error_count} in a row): {feed.last_error or 'unknown error'}"
     if feed.last_polled_at is None:
         return "never polled"
+    push = getattr(feed, "push", None)
+    if push is not None:
+        return f"ok, push {push.state}" + ("" if push.healthy else " (polled)")
     return "ok"
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "POLLS",
     "RESUMES",
     "RESUME_SIZE",
+    "WEBSUB_PUSHES",
+    "WEBSUB_VERIFICATIONS",
     "render",
 ]
 
@@ -62,6 +64,16 @@ RESUME_SIZE = Histogram(
 BUS_MESSAGES = Counter("feedhub_bus_messages", "Doorbells on the bus, by direction", ["direction"])
 BUS_RECONNECTS = Counter("feedhub_bus_reconnects", "Times the bus listener reconnected")
 LEADER_CHANGES = Counter("feedhub_leader_changes", "Times this process became the poll leader")
+WEBSUB_PUSHES = Counter(
+    "feedhub_websub_pushes",
+    "WebSub pushes received, by result (accepted; rejected: bad or missing signature, too large)",
+    ["result"],
+)
+WEBSUB_VERIFICATIONS = Counter(
+    "feedhub_websub_verifications",
+    "Hub verifications of intent answered, by mode (subscribe, unsubscribe, denied, refused)",
+    ["mode"],
+)
 
 
 def render(multiprocess_dir: str | None) -> bytes:

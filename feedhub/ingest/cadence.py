@@ -53,6 +53,8 @@ class ScheduleLimits:
     # feeds are polled at the geometric mean of their gap and this (see `rate_interval`).
     # None: poll at the median gap itself.
     rate_reference: int | None = 3600
+    # How often a feed whose WebSub pushes arrive is still polled, in case they stop.
+    push_safety_interval: int = 21_600
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class ScheduleInputs:
     headers: Mapping[str, str] = field(default_factory=dict)
     # HTTP status of this poll (None when no response arrived).
     status: int | None = None
+    # Set while pushes arrive: the feed need not be polled more often than this (seconds).
+    push_safety: int | None = None
 
 
 _DEFAULT_LIMITS = ScheduleLimits()
@@ -254,6 +258,8 @@ def next_poll_at(
       and the feed's soft hints (ttl, Cache-Control, Expires), but never over Retry-After,
       which is the server explicitly refusing service.
     - Success otherwise: the publishing rate, raised to the feed's hints.
+    - Success while WebSub pushes arrive (`push_safety`): at most that often, whatever the
+      rate says: the poll is only the safety net.
 
     Jitter (`jitter` in [0, 1), from the caller's random source) lengthens the delay by up
     to `jitter_fraction`; it only ever adds, so no hint is ever undercut.
@@ -271,5 +277,7 @@ def next_poll_at(
             rate_interval(inputs.recent_published, limits),
             _feed_hint_seconds(inputs, now, limits),
         )
+    if inputs.error_count == 0 and inputs.push_safety is not None:
+        interval = max(interval, float(inputs.push_safety))
     interval = max(interval, retry_after)
     return now + timedelta(seconds=interval * (1.0 + limits.jitter_fraction * jitter))

@@ -44,6 +44,8 @@ class FeedState:
     guid_unreliable: bool
     title: str | None
     site_url: str | None
+    # A verified WebSub subscription whose pushes arrive: polls are only a safety net.
+    push_healthy: bool = False
 
 
 class _Keep(Enum):
@@ -158,6 +160,7 @@ def _fetched(
         ttl_seconds=parsed.ttl_seconds if parsed else None,
         headers=result.headers,
         status=result.status,
+        push_safety=limits.push_safety_interval if state.push_healthy else None,
     )
     status: PollStatus = "ok"
     if parsed is None:
