@@ -25,6 +25,7 @@ from feedhub.api.schemas import (
     FeedCreate,
     FeedJSON,
     FeedPatch,
+    PushStatusJSON,
     RefreshJSON,
 )
 from feedhub.catalog import categories, feeds, opml
@@ -136,6 +137,14 @@ class AdminController(Controller):
         await feeds.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.poll_now(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
+
+    @get("/push", responses=errors(401))
+    async def push_status(self, services: ServicesDep) -> PushStatusJSON:
+        """WebSub push: on (FEEDHUB_PUBLIC_URL is set) or off, in words."""
+        if services.push is None:
+            return PushStatusJSON(False, "off: this process receives no pushes")
+        subscriber = services.push.subscriber
+        return PushStatusJSON(subscriber.enabled, subscriber.status)
 
     @post("/discover", status_code=200, responses=errors(400, 401, 422))
     async def discover(

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Parameter, PathParameter
+from litestar.params import PathParameter, QueryParameter
 
 from feedhub.api.deps import ServicesDep
 from feedhub.api.openapi import errors
@@ -27,10 +27,10 @@ __all__ = ["PushReceipt", "websub_handlers"]
 # a validation error: its detail would quote the request, challenge included).
 Token = Annotated[str, PathParameter(max_length=64)]
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
-Mode = Annotated[str, Parameter(query="hub.mode", max_length=16)]
-Topic = Annotated[str, Parameter(query="hub.topic", max_length=2048)]
-Challenge = Annotated[str, Parameter(query="hub.challenge", max_length=1024)]
-Lease = Annotated[int | None, Parameter(query="hub.lease_seconds", ge=1, le=10 * 365 * 86400)]
+Mode = Annotated[str, QueryParameter(name="hub.mode", max_length=16)]
+Topic = Annotated[str, QueryParameter(name="hub.topic", max_length=2048)]
+Challenge = Annotated[str, QueryParameter(name="hub.challenge", max_length=1024)]
+Lease = Annotated[int | None, QueryParameter(name="hub.lease_seconds", ge=1, le=10 * 365 * 86400)]
 _UNKNOWN = "no such subscription, or nothing of this kind awaits verification"
 
 

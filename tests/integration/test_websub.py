@@ -255,3 +255,20 @@ async def test_a_restart_keeps_its_subscriptions(push: Callable[..., Push], hub:
     assert hub.publish(p.topic, document([1, 6]).encode()) == [202]
     assert p.titles() == ["Story 1", "Story 6"]
     assert len(hub.requests) == asked
+
+
+def test_without_a_public_url_nothing_is_subscribed_and_the_admin_is_told(
+    server_factory: type[ServerProcess], feed_server: FeedServer, hub: WebSubHub
+) -> None:
+    feed_server.set(FEED, document([1], hub=hub.url))
+    server = server_factory().start()
+    server.add_category("News", "news")
+    feed_id = server.add_feed(feed_server.url(FEED), "news")["id"]
+    server.refresh(feed_id)
+    server.refresh(feed_id)
+    with server.admin() as client:
+        status = client.get("/api/admin/push").json()
+        assert client.get(f"/api/admin/feeds/{feed_id}").json()["push"] is None
+    assert status["enabled"] is False and "FEEDHUB_PUBLIC_URL" in status["status"]
+    assert hub.requests == []
+    assert server.log().count("push is off: set FEEDHUB_PUBLIC_URL") == 1
