@@ -91,7 +91,11 @@ def _feed_info(feed: Feed, slug: str, count: int) -> FeedInfo:
         last_polled_at=feed.last_polled_at, next_poll_at=feed.next_poll_at,
         last_status=feed.last_status, error_count=feed.error_count, last_error=feed.last_error,
         disabled_reason=feed.disabled_reason, article_count=int(count),
-        created_at=feed.created_at, truncation=feed.truncation,
+        created_at=feed.created_at, truncation=feed.truncation, poll_reason=feed.poll_reason,
+        current_interval=(
+            round((feed.next_poll_at - feed.last_polled_at).total_seconds())
+            if feed.next_poll_at and feed.last_polled_at else None
+        ),
     )  # fmt: skip
 
 

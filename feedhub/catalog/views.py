@@ -56,6 +56,10 @@ class FeedInfo(msgspec.Struct, frozen=True):
     truncation: str | None = None
     # Its WebSub subscription, when its feed advertises a hub (None: polled only).
     push: PushInfo | None = None
+    # Why next_poll_at is when it is (adaptive, timed to the source, feed's hint, fixed,
+    # backoff, Retry-After, push safety), and the wait it makes after the last poll (s).
+    poll_reason: str | None = None
+    current_interval: int | None = None
 
 
 class FeedChanges(msgspec.Struct, frozen=True):

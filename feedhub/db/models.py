@@ -125,6 +125,8 @@ class Feed(Base):
     # PostgreSQL: the backend pid of the claimer's leader-lock session. When that session is
     # gone (its process died) the claim is void before its lease ends.
     claimed_by: Mapped[int | None] = mapped_column(Integer)
+    # Why next_poll_at is when it is (cadence.REASONS): adaptive, fixed, backoff, …
+    poll_reason: Mapped[str | None] = mapped_column(String(32))
 
     category: Mapped[Category] = relationship(back_populates="feeds")
 

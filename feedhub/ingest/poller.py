@@ -30,7 +30,7 @@ from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
-from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
+from feedhub.ingest.decide import KEEP, Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
 from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
@@ -368,7 +368,7 @@ class Poller:
             # News the pushes never brought: the hub fails us, back to the normal schedule.
             await self.websub.mark_unhealthy(state.id, "a poll found entries no push brought")
             normal = self.decide(replace(state, push_healthy=False), outcome)
-            await self.feeds.write(state.id, FeedUpdate("ok", next_poll_at=normal.next_poll_at))
+            await self.feeds.write(state.id, replace(normal, url=KEEP))
         return PollOutcome(
             state.id, "ok", new_articles=saved.new_ids, updated=saved.updated,
             http_status=outcome.result.status,

@@ -1,4 +1,7 @@
-"""websub: one row per subscription of a feed at its hub
+"""websub: one row per subscription of a feed at its hub; feed.poll_reason
+
+feed.poll_reason says why next_poll_at is when it is (adaptive, timed to the source,
+fixed, backoff, Retry-After, push safety, …); empty until the next poll.
 
 Revision ID: 0011
 Revises: 0007
@@ -19,6 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("feed", sa.Column("poll_reason", sa.String(length=32), nullable=True))
     op.create_table(
         "websub_subscription",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,3 +61,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_websub_subscription_next_action_at"), table_name="websub_subscription")
     op.drop_index(op.f("ix_websub_subscription_feed_id"), table_name="websub_subscription")
     op.drop_table("websub_subscription")
+    op.drop_column("feed", "poll_reason")
