@@ -193,8 +193,12 @@ async def update_feed(
     if change.enabled is not UNSET:
         values["enabled"] = change.enabled
         if change.enabled:
-            # Re-enabling (e.g. after a 410) starts afresh and polls at once.
-            values.update(disabled_reason=None, error_count=0, next_poll_at=now)
+            # Re-enabling (e.g. after a 410) starts afresh and polls at once, unconditionally:
+            # a 304 would show no document, and with it no WebSub hub to subscribe to again.
+            values.update(
+                disabled_reason=None, error_count=0, next_poll_at=now,
+                etag=None, last_modified=None, content_hash=None,
+            )  # fmt: skip
     if not await FeedStore.change(session, feed_id, values):
         raise NotFoundError(f"feed {feed_id} does not exist")
     await session.commit()

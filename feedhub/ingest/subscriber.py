@@ -329,6 +329,11 @@ class Subscriber:
             )
             actions += [(sub_id, "unsubscribe") for sub_id in orphans]
             skip = {sub_id for sub_id, _ in actions}
+            # Polls after a feed is enabled again must subscribe afresh.
+            for feed_id in await session.scalars(
+                select(WebSubSubscription.feed_id).where(WebSubSubscription.id.in_(skip))
+            ):
+                self._seen.pop(feed_id, None)
             due = await session.scalars(
                 select(WebSubSubscription).where(WebSubSubscription.next_action_at <= now)
             )
@@ -348,6 +353,9 @@ class Subscriber:
                 elif row.state == "verified":
                     actions.append((row.id, "subscribe"))  # renewal: same callback, same secret
                 else:  # pending too long, denied or expired: a new callback and secret
+                    if row.state == "pending":
+                        row.attempts += 1
+                        row.last_error = "the hub never verified the subscription"
                     row.token, row.secret = secrets.token_urlsafe(32), secrets.token_hex(32)
                     actions.append((row.id, "subscribe"))
         for sub_id, mode in actions:

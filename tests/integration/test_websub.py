@@ -159,6 +159,19 @@ async def test_hub_from_link_headers_and_unsubscribe_on_delete(
     assert (verification.topic, verification.callback) == (canonical, sub.callback)
 
 
+def test_a_disabled_feed_is_unsubscribed_and_subscribed_again_when_enabled(
+    push: Callable[..., Push], hub: WebSubHub
+) -> None:
+    p = push().start([1], hub=hub.url)
+    (first,) = p.subscribed()
+    with p.server.admin() as client:
+        client.patch(f"/api/admin/feeds/{p.feed_id}", json={"enabled": False}).raise_for_status()
+        wait_for("unsubscribed", lambda: not hub.subscribers(p.topic))
+        client.patch(f"/api/admin/feeds/{p.feed_id}", json={"enabled": True}).raise_for_status()
+    (again,) = p.subscribed()  # the poll at once after enabling finds the hub again
+    assert again.callback != first.callback
+
+
 def test_verification_is_refused_for_what_feedhub_did_not_ask(
     push: Callable[..., Push], hub: WebSubHub
 ) -> None:
