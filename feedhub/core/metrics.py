@@ -33,6 +33,7 @@ __all__ = [
     "RESUMES",
     "RESUME_SIZE",
     "WEBSUB_PUSHES",
+    "WEBSUB_SUBSCRIPTIONS",
     "WEBSUB_VERIFICATIONS",
     "render",
 ]
@@ -68,6 +69,12 @@ WEBSUB_PUSHES = Counter(
     "feedhub_websub_pushes",
     "WebSub pushes received, by result (accepted; rejected: bad or missing signature, too large)",
     ["result"],
+)
+WEBSUB_SUBSCRIPTIONS = Gauge(
+    "feedhub_websub_subscriptions",
+    "WebSub subscriptions by state, as the poll leader's last maintenance run found them",
+    ["state"],
+    multiprocess_mode="livemax",
 )
 WEBSUB_VERIFICATIONS = Counter(
     "feedhub_websub_verifications",

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.core import metrics
@@ -360,7 +360,17 @@ class Subscriber:
                     actions.append((row.id, "subscribe"))
         for sub_id, mode in actions:
             await self._request(sub_id, mode)
+        await self._count_states()
         return len(actions)
+
+    async def _count_states(self) -> None:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(WebSubSubscription.state, func.count()).group_by(WebSubSubscription.state)
+            )
+            counts = dict(rows.tuples().all())
+        for state in (*_ACTIVE, "unsubscribing"):
+            metrics.WEBSUB_SUBSCRIPTIONS.labels(state).set(counts.get(state, 0))
 
     def forget_soon(self, feed_id: int) -> None:
         """A feed was deleted or disabled: unsubscribe now rather than at the next run."""

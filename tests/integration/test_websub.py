@@ -212,6 +212,9 @@ def test_wrong_and_missing_signatures_and_oversized_bodies_are_dropped(
     assert p.titles() == ["Story 1", "Story 5"]
     metrics = httpx.get(f"{p.server.url}/metrics").text
     assert 'feedhub_websub_pushes_total{result="rejected"} 4.0' in metrics
+    assert 'feedhub_websub_pushes_total{result="accepted"} 1.0' in metrics
+    verified = 'feedhub_websub_subscriptions{state="verified"} 1.0'
+    wait_for("the gauge", lambda: verified in httpx.get(f"{p.server.url}/metrics").text)
 
 
 def test_a_denied_subscription_is_retried_with_a_new_callback(
