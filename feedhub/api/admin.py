@@ -25,6 +25,7 @@ from feedhub.api.schemas import (
     FeedCreate,
     FeedJSON,
     FeedPatch,
+    PushStatusJSON,
     RefreshJSON,
 )
 from feedhub.catalog import categories, feeds, opml
@@ -117,11 +118,17 @@ class AdminController(Controller):
     ) -> FeedJSON:
         _check_poll_interval(data.poll_interval, services.settings)
         changes = FeedChanges(**msgspec.structs.asdict(data))
-        return await feeds.update_feed(session, feed_id, changes, now=datetime.now(UTC))
+        info = await feeds.update_feed(session, feed_id, changes, now=datetime.now(UTC))
+        if data.enabled is False and services.push is not None:
+            services.push.subscriber.forget_soon(feed_id)  # no pushes for a disabled feed
+        return info
 
     @delete("/feeds/{feed_id:int}", responses=errors(400, 401, 404))
-    async def delete_feed(self, feed_id: Id, session: SessionDep) -> None:
+    async def delete_feed(self, feed_id: Id, session: SessionDep, services: ServicesDep) -> None:
         await feeds.delete_feed(session, feed_id)
+        if services.push is not None:
+            # Now rather than at the next maintenance run (which catches CLI deletions).
+            services.push.subscriber.forget_soon(feed_id)
 
     @post("/feeds/{feed_id:int}/refresh", status_code=200, responses=errors(400, 401, 404))
     async def refresh_feed(
@@ -130,6 +137,14 @@ class AdminController(Controller):
         await feeds.get_feed(session, feed_id)  # 404 before any work
         outcome = await services.poller.poll_now(feed_id)
         return RefreshJSON(len(outcome.new_articles), outcome.status, outcome.error)
+
+    @get("/push", responses=errors(401))
+    async def push_status(self, services: ServicesDep) -> PushStatusJSON:
+        """WebSub push: on (FEEDHUB_PUBLIC_URL is set) or off, in words."""
+        if services.push is None:
+            return PushStatusJSON(False, "off: this process receives no pushes")
+        subscriber = services.push.subscriber
+        return PushStatusJSON(subscriber.enabled, subscriber.status)
 
     @post("/discover", status_code=200, responses=errors(400, 401, 422))
     async def discover(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from feedhub.api.jobs import OpmlJobs
 from feedhub.core.config import Settings
 from feedhub.ingest.poller import Poller
+from feedhub.ingest.push import PushIntake
 from feedhub.live.hub import StreamHub
 
 __all__ = ["Services", "ServicesDep", "SessionDep", "provide_services", "provide_session"]
@@ -30,6 +31,8 @@ class Services:
     schema_head: str | None = None
     # Whether this process is the poll leader now (None: it runs no scheduler).
     is_leader: Callable[[], bool] | None = None
+    # WebSub: subscriptions and pushes (the callback route, the admin's view of push).
+    push: PushIntake | None = None
 
 
 # What handlers declare: injected by name ("session", "services"), marked explicitly as

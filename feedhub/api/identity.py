@@ -58,7 +58,10 @@ _CSRF_EXEMPT = frozenset({("POST", "/api/session")})
 _OPEN_EXACT = frozenset(
     {"/signin", "/signin.html", "/api/session", "/healthz", "/readyz", "/metrics", "/admin"}
 )
-_OPEN_PREFIXES = ("/schema", "/reader/", "/accounts/", "/api/admin/", "/api/greader.php/")
+# The WebSub callback is called by hubs, server to server, and checks its own secrets.
+_OPEN_PREFIXES = (
+    "/schema", "/reader/", "/accounts/", "/api/admin/", "/api/greader.php/", "/websub/",
+)  # fmt: skip
 _ASSET_SUFFIXES = (".js", ".css", ".svg", ".ico", ".png", ".woff2", ".map")
 _OUTPUT_FEEDS = ("/atom.xml", "/feed.json")
 
@@ -175,6 +178,7 @@ class IdentityMiddleware:
             and identity.via == "cookie"
             and method not in _SAFE
             and (method, path) not in _CSRF_EXEMPT
+            and not path.startswith("/websub/")  # hubs, server to server: no cookie to ride
         ):
             assert identity.session is not None
             sent = _header(scope, CSRF_HEADER.encode()) or ""

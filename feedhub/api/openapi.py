@@ -60,6 +60,7 @@ _WHY = {
     401: "Not signed in, or the admin token is missing or invalid",
     403: "Not allowed: a reader on an admin route, or the CSRF token is missing or wrong",
     404: "No such category, feed or article",
+    413: "The body is over the size limit",
     409: "Conflicts with the current state (exists already, still in use)",
     422: "Well-formed but refused (not a feed, not OPML, a private address, …)",
     429: "Too many failed sign-ins: try again after Retry-After seconds",

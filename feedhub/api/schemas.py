@@ -25,6 +25,7 @@ __all__ = [
     "EnclosureJSON",
     "FeedCreate",
     "FeedJSON",
+    "PushStatusJSON",
     "FeedPatch",
     "RefreshJSON",
 ]
@@ -63,6 +64,14 @@ class FeedPatch(msgspec.Struct, forbid_unknown_fields=True):
 ArticleJSON = ArticleInfo
 CategoryJSON = CategoryInfo
 FeedJSON = FeedInfo
+
+
+class PushStatusJSON(msgspec.Struct, frozen=True):
+    """Whether WebSub push is on; each feed's subscription is in its `push`."""
+
+    enabled: bool
+    # In words: on, and where hubs call back; or why it is off.
+    status: str
 
 
 class EnclosureJSON(msgspec.Struct):

@@ -11,15 +11,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.catalog.views import FeedChanges, FeedInfo
+from feedhub.catalog.views import FeedChanges, FeedInfo, PushInfo
 from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.core.urls import normalize_feed_url
-from feedhub.db.models import Article, Category, Feed, Tombstone
+from feedhub.db.models import Article, Category, Feed, Tombstone, WebSubSubscription
 
 __all__ = [
     "Probe",
@@ -90,20 +91,46 @@ def _feed_info(feed: Feed, slug: str, count: int) -> FeedInfo:
         last_polled_at=feed.last_polled_at, next_poll_at=feed.next_poll_at,
         last_status=feed.last_status, error_count=feed.error_count, last_error=feed.last_error,
         disabled_reason=feed.disabled_reason, article_count=int(count),
-        created_at=feed.created_at, truncation=feed.truncation,
+        created_at=feed.created_at, truncation=feed.truncation, poll_reason=feed.poll_reason,
+        current_interval=(
+            round((feed.next_poll_at - feed.last_polled_at).total_seconds())
+            if feed.next_poll_at and feed.last_polled_at else None
+        ),
+    )  # fmt: skip
+
+
+async def _with_push(session: AsyncSession, infos: list[FeedInfo]) -> list[FeedInfo]:
+    """Each feed's newest WebSub subscription (an older one may await its unsubscribe)."""
+    query = select(WebSubSubscription).order_by(WebSubSubscription.id)
+    if len(infos) == 1:
+        query = query.where(WebSubSubscription.feed_id == infos[0].id)
+    newest = {row.feed_id: row for row in await session.scalars(query)}
+    return [
+        msgspec.structs.replace(info, push=_push_info(newest[info.id]))
+        if info.id in newest
+        else info
+        for info in infos
+    ]
+
+
+def _push_info(row: WebSubSubscription) -> PushInfo:
+    return PushInfo(
+        hub=row.hub, topic=row.topic, state=row.state, lease_until=row.lease_until,
+        last_push_at=row.last_push_at, pushes_received=row.pushes_received,
+        pushes_rejected=row.pushes_rejected, healthy=row.healthy, last_error=row.last_error,
     )  # fmt: skip
 
 
 async def list_feeds(session: AsyncSession) -> list[FeedInfo]:
     rows = await session.execute(_feed_query().order_by(Feed.id))
-    return [_feed_info(*row) for row in rows]
+    return await _with_push(session, [_feed_info(*row) for row in rows])
 
 
 async def get_feed(session: AsyncSession, feed_id: int) -> FeedInfo:
     row = (await session.execute(_feed_query().where(Feed.id == feed_id))).first()
     if row is None:
         raise NotFoundError(f"feed {feed_id} does not exist")
-    return _feed_info(*row)
+    return (await _with_push(session, [_feed_info(*row)]))[0]
 
 
 async def feed_id_for_url(session: AsyncSession, url: str) -> int | None:
@@ -168,8 +195,12 @@ async def update_feed(
     if change.enabled is not UNSET:
         values["enabled"] = change.enabled
         if change.enabled:
-            # Re-enabling (e.g. after a 410) starts afresh and polls at once.
-            values.update(disabled_reason=None, error_count=0, next_poll_at=now)
+            # Re-enabling (e.g. after a 410) starts afresh and polls at once, unconditionally:
+            # a 304 would show no document, and with it no WebSub hub to subscribe to again.
+            values.update(
+                disabled_reason=None, error_count=0, next_poll_at=now,
+                etag=None, last_modified=None, content_hash=None,
+            )  # fmt: skip
     from feedhub.ingest.feedstore import FeedStore
 
     if not await FeedStore.change(session, feed_id, values):

@@ -20,6 +20,22 @@ class CategoryInfo(msgspec.Struct, frozen=True):
     feed_count: int
 
 
+class PushInfo(msgspec.Struct, frozen=True):
+    """A feed's WebSub subscription: its hub, where it stands, what its pushes did."""
+
+    hub: str
+    topic: str
+    # pending | verified | denied | expired | unsubscribing
+    state: str
+    lease_until: datetime | None
+    last_push_at: datetime | None
+    pushes_received: int
+    pushes_rejected: int
+    # Pushes arrive and agree with the polls: polled only at the safety interval.
+    healthy: bool
+    last_error: str | None
+
+
 class FeedInfo(msgspec.Struct, frozen=True):
     id: int
     url: str
@@ -38,6 +54,12 @@ class FeedInfo(msgspec.Struct, frozen=True):
     created_at: datetime
     # What the last poll cut to stay within the entry caps, in words.
     truncation: str | None = None
+    # Its WebSub subscription, when its feed advertises a hub (None: polled only).
+    push: PushInfo | None = None
+    # Why next_poll_at is when it is (adaptive, timed to the source, feed's hint, fixed,
+    # backoff, Retry-After, push safety), and the wait it makes after the last poll (s).
+    poll_reason: str | None = None
+    current_interval: int | None = None
 
 
 class FeedChanges(msgspec.Struct, frozen=True):

@@ -63,6 +63,9 @@ def feed_state(feed: Any) -> str:
         return f"failing ({feed.error_count} in a row): {feed.last_error or 'unknown error'}"
     if feed.last_polled_at is None:
         return "never polled"
+    push = getattr(feed, "push", None)
+    if push is not None:
+        return f"ok, push {push.state}" + ("" if push.healthy else " (polled)")
     return "ok"
 
 
@@ -77,13 +80,26 @@ def _clip(text: str, width: int) -> str:
 def _print_feeds(feeds: list[Any]) -> None:
     """One line per feed; the state is cut to 40 characters (`--json` has all of it)."""
     head = f"{'ID':>5}  {'TITLE':<32} {'CATEGORY':<16} {'LAST POLL (UTC)':<16} {'ARTICLES':>8}"
-    print(f"{head}  {'STATE':<40} URL")
+    print(f"{head}  {'STATE':<40} {'NEXT POLL (UTC)':<16} {'EVERY':>6} {'WHY':<20} URL")
     for f in feeds:
         title = _clip(f.title or "(no title)", 32)
         print(
             f"{f.id:>5}  {title:<32} {_clip(f.category, 16):<16} {_when(f.last_polled_at):<16} "
-            f"{f.article_count:>8}  {_clip(feed_state(f), 40):<40} {f.url}"
+            f"{f.article_count:>8}  {_clip(feed_state(f), 40):<40} "
+            f"{_when(f.next_poll_at) if f.enabled else 'paused':<16} "
+            f"{_every(f.current_interval):>6} {_clip(f.poll_reason or '-', 20):<20} {f.url}"
         )
+
+
+def _every(seconds: int | None) -> str:
+    """The wait between the last poll and the next, short: 90s, 15m, 5.2h."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds / 3600:.1f}h"
 
 
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:

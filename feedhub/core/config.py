@@ -115,6 +115,14 @@ class Settings:
     # service writes (output feeds' self links and entry ids). Unset: http://host:port.
     # Never taken from a request's Host header (a shared cache would spread a forged one).
     public_url: str | None = None
+    # WebSub push (needs public_url: the hub calls back there). The lease feedhub asks hubs
+    # for (they may grant another), how often subscriptions are renewed and retried, and
+    # how often a feed whose pushes arrive is still polled, as a safety net (seconds).
+    websub_lease_seconds: int = 864_000
+    websub_tick_seconds: float = 60.0
+    # The first retry after a denied, failed or expired subscription; doubles up to a day.
+    websub_retry_seconds: float = 60.0
+    push_safety_interval: int = 21_600
     # Connection limits. Streams over a limit get 503 + Retry-After.
     # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
     max_streams: int = 0
@@ -246,6 +254,12 @@ class Settings:
             raise ConfigError(
                 "FEEDHUB_MAX_SUMMARY_CHARS must lie in 1..65536, FEEDHUB_MAX_ENTRY_CHARS ≥ 1024"
             )
+        if min(self.websub_lease_seconds, self.websub_tick_seconds, self.websub_retry_seconds) <= 0:
+            raise ConfigError(
+                "FEEDHUB_WEBSUB_LEASE_SECONDS, _TICK_SECONDS and _RETRY_SECONDS must be positive"
+            )
+        if self.push_safety_interval < self.min_poll_interval:
+            raise ConfigError("FEEDHUB_PUSH_SAFETY_INTERVAL must be at least the minimum interval")
         if self.max_entries_per_feed < 1 or self.parse_deadline_seconds <= 0:
             raise ConfigError("FEEDHUB_MAX_ENTRIES_PER_FEED and the parse deadline must be ≥ 1")
         if self.public_url is not None:

@@ -32,6 +32,9 @@ __all__ = [
     "POLLS",
     "RESUMES",
     "RESUME_SIZE",
+    "WEBSUB_PUSHES",
+    "WEBSUB_SUBSCRIPTIONS",
+    "WEBSUB_VERIFICATIONS",
     "render",
 ]
 
@@ -62,6 +65,22 @@ RESUME_SIZE = Histogram(
 BUS_MESSAGES = Counter("feedhub_bus_messages", "Doorbells on the bus, by direction", ["direction"])
 BUS_RECONNECTS = Counter("feedhub_bus_reconnects", "Times the bus listener reconnected")
 LEADER_CHANGES = Counter("feedhub_leader_changes", "Times this process became the poll leader")
+WEBSUB_PUSHES = Counter(
+    "feedhub_websub_pushes",
+    "WebSub pushes received, by result (accepted; rejected: bad or missing signature, too large)",
+    ["result"],
+)
+WEBSUB_SUBSCRIPTIONS = Gauge(
+    "feedhub_websub_subscriptions",
+    "WebSub subscriptions by state, as the poll leader's last maintenance run found them",
+    ["state"],
+    multiprocess_mode="livemax",
+)
+WEBSUB_VERIFICATIONS = Counter(
+    "feedhub_websub_verifications",
+    "Hub verifications of intent answered, by mode (subscribe, unsubscribe, denied, refused)",
+    ["mode"],
+)
 
 
 def render(multiprocess_dir: str | None) -> bytes:

@@ -33,6 +33,7 @@ __all__ = [
     "Tombstone",
     "User",
     "UserSession",
+    "WebSubSubscription",
 ]
 
 # Named constraints so Alembic's batch mode (SQLite) can drop and recreate them by name.
@@ -124,6 +125,8 @@ class Feed(Base):
     # PostgreSQL: the backend pid of the claimer's leader-lock session. When that session is
     # gone (its process died) the claim is void before its lease ends.
     claimed_by: Mapped[int | None] = mapped_column(Integer)
+    # Why next_poll_at is when it is (cadence.REASONS): adaptive, fixed, backoff, …
+    poll_reason: Mapped[str | None] = mapped_column(String(32))
 
     category: Mapped[Category] = relationship(back_populates="feeds")
 
@@ -246,3 +249,37 @@ class ArticleState(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
     read: Mapped[bool | None] = mapped_column(Boolean)
     starred: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+# -- WebSub push (migration 0011) -----------------------------------------------------
+class WebSubSubscription(Base):
+    """One subscription of a feed at its hub (WebSub §5), and what its pushes did.
+
+    No foreign key to the feed: when a feed is deleted its subscription must outlive it
+    until the hub has confirmed the unsubscription (feed ids are never reused)."""
+
+    __tablename__ = "websub_subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(Integer, index=True)
+    hub: Mapped[str] = mapped_column(String(2048))
+    topic: Mapped[str] = mapped_column(String(2048))
+    # The unguessable last segment of the callback URL, new for every subscription.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    # pending | verified | denied | expired | unsubscribing
+    state: Mapped[str] = mapped_column(String(16))
+    # The mode feedhub asked the hub for and whose verification it awaits (None: none).
+    pending_mode: Mapped[str | None] = mapped_column(String(16))
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the maintenance job next acts on it: renew, retry, or give up waiting.
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Pushes arrive and agree with the polls: the feed is polled at the safety interval.
+    healthy: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pushes_received: Mapped[int] = mapped_column(Integer, server_default="0")
+    pushes_rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,13 +21,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from feedhub.ingest.rhythm import rhythm_delay
+
 __all__ = [
     "ScheduleInputs",
     "ScheduleLimits",
     "backoff_seconds",
     "cache_hint",
     "host_pause_until",
+    "REASONS",
     "next_poll_at",
+    "plan_poll",
     "parse_retry_after",
     "rate_interval",
 ]
@@ -53,6 +57,11 @@ class ScheduleLimits:
     # feeds are polled at the geometric mean of their gap and this (see `rate_interval`).
     # None: poll at the median gap itself.
     rate_reference: int | None = 3600
+    # How often a feed whose WebSub pushes arrive is still polled, in case they stop.
+    push_safety_interval: int = 21_600
+    # Poll feeds with a publishing rhythm (a time of day, some weekdays) shortly after
+    # their expected publication instead of at the uniform rate (`publishing_rhythm`).
+    follow_rhythm: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,8 @@ class ScheduleInputs:
     headers: Mapping[str, str] = field(default_factory=dict)
     # HTTP status of this poll (None when no response arrived).
     status: int | None = None
+    # Set while pushes arrive: the feed need not be polled more often than this (seconds).
+    push_safety: int | None = None
 
 
 _DEFAULT_LIMITS = ScheduleLimits()
@@ -222,6 +233,21 @@ def rate_interval(published: Sequence[datetime], limits: ScheduleLimits) -> floa
     return _clamp(interval, limits)
 
 
+# Seconds of jitter at most on a poll timed to an expected publication.
+_TIMED_JITTER = 60.0
+
+
+def _rhythm_delay(
+    published: Sequence[datetime], now: datetime, limits: ScheduleLimits
+) -> float | None:
+    """Shortly after the feed's next expected publication, within the bounds, when it
+    keeps a rhythm (`feedhub.ingest.rhythm`); None when it keeps none."""
+    if not limits.follow_rhythm or not published:
+        return None
+    delay = rhythm_delay(published, now)
+    return None if delay is None else _clamp(delay, limits)
+
+
 def _feed_hint_seconds(inputs: ScheduleInputs, now: datetime, limits: ScheduleLimits) -> float:
     """The longest of the feed's own freshness hints (ttl, Cache-Control, Expires).
 
@@ -245,7 +271,19 @@ def _retry_after_seconds(inputs: ScheduleInputs, now: datetime, limits: Schedule
 def next_poll_at(
     now: datetime, inputs: ScheduleInputs, limits: ScheduleLimits, jitter: float
 ) -> datetime:
-    """When to poll this feed next, given what this poll saw.
+    """When to poll this feed next, given what this poll saw (`plan_poll`'s time)."""
+    return plan_poll(now, inputs, limits, jitter)[0]
+
+
+# Why a feed is polled when it is, as `plan_poll` says it (feeds list, the admin API).
+REASONS = ("adaptive", "timed to the source", "feed's hint", "fixed", "backoff",
+           "Retry-After", "push safety")  # fmt: skip
+
+
+def plan_poll(
+    now: datetime, inputs: ScheduleInputs, limits: ScheduleLimits, jitter: float
+) -> tuple[datetime, str]:
+    """When to poll this feed next, given what this poll saw, and why (one of REASONS).
 
     - Failure (error_count > 0): exponential backoff. The headers of an error response say
       nothing about the feed's freshness, so ttl/Cache-Control/Expires are ignored; only a
@@ -253,23 +291,39 @@ def next_poll_at(
     - Success with a fixed interval: the operator's choice wins over both the observed rate
       and the feed's soft hints (ttl, Cache-Control, Expires), but never over Retry-After,
       which is the server explicitly refusing service.
-    - Success otherwise: the publishing rate, raised to the feed's hints.
+    - Success otherwise: shortly after the next expected publication for a feed with a
+      rhythm (`feedhub.ingest.rhythm`), else the publishing rate; raised to the feed's hints.
+    - Success while WebSub pushes arrive (`push_safety`): at most that often, whatever the
+      rate says: the poll is only the safety net.
 
     Jitter (`jitter` in [0, 1), from the caller's random source) lengthens the delay by up
-    to `jitter_fraction`; it only ever adds, so no hint is ever undercut.
+    to `jitter_fraction`; it only ever adds, so no hint is ever undercut. A poll timed to
+    an expected publication gets at most `_TIMED_JITTER` of it: a tenth of a day's wait
+    would be hours of delay.
     """
     if not 0.0 <= jitter <= 1.0:
         raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
     now = _utc(now)
     retry_after = _retry_after_seconds(inputs, now, limits)
+    spread = limits.jitter_fraction * jitter
     if inputs.error_count > 0:
-        interval = backoff_seconds(inputs.error_count, limits)
+        interval, reason = backoff_seconds(inputs.error_count, limits), "backoff"
     elif inputs.fixed_interval is not None:
-        interval = _clamp(inputs.fixed_interval, limits)
+        interval, reason = _clamp(inputs.fixed_interval, limits), "fixed"
     else:
-        interval = max(
-            rate_interval(inputs.recent_published, limits),
-            _feed_hint_seconds(inputs, now, limits),
+        timed = _rhythm_delay(inputs.recent_published, now, limits)
+        hints = _feed_hint_seconds(inputs, now, limits)
+        interval, reason = (
+            (timed, "timed to the source")
+            if timed is not None
+            else (rate_interval(inputs.recent_published, limits), "adaptive")
         )
-    interval = max(interval, retry_after)
-    return now + timedelta(seconds=interval * (1.0 + limits.jitter_fraction * jitter))
+        if hints > interval:
+            interval, reason = hints, "feed's hint"
+        elif timed is not None:
+            spread = min(_TIMED_JITTER * jitter / max(interval, 1.0), spread)
+    if inputs.error_count == 0 and (inputs.push_safety or 0) > interval:
+        interval, reason = float(inputs.push_safety or 0), "push safety"
+    if retry_after > interval:
+        interval, reason = retry_after, "Retry-After"
+    return now + timedelta(seconds=interval * (1.0 + spread)), reason

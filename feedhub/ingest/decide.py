@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 
 from feedhub.core.types import FetchResult, ParsedFeed, PollStatus
-from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, host_pause_until, next_poll_at
+from feedhub.ingest.cadence import ScheduleInputs, ScheduleLimits, host_pause_until, plan_poll
 
 __all__ = [
     "KEEP",
@@ -44,6 +44,8 @@ class FeedState:
     guid_unreliable: bool
     title: str | None
     site_url: str | None
+    # A verified WebSub subscription whose pushes arrive: polls are only a safety net.
+    push_healthy: bool = False
 
 
 class _Keep(Enum):
@@ -77,6 +79,7 @@ class FeedUpdate:
     error_count: int | _Keep = KEEP
     last_error: str | None | _Keep = KEEP
     next_poll_at: datetime | None | _Keep = KEEP
+    poll_reason: str | None | _Keep = KEEP
     # What the entry caps cut from the last document, in words.
     truncation: str | None | _Keep = KEEP
 
@@ -141,7 +144,7 @@ def decide(
     `jitter` is a number in [0, 1) from the poller's random source (cadence spreads polls).
     """
     if isinstance(outcome, HostPaused):
-        return FeedUpdate(status="deferred", next_poll_at=outcome.until)
+        return FeedUpdate(status="deferred", next_poll_at=outcome.until, poll_reason="Retry-After")
     if isinstance(outcome, Failed):
         return _failed(state, outcome, now, limits, jitter)
     return _fetched(state, outcome, now, limits, jitter)
@@ -158,6 +161,7 @@ def _fetched(
         ttl_seconds=parsed.ttl_seconds if parsed else None,
         headers=result.headers,
         status=result.status,
+        push_safety=limits.push_safety_interval if state.push_healthy else None,
     )
     status: PollStatus = "ok"
     if parsed is None:
@@ -165,6 +169,7 @@ def _fetched(
     # A 304 may leave out the validators: keep the stored ones then.
     keep_etag = result.status != 200 and not result.etag
     keep_modified = result.status != 200 and not result.last_modified
+    next_at, reason = plan_poll(now, inputs, limits, jitter)
     update = FeedUpdate(
         status=status,
         http_status=result.status,
@@ -175,7 +180,8 @@ def _fetched(
         last_status=result.status,
         error_count=0,
         last_error=None,
-        next_poll_at=next_poll_at(now, inputs, limits, jitter),
+        next_poll_at=next_at,
+        poll_reason=reason,
     )
     if parsed is None:
         return update
@@ -223,6 +229,7 @@ def _failed(
         fixed_interval=state.poll_interval, error_count=errors, headers=headers,
         status=outcome.http_status,
     )  # fmt: skip
+    next_at, reason = plan_poll(now, inputs, limits, jitter)
     return FeedUpdate(
         status="error",
         http_status=outcome.http_status,
@@ -232,5 +239,6 @@ def _failed(
         last_status=outcome.http_status,
         error_count=errors,
         last_error=outcome.message[:2000],
-        next_poll_at=next_poll_at(now, inputs, limits, jitter),
+        next_poll_at=next_at,
+        poll_reason=reason,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     delete,
+    exists,
     false,
     func,
     insert,
@@ -37,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.core.types import EntryData
-from feedhub.db.models import Article, Category, Feed
+from feedhub.db.models import Article, Category, Feed, WebSubSubscription
 from feedhub.ingest.decide import FeedState, FeedUpdate
 from feedhub.ingest.store import ArticleStore, SaveResult
 
@@ -83,7 +84,9 @@ class FeedStore:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(Feed, Category.slug).join(Category).where(Feed.id == feed_id)
+                    select(Feed, Category.slug, _PUSH_HEALTHY)
+                    .join(Category)
+                    .where(Feed.id == feed_id)
                 )
             ).first()
         return None if row is None else _state(*row)
@@ -93,11 +96,11 @@ class FeedStore:
         async with self._sessions() as session:
             for start in range(0, len(ids), _CHUNK):
                 rows = await session.execute(
-                    select(Feed, Category.slug)
+                    select(Feed, Category.slug, _PUSH_HEALTHY)
                     .join(Category)
                     .where(Feed.id.in_(ids[start : start + _CHUNK]))
                 )
-                states.extend(_state(feed, slug) for feed, slug in rows)
+                states.extend(_state(*row) for row in rows)
         return states
 
     async def url_taken(self, url: str) -> bool:
@@ -218,9 +221,8 @@ class FeedStore:
                 result = await self._articles.write(
                     session, feed_id, entries, fetched_at, backlog_window
                 )
-                await session.execute(
-                    update(Feed).where(Feed.id == feed_id).values(**change.columns())
-                )
+                if columns := change.columns():  # a push changes no column of the feed
+                    await session.execute(update(Feed).where(Feed.id == feed_id).values(**columns))
             if result.announced_ids and on_commit is not None:
                 await on_commit(result.announced_ids)
         self._recent[feed_id] = recent_published
@@ -350,10 +352,23 @@ def _unclaimed(now: datetime, postgres: bool) -> ColumnElement[bool]:
     return free
 
 
-def _state(feed: Feed, slug: str) -> FeedState:
+# A verified WebSub subscription whose pushes arrive (and agree with the polls).
+_PUSH_HEALTHY = (
+    exists()
+    .where(
+        WebSubSubscription.feed_id == Feed.id,
+        WebSubSubscription.state == "verified",
+        WebSubSubscription.healthy.is_(True),
+    )
+    .label("push_healthy")
+)
+
+
+def _state(feed: Feed, slug: str, push_healthy: bool = False) -> FeedState:
     return FeedState(
         id=feed.id, url=feed.url, category=slug, enabled=feed.enabled,
         poll_interval=feed.poll_interval, etag=feed.etag, last_modified=feed.last_modified,
         content_hash=feed.content_hash, error_count=feed.error_count,
         guid_unreliable=feed.guid_unreliable, title=feed.title, site_url=feed.site_url,
+        push_healthy=bool(push_healthy),
     )  # fmt: skip

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -24,18 +25,21 @@ from feedhub.core import metrics
 from feedhub.core.config import Settings
 from feedhub.core.errors import FetchError, ParseError
 from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
-from feedhub.core.urls import host_of, normalize_feed_url, redact_text, redact_url
+from feedhub.core.urls import host_of, redact_text, redact_url
 from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
 from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
-from feedhub.ingest.decide import Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
+from feedhub.ingest.decide import KEEP, Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
 from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
+from feedhub.ingest.moves import permanent_move
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.parsepool import ParserPool
+from feedhub.ingest.subscriber import Subscriber
+from feedhub.ingest.websub import discover as discover_hub
 
 __all__ = ["Poller"]
 
@@ -57,8 +61,10 @@ class Poller:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        websub: Subscriber | None = None,
     ) -> None:
         self.settings = settings
+        self.websub = websub
         self.publisher = publisher
         self.feeds = feeds
         self.hosts = HostGate(
@@ -68,8 +74,9 @@ class Poller:
             default_interval=settings.default_poll_interval,
             min_interval=settings.min_poll_interval,
             max_interval=settings.max_poll_interval,
+            push_safety_interval=settings.push_safety_interval,
         )
-        self._clock = clock
+        self.clock = clock
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
         self._pool: ParserPool | None = None
@@ -85,12 +92,16 @@ class Poller:
             allow_private_networks=self.settings.allow_private_networks,
             timeout=self.settings.fetch_timeout_seconds,
         )
+        if self.websub is not None:
+            self.websub.attach(self._client)
         if (workers := self.settings.parse_workers) > 0:
             self._pool = ParserPool(workers, self.settings.parse_deadline_seconds)
             if warm_parsers:  # now, not with the first big document (benchmarks measure so)
                 await self._pool.warm()
 
     async def stop(self) -> None:
+        if self.websub is not None:
+            await self.websub.stop()
         for task in list(self._in_flight.values()):
             task.cancel()
         if self._in_flight:
@@ -136,7 +147,7 @@ class Poller:
         return tasks
 
     async def _claim_then_poll(self, feed_id: int) -> PollOutcome:
-        if not await self.feeds.claim_one(feed_id, self._clock(), self.claim_lease):
+        if not await self.feeds.claim_one(feed_id, self.clock(), self.claim_lease):
             return PollOutcome(feed_id, "deferred")  # being polled by another process
         return await self._bounded(feed_id)
 
@@ -171,7 +182,7 @@ class Poller:
         return outcomes
 
     async def due_feed_ids(self, *, include_all: bool = False, limit: int = 500) -> list[int]:
-        return await self.feeds.due_ids(self._clock(), include_all=include_all, limit=limit)
+        return await self.feeds.due_ids(self.clock(), include_all=include_all, limit=limit)
 
     @property
     def claim_lease(self) -> timedelta:
@@ -182,13 +193,13 @@ class Poller:
     async def claim_due(self, *, include_all: bool = False, limit: int = 500) -> list[int]:
         """Claim due (or all) unclaimed feeds for this process; the scheduler polls them."""
         return await self.feeds.claim_due(
-            self._clock(), self.claim_lease, include_all=include_all, limit=limit
+            self.clock(), self.claim_lease, include_all=include_all, limit=limit
         )
 
     async def _claim_one(self, feed_id: int) -> None:
         """Claim one feed, waiting while another process polls it (at most one lease)."""
         deadline = time.monotonic() + self.claim_lease.total_seconds()
-        while await self.feeds.claim_one(feed_id, self._clock(), self.claim_lease) is False:
+        while await self.feeds.claim_one(feed_id, self.clock(), self.claim_lease) is False:
             if time.monotonic() > deadline:
                 return
             await asyncio.sleep(_CLAIM_WAIT_STEP)
@@ -235,7 +246,7 @@ class Poller:
         return await discover_feeds(url, self._fetch_once, self._parse_probe)
 
     async def _parse_probe(self, result: FetchResult) -> ParsedFeed:
-        return await self._parse(result, guid_unreliable=False)
+        return await self.parse(result, guid_unreliable=False)
 
     async def _fetch_once(self, url: str) -> FetchResult:
         assert self._client is not None
@@ -277,13 +288,13 @@ class Poller:
     async def _poll(self, state: FeedState) -> PollOutcome:
         assert self._client is not None, "Poller.start() was not called"
         host = host_of(state.url)
-        if (paused := self.hosts.paused_until(host, self._clock())) is not None:
+        if (paused := self.hosts.paused_until(host, self.clock())) is not None:
             return await self._record(state, HostPaused(paused))
         try:
             async with self.hosts.slot(host):
                 # Checked again once it is our turn: while this feed queued for the host,
                 # another feed of it may have got a 429 (the pause is per host).
-                if (paused := self.hosts.paused_until(host, self._clock())) is not None:
+                if (paused := self.hosts.paused_until(host, self.clock())) is not None:
                     return await self._record(state, HostPaused(paused))
                 with metrics.FETCH_DURATION.time():
                     result = await fetch_feed(
@@ -298,13 +309,15 @@ class Poller:
             failed = Failed(str(exc), exc.status, retry_after=exc.retry_after)
             return await self._record(state, failed)
 
-        moved_to = await self._permanent_move(state, result)
+        if self.websub is not None and result.body is not None:  # hubs come and go
+            self.websub.observe(state.id, discover_hub(result.headers, result.body, state.url))
+        moved_to = await permanent_move(self.feeds, state, result)
         fingerprint = body_fingerprint(result.body) if result.body is not None else None
         if result.not_modified or (fingerprint is not None and fingerprint == state.content_hash):
             recent = await self.feeds.recent_published(state.id)
             return await self._record(state, Fetched(result, None, None, moved_to, recent))
         try:
-            parsed = await self._parse(result, guid_unreliable=state.guid_unreliable)
+            parsed = await self.parse(result, guid_unreliable=state.guid_unreliable)
         except ParseError as exc:
             return await self._record(state, Failed(str(exc), result.status, result.headers))
         recent = tuple(sorted(e.published_at for e in parsed.entries)[-RATE_SAMPLE:])
@@ -312,7 +325,7 @@ class Poller:
 
     def decide(self, state: FeedState, outcome: Outcome) -> FeedUpdate:
         return decision.decide(
-            state, outcome, self._clock(), limits=self.limits, jitter=self._rng.random()
+            state, outcome, self.clock(), limits=self.limits, jitter=self._rng.random()
         )
 
     async def _record(self, state: FeedState, outcome: Outcome) -> PollOutcome:
@@ -351,12 +364,17 @@ class Poller:
             recent_published=outcome.recent_published, on_commit=publish,
             backlog_window=self.settings.backlog_window,
         )  # fmt: skip
+        if state.push_healthy and saved.announced_ids and self.websub is not None:
+            # News the pushes never brought: the hub fails us, back to the normal schedule.
+            await self.websub.mark_unhealthy(state.id, "a poll found entries no push brought")
+            normal = self.decide(replace(state, push_healthy=False), outcome)
+            await self.feeds.write(state.id, replace(normal, url=KEEP))
         return PollOutcome(
             state.id, "ok", new_articles=saved.new_ids, updated=saved.updated,
             http_status=outcome.result.status,
         )  # fmt: skip
 
-    async def _parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
+    async def parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
         if result.body is None:
             raise ParseError("nothing to parse: the server sent no body")
         settings = self.settings
@@ -380,21 +398,3 @@ class Poller:
             return await asyncio.to_thread(call)
         # A deadline per document; a worker that overruns it is replaced.
         return await self._pool.run(call, what=redact_url(result.final_url))
-
-    async def _permanent_move(self, state: FeedState, result: FetchResult) -> str | None:
-        """A 301/308 moves the stored URL, unless another feed already has the target."""
-        # Stored in normal form, like every feed URL.
-        target = normalize_feed_url(result.permanent_url) if result.permanent_url else None
-        if not target or target == state.url:
-            return None
-        if await self.feeds.url_taken(target):
-            log.info(
-                "feed_id=%s moved to %s, already subscribed: URL kept",
-                state.id, redact_url(target),
-            )  # fmt: skip
-            return None
-        log.info(
-            "feed_id=%s moved permanently %s -> %s",
-            state.id, redact_url(state.url), redact_url(target),
-        )  # fmt: skip
-        return target

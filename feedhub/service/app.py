@@ -37,6 +37,7 @@ from feedhub.api.web import (
     internal_error,
     log_unhandled,
 )
+from feedhub.api.websub import websub_handlers
 from feedhub.catalog.retention import PruneReport, prune_articles
 from feedhub.core.config import Settings
 from feedhub.core.datadir import TokenFile
@@ -48,6 +49,8 @@ from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
+from feedhub.ingest.push import PushIntake
+from feedhub.ingest.subscriber import Subscriber
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
@@ -156,7 +159,9 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     bus = open_bus(settings.bus_url)
     leadership = Leadership(settings.database_url)
     # Claims carry the leader-lock session's pid: they die with this process (FeedStore).
-    poller = Poller(settings, FeedStore(sessions, claimer=lambda: leadership.backend_pid), bus)
+    websub = Subscriber(settings, sessions)
+    feed_store = FeedStore(sessions, claimer=lambda: leadership.backend_pid)
+    poller = Poller(settings, feed_store, bus, websub=websub)
     hub = StreamHub(
         sessions,
         bus,
@@ -180,6 +185,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             housekeeping=housekeeping,
             housekeeping_hours=settings.housekeeping_hours,
             leadership=leadership,
+            websub=websub,
         )
         if settings.scheduler
         else None
@@ -199,6 +205,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         jobs=jobs,
         schema_head=_schema_head(),
         is_leader=(lambda: leadership.is_leader) if scheduler is not None else None,
+        push=PushIntake(poller, websub),
     )
     state_events = StateEvents(bus)
     stream = make_stream_handler(
@@ -239,6 +246,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             MeController,
             ArticleController,
             *greader_handlers(),
+            *websub_handlers(),
             healthz,
             readyz,
             metrics_endpoint,

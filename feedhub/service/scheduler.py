@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feedhub.ingest.poller import Poller
+from feedhub.ingest.subscriber import Subscriber
 from feedhub.service.leader import Leadership
 
 __all__ = ["PollScheduler"]
@@ -30,7 +31,9 @@ class PollScheduler:
         housekeeping: Callable[[], Awaitable[object]] | None = None,
         housekeeping_hours: float = 24.0,
         leadership: Leadership | None = None,
+        websub: Subscriber | None = None,
     ) -> None:
+        self._websub = websub
         self._poller = poller
         self.leadership = leadership
         self._tick_seconds = tick_seconds
@@ -77,7 +80,27 @@ class PollScheduler:
                 coalesce=True,
                 id="housekeeping",
             )
+        if self._websub is not None:
+            self._scheduler.add_job(
+                self.maintain_subscriptions,
+                "interval",
+                seconds=self._websub.settings.websub_tick_seconds,
+                max_instances=1,
+                coalesce=True,
+                id="websub",
+            )
         self._scheduler.start()
+
+    async def maintain_subscriptions(self) -> None:
+        """WebSub renewals, retries and unsubscriptions; the leader's job, like polls."""
+        if self._websub is None:
+            return
+        if self.leadership is not None and not self.leadership.is_leader:
+            return
+        try:
+            await self._websub.maintain()
+        except Exception:
+            log.exception("websub maintenance failed")
 
     async def housekeep(self) -> None:
         if self._housekeeping is None:

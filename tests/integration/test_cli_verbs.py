@@ -90,7 +90,8 @@ def test_offline_import_of_a_real_export(run: Run, tmp_path: Path) -> None:
     feeds = json.loads(listed.stdout)
     assert len(feeds) == 206 and all(f["last_polled_at"] is None for f in feeds)
     table = run("feeds", "list").stdout.splitlines()
-    header = ["ID", "TITLE", "CATEGORY", "LAST", "POLL", "(UTC)", "ARTICLES", "STATE", "URL"]
+    header = ["ID", "TITLE", "CATEGORY", "LAST", "POLL", "(UTC)", "ARTICLES", "STATE"]
+    header += ["NEXT", "POLL", "(UTC)", "EVERY", "WHY", "URL"]
     assert table[0].split() == header
     daring = next(line for line in table if "Daring Fireball" in line)
     assert "never polled" in daring and " - " in daring
@@ -142,13 +143,21 @@ def test_feeds_list_and_the_verbs(run: Run, feed_server: FeedServer) -> None:
 
     table = run("feeds", "list").stdout
     alpha = next(line for line in table.splitlines() if "Alpha" in line)
-    assert "tech" in alpha and alpha.split()[-3:-1] == ["1", "ok"]
+    cells = alpha.split()
+    assert "tech" in alpha and cells[cells.index("ok") - 1] == "1"
+    assert "adaptive" in alpha  # the next poll, its interval and why
     broken = next(line for line in table.splitlines() if "Broken" in line)
-    assert "failing (1 in a row): HTTP 500" in broken
+    assert "failing (1 in a row): HTTP 500" in broken and "backoff" in broken
     failing = run("feeds", "list", "--failing").stdout
     assert "Broken" in failing and "Alpha" not in failing
 
-    ids = {f["title"]: f["id"] for f in json.loads(run("feeds", "list", "--json").stdout)}
+    as_json = json.loads(run("feeds", "list", "--json").stdout)
+    assert {(f["title"], f["poll_reason"]) for f in as_json} == {
+        ("Alpha", "adaptive"), ("Broken", "backoff"),
+    }  # fmt: skip
+    # One minute of backoff after the first failure, plus up to 10% of jitter.
+    assert 60 <= next(f for f in as_json if f["title"] == "Broken")["current_interval"] <= 66
+    ids = {f["title"]: f["id"] for f in as_json}
     alpha_id, broken_id = str(ids["Alpha"]), str(ids["Broken"])
     r = run("feeds", "move", alpha_id, "--to", "science")
     assert r.returncode == 0 and "moved to science" in r.stdout

@@ -168,6 +168,15 @@ NEXT_POLL_CASES = [
                  id="retry-after-capped-at-backoff-cap"),
     pytest.param(ScheduleInputs(status=503, headers={"retry-after": "7200"}), 2 * HOUR,
                  id="retry-after-even-without-error-count"),
+    # WebSub pushes arrive: polls are only the safety net.
+    pytest.param(ScheduleInputs(recent_published=RATE_2H, push_safety=6 * 3600), 6 * HOUR,
+                 id="push-safety-above-rate"),
+    pytest.param(ScheduleInputs(fixed_interval=300, push_safety=6 * 3600), 6 * HOUR,
+                 id="push-safety-above-fixed"),
+    pytest.param(ScheduleInputs(ttl_seconds=12 * 3600, push_safety=6 * 3600), 12 * HOUR,
+                 id="push-safety-below-ttl"),
+    pytest.param(ScheduleInputs(error_count=1, push_safety=6 * 3600), 60.0,
+                 id="push-safety-not-on-failure"),
 ]  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from feedhub.core.types import EntryData, FetchResult, ParsedFeed
 from feedhub.ingest.cadence import ScheduleLimits
-from feedhub.ingest.decide import KEEP, Failed, FeedState, Fetched, HostPaused, decide
+from feedhub.ingest.decide import KEEP, Failed, FeedState, Fetched, HostPaused, Outcome, decide
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LIMITS = ScheduleLimits(default_interval=900, min_interval=60, max_interval=86400)
@@ -50,7 +50,28 @@ def test_a_host_pause_only_moves_the_next_poll() -> None:
     until = NOW + timedelta(minutes=30)
     change = decide(state(), HostPaused(until), NOW, limits=LIMITS, jitter=0.0)
     assert change.status == "deferred"
-    assert change.columns() == {"next_poll_at": until}
+    # (and says why: the host's Retry-After)
+    assert change.columns() == {"next_poll_at": until, "poll_reason": "Retry-After"}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "poll_interval", "reason"),
+    [
+        (Fetched(response(304)), None, "adaptive"),
+        (Fetched(response(304)), 600, "fixed"),
+        (Failed("boom", 500), None, "backoff"),
+        (Failed("slow down", 429, retry_after="7200"), None, "Retry-After"),
+    ],
+)
+def test_the_next_poll_says_why(outcome: Outcome, poll_interval: int | None, reason: str) -> None:
+    change = decide(state(poll_interval=poll_interval), outcome, NOW, limits=LIMITS, jitter=0.0)
+    assert change.poll_reason == reason
+
+
+def test_push_safety_is_the_reason_while_pushes_arrive() -> None:
+    change = decide(state(push_healthy=True), Fetched(response(304)), NOW, limits=LIMITS, jitter=0)
+    assert change.poll_reason == "push safety"
+    assert change.next_poll_at == NOW + timedelta(seconds=LIMITS.push_safety_interval)
 
 
 def test_not_modified_keeps_validators_it_was_not_sent_and_resets_health() -> None:

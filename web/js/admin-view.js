@@ -58,6 +58,13 @@ export function feedRow(feed, categoryName) {
 
   const status = document.createElement("div");
   status.append(span(`health health-${health}`, healthText));
+  if (feed.push) {
+    // WebSub: the hub's state, and what its pushes did.
+    const push = feed.push;
+    const pushed = push.last_push_at ? `, last push ${new Date(push.last_push_at).toLocaleString()}` : "";
+    status.append(span("feed-push", `Push ${push.state}${push.healthy ? "" : " (polled)"}: `
+      + `${push.pushes_received} received, ${push.pushes_rejected} rejected${pushed}`));
+  }
   if (feed.last_error) {
     const error = document.createElement("div");
     error.className = "feed-error";

@@ -90,7 +90,11 @@ function drawFeeds() {
 }
 
 async function loadAll() {
-  [feeds, categories] = await Promise.all([admin("GET", "/feeds"), request("GET", "/api/categories")]);
+  let push;
+  [feeds, categories, push] = await Promise.all([
+    admin("GET", "/feeds"), request("GET", "/api/categories"), admin("GET", "/push"),
+  ]);
+  $("#push-status").textContent = `WebSub push ${push.status}`;
   drawCategories();
   drawFeeds();
   signedIn(true);
