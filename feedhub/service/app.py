@@ -21,7 +21,9 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
+from feedhub.api.bodies import BodyLimits
 from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.guard import RequestGuard
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
@@ -262,8 +264,13 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             Exception: internal_error,
         },
         after_exception=[log_unhandled],
-        # Security headers outermost, so the identity middleware's own refusals carry them.
-        middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
+        # Security headers outermost, so the guard's and the identity middleware's own
+        # refusals carry them; the guard before anything that reads a body or assumes HTTP.
+        middleware=[
+            _security_headers,
+            DefineMiddleware(RequestGuard, limits=_body_limits(settings)),
+            DefineMiddleware(IdentityMiddleware, readers=readers),
+        ],
         openapi_config=openapi_config(_version()),
         # Logging is set up once for the whole process by the CLI (feedhub.core.logs); Litestar's
         # own config would add a second format.
@@ -280,6 +287,15 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     )
     document_stream(app)
     return app
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        default=settings.max_body_bytes,
+        sign_in=settings.max_sign_in_bytes,
+        imports=settings.max_import_bytes,
+        form_fields=settings.max_form_fields,
+    )
 
 
 def _version() -> str:

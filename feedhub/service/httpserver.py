@@ -15,12 +15,12 @@ import asyncio
 import functools
 import logging
 import resource
-import time
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from feedhub.core.config import Settings
+from feedhub.core.logs import Throttled
 
 __all__ = [
     "DeadlineProtocol",
@@ -32,24 +32,7 @@ __all__ = [
 log = logging.getLogger("feedhub.http")
 
 
-class _Throttled:
-    """Logs one line per period with how many events it stands for."""
-
-    def __init__(self, period: float = 10.0) -> None:
-        self.period = period
-        self.pending = 0
-        self.last = -period
-
-    def log(self, message: str, *args: object) -> None:
-        self.pending += 1
-        now = time.monotonic()
-        if now - self.last >= self.period:
-            log.warning(message + " (%d in the last %.0f s)", *args, self.pending, self.period)
-            self.pending = 0
-            self.last = now
-
-
-_SLOW = {"request headers": _Throttled(), "request body": _Throttled()}
+_SLOW = {"request headers": Throttled(log), "request body": Throttled(log)}
 
 
 class DeadlineProtocol(HttpToolsProtocol):
