@@ -66,18 +66,24 @@ log = logging.getLogger(__name__)
 
 
 def _tune_gc() -> None:
-    """Keep the cyclic GC from pausing the event loop for whole seconds under many streams.
+    """Keep the cyclic GC from pausing the event loop for whole seconds under many streams,
+    without letting garbage cycles wait for it.
 
     10,000 open streams hold about a million GC-tracked objects (tasks, frames, scopes), and
     with CPython's default thresholds every 25 % of heap growth triggers a full collection:
     in the fan-out benchmark these took 150–450 ms each, 2.4 s of a 10,000-client connect
-    storm, and landed in delivery rounds as latency spikes. So: startup objects (the app,
-    Litestar, SQLAlchemy) go to the permanent generation, and collections run less often
-    (young cycles are still collected every 10,000 net allocations).
+    storm, and landed in delivery rounds as latency spikes. So startup objects (the app,
+    Litestar, SQLAlchemy) go to the permanent generation, and full collections run a tenth
+    as often. The young generations keep CPython's thresholds: a failed request leaves
+    reference cycles (its exception, frames and body), and with gen-0 raised to 10,000 they
+    piled up, 60 failed 9 MB requests growing the server by 1.7 GB (benchmarks/README.md,
+    "Memory under failing requests"); young collections are cheap however many streams are
+    open, since they look only at what was allocated since the last one.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 10, 100)
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:
