@@ -33,7 +33,9 @@ from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
 from feedhub.api.users import UsersController
 from feedhub.api.web import (
+    DATABASE_DOWN,
     SecurityHeaders,
+    database_unavailable,
     feedhub_error,
     http_error,
     internal_error,
@@ -267,6 +269,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         exception_handlers={
             FeedhubError: feedhub_error,
             HTTPException: http_error,
+            **dict.fromkeys(DATABASE_DOWN, database_unavailable),
             Exception: internal_error,
         },
         after_exception=[log_unhandled],

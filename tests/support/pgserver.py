@@ -128,6 +128,16 @@ class PgServer:
             )  # fmt: skip
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(f"initdb failed:\n{exc.stdout}\n{exc.stderr}") from None
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage, which `resume` ends."""
+        self._cmd(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"
+        )
+
+    def resume(self) -> PgServer:
+        """Start the server on its existing data directory (after `pause`, or from `start`)."""
         options = " ".join(
             [
                 "-c listen_addresses=127.0.0.1",
