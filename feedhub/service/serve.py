@@ -10,16 +10,14 @@ needs a bus that crosses processes (Redis, or PostgreSQL LISTEN/NOTIFY).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
 import socket
 import tempfile
 from dataclasses import fields
-from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import uvicorn
 
@@ -27,6 +25,7 @@ from feedhub.core.config import Settings, env_name
 from feedhub.core.datadir import TokenFile
 from feedhub.core.errors import ConfigError
 from feedhub.db.engine import is_sqlite
+from feedhub.db.serving import hold_for_serving
 from feedhub.live.bus import bus_kind
 from feedhub.service.httpserver import protocol_with_deadlines, raise_open_file_limit
 
@@ -76,27 +75,6 @@ def _hand_over(settings: Settings, token_file: TokenFile | None) -> None:
         metrics_dir=tempfile.mkdtemp(prefix="feedhub-metrics-"),
     )
     os.environ.update(settings_env(settings))
-
-
-def _sqlite_single_process(database_url: str) -> IO[bytes] | None:
-    """Hold a lock beside the SQLite file for this process's life; refuse if another
-    `serve` holds it. The operating system releases it when the process dies, however."""
-    if not is_sqlite(database_url):
-        return None
-    path = database_url.split("///", 1)[-1].split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    lock = Path(f"{path}.serve-lock").open("ab")  # noqa: SIM115 - held until exit
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise ConfigError(
-            f"another `feedhub serve` already uses {path}: on SQLite one process serves "
-            "(one writer, and streams hear only their own process); for several processes "
-            "use PostgreSQL, see docs/scale-out.md"
-        ) from None
-    return lock
 
 
 class _Server(uvicorn.Server):
@@ -163,7 +141,7 @@ def serve(
     if workers == 1:
         from feedhub.service.app import create_app
 
-        lock = _sqlite_single_process(settings.database_url)
+        lock = hold_for_serving(settings.database_url)
         app = create_app(settings, token_file=token_file)
         http = protocol_with_deadlines(
             settings.header_timeout_seconds, settings.body_timeout_seconds
