@@ -27,7 +27,11 @@ from feedhub.core.errors import ConfigError
 from feedhub.db.engine import is_sqlite
 from feedhub.db.serving import hold_for_serving
 from feedhub.live.bus import bus_kind
-from feedhub.service.httpserver import protocol_with_deadlines, raise_open_file_limit
+from feedhub.service.httpserver import (
+    ThrottledConcurrencyLog,
+    protocol_with_deadlines,
+    raise_open_file_limit,
+)
 
 __all__ = ["refusal", "serve", "settings_env"]
 
@@ -134,6 +138,7 @@ def serve(
     if (reason := refusal(settings.database_url, settings.bus_url, workers)) is not None:
         raise ConfigError(reason)
     open_files = raise_open_file_limit()
+    logging.getLogger("uvicorn.error").addFilter(ThrottledConcurrencyLog())
     if settings.max_streams == 0:
         # Leave descriptors for the database, feeds being fetched and ordinary requests.
         settings = settings.with_(max_streams=max(16, open_files - 256))
@@ -144,7 +149,9 @@ def serve(
         lock = hold_for_serving(settings.database_url)
         app = create_app(settings, token_file=token_file)
         http = protocol_with_deadlines(
-            settings.header_timeout_seconds, settings.body_timeout_seconds
+            settings.header_timeout_seconds,
+            settings.body_timeout_seconds,
+            settings.max_connections_per_client,
         )
         try:
             config = uvicorn.Config(app, http=http, **options)
