@@ -12,9 +12,10 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from feedhub.db.engine import create_engine
+from feedhub.db.engine import MIGRATION_LOCK, create_engine
 from feedhub.db.migrate import include_object
 from feedhub.db.models import Base
 
@@ -44,6 +45,12 @@ def _configure(connection: Connection) -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Two processes upgrading a fresh database at once both created `alembic_version`
+        # (UniqueViolation). The second waits here until the first's transaction commits
+        # (the whole run is one transaction), then reads the revision it left: nothing to do.
+        # SQLite has one writer at a time already.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 from feedhub.core.errors import (
     AuthError,
@@ -28,9 +29,12 @@ from feedhub.core.errors import (
     RateLimitedError,
     ValidationError,
 )
+from feedhub.core.logs import Throttled
 
 __all__ = [
+    "DATABASE_DOWN",
     "SecurityHeaders",
+    "database_unavailable",
     "feedhub_error",
     "http_error",
     "internal_error",
@@ -74,6 +78,31 @@ def http_error(_: Request[Any, Any, State], exc: HTTPException) -> Response[obje
     )
 
 
+# What an unreachable or refusing database raises, from SQLAlchemy or from the socket itself
+# (asyncpg's refused connection is no DBAPI error): an outage, answered 503, not a bug.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+)
+_DATABASE_RETRY_AFTER = 5
+_DOWN = Throttled(log)
+
+
+def database_unavailable(request: Request[Any, Any, State], exc: Exception) -> Response[object]:
+    """The database did not answer: 503 with Retry-After, one log line per 10 s at most."""
+    _DOWN.log("database unavailable answering %s %s: %s", request.method, request.url.path,
+              type(exc).__name__, level=logging.ERROR)  # fmt: skip
+    body = {"status_code": 503, "detail": "the database is unavailable; try again shortly"}
+    return Response(
+        body,
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": str(_DATABASE_RETRY_AFTER)},
+    )
+
+
 def internal_error(_: Request[Any, Any, State], exc: Exception) -> Response[object]:
     """Any other exception: a 500 in JSON, without internals (logged by `log_unhandled`)."""
     body = {"status_code": 500, "detail": "Internal Server Error"}
@@ -90,6 +119,8 @@ async def log_unhandled(exc: Exception, scope: Scope) -> None:
     if isinstance(exc, FeedhubError):
         return
     if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return
+    if isinstance(exc, DATABASE_DOWN):  # answered and logged by `database_unavailable`
         return
     method = scope.get("method", "")
     path = scope.get("path", "")

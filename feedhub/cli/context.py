@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from feedhub.core.config import Settings
 from feedhub.core.datadir import check_sqlite_location, sqlite_path
+from feedhub.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,22 +38,38 @@ def database_exists(settings: Settings) -> bool:
     return path is not None and path.is_file()
 
 
-def prepare_database(settings: Settings) -> MigrationResult:
+def prepare_database(settings: Settings, *, upgrade: bool = False) -> MigrationResult:
     """Before any command touches the database: its place is usable, its schema current.
 
     A database already at head is told apart without Alembic (feedhub.db.schema_revision):
-    that is most commands, and it halves their start-up. (Imported here, not at the top:
-    `feedhub --help` and the verbs that never open a database import no SQLAlchemy.)"""
+    that is most commands, and it halves their start-up. An existing schema is upgraded only
+    when `upgrade` says so (`serve`; `migrate` migrates by itself): after a rollback
+    (`migrate --to REV`) any other command of the newer version upgraded it again, undoing
+    the rollback; now it refuses. A new, empty database is created at head by anyone.
+    (Imported here, not at the top: `feedhub --help` and the verbs that never open a
+    database import no SQLAlchemy.)"""
     from feedhub.db.schema_revision import MigrationResult, database_revision, shipped_head
 
     check_sqlite_location(settings.database_url, settings.data_dir)
     head = shipped_head()
     exists = sqlite_path(settings.database_url) is None or database_exists(settings)
-    if head is not None and exists and database_revision(settings.database_url) == head:
+    current = database_revision(settings.database_url) if head is not None and exists else None
+    if head is not None and current == head:
         return MigrationResult(head, head, None)
-    from feedhub.db.migrate import migrate
+    from feedhub.db.migrate import migrate, revisions
+    from feedhub.db.serving import while_not_serving
 
-    result = migrate(settings.database_url, "head", backup_dir=settings.backup_dir)
+    # (A revision this feedhub does not know is refused by `migrate`, with the way back.)
+    if not upgrade and current is not None and current in revisions():
+        raise ConfigError(
+            f"the database is at schema revision {current} and this feedhub expects {head}: "
+            "it was rolled back, or not upgraded yet. Run `feedhub migrate` to upgrade it "
+            "(or `feedhub serve`, which upgrades on start), or use the feedhub version that "
+            "matches it (docs/upgrade.md)"
+        )
+    # Not under a live `serve` of another version (SQLite: it holds the file).
+    with while_not_serving(settings.database_url, "serve"):
+        result = migrate(settings.database_url, "head", backup_dir=settings.backup_dir)
     if result.changed:
         log.info(
             "database schema migrated from %s to %s%s",

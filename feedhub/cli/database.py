@@ -12,7 +12,8 @@ from feedhub.cli.context import Context, Subparsers, database_exists, prepare_da
 from feedhub.core.config import Settings
 from feedhub.core.datadir import check_sqlite_location, sqlite_path
 from feedhub.core.errors import ConfigError, ValidationError
-from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite, restore_sqlite
+from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite, check_backup, restore_sqlite
+from feedhub.db.serving import while_not_serving
 
 __all__ = ["add_backup", "add_migrate", "add_migrate_db", "add_prune", "add_restore"]
 
@@ -70,7 +71,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{rev}{'  (current)' if rev == current else ''}")
         return 0
     check_sqlite_location(settings.database_url, settings.data_dir)
-    result = migrate(settings.database_url, args.to, backup_dir=settings.backup_dir)
+    with while_not_serving(settings.database_url, "migrate"):
+        result = migrate(settings.database_url, args.to, backup_dir=settings.backup_dir)
     if not result.changed:
         print(f"feedhub: database already at revision {result.after or 'base'}")
         return 0
@@ -98,18 +100,31 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.db.migrate import revisions
+    from feedhub.db.models import Base
+
     target = sqlite_path(settings.database_url)
     if target is None:
         raise ConfigError(f"cannot restore: {PG_HINT}")
     check_sqlite_location(settings.database_url, settings.data_dir)
     backup = Path(args.path).expanduser().absolute()
-    saved = None
-    if target.is_file() and settings.backup_dir:
-        # The database being replaced is kept too: a restore can be undone.
-        saved = backup_sqlite(
-            target, Path(settings.backup_dir) / backup_name(datetime.now(UTC), "before-restore")
-        )
-    revision = restore_sqlite(backup, target)
+    # Checked before anything is replaced or saved: a refused restore leaves no trace.
+    head_schema = {
+        name: [c.name for c in table.columns] for name, table in Base.metadata.tables.items()
+    }
+    check_backup(backup, revisions(), head_schema)
+    with while_not_serving(settings.database_url, "restore"):
+        saved = None
+        if target.is_file() and settings.backup_dir:
+            # The database being replaced is kept too: a restore can be undone.
+            name = backup_name(datetime.now(UTC), "before-restore", precise=True)
+            saved = backup_sqlite(target, Path(settings.backup_dir) / name)
+        try:
+            revision = restore_sqlite(backup, target)
+        except Exception:
+            if saved is not None:
+                saved.unlink(missing_ok=True)
+            raise
     print(f"feedhub: restored {backup} into {target} (schema revision {revision})")
     if saved:
         print(f"feedhub: the replaced database was saved as {saved}")

@@ -80,7 +80,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         raise ValidationError(reason)
     listener = _listen(settings.host, settings.port)
     try:
-        prepare_database(settings)
+        prepare_database(settings, upgrade=True)
         settings, token_file, created = admin_token(settings)
     except BaseException:
         listener.close()

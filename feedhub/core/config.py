@@ -127,9 +127,19 @@ class Settings:
     # max_streams 0: `serve` derives it from the open-file limit (less a reserve).
     max_streams: int = 0
     max_streams_per_client: int = 64
+    # Open connections per client address, counted when accepted (a reverse proxy that
+    # uvicorn trusts, FORWARDED_ALLOW_IPS, is not counted); past it a connection is closed.
+    max_connections_per_client: int = 128
     # A request's headers must arrive within this many seconds, its body within the next.
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
+    # Request bodies, checked before anything parses them: bytes on every route, on the
+    # sign-in routes (a name and a password), on the OPML imports; fields of a form (and of
+    # a query): 1,000 Google Reader item ids and the other parameters of the request.
+    max_body_bytes: int = 128 * 1024
+    max_sign_in_bytes: int = 4096
+    max_import_bytes: int = 10 * 1024 * 1024
+    max_form_fields: int = 1100
     # OPML import: `POST /api/admin/opml` answers in the request up to this many feeds;
     # a background job (`POST /api/admin/opml/jobs`) takes up to opml_max_feeds.
     # Entry caps: entries kept per document (the newest), the
@@ -238,6 +248,12 @@ class Settings:
             raise ConfigError("FEEDHUB_DEFAULT_POLL_INTERVAL must lie between min and max")
         if self.max_feed_bytes < 1024:
             raise ConfigError("FEEDHUB_MAX_FEED_BYTES must be at least 1024")
+        if min(self.max_body_bytes, self.max_sign_in_bytes, self.max_import_bytes) < 1024:
+            raise ConfigError("FEEDHUB_MAX_*_BYTES limits of request bodies must be ≥ 1024")
+        if self.max_connections_per_client < 0:
+            raise ConfigError("FEEDHUB_MAX_CONNECTIONS_PER_CLIENT must be 0 (no limit) or more")
+        if self.max_form_fields < 1:
+            raise ConfigError("FEEDHUB_MAX_FORM_FIELDS must be at least 1")
         if self.bus_safety_seconds <= 0:
             raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
-__all__ = ["configure_logging"]
+__all__ = ["Throttled", "configure_logging"]
 
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -24,6 +25,27 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class Throttled:
+    """One log line per period, with how many events it stands for: for anything an
+    anonymous client can trigger, so that an attack cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger, period: float = 10.0) -> None:
+        self.logger = logger
+        self.period = period
+        self.pending = 0
+        self.last = -period
+
+    def log(self, message: str, *args: object, level: int = logging.WARNING) -> None:
+        self.pending += 1
+        now = time.monotonic()
+        if now - self.last >= self.period:
+            self.logger.log(
+                level, message + " (%d in the last %.0f s)", *args, self.pending, self.period
+            )
+            self.pending = 0
+            self.last = now
 
 
 def configure_logging(level: str, as_json: bool) -> None:

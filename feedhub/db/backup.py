@@ -10,12 +10,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from feedhub.core.errors import ConfigError, ValidationError
 
-__all__ = ["PG_HINT", "backup_name", "backup_sqlite", "describe_backup", "restore_sqlite"]
+__all__ = [
+    "PG_HINT",
+    "backup_name",
+    "backup_sqlite",
+    "check_backup",
+    "describe_backup",
+    "restore_sqlite",
+]
 
 PG_HINT = (
     "this database is PostgreSQL: back it up with pg_dump (e.g. `pg_dump -Fc -f feedhub.dump "
@@ -25,9 +33,16 @@ PG_HINT = (
 _PAGES_PER_STEP = 1024
 
 
-def backup_name(now: datetime, label: str = "backup") -> str:
-    """`feedhub-<label>-20261127T104501Z.db`: sorts by time, says why it was taken."""
-    return f"feedhub-{label}-{now:%Y%m%dT%H%M%SZ}.db"
+# Tables every feedhub database has had since its first revision.
+_CORE_TABLES = ("category", "feed", "article")
+
+
+def backup_name(now: datetime, label: str = "backup", *, precise: bool = False) -> str:
+    """`feedhub-<label>-20261127T104501Z.db`: sorts by time, says why it was taken.
+    `precise`: to the microsecond, for backups a command takes by itself (two restores in
+    one second collided on the name)."""
+    stamp = f"{now:%Y%m%dT%H%M%S.%f}" if precise else f"{now:%Y%m%dT%H%M%S}"
+    return f"feedhub-{label}-{stamp}Z.db"
 
 
 def backup_sqlite(source: Path, dest: Path) -> Path:
@@ -73,6 +88,40 @@ def describe_backup(path: Path) -> str:
     if row is None:
         raise ValidationError(f"{path} is not a feedhub database: no schema revision")
     return str(row[0])
+
+
+def check_backup(path: Path, known: list[str], head_schema: Mapping[str, Collection[str]]) -> str:
+    """The backup's revision, once it is known to this feedhub and the file has the tables
+    (and, at head, the columns) of that revision; ValidationError otherwise. Reads only.
+
+    A file holding nothing but `alembic_version` was accepted and replaced the database,
+    and `serve` then failed to start."""
+    if not path.is_file():
+        raise ValidationError(f"no backup file at {path}")
+    revision = describe_backup(path)
+    if revision not in known:
+        raise ValidationError(
+            f"{path} is at schema revision {revision}, which this feedhub does not know: a "
+            "newer feedhub made it"
+        )
+    expected = head_schema if revision == known[-1] else dict.fromkeys(_CORE_TABLES, ())
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        missing: list[str] = []
+        for table, columns in expected.items():
+            found = {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+            if not found:
+                missing.append(f"table {table}")
+            missing.extend(f"column {table}.{c}" for c in columns if found and c not in found)
+    finally:
+        db.close()
+    if missing:
+        raise ValidationError(
+            f"{path} is not a complete feedhub database at revision {revision}: missing "
+            + ", ".join(missing[:5])
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
+    return revision
 
 
 def restore_sqlite(backup: Path, target: Path) -> str:

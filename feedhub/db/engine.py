@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 __all__ = [
     "ARTICLE_COMMIT_LOCK",
     "LEADER_LOCK",
+    "MIGRATION_LOCK",
     "create_engine",
     "is_sqlite",
     "session_factory",
@@ -29,6 +30,9 @@ __all__ = [
 ARTICLE_COMMIT_LOCK = 0x66656564687562_01
 # Held (session level) by the one process that runs the poll scheduler.
 LEADER_LOCK = 0x66656564687562_02
+# Held by a migration run on PostgreSQL until its transaction commits (migrations/env.py):
+# replicas started together on a fresh database raced on creating `alembic_version`.
+MIGRATION_LOCK = 0x66656564687562_03
 
 
 def is_sqlite(url: str) -> bool:

@@ -141,7 +141,12 @@ def make_stream_handler(
         peer = scope.get("client")
         client = peer[0] if peer else ""
         if refused := limits.admit(client):
-            retry = [(b"retry-after", str(limits.retry_after).encode())]
+            # Closed after the answer: a refused client must not keep its connection (and
+            # its descriptor) either.
+            retry = [
+                (b"retry-after", str(limits.retry_after).encode()),
+                (b"connection", b"close"),
+            ]
             await _send_json_error(send, 503, f"too many streams: {refused}", retry)
             return
         try:

@@ -21,7 +21,9 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp
 
 from feedhub.api.admin import AdminController
+from feedhub.api.bodies import BodyLimits
 from feedhub.api.deps import Services, provide_services, provide_session
+from feedhub.api.guard import RequestGuard
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
@@ -31,7 +33,9 @@ from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
 from feedhub.api.users import UsersController
 from feedhub.api.web import (
+    DATABASE_DOWN,
     SecurityHeaders,
+    database_unavailable,
     feedhub_error,
     http_error,
     internal_error,
@@ -67,18 +71,24 @@ log = logging.getLogger(__name__)
 
 
 def _tune_gc() -> None:
-    """Keep the cyclic GC from pausing the event loop for whole seconds under many streams.
+    """Keep the cyclic GC from pausing the event loop for whole seconds under many streams,
+    without letting garbage cycles wait for it.
 
     10,000 open streams hold about a million GC-tracked objects (tasks, frames, scopes), and
     with CPython's default thresholds every 25 % of heap growth triggers a full collection:
     in the fan-out benchmark these took 150–450 ms each, 2.4 s of a 10,000-client connect
-    storm, and landed in delivery rounds as latency spikes. So: startup objects (the app,
-    Litestar, SQLAlchemy) go to the permanent generation, and collections run less often
-    (young cycles are still collected every 10,000 net allocations).
+    storm, and landed in delivery rounds as latency spikes. So startup objects (the app,
+    Litestar, SQLAlchemy) go to the permanent generation, and full collections run a tenth
+    as often. The young generations keep CPython's thresholds: a failed request leaves
+    reference cycles (its exception, frames and body), and with gen-0 raised to 10,000 they
+    piled up, 60 failed 9 MB requests growing the server by 1.7 GB (benchmarks/README.md,
+    "Memory under failing requests"); young collections are cheap however many streams are
+    open, since they look only at what was allocated since the last one.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 10, 100)
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 def _security_headers(app: ASGIApp) -> ASGIApp:
@@ -267,11 +277,17 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         exception_handlers={
             FeedhubError: feedhub_error,
             HTTPException: http_error,
+            **dict.fromkeys(DATABASE_DOWN, database_unavailable),
             Exception: internal_error,
         },
         after_exception=[log_unhandled],
-        # Security headers outermost, so the identity middleware's own refusals carry them.
-        middleware=[_security_headers, DefineMiddleware(IdentityMiddleware, readers=readers)],
+        # Security headers outermost, so the guard's and the identity middleware's own
+        # refusals carry them; the guard before anything that reads a body or assumes HTTP.
+        middleware=[
+            _security_headers,
+            DefineMiddleware(RequestGuard, limits=_body_limits(settings)),
+            DefineMiddleware(IdentityMiddleware, readers=readers),
+        ],
         openapi_config=openapi_config(_version()),
         # Logging is set up once for the whole process by the CLI (feedhub.core.logs); Litestar's
         # own config would add a second format.
@@ -288,6 +304,16 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     )
     document_stream(app)
     return app
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        default=settings.max_body_bytes,
+        sign_in=settings.max_sign_in_bytes,
+        imports=settings.max_import_bytes,
+        pushes=settings.max_feed_bytes,
+        form_fields=settings.max_form_fields,
+    )
 
 
 def _version() -> str:

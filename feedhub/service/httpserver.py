@@ -16,14 +16,17 @@ import functools
 import logging
 import resource
 import time
+from collections import Counter
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from feedhub.core.config import Settings
+from feedhub.core.logs import Throttled
 
 __all__ = [
     "DeadlineProtocol",
+    "ThrottledConcurrencyLog",
     "WorkerDeadlineProtocol",
     "protocol_with_deadlines",
     "raise_open_file_limit",
@@ -32,33 +35,32 @@ __all__ = [
 log = logging.getLogger("feedhub.http")
 
 
-class _Throttled:
-    """Logs one line per period with how many events it stands for."""
-
-    def __init__(self, period: float = 10.0) -> None:
-        self.period = period
-        self.pending = 0
-        self.last = -period
-
-    def log(self, message: str, *args: object) -> None:
-        self.pending += 1
-        now = time.monotonic()
-        if now - self.last >= self.period:
-            log.warning(message + " (%d in the last %.0f s)", *args, self.pending, self.period)
-            self.pending = 0
-            self.last = now
+_SLOW = {"request headers": Throttled(log), "request body": Throttled(log)}
+_REFUSED = Throttled(log)
+# Open connections per client address, in this process (the protocol is per connection).
+_OPEN: Counter[str] = Counter()
 
 
-_SLOW = {"request headers": _Throttled(), "request body": _Throttled()}
+def _trusted(config: Any) -> frozenset[str]:
+    """The proxies uvicorn takes `X-Forwarded-For` from: their connections carry many
+    readers each, so they are not counted (the streams behind them are, per reader)."""
+    allowed = getattr(config, "forwarded_allow_ips", None) or ""
+    items = allowed if isinstance(allowed, list) else str(allowed).split(",")
+    return frozenset(item.strip() for item in items if item.strip())
 
 
 class DeadlineProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # Open connections one client address may hold (0: no limit). Counted when accepted,
+    # before any request: one address's idle or refused connections filled uvicorn's
+    # global limit, and from then on everyone, `/healthz` included, got a bare 503.
+    max_per_client: int = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._counted: str | None = None
 
     def _arm(self, seconds: float, what: str) -> None:
         self._disarm()
@@ -80,10 +82,26 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        host = self.client[0] if self.client else ""
+        if self.max_per_client and host not in _trusted(self.config):
+            if _OPEN[host] >= self.max_per_client:
+                _REFUSED.log(
+                    "closed a connection from %s: it holds %d, the limit per address",
+                    host, self.max_per_client,
+                )  # fmt: skip
+                transport.abort()  # nothing was read: no answer to give, no lingering
+                return
+            _OPEN[host] += 1
+            self._counted = host
         self._arm(self.header_timeout, "request headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._counted is not None:
+            _OPEN[self._counted] -= 1
+            if _OPEN[self._counted] <= 0:
+                del _OPEN[self._counted]
+            self._counted = None
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
@@ -106,22 +124,60 @@ class WorkerDeadlineProtocol(DeadlineProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.header_timeout, self.body_timeout = _deadlines_from_env()
+        self.header_timeout, self.body_timeout, self.max_per_client = _limits_from_env()
 
 
 @functools.cache
-def _deadlines_from_env() -> tuple[float, float]:
+def _limits_from_env() -> tuple[float, float, int]:
     settings = Settings.from_env()
-    return settings.header_timeout_seconds, settings.body_timeout_seconds
+    return (
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+        settings.max_connections_per_client,
+    )
 
 
-def protocol_with_deadlines(header_timeout: float, body_timeout: float) -> type[DeadlineProtocol]:
-    """The protocol class to hand uvicorn (`Config(http=...)`), with these deadlines."""
+def protocol_with_deadlines(
+    header_timeout: float, body_timeout: float, max_per_client: int = 0
+) -> type[DeadlineProtocol]:
+    """The protocol class to hand uvicorn (`Config(http=...)`), with these limits."""
     return type(
         "FeedhubHttpProtocol",
         (DeadlineProtocol,),
-        {"header_timeout": header_timeout, "body_timeout": body_timeout},
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "max_per_client": max_per_client,
+        },
     )
+
+
+class ThrottledConcurrencyLog(logging.Filter):
+    """uvicorn logs "Exceeded concurrency limit." once per refused request (142 lines in two
+    seconds under one client's flood): let one through per `period`, with the count."""
+
+    def __init__(self, period: float = 10.0) -> None:
+        super().__init__()
+        self.period = period
+        self.pending = 0
+        self.last = -period
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Exceeded concurrency limit"):
+            return True
+        self.pending += 1
+        now = time.monotonic()
+        if now - self.last < self.period:
+            return False
+        record.msg, record.args = (
+            "Exceeded concurrency limit (%d in the last %.0f s)",
+            (
+                self.pending,
+                self.period,
+            ),
+        )
+        self.pending, self.last = 0, now
+        return True
 
 
 def raise_open_file_limit() -> int:

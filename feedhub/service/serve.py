@@ -10,16 +10,14 @@ needs a bus that crosses processes (Redis, or PostgreSQL LISTEN/NOTIFY).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import signal
 import socket
 import tempfile
 from dataclasses import fields
-from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import uvicorn
 
@@ -27,8 +25,13 @@ from feedhub.core.config import Settings, env_name
 from feedhub.core.datadir import TokenFile
 from feedhub.core.errors import ConfigError
 from feedhub.db.engine import is_sqlite
+from feedhub.db.serving import hold_for_serving
 from feedhub.live.bus import bus_kind
-from feedhub.service.httpserver import protocol_with_deadlines, raise_open_file_limit
+from feedhub.service.httpserver import (
+    ThrottledConcurrencyLog,
+    protocol_with_deadlines,
+    raise_open_file_limit,
+)
 
 __all__ = ["refusal", "serve", "settings_env"]
 
@@ -76,27 +79,6 @@ def _hand_over(settings: Settings, token_file: TokenFile | None) -> None:
         metrics_dir=tempfile.mkdtemp(prefix="feedhub-metrics-"),
     )
     os.environ.update(settings_env(settings))
-
-
-def _sqlite_single_process(database_url: str) -> IO[bytes] | None:
-    """Hold a lock beside the SQLite file for this process's life; refuse if another
-    `serve` holds it. The operating system releases it when the process dies, however."""
-    if not is_sqlite(database_url):
-        return None
-    path = database_url.split("///", 1)[-1].split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    lock = Path(f"{path}.serve-lock").open("ab")  # noqa: SIM115 - held until exit
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise ConfigError(
-            f"another `feedhub serve` already uses {path}: on SQLite one process serves "
-            "(one writer, and streams hear only their own process); for several processes "
-            "use PostgreSQL, see docs/scale-out.md"
-        ) from None
-    return lock
 
 
 class _Server(uvicorn.Server):
@@ -156,6 +138,7 @@ def serve(
     if (reason := refusal(settings.database_url, settings.bus_url, workers)) is not None:
         raise ConfigError(reason)
     open_files = raise_open_file_limit()
+    logging.getLogger("uvicorn.error").addFilter(ThrottledConcurrencyLog())
     if settings.max_streams == 0:
         # Leave descriptors for the database, feeds being fetched and ordinary requests.
         settings = settings.with_(max_streams=max(16, open_files - 256))
@@ -163,10 +146,12 @@ def serve(
     if workers == 1:
         from feedhub.service.app import create_app
 
-        lock = _sqlite_single_process(settings.database_url)
+        lock = hold_for_serving(settings.database_url)
         app = create_app(settings, token_file=token_file)
         http = protocol_with_deadlines(
-            settings.header_timeout_seconds, settings.body_timeout_seconds
+            settings.header_timeout_seconds,
+            settings.body_timeout_seconds,
+            settings.max_connections_per_client,
         )
         try:
             config = uvicorn.Config(app, http=http, **options)

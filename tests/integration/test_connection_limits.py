@@ -134,3 +134,64 @@ def test_ordinary_requests_are_not_cut(server: ServerProcess, tmp_path: Path) ->
         for _ in range(3):  # keep-alive: several requests on one connection
             assert client.get("/healthz").status_code == 200
             time.sleep(0.4)
+
+
+def _connect_from(address: str, port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), source_address=(address, 0))
+
+
+def _held_open(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server keeps this idle connection open for `seconds`."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) != b""
+    except TimeoutError:
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+
+
+def test_connections_are_counted_per_address_when_accepted(
+    server_factory: type[ServerProcess],
+) -> None:
+    """One address's idle connections past its limit are closed at once (and logged in one
+    line); another address, `/healthz` and a stream included, is not affected."""
+    server = server_factory(
+        env={
+            **ENV,
+            "FEEDHUB_MAX_CONNECTIONS_PER_CLIENT": "6",
+            "FEEDHUB_MAX_STREAMS": "50",
+            "FEEDHUB_HEADER_TIMEOUT_SECONDS": "30",  # idle connections are not cut meanwhile
+        }
+    ).start()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(6):
+            held.append(
+                socket.create_connection(
+                    ("127.0.0.1", server.port), source_address=("127.0.0.2", 0)
+                )
+            )
+        over = [
+            socket.create_connection(("127.0.0.1", server.port), source_address=("127.0.0.2", 0))
+            for _ in range(5)
+        ]
+        held.extend(over)
+        assert not any(_held_open(sock, 1) for sock in over)
+        assert _held_open(held[0], 0.2)
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3")) as other:
+            assert other.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        assert server.log().count("the limit per address") == 1
+    finally:
+        for sock in held:
+            sock.close()
+
+
+async def test_a_refused_stream_closes_its_connection(server: ServerProcess) -> None:
+    opened = [await _open(server, "10.0.0.9") for _ in range(3)]
+    try:
+        assert [s.status for s in opened] == [200, 200, 503]
+        assert opened[2].headers.get("connection") == "close"
+    finally:
+        for stream in opened:
+            await stream.close()

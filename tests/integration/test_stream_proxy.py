@@ -85,3 +85,47 @@ async def test_stream_through_nginx_delivers_live(
         assert [a["id"] for a in r.json()] == ids
     finally:
         proxy.stop()
+
+
+def test_the_documented_block_gives_each_reader_their_own_address(
+    upstream: Newsroom, tmp_path: Path
+) -> None:
+    """Through the documented proxy (every route), one address's failed sign-ins lock out
+    that address only: without `X-Forwarded-For` on `location /`, everyone shared nginx's
+    127.0.0.1 and five failures locked every reader out."""
+    server = upstream.server
+    with server.admin() as admin:
+        r = admin.post("/api/admin/users", json={"name": "ann", "password": "correct horse 1"})
+        assert r.status_code in (201, 409), r.text
+    proxy = Nginx(tmp_path / "nginx", server.port, RECOMMENDED).start()
+    attacker = httpx.Client(
+        base_url=proxy.url, transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=10
+    )
+    try:
+        with attacker:
+            statuses = {
+                attacker.post("/api/session", json={"name": "x", "password": "wrong"}).status_code
+                for _ in range(8)
+            }
+        assert 429 in statuses, statuses
+        r = httpx.post(
+            f"{proxy.url}/api/session", json={"name": "ann", "password": "correct horse 1"}
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        proxy.stop()
+
+
+def test_the_docs_show_one_nginx_configuration() -> None:
+    """README.md and docs/deploy.md show docs/proxy.md's configuration, the one the suite
+    runs (tests/support/nginx.py reads it from there)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def nginx_block(name: str) -> str:
+        text = (root / name).read_text(encoding="utf-8")
+        return text.split("```nginx\n", 1)[1].split("```", 1)[0]
+
+    documented = nginx_block("docs/proxy.md")
+    assert "X-Forwarded-For" in documented and "X-Forwarded-Proto" in documented
+    for name in ("README.md", "docs/deploy.md"):
+        assert nginx_block(name) == documented, name

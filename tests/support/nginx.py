@@ -4,6 +4,7 @@ docs/proxy.md says: for the stream-through-a-proxy tests and the several-machine
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,7 +15,9 @@ import pytest
 
 from tests.support.ports import free_port
 
-__all__ = ["BARE", "RECOMMENDED", "Nginx", "nginx_binary"]
+__all__ = ["BARE", "RECOMMENDED", "Nginx", "documented_locations", "nginx_binary"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def nginx_binary() -> str:
@@ -29,27 +32,37 @@ def nginx_binary() -> str:
     pytest.skip(reason)
 
 
-# The recommended block, as in docs/proxy.md.
-RECOMMENDED = """
-    location /api/stream {
-        proxy_pass http://feedhub;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_buffering off;
-        proxy_cache off;
-        proxy_read_timeout 3600s;
-        gzip off;
-    }
-"""
+def documented_locations(document: Path = ROOT / "docs" / "proxy.md") -> str:
+    """The `location` blocks of the document's nginx configuration, as written there: the
+    suite runs what readers copy, so the two cannot drift apart."""
+    text = document.read_text(encoding="utf-8")
+    config = text.split("```nginx\n", 1)[1].split("```", 1)[0]
+    blocks = re.findall(r"^ *location [^{]*\{[^}]*\}", config, re.M)
+    assert blocks, f"no nginx location block in {document}"
+    return "\n".join(blocks)
+
+
+# The recommended blocks (the stream and everything else), from docs/proxy.md.
+RECOMMENDED = documented_locations()
 # nginx's defaults: HTTP/1.0 to the upstream, proxy_buffering on, read timeout 60 s. It works
 # because the stream answers `X-Accel-Buffering: no` and heartbeats more often than 60 s.
 BARE = """
     location /api/stream {
         proxy_pass http://feedhub;
     }
+"""
+
+
+# Everything but the stream, for configurations that give only a stream block (BARE).
+_REST = """
+        location / {
+            proxy_pass http://feedhub;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }
 """
 
 
@@ -90,12 +103,7 @@ http {{
     server {{
         listen 127.0.0.1:{self.port};
         {stream_block}
-        location / {{
-            proxy_pass http://feedhub;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-        }}
+        {"" if re.search(r"location / *[{]", stream_block) else _REST}
     }}
 }}
 """)

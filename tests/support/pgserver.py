@@ -129,17 +129,24 @@ class PgServer:
         except subprocess.CalledProcessError as exc:
             raise RuntimeError(f"initdb failed:\n{exc.stdout}\n{exc.stderr}") from None
         # Another test session on the machine may take the port between `free_port`'s look
-        # and the postmaster's bind (each session walks the same block): try another.
+        # and the postmaster's bind: try another.
         for attempt in range(3):
             try:
-                return self._start_postmaster()
+                return self.resume()
             except RuntimeError as exc:
                 if "Address already in use" not in str(exc) or attempt == 2:
                     raise
                 self.port = free_port()
         raise AssertionError("unreachable")
 
-    def _start_postmaster(self) -> PgServer:
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage, which `resume` ends."""
+        self._cmd(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"
+        )
+
+    def resume(self) -> PgServer:
+        """Start the server on its existing data directory (after `pause`, or from `start`)."""
         self.log_path.unlink(missing_ok=True)  # this attempt's errors only
         options = " ".join(
             [
