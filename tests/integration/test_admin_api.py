@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -173,9 +174,21 @@ async def test_feed_crud_refresh_and_public_reads(
     )
     assert r.status_code == 200 and r.json()["title"] == "Mine"
     assert r.json()["poll_interval"] == 600
+    _assert_polls_within(r.json(), 600)
+    r = await client.patch(f"/api/admin/feeds/{feed_id}", json={"poll_interval": 60}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["poll_interval"] == 60
+    _assert_polls_within(r.json(), 60)
     assert (await client.delete(f"/api/admin/feeds/{feed_id}", headers=AUTH)).status_code == 204
     assert (await client.get(f"/api/admin/feeds/{feed_id}", headers=AUTH)).status_code == 404
     assert (await client.get("/api/articles")).json() == []
+
+
+def _assert_polls_within(feed: dict[str, Any], seconds: int) -> None:
+    """An edited interval takes effect at once: the next poll is at most `seconds` after
+    the last one (or now, when that is already past), not where the old schedule put it."""
+    last = datetime.fromisoformat(feed["last_polled_at"])
+    planned = datetime.fromisoformat(feed["next_poll_at"])
+    assert planned <= max(last + timedelta(seconds=seconds), datetime.now(UTC)), feed
 
 
 async def test_articles_pagination_and_catch_up(
