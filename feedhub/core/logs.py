@@ -26,9 +26,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, as_json: bool) -> None:
+def configure_logging(level: str, as_json: bool, *, access_log: bool = False) -> None:
     """Replace the root handlers with one stderr handler; other libraries' loggers (uvicorn
-    is started with log_config=None) propagate to it."""
+    is started with log_config=None) propagate to it.
+
+    `access_log` is decided here, not only by uvicorn's own `access_log=False`: a
+    `--workers` worker runs this after uvicorn configured logging, and letting
+    uvicorn.access propagate again would log every request whatever the setting (uvicorn's
+    protocols log whenever that logger has a handler, its own or an ancestor's)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(_TEXT))
     root = logging.getLogger()
@@ -44,4 +49,4 @@ def configure_logging(level: str, as_json: bool) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        logger.propagate = access_log or name != "uvicorn.access"
