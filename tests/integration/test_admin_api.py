@@ -218,7 +218,12 @@ async def test_health_schema_and_pages(client: AsyncTestClient[Any]) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert "feedhub_stream_subscribers" in r.json()
-    assert (await client.get("/schema/openapi.json")).status_code == 200
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    # The Google Reader API is listed once (not again under its /api/greader.php alias).
+    paths = schema.json()["paths"]
+    assert {"/accounts/ClientLogin", "/reader/api/0/subscription/list"} <= set(paths)
+    assert not [path for path in paths if path.startswith("/api/greader.php")]
     assert "<html" in (await client.get("/")).text.lower()
     admin = await client.get("/admin")
     assert "<html" in admin.text.lower() and admin.headers["content-type"].startswith("text/html")
