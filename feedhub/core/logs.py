@@ -46,6 +46,10 @@ def configure_logging(level: str, as_json: bool, *, access_log: bool = False) ->
     # Alembic lists its plugins at INFO when first imported (which a command now does
     # only when a migration may be due, after this setup): noise for our users.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every request at INFO ("HTTP Request: GET …"): a `feeds add` printed it
+    # among its answer, a server once per poll. Our fetch logs carry feed, URL and status.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
