@@ -9,6 +9,7 @@ import { setUpCommands } from "./commands.js";
 import { LocalMarks } from "./marks.js";
 import { Marking } from "./marking.js";
 import { Notifier } from "./notify.js";
+import { setFeedCategories } from "./outfeeds.js";
 import { ReadingView, articleIdInHash } from "./reading.js";
 import { ScrollMarker } from "./scrolling.js";
 import { Selection } from "./selection.js";
@@ -235,6 +236,7 @@ async function loadCategories() {
   try {
     const categories = await getCategories();
     chosen = picker.render(categories, chosen);
+    setFeedCategories(categories);
     saveChoice(chosen);
     page.state.drawCounts?.();
   } catch (error) {
