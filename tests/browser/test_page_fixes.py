@@ -90,3 +90,29 @@ def test_private_mode_sign_in_returns_to_the_address_asked_for(page, feeds, feed
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(feedhub.base_url + "/")
+
+
+def test_on_a_phone_the_first_chip_keeps_clear_of_the_screen_edge(browser, feeds, feedhub):
+    for name in ("Business", "Climate", "Culture", "Science", "Sport", "World"):
+        feedhub.add_category(name, name.lower())
+    _tech(feeds, feedhub)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(feedhub.base_url + "/")
+        chips = page.locator("#categories .chip")
+        expect(chips).to_have_count(8)  # All and seven categories
+        expect(chips.first).to_have_text("All")
+        expect(page.locator("#articles > li.article")).to_have_count(2)
+        row = page.locator("#categories")
+        row.evaluate("(r) => r.scrollBy(200, 0)")  # swipe along, then back to the start
+        row.evaluate("(r) => r.scrollTo({left: 0})")
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#categories').scrollLeft;"
+            " return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame("
+            " () => done(document.querySelector('#categories').scrollLeft === s)))); }"
+        )
+        # Past the 1rem mask that fades the row's edge: the whole chip is readable.
+        assert chips.first.bounding_box()["x"] >= 15
+    finally:
+        context.close()
