@@ -116,3 +116,26 @@ def test_on_a_phone_the_first_chip_keeps_clear_of_the_screen_edge(browser, feeds
         assert chips.first.bounding_box()["x"] >= 15
     finally:
         context.close()
+
+
+def test_search_says_where_it_looks_and_keeps_its_query_in_the_url(page, feeds, feedhub):
+    _tech(feeds, feedhub)
+    feedhub.add_category("Science", "science")
+    page.goto(feedhub.base_url + "/")
+    search = page.locator("#search")
+    expect(search).to_have_attribute("placeholder", "Search in all categories")
+    page.get_by_role("checkbox", name="Tech").check()
+    expect(search).to_have_attribute("placeholder", "Search in Tech")
+    search.fill("two")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]q=two(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]category=tech(&|$)"))
+    expect(page.locator("#articles > li.article")).to_have_count(1)
+    # Reloaded (or shared), the address gives the same search.
+    page.reload()
+    expect(search).to_have_value("two")
+    expect(page.locator("#articles > li.article")).to_have_count(1)
+    expect(page.locator("#articles > li.article")).to_contain_text("Tech two")
+    search.fill("")
+    search.press("Enter")
+    expect(page).not_to_have_url(re.compile(r"[?&]q="))

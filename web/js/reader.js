@@ -237,6 +237,8 @@ async function loadCategories() {
     const categories = await getCategories();
     chosen = picker.render(categories, chosen);
     setFeedCategories(categories);
+    categoryNames = new Map(categories.map((c) => [c.slug, c.name]));
+    describeSearch();
     saveChoice(chosen);
     page.state.drawCounts?.();
   } catch (error) {
@@ -248,20 +250,43 @@ async function loadCategories() {
 async function chooseCategories(slugs) {
   chosen = slugs;
   saveChoice(chosen);
+  describeSearch();
   stream?.stop();
   status.set("connecting");
   await loadList();
   startStream();
 }
 
+// Search looks in the chosen categories only: the box says so.
+let categoryNames = new Map();
+function describeSearch() {
+  const names = chosen.map((slug) => categoryNames.get(slug) || slug);
+  const where = names.length ? `in ${names.join(", ")}` : "in all categories";
+  $("#search").placeholder = `Search ${where}`;
+  $("#search").title = `Searches articles ${where}`;
+}
+
+// The query lives in the URL (?q=) beside the categories: a search can be reloaded,
+// bookmarked and shared.
+function keepQueryInUrl() {
+  const url = new URL(location.href);
+  if (query) url.searchParams.set("q", query);
+  else url.searchParams.delete("q");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+}
+
 function setUpSearch() {
   const form = $("#search-form");
   const input = $("#search");
   let timer = null;
+  input.value = new URLSearchParams(location.search).get("q") || "";
+  query = input.value.trim();
+  describeSearch();
   const run = () => {
     const value = input.value.trim();
     if (value === query) return;
     query = value;
+    keepQueryInUrl();
     loadList();
   };
   form.addEventListener("submit", (event) => {
