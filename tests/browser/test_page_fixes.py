@@ -139,3 +139,27 @@ def test_search_says_where_it_looks_and_keeps_its_query_in_the_url(page, feeds, 
     search.fill("")
     search.press("Enter")
     expect(page).not_to_have_url(re.compile(r"[?&]q="))
+
+
+def test_the_unread_view_drops_what_was_just_read(page, feeds, feedhub):
+    _tech(feeds, feedhub)
+    page.goto(feedhub.base_url + "/")
+    page.get_by_role("button", name="Sign in").click()
+    dialog = page.get_by_role("dialog", name="Sign in")
+    dialog.get_by_label("Name").fill("ann")
+    dialog.get_by_label("Password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    cards = page.locator("#articles > li.article")
+    page.get_by_role("button", name=re.compile("^Unread")).click()
+    expect(cards).to_have_count(2)
+    newest = cards.filter(has_text="Tech two")
+    newest.get_by_role("button", name=re.compile("^Mark read")).click()
+    expect(newest).to_have_class(re.compile(r"\bis-read\b"))
+    page.get_by_role("button", name="All articles").click()
+    expect(cards).to_have_count(2)
+    page.get_by_role("button", name=re.compile("^Unread")).click()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Tech one")
+    expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    expect(cards).to_have_count(1)  # the stream's catch-up did not bring it back

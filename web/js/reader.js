@@ -157,6 +157,9 @@ async function loadMore() {
 function accept(article) {
   if (query) return false; // search results are not mixed with live arrivals
   if (page.view === "starred") return false; // a new article is not starred yet
+  // The Unread view's catch-up brings every article after the newest unread one shown:
+  // the ones already read stay out.
+  if (page.view === "unread" && page.state.isRead(article.id)) return false;
   if (chosen.length && !chosen.includes(article.category)) return false;
   return true;
 }
@@ -175,6 +178,7 @@ async function catchUp(fromId) {
   let after = fromId;
   for (let pages = 0; pages < 20; pages += 1) {
     const batch = await getArticles({ categories: chosen, after, limit: PAGE });
+    if (page.view === "unread") await page.state.load?.(batch.map((a) => a.id));
     for (const article of batch) showNew(article, "catchup");
     if (batch.length < PAGE) return;
     after = batch[batch.length - 1].id;
