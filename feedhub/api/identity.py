@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from typing import Any, Literal, TypeAlias
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_from_bytes
 
 import msgspec
 from litestar.connection import ASGIConnection
@@ -188,7 +188,12 @@ class IdentityMiddleware:
                 return
         if self.readers.private and identity is None and not _is_open(path):
             if method in _SAFE and path in ("/", "/index.html"):
-                headers = [(b"location", b"/signin"), (b"content-length", b"0")]
+                # The sign-in page returns to this address (a category, a search) after.
+                query = bytes(scope.get("query_string") or b"")
+                target = b"/signin" + (
+                    b"?next=" + quote_from_bytes(b"/?" + query).encode() if query else b""
+                )
+                headers = [(b"location", target), (b"content-length", b"0")]
                 await send({"type": "http.response.start", "status": 303, "headers": headers})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return

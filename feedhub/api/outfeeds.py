@@ -44,6 +44,7 @@ def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[Art
     `xml_safe` (a control character in a category name made lxml refuse the document), and
     an article without a link (none, or a `javascript:` one dropped by the sanitizer) gets
     its text as `content`, since Atom (and feedgen) require a link or content per entry.
+    The document names itself as author when an entry has none (RFC 4287 4.1.1).
     """
     fg = FeedGenerator()
     fg.id(self_url)
@@ -51,6 +52,10 @@ def render_atom(title: str, self_url: str, home_url: str, articles: Sequence[Art
     fg.link(href=home_url, rel="alternate")
     fg.link(href=self_url, rel="self")
     fg.generator("feedhub")
+    if any(not (article.author and xml_safe(article.author)) for article in articles):
+        # RFC 4287 4.1.1: a feed names an author unless every entry does. The entries come
+        # from many feeds, so the author of the collection is this document itself.
+        fg.author(name=xml_safe(title) or "feedhub", uri=home_url)
     fg.updated(max((a.fetched_at for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC)))
     for article in articles:  # newest first, as the document lists them
         entry = fg.add_entry(order="append")

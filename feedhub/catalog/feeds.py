@@ -21,6 +21,7 @@ from feedhub.catalog.views import FeedChanges, FeedInfo, PushInfo
 from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
 from feedhub.core.urls import normalize_feed_url
 from feedhub.db.models import Article, Category, Feed, Tombstone, WebSubSubscription
+from feedhub.ingest.cadence import rescheduled_poll_at
 
 __all__ = [
     "Probe",
@@ -192,6 +193,12 @@ async def update_feed(
         values["title"] = change.title
     if change.poll_interval is not UNSET:
         values["poll_interval"] = change.poll_interval
+        feed = await session.get(Feed, feed_id)
+        if feed is not None:
+            values["next_poll_at"] = rescheduled_poll_at(
+                now, current=feed.next_poll_at, last_polled_at=feed.last_polled_at,
+                fixed_interval=change.poll_interval, error_count=feed.error_count,
+            )  # fmt: skip
     if change.enabled is not UNSET:
         values["enabled"] = change.enabled
         if change.enabled:

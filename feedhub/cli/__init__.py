@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
-        configure_logging(settings.log_level, settings.log_json)
+        configure_logging(settings.log_level, settings.log_json, access_log=settings.access_log)
         handler: Command = args.handler
         return handler(settings, args)
     except FeedhubError as exc:

@@ -48,9 +48,14 @@ class Throttled:
             self.last = now
 
 
-def configure_logging(level: str, as_json: bool) -> None:
+def configure_logging(level: str, as_json: bool, *, access_log: bool = False) -> None:
     """Replace the root handlers with one stderr handler; other libraries' loggers (uvicorn
-    is started with log_config=None) propagate to it."""
+    is started with log_config=None) propagate to it.
+
+    `access_log` is decided here, not only by uvicorn's own `access_log=False`: a
+    `--workers` worker runs this after uvicorn configured logging, and letting
+    uvicorn.access propagate again would log every request whatever the setting (uvicorn's
+    protocols log whenever that logger has a handler, its own or an ancestor's)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(_TEXT))
     root = logging.getLogger()
@@ -63,7 +68,11 @@ def configure_logging(level: str, as_json: bool) -> None:
     # Alembic lists its plugins at INFO when first imported (which a command now does
     # only when a migration may be due, after this setup): noise for our users.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every request at INFO ("HTTP Request: GET …"): a `feeds add` printed it
+    # among its answer, a server once per poll. Our fetch logs carry feed, URL and status.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        logger.propagate = access_log or name != "uvicorn.access"

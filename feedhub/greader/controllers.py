@@ -335,8 +335,10 @@ _HANDLERS: list[BaseRouteHandler] = [
 
 def greader_handlers() -> list[Router]:
     return [
+        # Listed in /schema once, under its own tag; the FreshRSS-style alias below is the
+        # same API again and would only double the document.
         Router(path="/", route_handlers=_HANDLERS, exception_handlers={_BadToken: _bad_token},
-               include_in_schema=False),
+               tags=["Google Reader API"]),
         Router(path="/api/greader.php", route_handlers=_HANDLERS,
                exception_handlers={_BadToken: _bad_token}, include_in_schema=False),
     ]  # fmt: skip

@@ -34,6 +34,7 @@ __all__ = [
     "plan_poll",
     "parse_retry_after",
     "rate_interval",
+    "rescheduled_poll_at",
 ]
 
 # Statuses on which Retry-After means "come back later" (RFC 9110 §10.2.3). On redirects it
@@ -327,3 +328,28 @@ def plan_poll(
     if retry_after > interval:
         interval, reason = retry_after, "Retry-After"
     return now + timedelta(seconds=interval * (1.0 + spread)), reason
+
+
+def rescheduled_poll_at(
+    now: datetime,
+    *,
+    current: datetime | None,
+    last_polled_at: datetime | None,
+    fixed_interval: int | None,
+    error_count: int,
+) -> datetime | None:
+    """When to poll a feed next after an operator changed its interval, as if its last poll
+    had been scheduled with the new setting: otherwise an edit waits out the old schedule.
+
+    - No next poll (a disabled feed) or a failing feed: unchanged. Backoff wins over any
+      interval in `next_poll_at` too, so the edit does not hammer a failing server.
+    - A fixed interval: the last poll plus that interval, or now when that is already past.
+    - Adaptive again (None), or never polled: at once, at the latest; that poll learns the
+      feed's rate and hints afresh, which an edit cannot know.
+    """
+    if current is None or error_count > 0:
+        return current
+    now = _utc(now)
+    if fixed_interval is None or last_polled_at is None:
+        return min(_utc(current), now)
+    return max(now, _utc(last_polled_at) + timedelta(seconds=fixed_interval))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import xml.sax
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -83,7 +84,10 @@ def parse_feed(
     raw_entries = parsed.get("entries") or []
     if not raw_entries:
         reason = _no_entries_reason(parsed)
-        raise EmptyFeedError(reason) if parsed.get("version") else ParseError(reason)
+        # feedparser names the version from the root element even when the XML breaks
+        # before the first entry: such a document is broken, not an empty feed.
+        empty = parsed.get("version") and not _broken_xml(parsed)
+        raise EmptyFeedError(reason) if empty else ParseError(reason)
 
     feed = parsed.get("feed", {})
     # The newest N only, chosen before any sanitizing: one 10 MB document of 190,000 items
@@ -116,7 +120,19 @@ def _check_entity_expansion(body: bytes) -> None:
             raise ParseError("refused: the document's XML entities expand too far (entity bomb)")
 
 
+def _broken_xml(parsed: Any) -> str | None:
+    """How the document fails to be well-formed XML, if it does."""
+    exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if not isinstance(exc, xml.sax.SAXParseException):
+        return None  # e.g. a declared encoding overridden: harmless
+    # Not the line and column: they count in feedparser's rewritten copy (it adds an XML
+    # declaration), not in the document the publisher can look at.
+    return str(exc.getMessage())
+
+
 def _no_entries_reason(parsed: Any) -> str:
+    if (broken := _broken_xml(parsed)) is not None:
+        return f"not a feed: the XML is broken ({broken})"
     if parsed.get("bozo") and not parsed.get("version"):
         exc = parsed.get("bozo_exception")
         return f"not a feed: {exc}" if exc else "not a feed: the document could not be read"

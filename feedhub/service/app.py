@@ -154,7 +154,7 @@ def app_from_env() -> Litestar:
     kept admin token when it came from the data directory, so a rotation reaches them."""
     settings = Settings.from_env()
     # A spawned worker did not run the CLI's logging setup (uvicorn runs with log_config=None).
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, access_log=settings.access_log)
     token_file = None
     if settings.worker_token_file and settings.admin_token:
         token_file = TokenFile(Path(settings.worker_token_file), settings.admin_token)

@@ -145,6 +145,7 @@ def seed(server: FeedhubServer, feeds: FeedServer) -> dict[str, int]:
             server.wait_for_articles(1, category=slug)
     server.wait_for_articles(len(everything))
     server.add_user("ann", PASSWORD)
+    server.add_user("root", PASSWORD, role="admin")
     return ids
 
 
@@ -153,7 +154,8 @@ def _published(entry: dict[str, str]) -> float:
 
 
 def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path) -> list[Path]:
-    paths = [out_dir / f"{view}-{scheme}-{size}.png" for view in ("signin", "list", "reading")]
+    views = ("signin", "list", "reading", "account", "admin-users")
+    paths = [out_dir / f"{view}-{scheme}-{size}.png" for view in views]
     with tempfile.TemporaryDirectory() as tmp:
         server = FeedhubServer(Path(tmp)).start()
         try:
@@ -201,6 +203,33 @@ def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path
             page.locator("#reading-title").evaluate("(h) => h.blur()")
             page.wait_for_timeout(300)
             page.screenshot(path=paths[2])
+
+            # The account dialog: the secret feed URL with its rotate button, the sessions.
+            page.goto(server.base_url + "/")
+            page.get_by_role("button", name="Account: ann").click()
+            account = page.get_by_role("dialog", name="Account")
+            expect(account.get_by_label("Your secret feed URL")).to_have_value(re.compile("key="))
+            account.get_by_label("Your secret feed URL").evaluate("(i) => i.blur()")
+            page.wait_for_timeout(300)
+            page.screenshot(path=paths[3])
+            context.close()
+
+            # The admin page, opened by a signed-in admin (no token): its users section.
+            context = browser.new_context(color_scheme=scheme, **SHOTS[size])
+            page = context.new_page()
+            page.goto(server.base_url + "/")
+            page.get_by_role("button", name="Sign in").click()
+            dialog = page.get_by_role("dialog", name="Sign in")
+            dialog.get_by_label("Name").fill("root")
+            dialog.get_by_label("Password").fill(PASSWORD)
+            dialog.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("button", name="Account: root")).to_be_visible()
+            page.goto(server.base_url + "/admin")
+            expect(page.locator("#users tbody tr")).to_have_count(2)
+            page.locator("#users-heading").scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, -80)")
+            page.wait_for_timeout(300)
+            page.screenshot(path=paths[4])
             context.close()
         finally:
             server.stop()

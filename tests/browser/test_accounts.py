@@ -188,6 +188,7 @@ def test_mark_all_read_leaves_an_article_arriving_meanwhile_unread(page, site, f
         route.continue_()
 
     page.route("**/api/me/mark-all-read", arrive_then_continue)
+    page.once("dialog", lambda confirm: confirm.accept())  # it asks first
     page.get_by_role("button", name="Mark all read").click()
     expect(titles(page).first).to_have_text("Tech four")  # it arrived live
     expect(card(page, "Tech one")).to_have_class(re.compile(r"\bis-read\b"))
@@ -219,6 +220,7 @@ def test_a_change_in_one_browser_appears_live_in_another(browser, site, feedhub)
             card(b, "Science one").get_by_role("button", name=re.compile("^Star"))
         ).to_have_attribute("aria-pressed", "true", timeout=3000)
         # Mark all read on one: the other follows (cards and counts).
+        a.once("dialog", lambda confirm: confirm.accept())
         a.get_by_role("button", name="Mark all read").click()
         expect(b.locator("#articles > li.article.is-read")).to_have_count(4, timeout=3000)
         expect(chip_count(b, "Tech")).to_have_count(0)

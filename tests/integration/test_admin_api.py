@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -173,9 +174,21 @@ async def test_feed_crud_refresh_and_public_reads(
     )
     assert r.status_code == 200 and r.json()["title"] == "Mine"
     assert r.json()["poll_interval"] == 600
+    _assert_polls_within(r.json(), 600)
+    r = await client.patch(f"/api/admin/feeds/{feed_id}", json={"poll_interval": 60}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["poll_interval"] == 60
+    _assert_polls_within(r.json(), 60)
     assert (await client.delete(f"/api/admin/feeds/{feed_id}", headers=AUTH)).status_code == 204
     assert (await client.get(f"/api/admin/feeds/{feed_id}", headers=AUTH)).status_code == 404
     assert (await client.get("/api/articles")).json() == []
+
+
+def _assert_polls_within(feed: dict[str, Any], seconds: int) -> None:
+    """An edited interval takes effect at once: the next poll is at most `seconds` after
+    the last one (or now, when that is already past), not where the old schedule put it."""
+    last = datetime.fromisoformat(feed["last_polled_at"])
+    planned = datetime.fromisoformat(feed["next_poll_at"])
+    assert planned <= max(last + timedelta(seconds=seconds), datetime.now(UTC)), feed
 
 
 async def test_articles_pagination_and_catch_up(
@@ -205,7 +218,12 @@ async def test_health_schema_and_pages(client: AsyncTestClient[Any]) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert "feedhub_stream_subscribers" in r.json()
-    assert (await client.get("/schema/openapi.json")).status_code == 200
+    schema = await client.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    # The Google Reader API is listed once (not again under its /api/greader.php alias).
+    paths = schema.json()["paths"]
+    assert {"/accounts/ClientLogin", "/reader/api/0/subscription/list"} <= set(paths)
+    assert not [path for path in paths if path.startswith("/api/greader.php")]
     assert "<html" in (await client.get("/")).text.lower()
     admin = await client.get("/admin")
     assert "<html" in admin.text.lower() and admin.headers["content-type"].startswith("text/html")

@@ -155,7 +155,7 @@ async def test_workers_share_one_port_streams_and_metrics(
 ) -> None:
     """`serve --workers 2`: streams on both workers get the article once; /metrics from any
     worker adds up every worker's values (prometheus-client's multiprocess mode); the
-    workers keep the configured request deadlines."""
+    workers keep the configured request deadlines and the access-log setting."""
     env = cluster_env(
         pg_url, redis_url, FEEDHUB_TICK_SECONDS="3600", FEEDHUB_HEADER_TIMEOUT_SECONDS="1"
     )
@@ -184,6 +184,8 @@ async def test_workers_share_one_port_streams_and_metrics(
     finally:
         for s in streams:
             await s.close()
+    # FEEDHUB_ACCESS_LOG is unset: the workers log no request, as one process logs none.
+    assert "uvicorn.access" not in server.log(), server.log()[-2000:]
 
 
 async def test_cli_poll_rings_the_shared_bus(

@@ -15,6 +15,7 @@ from feedhub.ingest.cadence import (
     next_poll_at,
     parse_retry_after,
     rate_interval,
+    rescheduled_poll_at,
 )
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -246,3 +247,35 @@ def test_custom_limits_are_used() -> None:
 
 def test_an_expires_date_beyond_datetime_is_no_hint() -> None:
     assert cache_hint({"expires": "Fri, 31 Dec 9999 23:59:59 -0100"}, datetime.now(UTC)) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "last_polled", "fixed", "errors", "expected"),
+    [
+        # Adaptive 1 h 45 min away, now every 60 s, last polled 30 s ago: 30 s from now.
+        (at(6300), at(-30), 60, 0, at(30)),
+        # Last polled 10 min ago: a 60 s interval is already past, so at once.
+        (at(6300), at(-600), 60, 0, NOW),
+        # A longer interval moves a near poll out: the operator asked for fewer polls.
+        (at(60), at(-30), 3600, 0, at(3570)),
+        # Back to adaptive: at once (that poll learns the rate), never later than planned.
+        (at(6300), at(-30), None, 0, NOW),
+        (at(-5), at(-30), None, 0, at(-5)),
+        # Never polled yet: the first poll stays where it is (due at once from insert).
+        (at(0), None, 600, 0, NOW),
+        # Failing: the backoff stands; disabled (no next poll): nothing to schedule.
+        (at(1920), at(-30), 60, 3, at(1920)),
+        (None, at(-30), 60, 0, None),
+    ],
+)
+def test_an_edited_interval_reschedules_from_the_last_poll(
+    current: datetime | None,
+    last_polled: datetime | None,
+    fixed: int | None,
+    errors: int,
+    expected: datetime | None,
+) -> None:
+    got = rescheduled_poll_at(
+        NOW, current=current, last_polled_at=last_polled, fixed_interval=fixed, error_count=errors
+    )
+    assert got == expected

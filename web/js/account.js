@@ -6,6 +6,7 @@ import { ApiError, request, setStickyHeader } from "./api.js";
 import { LocalMarks } from "./marks.js";
 import { ServerState } from "./state.js";
 import { relativeTime } from "./time.js";
+import { setUpFeedKey, showFeedKey } from "./feedkey.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -30,11 +31,13 @@ function signedOut() {
   $("#mark-all").hidden = true;
   hooks.setState(new LocalMarks());
   hooks.drawCounts(null);
+  showFeedKey(null);
 }
 
 function signedIn(answer) {
   session = answer;
   setStickyHeader("X-CSRF-Token", answer.csrf_token);
+  showFeedKey(answer.feed_key);
   const account = $("#account");
   account.textContent = answer.user.name;
   account.setAttribute("aria-label", `Account: ${answer.user.name}`);
@@ -157,6 +160,7 @@ export async function startAccount(pageHooks) {
   hooks = pageHooks;
   wireDialog($("#sign-in-dialog"));
   wireDialog($("#account-dialog"));
+  setUpFeedKey({ announce: pageHooks.announce, showMessage: pageHooks.showMessage });
   $("#sign-in").addEventListener("click", () => {
     $("#sign-in-error").hidden = true;
     $("#sign-in-dialog").showModal();

@@ -1,13 +1,16 @@
-// The admin page: token in sessionStorage; feeds with health, searched, filtered and paged
-// in memory (a thousand feeds are one request and 50 rows in the DOM); edit, move, pause,
-// refresh, delete; categories; OPML import and export. Errors: a sentence, details behind.
+// The admin page: an admin signed in on the reading page is let in by their session cookie
+// (state changes carry its CSRF token); otherwise the admin token, kept in sessionStorage.
+// Feeds with health, searched, filtered and paged in memory (a thousand feeds are one
+// request and 50 rows in the DOM); edit, move, pause, refresh, delete; categories; users;
+// OPML import and export. Errors: a sentence, details behind.
 
-import { request } from "./api.js";
+import { request, setStickyHeader } from "./api.js";
 import { categoryItem, categoryOption, feedRow } from "./admin-view.js";
 import { errorNodes } from "./admin-errors.js";
 import { filterFeeds, pageOf } from "./admin-filter.js";
 import { editFeed, renameCategory } from "./admin-dialogs.js";
 import { drawReport, exportAll, importFile } from "./admin-opml.js";
+import { usersSection } from "./admin-users.js";
 
 const TOKEN_KEY = "feedhub.adminToken";
 const $ = (selector) => document.querySelector(selector);
@@ -18,8 +21,9 @@ const noticeBox = $("#notice");
 let categories = [];
 let feeds = [];
 let page = 1;
+let account = null; // the signed-in admin's name, when the session cookie lets us in
 
-const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+const token = () => (account ? "" : sessionStorage.getItem(TOKEN_KEY) || "");
 const admin = (method, path, body, extra = {}) =>
   request(method, `/api/admin${path}`, { token: token(), body, ...extra });
 const categoryName = (slug) => categories.find((c) => c.slug === slug)?.name ?? slug;
@@ -38,7 +42,15 @@ function showNotice(text) {
 
 function signedIn(yes) {
   panel.hidden = !yes;
-  $("#sign-out").hidden = !yes;
+  $("#sign-out").hidden = !yes || Boolean(account);
+  $("#token-form").hidden = Boolean(account) && yes;
+  const line = $("#account");
+  line.textContent = account && yes ? `Signed in as ${account} (admin). ` : "";
+  if (account && yes) {
+    const back = Object.assign(document.createElement("a"), { href: "/", textContent: "Sign out on the reading page." });
+    line.append(back);
+  }
+  line.hidden = !(account && yes);
 }
 
 // Runs one API action with its button disabled; a 401 signs the page out.
@@ -47,7 +59,13 @@ async function act(control, fn) {
   try {
     await fn();
   } catch (error) {
-    if (error.status === 401 || error.status === 403) {
+    if ((error.status === 401 || error.status === 403) && account) {
+      // The session ended or lost its admin role: back to the token form.
+      account = null;
+      setStickyHeader("X-CSRF-Token", null);
+      signedIn(false);
+      showError(`The server refused your session (${error.detail}); sign in again or use the admin token`);
+    } else if (error.status === 401 || error.status === 403) {
       sessionStorage.removeItem(TOKEN_KEY);
       signedIn(false);
       showError(`The server refused the admin token (${error.detail})`);
@@ -89,15 +107,32 @@ function drawFeeds() {
   $(".pager").hidden = view.pages <= 1;
 }
 
+const users = usersSection({ admin, act: (control, fn) => act(control, fn), notice: showNotice, me: () => account });
+
 async function loadAll() {
   let push;
   [feeds, categories, push] = await Promise.all([
     admin("GET", "/feeds"), request("GET", "/api/categories"), admin("GET", "/push"),
   ]);
   $("#push-status").textContent = `WebSub push ${push.status}`;
+  await users.load();
   drawCategories();
   drawFeeds();
   signedIn(true);
+}
+
+// A signed-in admin needs no token: their cookie and CSRF token work on the admin API.
+async function accountSignIn() {
+  let session;
+  try {
+    session = await request("GET", "/api/session");
+  } catch {
+    return false; // private mode without a session, or the server is away: the token form
+  }
+  if (!session.user || session.user.role !== "admin") return false;
+  account = session.user.name;
+  setStickyHeader("X-CSRF-Token", session.csrf_token);
+  return true;
 }
 
 async function reloadFeeds() {
@@ -230,7 +265,11 @@ $("#opml-form").addEventListener("submit", (event) => {
 
 $("#opml-export").addEventListener("click", (event) => act(event.currentTarget, () => exportAll(admin)));
 
-if (token()) {
-  $("#token").value = token();
-  act(null, loadAll);
-}
+act(null, async () => {
+  if (await accountSignIn()) {
+    await loadAll();
+  } else if (token()) {
+    $("#token").value = token();
+    await loadAll();
+  }
+});

@@ -9,6 +9,7 @@ import { setUpCommands } from "./commands.js";
 import { LocalMarks } from "./marks.js";
 import { Marking } from "./marking.js";
 import { Notifier } from "./notify.js";
+import { setFeedCategories } from "./outfeeds.js";
 import { ReadingView, articleIdInHash } from "./reading.js";
 import { ScrollMarker } from "./scrolling.js";
 import { Selection } from "./selection.js";
@@ -156,6 +157,9 @@ async function loadMore() {
 function accept(article) {
   if (query) return false; // search results are not mixed with live arrivals
   if (page.view === "starred") return false; // a new article is not starred yet
+  // The Unread view's catch-up brings every article after the newest unread one shown:
+  // the ones already read stay out.
+  if (page.view === "unread" && page.state.isRead(article.id)) return false;
   if (chosen.length && !chosen.includes(article.category)) return false;
   return true;
 }
@@ -174,6 +178,7 @@ async function catchUp(fromId) {
   let after = fromId;
   for (let pages = 0; pages < 20; pages += 1) {
     const batch = await getArticles({ categories: chosen, after, limit: PAGE });
+    if (page.view === "unread") await page.state.load?.(batch.map((a) => a.id));
     for (const article of batch) showNew(article, "catchup");
     if (batch.length < PAGE) return;
     after = batch[batch.length - 1].id;
@@ -235,6 +240,9 @@ async function loadCategories() {
   try {
     const categories = await getCategories();
     chosen = picker.render(categories, chosen);
+    setFeedCategories(categories);
+    categoryNames = new Map(categories.map((c) => [c.slug, c.name]));
+    describeSearch();
     saveChoice(chosen);
     page.state.drawCounts?.();
   } catch (error) {
@@ -246,20 +254,43 @@ async function loadCategories() {
 async function chooseCategories(slugs) {
   chosen = slugs;
   saveChoice(chosen);
+  describeSearch();
   stream?.stop();
   status.set("connecting");
   await loadList();
   startStream();
 }
 
+// Search looks in the chosen categories only: the box says so.
+let categoryNames = new Map();
+function describeSearch() {
+  const names = chosen.map((slug) => categoryNames.get(slug) || slug);
+  const where = names.length ? `in ${names.join(", ")}` : "in all categories";
+  $("#search").placeholder = `Search ${where}`;
+  $("#search").title = `Searches articles ${where}`;
+}
+
+// The query lives in the URL (?q=) beside the categories: a search can be reloaded,
+// bookmarked and shared.
+function keepQueryInUrl() {
+  const url = new URL(location.href);
+  if (query) url.searchParams.set("q", query);
+  else url.searchParams.delete("q");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+}
+
 function setUpSearch() {
   const form = $("#search-form");
   const input = $("#search");
   let timer = null;
+  input.value = new URLSearchParams(location.search).get("q") || "";
+  query = input.value.trim();
+  describeSearch();
   const run = () => {
     const value = input.value.trim();
     if (value === query) return;
     query = value;
+    keepQueryInUrl();
     loadList();
   };
   form.addEventListener("submit", (event) => {

@@ -2,6 +2,13 @@
 const form = document.getElementById("signin");
 const message = document.getElementById("signin-message");
 
+// Where the visitor was going (`?next=`, set by the server's redirect): a path of this
+// site only, never another origin ("//host", "/\\host").
+function returnAddress() {
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  return /^\/(?![/\\])/.test(next) ? next : "/";
+}
+
 function show(text) {
   message.textContent = text;
   message.hidden = false;
@@ -26,7 +33,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (response.ok) {
-    window.location.assign("/");
+    window.location.assign(returnAddress());
   } else if (response.status === 429) {
     const wait = response.headers.get("Retry-After") || "a few";
     show(`Too many failed attempts: wait ${wait} seconds.`);

@@ -19,9 +19,11 @@ export function setUpToolbar(hooks) {
     const state = hooks.state();
     const uptoId = hooks.newestShownId();
     if (!state.signedIn || !uptoId) return;
+    const categories = hooks.chosen();
+    const where = categories.length ? `in ${categories.length === 1 ? "this category" : "these categories"}` : "in every category";
+    if (!window.confirm(`Mark every article ${where} as read, up to the newest one shown?`)) return;
     button.disabled = true;
     try {
-      const categories = hooks.chosen();
       await state.markAllRead({ categories, uptoId });
       const scopes = categories.length ? categories.map((category) => ({ category })) : [{}];
       for (const scope of scopes) state.markCovered(hooks.items(), { ...scope, upto_id: uptoId });

@@ -1,0 +1,106 @@
+// The users section of the admin page: list, add, change role, reset password, remove,
+// through /api/admin/users (the admin token, or a signed-in admin's cookie and CSRF token).
+
+const $ = (selector) => document.querySelector(selector);
+
+function cell(label, ...children) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.append(...children);
+  return td;
+}
+
+function button(action, text, label) {
+  const b = Object.assign(document.createElement("button"), {
+    type: "button",
+    className: "button button-quiet",
+    textContent: text,
+  });
+  b.dataset.action = action;
+  b.setAttribute("aria-label", label);
+  return b;
+}
+
+function userRow(user, me) {
+  const tr = document.createElement("tr");
+  tr.dataset.name = user.name;
+  const since = Object.assign(document.createElement("time"), {
+    dateTime: user.created_at,
+    textContent: new Date(user.created_at).toLocaleDateString(),
+  });
+  const other = user.role === "admin" ? "reader" : "admin";
+  const actions = [
+    button("role", `Make ${other}`, `Make ${user.name} ${other === "admin" ? "an admin" : "a reader"}`),
+    button("password", "Reset password", `Reset the password of ${user.name}`),
+    button("remove", "Remove", `Remove ${user.name}`),
+  ];
+  // Signed in with an account: that account cannot demote or remove itself from here.
+  if (user.name === me) for (const b of [actions[0], actions[2]]) b.disabled = true;
+  tr.append(
+    cell("Name", user.name),
+    cell("Role", user.role),
+    cell("Since", since),
+    cell("Actions", Object.assign(document.createElement("div"), { className: "row-actions" })),
+  );
+  tr.lastChild.firstChild.append(...actions);
+  return tr;
+}
+
+// `admin(method, path, body)` sends the request; `act(control, fn)` runs it with errors
+// shown; `notice(text)` says what was done; `me()` is the signed-in account's name or null.
+export function usersSection({ admin, act, notice, me }) {
+  let users = [];
+  const path = (name) => `/users/${encodeURIComponent(name)}`;
+
+  function draw() {
+    $("#users tbody").replaceChildren(...users.map((user) => userRow(user, me())));
+  }
+
+  async function load() {
+    users = await admin("GET", "/users");
+    draw();
+  }
+
+  $("#add-user-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const fields = event.currentTarget.elements;
+    const body = { name: fields.name.value.trim(), password: fields.password.value, role: fields.role.value };
+    act(event.submitter, async () => {
+      const user = await admin("POST", "/users", body);
+      fields.name.value = "";
+      fields.password.value = "";
+      await load();
+      notice(`Added ${user.name} (${user.role}).`);
+    });
+  });
+
+  $("#users").addEventListener("click", (event) => {
+    const control = event.target.closest("button[data-action]");
+    if (!control) return;
+    const user = users.find((u) => u.name === control.closest("tr").dataset.name);
+    if (!user) return;
+    const actions = {
+      async role() {
+        const role = user.role === "admin" ? "reader" : "admin";
+        await admin("PATCH", path(user.name), { role });
+        await load();
+        notice(`${user.name} is now ${role === "admin" ? "an admin" : "a reader"}.`);
+      },
+      async password() {
+        const password = window.prompt(`New password for ${user.name} (at least 8 characters):`);
+        if (!password) return;
+        await admin("PATCH", path(user.name), { password });
+        notice(`Set a new password for ${user.name}; every session of theirs is signed out.`);
+      },
+      async remove() {
+        if (!window.confirm(`Remove ${user.name}, with their read and starred marks?`)) return;
+        await admin("DELETE", path(user.name));
+        await load();
+        notice(`Removed ${user.name}.`);
+      },
+    };
+    act(control, actions[control.dataset.action]);
+  });
+
+  return { load };
+}
