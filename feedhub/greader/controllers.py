@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -50,6 +51,7 @@ AnyRequest = Request[Any, Any, Any]
 _JSON = "application/json"
 MAX_ITEMS = 1000
 MAX_IDS = 10_000
+_TICK = timedelta(microseconds=1)  # `ot` is inclusive, `nt` exclusive
 
 
 async def _page(
@@ -59,13 +61,20 @@ async def _page(
     """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
     stream = _stream(stream_raw)
     limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
-    published_from = _int(params, "ot", protocol.parse_seconds)
-    published_to = _int(params, "nt", protocol.parse_seconds)
+    arrived_from = _int(params, "ot", protocol.parse_seconds)
+    arrived_before = _int(params, "nt", protocol.parse_seconds)
     scope = await service.scope_for(session, stream)
     if scope is None:
         return stream, [], None
     scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
-    scope = replace(scope, published_from=published_from, published_to=published_to)
+    # On arrival, not publication: an article published two days ago and stored now is
+    # new to an app that synced five seconds ago (NetNewsWire asks `ot=<last sync>`).
+    if arrived_from is not None:
+        after = await state.bound_for_time(session, arrived_from - _TICK)
+        scope = replace(scope, after_id=after)
+    if arrived_before is not None:
+        upto = await state.bound_for_time(session, arrived_before - _TICK)
+        scope = replace(scope, upto_id=upto)
     items = await list_items(
         session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
         limit=limit + 1, with_content=with_content,

@@ -4,7 +4,7 @@ publication date)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.db.models import Article, Feed
+from feedhub.greader.protocol import READING_LIST
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import google_login
 
@@ -73,3 +74,34 @@ async def test_items_carry_enclosures_and_a_player(
     entry = ElementTree.fromstring(r.content).find("a:entry", ns)
     assert entry is not None
     assert "<audio" in (entry.findtext("a:content", namespaces=ns) or "")
+
+
+async def test_ot_and_nt_are_on_arrival_not_publication(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    # published two days ago, stored now; and one published "now" but stored long ago
+    late = await _add(sessions, title="late", published=now - timedelta(days=2), fetched=now)
+    async with sessions() as session:
+        early = await session.get(Article, 1)
+        assert early is not None
+        early.published_at = now
+        await session.commit()
+    auth = await google_login(client)
+    since = int((now - timedelta(seconds=5)).timestamp())
+
+    async def ids(path: str, **params: Any) -> list[int]:
+        r = await client.get(f"{API}/{path}", params={"n": 100, **params}, headers=auth)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if "itemRefs" in body:
+            return [int(ref["id"]) for ref in body["itemRefs"]]
+        return [int(i["id"].rsplit("/", 1)[1], 16) for i in body["items"]]
+
+    # NetNewsWire's incremental sync: what arrived since the last one
+    assert await ids("stream/items/ids", s=READING_LIST, ot=since) == [late]
+    assert await ids(f"stream/contents/{READING_LIST}", ot=since) == [late]
+    assert await ids("stream/items/ids", s="feed/1", ot=since, r="o") == [late]
+    # nt: what had arrived before; the back-dated arrival is not there, article 1 is
+    assert await ids("stream/items/ids", s=READING_LIST, nt=since) == list(range(10, 0, -1))
+    assert await ids("stream/items/ids", s=READING_LIST, ot=since + 60) == []
