@@ -69,7 +69,9 @@ def item_json(item: Item) -> dict[str, Any]:
         "timestampUsec": str(fetched),
         "published": int(item.published_at.timestamp()),
         "updated": int(item.published_at.timestamp()),
-        "title": item.title,
+        # Markup-escaped as Google Reader served titles: apps render them as HTML (a plain
+        # "Vector<T>" would lose "<T>" there), and decode the entities for their lists.
+        "title": escape(item.title, quote=False),
         "canonical": [{"href": item.url}] if item.url else [],
         "alternate": links,
         "summary": {"direction": "ltr", "content": body},

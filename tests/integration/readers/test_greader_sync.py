@@ -105,3 +105,19 @@ async def test_ot_and_nt_are_on_arrival_not_publication(
     # nt: what had arrived before; the back-dated arrival is not there, article 1 is
     assert await ids("stream/items/ids", s=READING_LIST, nt=since) == list(range(10, 0, -1))
     assert await ids("stream/items/ids", s=READING_LIST, ot=since + 60) == []
+
+
+async def test_plain_titles_are_escaped_for_apps(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    article = await _add(sessions, title="Vector<T> & Why <canvas> matters", published=now,
+                         fetched=now)  # fmt: skip
+    auth = await google_login(client)
+    r = await client.post(f"{API}/stream/items/contents", headers=auth, data={"i": str(article)})
+    assert r.json()["items"][0]["title"] == "Vector&lt;T&gt; &amp; Why &lt;canvas&gt; matters"
+    r = await client.get("/reader/atom/feed%2F1", params={"n": 1}, headers=auth)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entry = ElementTree.fromstring(r.content).find("a:entry", ns)
+    assert entry is not None
+    assert entry.findtext("a:title", namespaces=ns) == "Vector<T> & Why <canvas> matters"
