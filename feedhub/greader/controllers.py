@@ -40,8 +40,9 @@ from feedhub.greader.http import (
     text_response as _text,
 )
 from feedhub.greader.render import atom_stream, item_json
-from feedhub.readers import accounts, state
+from feedhub.readers import state
 from feedhub.readers.accounts import UserInfo
+from feedhub.readers.app_sessions import open_app_session
 from feedhub.readers.queries import Scope, list_items
 from feedhub.readers.state import AllRead, StateChange
 
@@ -97,7 +98,7 @@ async def client_login(
     except AuthError:
         return _text("Error=BadAuthentication\n", 401)
     agent = request.headers.get("user-agent")
-    token, _ = await accounts.open_session(session, user, "api", agent, readers.clock())
+    token = await open_app_session(session, user, password, agent, readers.clock())
     if params.get("output") == "json":
         return _json({"SID": token, "LSID": "null", "Auth": token})
     return _text(f"SID={token}\nLSID=null\nAuth={token}\n")

@@ -38,6 +38,7 @@ __all__ = [
     "list_sessions",
     "list_users",
     "open_session",
+    "prune_sessions",
     "resolve_session",
     "revoke_session",
     "rotate_feed_key",
@@ -50,9 +51,13 @@ ROLES = ("reader", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 # A session unused this long is gone; last_seen_at is written at most every TOUCH_EVERY.
 SESSION_IDLE = timedelta(days=30)
-TOUCH_EVERY = timedelta(minutes=5)
-# Sessions kept per user and kind ("web", "api"); the least recently used go first.
+TOUCH_EVERY = timedelta(minutes=1)
+# Sessions kept per user and kind ("web", "api"); the least recently used go first, but
+# never one used within IN_USE (a burst of sign-ins must not log out the app syncing now)
+# unless there are more than HARD_CAP.
 MAX_SESSIONS = 20
+IN_USE = timedelta(hours=1)
+HARD_CAP = 100
 
 
 @functools.cache
@@ -244,24 +249,7 @@ async def open_session(
     newest MAX_SESSIONS: apps such as newsboat sign in again on every start, and a token
     nobody uses again would otherwise stay forever.
     """
-    await session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id, UserSession.last_seen_at < now - SESSION_IDLE
-        )
-    )
-    keep = (
-        select(UserSession.id)
-        .where(UserSession.user_id == user.id, UserSession.kind == kind)
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
-        .limit(MAX_SESSIONS - 1)
-    )
-    await session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id,
-            UserSession.kind == kind,
-            UserSession.id.not_in(keep.scalar_subquery()),
-        )
-    )
+    await prune_sessions(session, user.id, kind, now)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         user_id=user.id,
@@ -277,6 +265,31 @@ async def open_session(
     return token, SessionInfo(
         row.id, user, kind, row.csrf_token, row.user_agent, row.created_at, row.last_seen_at
     )
+
+
+async def prune_sessions(session: AsyncSession, user_id: int, kind: str, now: datetime) -> None:
+    """Before a new session: forget the idle ones, and of this kind keep the newest
+    MAX_SESSIONS - 1 plus any used within IN_USE (HARD_CAP - 1 at most)."""
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.last_seen_at < now - SESSION_IDLE
+        )
+    )
+    for cap, spared in ((MAX_SESSIONS, now - IN_USE), (HARD_CAP, None)):
+        keep = (
+            select(UserSession.id)
+            .where(UserSession.user_id == user_id, UserSession.kind == kind)
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+            .limit(cap - 1)
+        )
+        doomed = delete(UserSession).where(
+            UserSession.user_id == user_id,
+            UserSession.kind == kind,
+            UserSession.id.not_in(keep.scalar_subquery()),
+        )
+        if spared is not None:
+            doomed = doomed.where(UserSession.last_seen_at < spared)
+        await session.execute(doomed)
 
 
 async def resolve_session(

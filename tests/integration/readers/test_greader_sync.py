@@ -9,13 +9,14 @@ from typing import Any
 from xml.etree import ElementTree
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from feedhub.db.models import Article, Feed
+from feedhub.db.models import Article, Feed, User, UserSession
 from feedhub.greader.protocol import READING_LIST
+from feedhub.readers.passwords import hash_password
 from tests.conftest import BOTH_DATABASES
-from tests.integration.readers.conftest import google_login
+from tests.integration.readers.conftest import PASSWORD, google_login
 
 pytestmark = BOTH_DATABASES
 
@@ -121,3 +122,45 @@ async def test_plain_titles_are_escaped_for_apps(
     entry = ElementTree.fromstring(r.content).find("a:entry", ns)
     assert entry is not None
     assert entry.findtext("a:title", namespaces=ns) == "Vector<T> & Why <canvas> matters"
+
+
+async def _login(client: Client, agent: str) -> str:
+    r = await client.post(
+        "/accounts/ClientLogin", data={"Email": "ann", "Passwd": PASSWORD},
+        headers={"User-Agent": agent},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    return dict(line.split("=", 1) for line in r.text.splitlines())["Auth"]
+
+
+async def test_app_sessions_are_reused_and_never_evicted_while_in_use(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    in_use = await _login(client, "NetNewsWire (RSS Reader; https://netnewswire.com/)")
+    auth = {"Authorization": f"GoogleLogin auth={in_use}"}
+    assert (await client.get(f"{API}/user-info", headers=auth)).status_code == 200
+    # newsboat signs in on every launch: the same client gets the same token back
+    again = {await _login(client, "newsboat/2.21") for _ in range(25)}
+    assert len(again) == 1
+    # 25 other clients (scripts, devices) sign in: the one syncing now stays signed in
+    for n in range(25):
+        await _login(client, f"script/{n}")
+    assert (await client.get(f"{API}/user-info", headers=auth)).status_code == 200
+    assert await _login(client, "NetNewsWire (RSS Reader; https://netnewswire.com/)") == in_use
+    async with sessions() as session:
+        kept = await session.scalar(
+            select(func.count()).select_from(UserSession).where(UserSession.kind == "api")
+        )
+    assert kept == 27  # one each: none piled up, none in use evicted
+
+
+async def test_a_password_change_gives_apps_a_new_token(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    before = await _login(client, "newsboat/2.21")
+    async with sessions() as session:
+        user = await session.scalar(select(User).where(User.name == "ann"))
+        assert user is not None
+        user.password_hash = hash_password(PASSWORD)  # the same password, hashed anew
+        await session.commit()
+    assert await _login(client, "newsboat/2.21") != before
