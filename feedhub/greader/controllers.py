@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import ReadersDep
+from feedhub.catalog.opml import export_opml
 from feedhub.core.errors import AuthError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
@@ -116,7 +117,8 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
     user, _ = _caller(request)
     return _json({
         "userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
-        "userEmail": user.name, "isBloggerUser": False,
+        # feedhub keeps no e-mail address: a name that is one, else nothing.
+        "userEmail": user.name if "@" in user.name else "", "isBloggerUser": False,
         "signupTimeSec": int(user.created_at.timestamp()), "isMultiLoginEnabled": False,
     })  # fmt: skip
 
@@ -134,6 +136,17 @@ async def subscription_list(request: AnyRequest, session: SessionDep) -> Respons
         }
         for s in subscriptions
     ]})  # fmt: skip
+
+
+@get("/reader/api/0/subscription/export")
+async def subscription_export(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+    """Every feed as OPML, as FreshRSS exports them for an app (readers see the same list
+    in subscription/list)."""
+    _caller(request)
+    return Response(
+        await export_opml(session), media_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
+    )  # fmt: skip
 
 
 @get("/reader/api/0/tag/list")
@@ -285,7 +298,8 @@ async def quickadd(
     feed = await edit_subscription(
         request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
     )
-    return _json({"query": url, "numResults": 1, "streamId": f"feed/{feed}"})
+    title = await service.feed_title(session, feed)
+    return _json({"query": url, "numResults": 1, "streamId": f"feed/{feed}", "streamName": title})
 
 
 @post("/reader/api/0/rename-tag", status_code=200)
@@ -330,7 +344,7 @@ async def unknown(rest: FromPath[str]) -> Response[bytes]:
 
 
 _HANDLERS: list[BaseRouteHandler] = [
-    client_login, token, user_info, subscription_list, tag_list, unread_count,
+    client_login, token, user_info, subscription_list, subscription_export, tag_list, unread_count,
     stream_contents_query, stream_contents, stream_item_ids, stream_items_contents, edit_tag,
     mark_all_as_read, subscription_edit, quickadd, rename_tag, disable_tag, atom, unknown,
 ]  # fmt: skip

@@ -164,3 +164,32 @@ async def test_a_password_change_gives_apps_a_new_token(
         user.password_hash = hash_password(PASSWORD)  # the same password, hashed anew
         await session.commit()
     assert await _login(client, "newsboat/2.21") != before
+
+
+async def test_export_quickadd_title_and_user_info(
+    client: Client, world: Any, feed_server: Any
+) -> None:
+    from tests.support.feedserver import rss
+
+    feed_server.set(
+        "/new.xml", rss([{"guid": "n1", "title": "N1"}], title="Brand &lt;new&gt; feed")
+    )
+    ann, root = await google_login(client), await google_login(client, "root")
+    r = await client.get(f"{API}/subscription/export", headers=ann)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/x-opml")
+    outlines = ElementTree.fromstring(r.content).iter("outline")
+    assert {o.get("xmlUrl") for o in outlines} >= {"http://127.0.0.1:1/alpha.xml"}
+    r = await client.post(
+        f"{API}/subscription/quickadd", headers=root, data={"quickadd": feed_server.url("/new.xml")}
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["streamName"] == "Brand <new> feed"
+    subs = (await client.get(f"{API}/subscription/list", headers=ann)).json()["subscriptions"]
+    assert [s["title"] for s in subs if s["id"] == body["streamId"]] == ["Brand <new> feed"]
+    r = await client.get(f"{API}/stream/items/ids", params={"s": body["streamId"]}, headers=ann)
+    assert len(r.json()["itemRefs"]) == 1  # polled before the answer
+    info = (await client.get(f"{API}/user-info", headers=ann)).json()
+    assert (info["userName"], info["userEmail"]) == ("ann", "")
+    assert info["userId"] == info["userProfileId"] and info["userId"].isdigit()
+    r = await client.post(f"{API}/mark-all-as-read", headers=ann, data={"s": "feed/999"})
+    assert r.status_code == 404  # an unknown feed: newsboat and the apps handle the error
