@@ -34,6 +34,8 @@ __all__ = [
     "check_password",
     "create_user",
     "delete_user",
+    "fever_api_key",
+    "user_by_fever_key",
     "get_user",
     "list_sessions",
     "list_users",
@@ -92,6 +94,15 @@ class SessionInfo:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def fever_api_key(name: str, password: str) -> str:
+    """The key a Fever client sends: md5("name:password"), as Fever defines it."""
+    return hashlib.md5(f"{name}:{password}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _fever_hash(name: str, password: str) -> str:
+    return token_hash(fever_api_key(name, password))
 
 
 def _info(user: User) -> UserInfo:
@@ -159,6 +170,7 @@ async def create_user(
         role=role,
         feed_key=secrets.token_urlsafe(24),
         created_at=now,
+        fever_key=_fever_hash(name, password),
     )
     session.add(user)
     try:
@@ -182,6 +194,7 @@ async def update_user(
     user = await _user(session, name)
     if password is not None:
         user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.fever_key = _fever_hash(user.name, password)
         await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     if role is not None:
         user.role = role
@@ -203,6 +216,9 @@ async def authenticate(session: AsyncSession, name: str, password: str) -> UserI
         raise AuthError("wrong name or password")
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
+    if user.fever_key != (fever := _fever_hash(name, password)):
+        user.fever_key = fever  # users from before the Fever API get theirs here
+    if session.dirty:
         await session.commit()
     return _info(user)
 
@@ -217,6 +233,7 @@ async def change_password(
     if not await asyncio.to_thread(verify_password, current, user.password_hash):
         raise AuthError("the current password is wrong")
     user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.fever_key = _fever_hash(user.name, new)
     await session.execute(
         delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != keep_session)
     )
@@ -230,6 +247,13 @@ async def rotate_feed_key(session: AsyncSession, user_id: int) -> str:
     user.feed_key = secrets.token_urlsafe(24)
     await session.commit()
     return user.feed_key
+
+
+async def user_by_fever_key(session: AsyncSession, api_key: str) -> UserInfo | None:
+    if not api_key or len(api_key) > 64:
+        return None
+    user = await session.scalar(select(User).where(User.fever_key == token_hash(api_key.lower())))
+    return _info(user) if user is not None else None
 
 
 async def user_by_feed_key(session: AsyncSession, key: str) -> UserInfo | None:

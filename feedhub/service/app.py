@@ -46,6 +46,7 @@ from feedhub.core.paths import web_dir
 from feedhub.db.engine import create_engine, session_factory
 from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
+from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.live.bus import open_bus
@@ -239,6 +240,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             MeController,
             ArticleController,
             *greader_handlers(),
+            *fever_handlers(),
             healthz,
             readyz,
             metrics_endpoint,
