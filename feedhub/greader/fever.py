@@ -25,6 +25,7 @@ from feedhub.api.identity import Readers, ReadersDep
 from feedhub.core.errors import RateLimitedError, ValidationError
 from feedhub.db.models import Category, Feed
 from feedhub.greader.http import json_response, params_of
+from feedhub.greader.render import media_of, with_players
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import UserInfo
 from feedhub.readers.queries import Item, Scope, list_items
@@ -62,7 +63,9 @@ def _ids(params: MultiDict[str], name: str) -> tuple[int, ...]:
 def _item(item: Item) -> dict[str, Any]:
     return {
         "id": item.id, "feed_id": item.feed_id, "title": item.title,
-        "author": item.author or "", "html": item.content or item.summary,
+        "author": item.author or "",
+        # Fever has no enclosure field: the players in the content, as FreshRSS serves them.
+        "html": with_players(item.content or item.summary, media_of(item)),
         "url": item.url or "", "is_saved": int(item.starred), "is_read": int(item.read),
         "created_on_time": int(item.published_at.timestamp()),
     }  # fmt: skip
