@@ -54,10 +54,12 @@ _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # Sign-in has no session yet; it only accepts a JSON body, which no cross-site form sends.
 _CSRF_EXEMPT = frozenset({("POST", "/api/session")})
 # Open in private mode: the sign-in page and its API, probes, the schema, static assets (no
-# data in them), and the routes that check credentials of their own (admin, Google Reader).
-_OPEN_EXACT = frozenset(
-    {"/signin", "/signin.html", "/api/session", "/healthz", "/readyz", "/metrics", "/admin"}
-)
+# data in them), and the routes that check credentials of their own (admin, Google Reader,
+# Fever's api_key).
+_OPEN_EXACT = frozenset({
+    "/signin", "/signin.html", "/api/session", "/healthz", "/readyz", "/metrics", "/admin",
+    "/api/fever.php",
+})  # fmt: skip
 # The WebSub callback is called by hubs, server to server, and checks its own secrets.
 _OPEN_PREFIXES = (
     "/schema", "/reader/", "/accounts/", "/api/admin/", "/api/greader.php/", "/websub/",

@@ -191,6 +191,10 @@ class User(Base):
     # The secret of the user's output-feed URLs (`?key=`): feed readers cannot sign in.
     feed_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Migration 0009. SHA-256 of the Fever API key, md5("name:password") as Fever defines
+    # it, written when the password is set or checked (only then is it known); None
+    # before. Hashed like session tokens: a copy of the database is no key.
+    fever_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class UserSession(Base):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import ReadersDep
+from feedhub.catalog.opml import export_opml
 from feedhub.core.errors import AuthError, ValidationError
 from feedhub.greader import protocol, service
 from feedhub.greader.edits import disable_label, edit_subscription, rename_label
@@ -39,8 +41,9 @@ from feedhub.greader.http import (
     text_response as _text,
 )
 from feedhub.greader.render import atom_stream, item_json
-from feedhub.readers import accounts, state
+from feedhub.readers import state
 from feedhub.readers.accounts import UserInfo
+from feedhub.readers.app_sessions import open_app_session
 from feedhub.readers.queries import Scope, list_items, list_refs
 from feedhub.readers.state import AllRead, StateChange
 
@@ -50,6 +53,7 @@ AnyRequest = Request[Any, Any, Any]
 _JSON = "application/json"
 MAX_ITEMS = 1000
 MAX_IDS = 10_000
+_TICK = timedelta(microseconds=1)  # `ot` is inclusive, `nt` exclusive
 
 
 async def _page(
@@ -59,13 +63,20 @@ async def _page(
     """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
     stream = _stream(stream_raw)
     limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
-    published_from = _int(params, "ot", protocol.parse_seconds)
-    published_to = _int(params, "nt", protocol.parse_seconds)
+    arrived_from = _int(params, "ot", protocol.parse_seconds)
+    arrived_before = _int(params, "nt", protocol.parse_seconds)
     scope = await service.scope_for(session, stream)
     if scope is None:
         return stream, [], None
     scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
-    scope = replace(scope, published_from=published_from, published_to=published_to)
+    # On arrival, not publication: an article published two days ago and stored now is
+    # new to an app that synced five seconds ago (NetNewsWire asks `ot=<last sync>`).
+    if arrived_from is not None:
+        after = await state.bound_for_time(session, arrived_from - _TICK)
+        scope = replace(scope, after_id=after)
+    if arrived_before is not None:
+        upto = await state.bound_for_time(session, arrived_before - _TICK)
+        scope = replace(scope, upto_id=upto)
     items: list[Any]
     if with_content:
         items = await list_items(
@@ -95,7 +106,7 @@ async def client_login(
     except AuthError:
         return _text("Error=BadAuthentication\n", 401)
     agent = request.headers.get("user-agent")
-    token, _ = await accounts.open_session(session, user, "api", agent, readers.clock())
+    token = await open_app_session(session, user, password, agent, readers.clock())
     if params.get("output") == "json":
         return _json({"SID": token, "LSID": "null", "Auth": token})
     return _text(f"SID={token}\nLSID=null\nAuth={token}\n")
@@ -113,7 +124,8 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
     user, _ = _caller(request)
     return _json({
         "userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
-        "userEmail": user.name, "isBloggerUser": False,
+        # feedhub keeps no e-mail address: a name that is one, else nothing.
+        "userEmail": user.name if "@" in user.name else "", "isBloggerUser": False,
         "signupTimeSec": int(user.created_at.timestamp()), "isMultiLoginEnabled": False,
     })  # fmt: skip
 
@@ -131,6 +143,17 @@ async def subscription_list(request: AnyRequest, session: SessionDep) -> Respons
         }
         for s in subscriptions
     ]})  # fmt: skip
+
+
+@get("/reader/api/0/subscription/export")
+async def subscription_export(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+    """Every feed as OPML, as FreshRSS exports them for an app (readers see the same list
+    in subscription/list)."""
+    _caller(request)
+    return Response(
+        await export_opml(session), media_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
+    )  # fmt: skip
 
 
 @get("/reader/api/0/tag/list")
@@ -282,7 +305,8 @@ async def quickadd(
     feed = await edit_subscription(
         request, session, readers, MultiDict([("ac", "subscribe"), ("s", f"feed/{url}")])
     )
-    return _json({"query": url, "numResults": 1, "streamId": f"feed/{feed}"})
+    title = await service.feed_title(session, feed)
+    return _json({"query": url, "numResults": 1, "streamId": f"feed/{feed}", "streamName": title})
 
 
 @post("/reader/api/0/rename-tag", status_code=200)
@@ -327,7 +351,7 @@ async def unknown(rest: FromPath[str]) -> Response[bytes]:
 
 
 _HANDLERS: list[BaseRouteHandler] = [
-    client_login, token, user_info, subscription_list, tag_list, unread_count,
+    client_login, token, user_info, subscription_list, subscription_export, tag_list, unread_count,
     stream_contents_query, stream_contents, stream_item_ids, stream_items_contents, edit_tag,
     mark_all_as_read, subscription_edit, quickadd, rename_tag, disable_tag, atom, unknown,
 ]  # fmt: skip

@@ -66,8 +66,9 @@ async def edit_subscription(
             allow_private=settings.allow_private_networks,
             probe=services.poller.probe_url, now=readers.clock(),
         )  # fmt: skip
-        if services.scheduler_on:
-            services.poller.poll_feeds([feed.id])
+        # Polled before answering, as FreshRSS does: the app lists the new subscription
+        # with its title and articles, not its URL and nothing until the next sync.
+        await services.poller.poll_now(feed.id)
         return feed.id
     scope = await service.scope_for(session, stream)
     if scope is None or not scope.feed_ids:

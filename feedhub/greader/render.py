@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -16,24 +17,65 @@ from feedgen.feed import FeedGenerator
 from feedhub.greader.protocol import item_categories, long_id, usec
 from feedhub.readers.queries import Item
 
-__all__ = ["atom_stream", "item_json"]
+__all__ = ["atom_stream", "item_json", "media_of", "with_players"]
 
 SCHEME = "http://www.google.com/reader/"
+
+
+def media_of(item: Item) -> list[dict[str, Any]]:
+    """The stored enclosures as Google Reader's `enclosure` members: `href` as Google Reader
+    and FreshRSS name it, `url` as well for the clients that read that name instead."""
+    media: list[dict[str, Any]] = []
+    for stored in item.enclosures or ():
+        url = stored.get("url") if isinstance(stored, dict) else None
+        if not isinstance(url, str):
+            continue
+        one: dict[str, Any] = {"href": url, "url": url, "type": stored.get("type") or ""}
+        if isinstance(stored.get("length"), int):
+            one["length"] = stored["length"]
+        media.append(one)
+    return media
+
+
+def _player(media: dict[str, Any]) -> str:
+    url = escape(media["href"], quote=True)
+    kind = str(media["type"]).split("/", 1)[0]
+    link = f'<a href="{url}" rel="noopener noreferrer">{escape(media["href"])}</a>'
+    if kind in ("audio", "video"):
+        return (
+            f'<p class="enclosure"><{kind} controls preload="none" src="{url}"></{kind}> {link}</p>'
+        )
+    if kind == "image":
+        return f'<p class="enclosure"><img src="{url}" alt=""> {link}</p>'
+    return f'<p class="enclosure">{link}</p>'
+
+
+def with_players(html: str, media: Sequence[dict[str, Any]]) -> str:
+    """The content with a player (or a link) per enclosure, after the text, as FreshRSS
+    serves it: apps without their own podcast view then still play the file. A file the
+    content already links to is not repeated."""
+    extra = "".join(_player(m) for m in media if escape(m["href"], quote=True) not in html)
+    return html + extra
 
 
 def item_json(item: Item) -> dict[str, Any]:
     fetched = usec(item.fetched_at)
     links = [{"href": item.url, "type": "text/html"}] if item.url else []
+    media = media_of(item)
+    body = with_players(item.content or item.summary, media)
     return {
         "id": long_id(item.id),
         "crawlTimeMsec": str(fetched // 1000),
         "timestampUsec": str(fetched),
         "published": int(item.published_at.timestamp()),
         "updated": int(item.published_at.timestamp()),
-        "title": item.title,
+        # Markup-escaped as Google Reader served titles: apps render them as HTML (a plain
+        # "Vector<T>" would lose "<T>" there), and decode the entities for their lists.
+        "title": escape(item.title, quote=False),
         "canonical": [{"href": item.url}] if item.url else [],
         "alternate": links,
-        "summary": {"direction": "ltr", "content": item.content or item.summary},
+        "summary": {"direction": "ltr", "content": body},
+        "enclosure": media,
         "author": item.author or "",
         "categories": item_categories(item.category_name, item.read, item.starred),
         "origin": {
@@ -59,7 +101,9 @@ def atom_stream(
         entry.title(item.title or "(untitled)")
         if item.url:
             entry.link(href=item.url, rel="alternate")
-        entry.content(item.content or item.summary or "", type="html")
+        # The player only: feedgen writes no `rel` on an entry's links, so an enclosure link
+        # would read as the article's own link.
+        entry.content(with_players(item.content or item.summary or "", media_of(item)), type="html")
         if item.author:
             entry.author(name=item.author)
         entry.published(item.published_at)

@@ -21,6 +21,7 @@ __all__ = [
     "UnreadCount",
     "apply_filters",
     "category_for_label",
+    "feed_title",
     "feed_ids_for",
     "list_labels",
     "list_subscriptions",
@@ -115,6 +116,13 @@ async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
         ).join(Category).order_by(func.lower(func.coalesce(Feed.title, Feed.url)), Feed.id)
     )  # fmt: skip
     return [Subscription(*row) for row in rows]
+
+
+async def feed_title(session: AsyncSession, feed_id: int) -> str:
+    title = await session.scalar(
+        select(func.coalesce(Feed.title, Feed.url)).where(Feed.id == feed_id)
+    )
+    return str(title or "")
 
 
 async def list_labels(session: AsyncSession) -> list[str]:

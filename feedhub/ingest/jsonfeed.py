@@ -31,7 +31,7 @@ from feedhub.ingest.budget import (
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_json_feed, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
-from feedhub.ingest.sanitize import strip_tags
+from feedhub.ingest.sanitize import looks_like_html, plain_title, strip_tags
 
 __all__ = ["is_json_feed", "parse_json_feed"]
 
@@ -68,6 +68,11 @@ def is_json_feed(body: bytes, content_type: str | None) -> bool:
         return _is_version(msgspec.json.decode(stripped, type=_Version).version)
     except msgspec.DecodeError:
         return False
+
+
+def _title(text: str) -> str:
+    """The spec says titles are plain text; some feeds put markup in anyway."""
+    return strip_tags(text) if looks_like_html(text) else plain_title(text)
 
 
 def _str(mapping: dict[str, Any], key: str) -> str | None:
@@ -138,6 +143,7 @@ def _raw_entry(item: dict[str, Any], feed_author: str | None, budget: Budget) ->
         guid=_id(item.get("id")),
         link=_splittable(_str(item, "url") or _str(item, "external_url")),
         title=title[: budget.max_html] if (title := _str(item, "title")) else None,
+        title_is_html=bool(title) and looks_like_html(title or ""),
         # The spec defines summary as plain text; escape it so "a < b" survives sanitizing.
         summary_html=within_budget(html.escape(summary), budget) if summary else None,
         content_html=within_budget(content, budget),
@@ -193,7 +199,7 @@ def parse_json_feed(
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     title = _str(document, "title")
     return ParsedFeed(
-        title=strip_tags(title) or None if title else None,
+        title=_title(title) or None if title else None,
         site_url=clean_url(_splittable(_str(document, "home_page_url")), url),
         entries=keyed,
         guid_unreliable=unreliable,

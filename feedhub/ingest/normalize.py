@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from feedhub.core.types import EntryData
 from feedhub.core.urls import clean_url
 from feedhub.ingest.dedupe import assign_keys, content_hash
-from feedhub.ingest.sanitize import plain_text, sanitize_html, strip_tags, xml_safe
+from feedhub.ingest.sanitize import plain_text, plain_title, sanitize_html, strip_tags, xml_safe
 
 __all__ = [
     "RawEntry",
@@ -58,12 +58,16 @@ class RawEntry:
     content_html: str | None
     author: str | None
     published: datetime | None
+    # Whether the title is markup (Atom type="html"/"xhtml", an RSS title feedparser finds
+    # HTML in): its tags go. A plain-text title keeps every character.
+    title_is_html: bool = False
 
 
 def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> EntryData:
     """Sanitize and normalize one entry; its key is assigned later by `assign_keys`."""
     url = clean_url(raw.link, base_url)
-    title = xml_safe(strip_tags(raw.title or "")) or (url or "Untitled")
+    text_of = strip_tags if raw.title_is_html else plain_title
+    title = xml_safe(text_of(raw.title or "")) or (url or "Untitled")
     content = xml_safe(sanitize_html(raw.content_html or "", url or base_url))
     summary = (
         xml_safe(sanitize_html(raw.summary_html or "", url or base_url)) if raw.summary_html else ""

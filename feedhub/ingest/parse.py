@@ -32,7 +32,7 @@ from feedhub.ingest.budget import (
 from feedhub.ingest.dedupe import assign_keys
 from feedhub.ingest.enclosures import from_feedparser, with_enclosures
 from feedhub.ingest.normalize import RawEntry, make_entry
-from feedhub.ingest.sanitize import strip_tags, xml_safe
+from feedhub.ingest.sanitize import plain_title, strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
 
 __all__ = ["body_fingerprint", "parse_feed"]
@@ -96,7 +96,7 @@ def parse_feed(
     entries, texts_cut = bounded_entries((_entry(e, url, fetched_at, budget) for e in kept), budget)
     keyed, unreliable = assign_keys(entries, guid_unreliable=guid_unreliable)
     return ParsedFeed(
-        title=_text(feed.get("title")),
+        title=_text(feed.get("title"), _is_html(feed.get("title_detail"))),
         site_url=feed.get("link") or None,
         entries=keyed,
         guid_unreliable=unreliable,
@@ -141,12 +141,19 @@ def _no_entries_reason(parsed: Any) -> str:
     return "the feed has no entries"
 
 
-def _text(value: object) -> str | None:
+def _is_html(detail: object) -> bool:
+    """Whether feedparser read a title as markup (Atom type="html" or "xhtml", or an RSS
+    title with HTML in it); otherwise it is plain text, "<" and all."""
+    kind = detail.get("type") if isinstance(detail, dict) else None
+    return kind in ("text/html", "application/xhtml+xml")
+
+
+def _text(value: object, is_html: bool) -> str | None:
     """A feed title as plain text, like an entry title (`<b>` and
     `<script>` in a channel title reached every article's `feed_title`)."""
     if not isinstance(value, str):
         return None
-    return xml_safe(strip_tags(value)) or None
+    return xml_safe(strip_tags(value) if is_html else plain_title(value)) or None
 
 
 def _ttl(value: object) -> int | None:
@@ -233,6 +240,7 @@ def _entry(entry: Any, feed_url: str, fetched_at: datetime, budget: Budget) -> E
         content_html=within_budget(content, budget),
         author=author if isinstance(author, str) else None,
         published=published,
+        title_is_html=_is_html(entry.get("title_detail")),
     )
     base = content_base or detail.get("base") or feed_url
     made = make_entry(raw, base_url=base, fetched_at=fetched_at)

@@ -13,7 +13,9 @@ from urllib.parse import urljoin
 
 import nh3
 
-__all__ = ["plain_text", "sanitize_html", "strip_tags", "xml_safe"]
+__all__ = [
+    "looks_like_html", "plain_text", "plain_title", "sanitize_html", "strip_tags", "xml_safe",
+]  # fmt: skip
 
 # Allowlist: what a reader needs to read an article, nothing that runs or restyles the page.
 _TAGS = {
@@ -145,6 +147,30 @@ def strip_tags(text: str) -> str:
     if "<" in text:
         text = nh3.clean(text, tags=set())
         text = _TAG.sub("", text)
+    if "&" in text:
+        import html
+
+        text = html.unescape(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+_CLOSING_TAG = re.compile(r"</(\w+)>")
+_TAG_NAME = re.compile(r"</?(\w+)")
+
+
+def looks_like_html(text: str) -> bool:
+    """A title in a format that does not say (JSON Feed) read as markup only when it closes
+    a tag and every tag is one an article may use, as feedparser guesses for RSS: "Hello
+    <b>world</b>" is markup, "Vector<T>" and "Why <canvas> matters" are text."""
+    if not _CLOSING_TAG.search(text):
+        return False
+    return all(name.lower() in _TAGS for name in _TAG_NAME.findall(text))
+
+
+def plain_title(text: str) -> str:
+    """A title the feed gives as plain text: every character kept ("Why <canvas> matters",
+    "Vector<T>"), output escapes it. Entities are still decoded: feeds that escape twice
+    ("AT&amp;amp;T") mean the character, and a literal "&lt;" in a title is rarer."""
     if "&" in text:
         import html
 

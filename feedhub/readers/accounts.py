@@ -34,10 +34,13 @@ __all__ = [
     "check_password",
     "create_user",
     "delete_user",
+    "fever_api_key",
+    "user_by_fever_key",
     "get_user",
     "list_sessions",
     "list_users",
     "open_session",
+    "prune_sessions",
     "resolve_session",
     "revoke_session",
     "rotate_feed_key",
@@ -50,9 +53,13 @@ ROLES = ("reader", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 # A session unused this long is gone; last_seen_at is written at most every TOUCH_EVERY.
 SESSION_IDLE = timedelta(days=30)
-TOUCH_EVERY = timedelta(minutes=5)
-# Sessions kept per user and kind ("web", "api"); the least recently used go first.
+TOUCH_EVERY = timedelta(minutes=1)
+# Sessions kept per user and kind ("web", "api"); the least recently used go first, but
+# never one used within IN_USE (a burst of sign-ins must not log out the app syncing now)
+# unless there are more than HARD_CAP.
 MAX_SESSIONS = 20
+IN_USE = timedelta(hours=1)
+HARD_CAP = 100
 
 
 @functools.cache
@@ -87,6 +94,15 @@ class SessionInfo:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def fever_api_key(name: str, password: str) -> str:
+    """The key a Fever client sends: md5("name:password"), as Fever defines it."""
+    return hashlib.md5(f"{name}:{password}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _fever_hash(name: str, password: str) -> str:
+    return token_hash(fever_api_key(name, password))
 
 
 def _info(user: User) -> UserInfo:
@@ -154,6 +170,7 @@ async def create_user(
         role=role,
         feed_key=secrets.token_urlsafe(24),
         created_at=now,
+        fever_key=_fever_hash(name, password),
     )
     session.add(user)
     try:
@@ -177,6 +194,7 @@ async def update_user(
     user = await _user(session, name)
     if password is not None:
         user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.fever_key = _fever_hash(user.name, password)
         await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     if role is not None:
         user.role = role
@@ -198,6 +216,9 @@ async def authenticate(session: AsyncSession, name: str, password: str) -> UserI
         raise AuthError("wrong name or password")
     if needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
+    if user.fever_key != (fever := _fever_hash(name, password)):
+        user.fever_key = fever  # users from before the Fever API get theirs here
+    if session.dirty:
         await session.commit()
     return _info(user)
 
@@ -212,6 +233,7 @@ async def change_password(
     if not await asyncio.to_thread(verify_password, current, user.password_hash):
         raise AuthError("the current password is wrong")
     user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.fever_key = _fever_hash(user.name, new)
     await session.execute(
         delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != keep_session)
     )
@@ -225,6 +247,13 @@ async def rotate_feed_key(session: AsyncSession, user_id: int) -> str:
     user.feed_key = secrets.token_urlsafe(24)
     await session.commit()
     return user.feed_key
+
+
+async def user_by_fever_key(session: AsyncSession, api_key: str) -> UserInfo | None:
+    if not api_key or len(api_key) > 64:
+        return None
+    user = await session.scalar(select(User).where(User.fever_key == token_hash(api_key.lower())))
+    return _info(user) if user is not None else None
 
 
 async def user_by_feed_key(session: AsyncSession, key: str) -> UserInfo | None:
@@ -244,24 +273,7 @@ async def open_session(
     newest MAX_SESSIONS: apps such as newsboat sign in again on every start, and a token
     nobody uses again would otherwise stay forever.
     """
-    await session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id, UserSession.last_seen_at < now - SESSION_IDLE
-        )
-    )
-    keep = (
-        select(UserSession.id)
-        .where(UserSession.user_id == user.id, UserSession.kind == kind)
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
-        .limit(MAX_SESSIONS - 1)
-    )
-    await session.execute(
-        delete(UserSession).where(
-            UserSession.user_id == user.id,
-            UserSession.kind == kind,
-            UserSession.id.not_in(keep.scalar_subquery()),
-        )
-    )
+    await prune_sessions(session, user.id, kind, now)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         user_id=user.id,
@@ -277,6 +289,31 @@ async def open_session(
     return token, SessionInfo(
         row.id, user, kind, row.csrf_token, row.user_agent, row.created_at, row.last_seen_at
     )
+
+
+async def prune_sessions(session: AsyncSession, user_id: int, kind: str, now: datetime) -> None:
+    """Before a new session: forget the idle ones, and of this kind keep the newest
+    MAX_SESSIONS - 1 plus any used within IN_USE (HARD_CAP - 1 at most)."""
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.last_seen_at < now - SESSION_IDLE
+        )
+    )
+    for cap, spared in ((MAX_SESSIONS, now - IN_USE), (HARD_CAP, None)):
+        keep = (
+            select(UserSession.id)
+            .where(UserSession.user_id == user_id, UserSession.kind == kind)
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+            .limit(cap - 1)
+        )
+        doomed = delete(UserSession).where(
+            UserSession.user_id == user_id,
+            UserSession.kind == kind,
+            UserSession.id.not_in(keep.scalar_subquery()),
+        )
+        if spared is not None:
+            doomed = doomed.where(UserSession.last_seen_at < spared)
+        await session.execute(doomed)
 
 
 async def resolve_session(

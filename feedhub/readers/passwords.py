@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["hash_password", "needs_rehash", "verify_password"]
+__all__ = ["app_key", "hash_password", "needs_rehash", "verify_password"]
 
 N, R, P = 2**15, 8, 1
 _DKLEN = 32
@@ -52,3 +52,11 @@ def verify_password(password: str, stored: str) -> bool:
 
 def needs_rehash(stored: str) -> bool:
     return not stored.startswith(f"scrypt${N}${R}${P}$")
+
+
+def app_key(password: str, stored: str) -> bytes:
+    """A key only the password gives (scrypt again, with another salt): app session tokens
+    are derived from it, so an app signing in again gets its token back, while a copy of
+    the database (the stored hash) derives nothing and is no faster to guess from."""
+    _, n, r, p, salt, _ = stored.split("$")
+    return _derive(password, b"app-session\0" + _unb64(salt), int(n), int(r), int(p))

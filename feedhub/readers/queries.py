@@ -32,8 +32,10 @@ class Scope:
     category_id: int | None = None
     starred: bool = False
     read: bool | None = None  # True: only read, False: only unread
-    published_from: datetime | None = None  # inclusive (Google Reader `ot`)
-    published_to: datetime | None = None  # exclusive (`nt`)
+    # Arrival bounds as article ids (Google Reader `ot` / `nt` are turned into these):
+    # sync apps ask for what was stored since their last sync, whatever its publication.
+    after_id: int | None = None  # exclusive
+    upto_id: int | None = None  # inclusive
     ids: tuple[int, ...] | None = None
 
 
@@ -104,10 +106,10 @@ def _filtered(query: Any, join: StateJoin, scope: Scope) -> Any:
         query = query.where(join.is_read)
     elif scope.read is False:
         query = query.where(join.is_unread)
-    if scope.published_from is not None:
-        query = query.where(Article.published_at >= scope.published_from)
-    if scope.published_to is not None:
-        query = query.where(Article.published_at < scope.published_to)
+    if scope.after_id is not None:
+        query = query.where(Article.id > scope.after_id)
+    if scope.upto_id is not None:
+        query = query.where(Article.id <= scope.upto_id)
     if scope.ids is not None:
         query = query.where(Article.id.in_(scope.ids))
     return query

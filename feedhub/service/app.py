@@ -51,6 +51,7 @@ from feedhub.core.paths import web_dir
 from feedhub.db.engine import create_engine, session_factory
 from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
+from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.push import PushIntake
@@ -257,6 +258,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             ArticleController,
             *greader_handlers(),
             *websub_handlers(),
+            *fever_handlers(),
             healthz,
             readyz,
             metrics_endpoint,

@@ -160,13 +160,25 @@ async def test_old_and_surplus_sessions_are_forgotten(sessions: Sessions) -> Non
         stale, _ = await accounts.open_session(s, ann, "web", None, T0)
         later = T0 + accounts.SESSION_IDLE + timedelta(days=1)
         tokens = [
-            (await accounts.open_session(s, ann, "api", None, later + timedelta(seconds=i)))[0]
+            (await accounts.open_session(s, ann, "api", None, later + timedelta(hours=i)))[0]
             for i in range(accounts.MAX_SESSIONS + 5)
         ]
         rows = await accounts.list_sessions(s, ann.id)
         assert len(rows) == accounts.MAX_SESSIONS  # the stale web one went too
         assert {r.kind for r in rows} == {"api"}
-        now = later + timedelta(minutes=1)
+        now = later + timedelta(hours=accounts.MAX_SESSIONS + 5)
         assert await accounts.resolve_session(s, tokens[0], now) is None  # the oldest
         assert await accounts.resolve_session(s, tokens[-1], now) is not None
         assert await accounts.resolve_session(s, stale, now) is None
+
+
+async def test_sessions_in_use_are_kept_past_the_cap_up_to_a_hard_one(sessions: Sessions) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        first, _ = await accounts.open_session(s, ann, "api", None, T0)
+        for i in range(accounts.MAX_SESSIONS + 5):  # a burst within the hour
+            await accounts.open_session(s, ann, "api", None, T0 + timedelta(seconds=i + 1))
+        assert await accounts.resolve_session(s, first, T0 + timedelta(minutes=2)) is not None
+        for i in range(accounts.HARD_CAP):
+            await accounts.open_session(s, ann, "api", None, T0 + timedelta(minutes=3, seconds=i))
+        assert len(await accounts.list_sessions(s, ann.id)) == accounts.HARD_CAP
