@@ -4,7 +4,7 @@ feed.poll_reason says why next_poll_at is when it is (adaptive, timed to the sou
 fixed, backoff, Retry-After, push safety, …); empty until the next poll.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import feedhub.db.models
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from feedhub.db.schema_revision import shipped_head
 from tests.support.server import TOKEN, ServerProcess, feedhub_env
+
+HEAD = shipped_head()
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +54,7 @@ def test_restore_and_migrate_are_refused_under_a_live_serve(
     rollback = _feedhub(db, "migrate", "--to", "0006")
     assert rollback.returncode != 0
     assert "stop it before `feedhub migrate`" in rollback.stderr, rollback.stderr
-    assert _revision(db) == "0007"
+    assert _revision(db) == HEAD
     assert _backups(db) == before  # a refused command leaves no backup behind
     assert server.proc is not None and server.proc.poll() is None
 
@@ -62,11 +65,11 @@ def test_a_backup_without_feedhubs_tables_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "fake.db"
     with sqlite3.connect(fake) as conn:
         conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
-        conn.execute("INSERT INTO alembic_version VALUES ('0007')")
+        conn.execute("INSERT INTO alembic_version VALUES (?)", (HEAD,))
     before = _backups(db)
     restore = _feedhub(db, "restore", str(fake))
     assert restore.returncode != 0
-    assert "not a complete feedhub database at revision 0007" in restore.stderr, restore.stderr
+    assert f"not a complete feedhub database at revision {HEAD}" in restore.stderr, restore.stderr
     assert _backups(db) == before
     assert _feedhub(db, "categories", "list").returncode == 0  # the database is untouched
 
@@ -95,5 +98,5 @@ def test_a_rollback_stays_rolled_back_until_migrate(tmp_path: Path) -> None:
     assert _backups(db) == before
     up = _feedhub(db, "migrate")
     assert up.returncode == 0, up.stderr
-    assert _revision(db) == "0007"
+    assert _revision(db) == HEAD
     assert _feedhub(db, "categories", "list").returncode == 0

@@ -4,8 +4,6 @@ reads fewer columns."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +13,7 @@ from feedhub.readers import state
 from feedhub.readers.queries import Scope, list_items, list_refs
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import add_user
-from tests.integration.readers.helpers import T0, seed
+from tests.integration.readers.helpers import seed
 
 pytestmark = BOTH_DATABASES
 
@@ -38,7 +36,7 @@ async def test_refs_are_the_items_ids_feeds_and_fetch_times(sessions: Sessions) 
         Scope(feed_ids=(feed["a"],)), Scope(feed_ids=(feed["a"], feed["c"]), read=False),
         Scope(category_id=tech),
         Scope(category_id=tech, read=True), Scope(ids=(a[0], b[2], c[3], 999_999)),
-        Scope(published_from=T0 + timedelta(seconds=4), published_to=T0 + timedelta(seconds=11)),
+        Scope(after_id=a[1], upto_id=c[2]),
         Scope(category_id=999),
     ]  # fmt: skip
     for scope in scopes:
