@@ -94,7 +94,8 @@ class SessionController(Controller):
     async def sign_in(
         self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
-        """Rate limited per name and per client address; JSON only (login CSRF)."""
+        """Rate limited per name from the client's network, and per network; JSON only
+        (login CSRF)."""
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise ValidationError("send the name and password as JSON")
         client = request.client.host if request.client else "?"
@@ -130,13 +131,19 @@ class MeController(Controller):
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
 
-    @post("/password", status_code=204, responses=errors(400, 401, 403, 422))
+    @post("/password", status_code=204, responses=errors(400, 401, 403, 422, 429))
     async def password(
-        self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
+        self,
+        request: AnyRequest,
+        data: JSONBody[PasswordChange],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> None:
+        """Rate limited as a sign-in of the user from the client's network."""
         user, current = require_user(request)
-        await accounts.change_password(
-            session, user.id, data.current, data.new, keep_session=current.id
+        client = request.client.host if request.client else "?"
+        await readers.change_password(
+            session, user, data.current, data.new, client=client, keep_session=current.id
         )
 
     @post("/feed-key", status_code=200, responses=errors(400, 401, 403))

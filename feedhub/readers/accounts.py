@@ -2,13 +2,12 @@
 
 Each function does one change in one transaction and raises before writing anything when
 the input is wrong. Secrets (session tokens) are returned once to the caller and only
-their SHA-256 is stored; passwords only as scrypt hashes, computed in a worker thread so a
-sign-in does not stall the event loop for the others.
+their SHA-256 is stored; passwords only as scrypt hashes, computed in the small pool of
+feedhub.readers.hashpool so sign-ins neither stall the event loop nor starve the service.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import re
@@ -20,8 +19,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
 from feedhub.db.models import User, UserSession
+from feedhub.readers import hashpool
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 
 __all__ = [
@@ -147,7 +153,7 @@ async def create_user(
     _check_role(role)
     if await session.scalar(select(User.id).where(User.name == name)):
         raise ConflictError(f"user {name!r} already exists")
-    hashed = await asyncio.to_thread(hash_password, password)
+    hashed = await hashpool.run(hash_password, password)
     user = User(
         name=name,
         password_hash=hashed,
@@ -176,7 +182,7 @@ async def update_user(
         _check_role(role)
     user = await _user(session, name)
     if password is not None:
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.password_hash = await hashpool.run(hash_password, password)
         await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     if role is not None:
         user.role = role
@@ -193,11 +199,14 @@ async def delete_user(session: AsyncSession, name: str) -> None:
 async def authenticate(session: AsyncSession, name: str, password: str) -> UserInfo:
     user = await session.scalar(select(User).where(User.name == name))
     stored = user.password_hash if user is not None else _dummy_hash()
-    ok = await asyncio.to_thread(verify_password, password, stored)
+    ok = await hashpool.run(verify_password, password, stored)
     if user is None or not ok:
         raise AuthError("wrong name or password")
     if needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        try:
+            user.password_hash = await hashpool.run(hash_password, password)
+        except RateLimitedError:  # the pool is full: the old hash still verifies, next time
+            return _info(user)
         await session.commit()
     return _info(user)
 
@@ -209,9 +218,9 @@ async def change_password(
     user = await session.get(User, user_id)
     if user is None:
         raise AuthError("not signed in")
-    if not await asyncio.to_thread(verify_password, current, user.password_hash):
+    if not await hashpool.run(verify_password, current, user.password_hash):
         raise AuthError("the current password is wrong")
-    user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.password_hash = await hashpool.run(hash_password, new)
     await session.execute(
         delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != keep_session)
     )

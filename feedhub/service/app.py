@@ -54,6 +54,7 @@ from feedhub.live.limits import StreamLimits
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
+from feedhub.readers import hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.service.leader import Leadership
 from feedhub.service.scheduler import PollScheduler
@@ -208,11 +209,19 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
         state_events,
     )
+    hashpool.configure(settings.password_workers, settings.password_queue)
     readers = Readers(
         settings,
         sessions,
         state_events,
-        SharedLimiter(AttemptLimiter(settings.login_attempts, settings.login_window_seconds), bus),
+        SharedLimiter(
+            AttemptLimiter(
+                settings.login_attempts,
+                settings.login_window_seconds,
+                settings.login_network_attempts,
+            ),
+            bus,
+        ),
         # A token kept in the data directory is re-read when rotated (state.TokenFile).
         admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
     )
