@@ -225,3 +225,20 @@ async def test_old_and_surplus_sessions_are_forgotten(sessions: Sessions) -> Non
         assert await accounts.resolve_session(s, tokens[0], now) is None  # the oldest
         assert await accounts.resolve_session(s, tokens[-1], now) is not None
         assert await accounts.resolve_session(s, stale, now) is None
+
+
+async def test_ids_of_deleted_users_and_sessions_are_never_handed_out_again(
+    sessions: Sessions,
+) -> None:
+    """A deleted user's still-open stream or an app's cached session id must never name a
+    newer user or session (SQLite without AUTOINCREMENT gave the newest freed id back)."""
+    async with sessions() as s:
+        await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        bob = await accounts.create_user(s, "bob", "correct horse", "reader", T0)
+        _, first = await accounts.open_session(s, bob, "web", None, T0)
+        await accounts.revoke_session(s, bob.id, first.id)
+        _, second = await accounts.open_session(s, bob, "web", None, T0)
+        assert second.id > first.id
+        await accounts.delete_user(s, "bob")
+        carl = await accounts.create_user(s, "carl", "correct horse", "reader", T0)
+        assert carl.id > bob.id
