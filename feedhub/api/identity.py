@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.core.config import Settings
 from feedhub.core.errors import AuthError, ForbiddenError, RateLimitedError
+from feedhub.live.revocations import Revocations
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
@@ -75,6 +76,8 @@ class Readers:
     events: StateEvents
     # Sign-in attempts, counted with those of the other processes (over the bus).
     limiter: SharedLimiter
+    # Ends the open streams of revoked sessions, in every process (over the bus).
+    revocations: Revocations
     # The admin token now (None: none set); create_app passes the data directory's token
     # file, which is re-read when rotated.
     admin_token: Callable[[], str | None] | None = None
@@ -111,6 +114,7 @@ class Readers:
             )
 
         await self._limited(user.name, client, check)
+        await self.revocations.revoke(user.id, keep=keep_session)
 
     async def _limited(self, name: str, client: str, check: Callable[[], Awaitable[T]]) -> T:
         """Take the attempt's slots before any hashing (no await between the look and the

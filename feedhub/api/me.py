@@ -106,10 +106,13 @@ class SessionController(Controller):
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
     @delete("/", responses={**errors(400, 401, 403), 204: SIGNED_OUT})
-    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
+    async def sign_out(
+        self, request: AnyRequest, session: SessionDep, readers: ReadersDep
+    ) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
+            await readers.revocations.revoke(identity.session.user.id, identity.session.id)
         return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
 
@@ -127,9 +130,12 @@ class MeController(Controller):
         ]
 
     @delete("/sessions/{session_id:int}", responses=errors(400, 401, 403, 404))
-    async def revoke(self, request: AnyRequest, session_id: PathId, session: SessionDep) -> None:
+    async def revoke(
+        self, request: AnyRequest, session_id: PathId, session: SessionDep, readers: ReadersDep
+    ) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
+        await readers.revocations.revoke(user.id, session_id)
 
     @post("/password", status_code=204, responses=errors(400, 401, 403, 422, 429))
     async def password(
