@@ -244,10 +244,14 @@ async def mark_all_as_read(
     if not params.get("s"):  # never "everything" by omission
         raise ValidationError("s (the stream to mark as read) is required")
     stream = _stream(params.get("s"))
-    feed_ids = await service.feed_ids_for(session, stream)
-    if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark
-        return _text("OK")
     before = _int(params, "ts", protocol.parse_mark_time) or readers.clock()
+    if stream.kind == "starred":  # only what the stream holds: the starred articles
+        change = await state.mark_starred_read(session, user.id, before)
+        await readers.events.publish(user.id, change)
+        return _text("OK")
+    feed_ids = await service.feed_ids_for(session, stream)
+    if feed_ids == []:  # read, broadcast, kept-unread…: nothing of ours to mark
+        return _text("OK")
     bound = await state.mark_all_read(session, user.id, feed_ids=feed_ids, before=before)
     feed_id = feed_ids[0] if feed_ids and stream.kind == "feed" else None
     label = stream.value if stream.kind == "label" else None

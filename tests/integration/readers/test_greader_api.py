@@ -399,3 +399,25 @@ async def test_subscribe_and_quickadd(client: Client, world: Any, feed_server: A
     assert new["categories"] == [{"id": "user/-/label/Fresh Label", "label": "Fresh Label"}]
     # autodiscovery resolved the page to its feed, in the default category
     assert by_url[feed_server.url("/other.xml")]["categories"][0]["label"] == "Uncategorized"
+
+
+async def test_mark_all_as_read_of_starred_marks_only_the_starred(
+    client: Client, world: Any
+) -> None:
+    """newsboat's "mark all feeds read" sends the starred stream too: only what the stream
+    holds changes (it once marked every article of every feed read)."""
+    auth = await google_login(client)
+    token = await _token(client, auth)
+    await client.post(f"{API}/edit-tag", headers=auth, data={"i": ["2", "9"], "a": STARRED})
+    for s in ("user/-/state/com.google/starred", "user/-/state/com.google/read"):
+        r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": s, "T": token})
+        assert r.status_code == 200 and r.text == "OK"
+    unread = (
+        await client.get(f"{API}/stream/items/ids", params={"s": READING_LIST, "xt": READ},
+                         headers=auth)
+    ).json()  # fmt: skip
+    assert sorted(int(x["id"]) for x in unread["itemRefs"]) == [1, 3, 4, 5, 6, 7, 8, 10]
+    starred = (
+        await client.get(f"{API}/stream/items/ids", params={"s": STARRED}, headers=auth)
+    ).json()
+    assert sorted(int(x["id"]) for x in starred["itemRefs"]) == [2, 9]  # still starred
