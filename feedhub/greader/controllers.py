@@ -76,11 +76,15 @@ async def _page(
 
 
 # -- sign-in -------------------------------------------------------------------------------------
-@route("/accounts/ClientLogin", http_method=["GET", "POST"])
+@post("/accounts/ClientLogin", status_code=200)
 async def client_login(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[Any]:
-    params = await _params(request)
+    """Credentials in the POST body only: a URL is written to access logs and proxies'."""
+    if {"Email", "Passwd"} & set(request.query_params):
+        raise ValidationError("send Email and Passwd in the POST body, never in the URL")
+    form = await request.form()
+    params = MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
     name, password = params.get("Email") or "", params.get("Passwd") or ""
     client = request.client.host if request.client else "?"
     try:
@@ -89,7 +93,7 @@ async def client_login(
         return _text("Error=BadAuthentication\n", 401)
     agent = request.headers.get("user-agent")
     token, _ = await accounts.open_session(session, user, "api", agent, readers.clock())
-    if params.get("output") == "json":
+    if (params.get("output") or request.query_params.get("output")) == "json":
         return _json({"SID": token, "LSID": "null", "Auth": token})
     return _text(f"SID={token}\nLSID=null\nAuth={token}\n")
 

@@ -38,9 +38,14 @@ async def test_client_login_text_and_json(client: Client, world: Any) -> None:
     r = await client.post("/accounts/ClientLogin", data={"Email": "ann", "Passwd": PASSWORD})
     lines = dict(line.split("=", 1) for line in r.text.splitlines())
     assert r.status_code == 200 and set(lines) == {"SID", "LSID", "Auth"}
-    r = await client.get(
-        "/accounts/ClientLogin", params={"Email": "ann", "Passwd": PASSWORD, "output": "json"}
+    r = await client.post(
+        "/accounts/ClientLogin", data={"Email": "ann", "Passwd": PASSWORD, "output": "json"}
     )
+    assert r.status_code == 200 and set(r.json()) == {"SID", "LSID", "Auth"}
+    r = await client.post(
+        "/accounts/ClientLogin", params={"output": "json"},
+        data={"Email": "ann", "Passwd": PASSWORD},
+    )  # fmt: skip
     assert r.status_code == 200 and set(r.json()) == {"SID", "LSID", "Auth"}
     r = await client.post("/accounts/ClientLogin", data={"Email": "ann", "Passwd": "nope"})
     assert r.status_code == 401 and r.text.startswith("Error=BadAuthentication")
