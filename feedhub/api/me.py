@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
@@ -84,7 +84,8 @@ SIGNED_OUT = ResponseSpec(None, description="Signed out: the session cookie is c
 class SessionController(Controller):
     path = "/api/session"
 
-    @get("/", responses=errors(400))
+    # It carries the CSRF token and the feed key: no cache, shared or the browser's, keeps it.
+    @get("/", responses=errors(400), cache_control=CacheControlHeader(no_store=True))
     async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None

@@ -335,3 +335,20 @@ def test_cli_users(tmp_path: Any) -> None:
     assert run("passwd", "zed", stdin="battery staple\n").returncode == 1
     assert run("remove", "ann").returncode == 0
     assert "no users yet" in run("list").stdout
+
+
+async def test_no_cache_keeps_a_user_s_secrets(private_settings: Settings, world: Any) -> None:
+    """GET /api/session carries the CSRF token and the feed key: no-store. An output feed
+    fetched with a user's key is that user's: private, never public (a shared cache would
+    hand it to anyone)."""
+    async with make_client(private_settings) as client:
+        assert "no-store" in (await client.get("/api/session")).headers["cache-control"]
+        await sign_in(client)
+        r = await client.get("/api/session")
+        assert "no-store" in r.headers["cache-control"]
+        key = r.json()["feed_key"]
+        client.cookies.clear()
+        for path in ("/all/atom.xml", "/all/feed.json"):
+            r = await client.get(f"{path}?key={key}")
+            assert r.status_code == 200
+            assert r.headers["cache-control"].startswith("private"), path
