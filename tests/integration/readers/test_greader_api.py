@@ -426,3 +426,33 @@ async def test_mark_all_as_read_of_starred_marks_only_the_starred(
         await client.get(f"{API}/stream/items/ids", params={"s": STARRED}, headers=auth)
     ).json()
     assert sorted(int(x["id"]) for x in starred["itemRefs"]) == [2, 9]  # still starred
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (f"{API}/stream/contents", {"s": READING_LIST, "c": "²"}),
+        (f"{API}/stream/contents", {"s": READING_LIST, "c": "99999999999999999999999"}),
+        (f"{API}/stream/contents", {"s": "feed/²"}),
+        (f"{API}/stream/contents", {"s": "feed/99999999999999999999999"}),
+        (f"{API}/stream/items/ids", {"s": "feed/²"}),
+        (f"{API}/stream/items/ids", {"s": READING_LIST, "c": "²"}),
+        (f"{API}/stream/items/ids", {"s": "feed/99999999999999999999999"}),
+        ("/reader/atom/feed/99999999999999999999999", {}),
+        ("/reader/atom/feed/²", {}),
+        (f"{API}/stream/items/contents", {"i": "²"}),
+    ],
+)
+async def test_hostile_ids_and_continuations_are_4xx(
+    client: Client, world: Any, path: str, params: dict[str, str]
+) -> None:
+    auth = await google_login(client)
+    r = await client.get(path, params=params, headers=auth)
+    assert 400 <= r.status_code < 500, (path, params, r.status_code, r.text[:200])
+
+
+async def test_mark_all_as_read_of_a_hostile_feed_id_is_4xx(client: Client, world: Any) -> None:
+    auth = await google_login(client)
+    for s in ("feed/²", "feed/99999999999999999999999"):
+        r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": s})
+        assert r.status_code == 404, (s, r.text)
