@@ -456,3 +456,24 @@ async def test_mark_all_as_read_of_a_hostile_feed_id_is_4xx(client: Client, worl
     for s in ("feed/²", "feed/99999999999999999999999"):
         r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": s})
         assert r.status_code == 404, (s, r.text)
+
+
+async def test_atom_form_drops_xml_invalid_characters(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A JSON Feed may carry U+0001 in a title: the Atom form (what newsboat reads) stays
+    well-formed XML instead of failing for every user while the article exists."""
+    async with sessions() as s:
+        s.add(Article(
+            feed_id=1, guid_key="ctl", title="bell\x01\x07title", summary="",
+            content="<p>a\x0bb</p>", url="http://e.com/\x01x", author="\x02ann",
+            published_at=T0, fetched_at=T0 + timedelta(seconds=60), content_hash="x",
+        ))  # fmt: skip
+        await s.commit()
+    auth = await google_login(client)
+    for path in ("/reader/atom/feed%2F1", "/reader/atom/user/-/state/com.google/reading-list"):
+        r = await client.get(path, headers=auth)
+        assert r.status_code == 200, r.text[:300]
+        root = ElementTree.fromstring(r.content)
+        titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
+        assert "belltitle" in titles
