@@ -7,6 +7,7 @@ every cookie-authenticated change by the identity middleware, before these run.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -209,8 +210,14 @@ class MeController(Controller):
         if data.category is not None and data.feed_id is not None:
             raise ValidationError("give a category or a feed_id, not both")
         feed_ids = await _scope_feeds(session, data.category, data.feed_id)
+        before = data.before
+        if before is not None:
+            try:  # at the calendar's edge an offset moves the time out of its range
+                before = before.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError("before: a date-time within years 1 to 9999") from None
         bound = await state.mark_all_read(
-            session, user.id, feed_ids=feed_ids, upto_id=data.upto_id, before=data.before
+            session, user.id, feed_ids=feed_ids, upto_id=data.upto_id, before=before
         )
         change = state.StateChange(all_read=AllRead(data.category, data.feed_id, bound))
         await readers.events.publish(user.id, change)

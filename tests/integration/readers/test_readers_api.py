@@ -352,3 +352,16 @@ async def test_no_cache_keeps_a_user_s_secrets(private_settings: Settings, world
             r = await client.get(f"{path}?key={key}")
             assert r.status_code == 200
             assert r.headers["cache-control"].startswith("private"), path
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["2024-01-01T00:00:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"],
+)
+async def test_mark_all_read_refuses_zone_less_and_edge_times(
+    client: Client, world: Any, before: str
+) -> None:
+    csrf = await sign_in(client)
+    r = await client.post("/api/me/mark-all-read", json={"before": before}, headers=csrf)
+    assert 400 <= r.status_code < 500, r.text
+    assert (await client.get("/api/me/unread")).json()["total"] == 10  # nothing changed
