@@ -11,11 +11,11 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, quote_from_bytes
 
 import msgspec
@@ -28,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.core.config import Settings
 from feedhub.core.errors import AuthError, ForbiddenError, RateLimitedError
+from feedhub.live.revocations import Revocations
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
 from feedhub.readers.accounts import SessionInfo, UserInfo
+from feedhub.readers.ratelimit import MAX_NAME, attempt_keys, network_of
 
 __all__ = [
     "COOKIE",
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 COOKIE = "feedhub_session"
 CSRF_HEADER = "x-csrf-token"
@@ -75,8 +79,10 @@ class Readers:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     events: StateEvents
-    # Failed sign-ins, counted with those of the other processes (over the bus).
+    # Sign-in attempts, counted with those of the other processes (over the bus).
     limiter: SharedLimiter
+    # Ends the open streams of revoked sessions, in every process (over the bus).
+    revocations: Revocations
     # The admin token now (None: none set); create_app passes the data directory's token
     # file, which is re-read when rotated.
     admin_token: Callable[[], str | None] | None = None
@@ -89,21 +95,50 @@ class Readers:
     async def sign_in(
         self, session: AsyncSession, name: str, password: str, client: str
     ) -> UserInfo:
-        """Check a password, rate limited per name and per client address (the page's
-        sign-in and the apps' ClientLogin alike). Raises AuthError or RateLimitedError."""
-        keys = [f"name:{name.lower()}", f"ip:{client}"]
-        now = time.monotonic()
-        if wait := self.limiter.retry_after(keys, now):
-            raise RateLimitedError("too many failed sign-ins; try again later", retry_after=wait)
+        """Check a password (the page's sign-in and the apps' ClientLogin alike), limited
+        per name from the client's network and per network. Raises AuthError (401) or
+        RateLimitedError (429)."""
+
+        async def check() -> UserInfo:
+            if not name or not password or len(name) > MAX_NAME:
+                raise AuthError("wrong name or password")  # no such user can exist
+            return await accounts.authenticate(session, name, password)
+
+        return await self._limited(name, client, check)
+
+    async def change_password(
+        self, session: AsyncSession, user: UserInfo, current: str, new: str, *,
+        client: str, keep_session: int,
+    ) -> None:  # fmt: skip
+        """A password change checks the current password: counted as a sign-in of the user
+        from the client's network, so a stolen session is no unlimited password oracle."""
+
+        async def check() -> None:
+            await accounts.change_password(
+                session, user.id, current, new, keep_session=keep_session
+            )
+
+        await self._limited(user.name, client, check)
+        await self.revocations.revoke(user.id, keep=keep_session)
+
+    async def _limited(self, name: str, client: str, check: Callable[[], Awaitable[T]]) -> T:
+        """Take the attempt's slots before any hashing (no await between the look and the
+        count, so concurrent attempts cannot all pass), then run `check`: a wrong password
+        keeps its slots, a right one clears the name's, an unjudged one gives them back."""
+        settings = self.settings
+        network = network_of(client, settings.login_ipv4_prefix, settings.login_ipv6_prefix)
+        keys = attempt_keys(name, network)
+        if wait := await self.limiter.acquire(keys, time.monotonic()):
+            raise RateLimitedError("too many sign-in attempts; try again later", retry_after=wait)
         try:
-            if not name or not password:
-                raise AuthError("a name and a password are required")
-            user = await accounts.authenticate(session, name, password)
+            result = await check()
         except AuthError:
-            await self.limiter.failed(keys, now)
             raise
-        await self.limiter.succeeded(keys[0])
-        return user
+        except BaseException:
+            await self.limiter.give_back(keys)
+            raise
+        await self.limiter.succeeded(keys)
+        return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ every cookie-authenticated change by the identity middleware, before these run.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
 from sqlalchemy import select
@@ -84,7 +85,8 @@ SIGNED_OUT = ResponseSpec(None, description="Signed out: the session cookie is c
 class SessionController(Controller):
     path = "/api/session"
 
-    @get("/", responses=errors(400))
+    # It carries the CSRF token and the feed key: no cache, shared or the browser's, keeps it.
+    @get("/", responses=errors(400), cache_control=CacheControlHeader(no_store=True))
     async def current(self, request: AnyRequest, readers: ReadersDep) -> SessionJSON:
         identity = identity_of(request)
         info = identity.session if identity is not None and identity.via == "cookie" else None
@@ -94,7 +96,8 @@ class SessionController(Controller):
     async def sign_in(
         self, request: AnyRequest, data: JSONBody[SignIn], session: SessionDep, readers: ReadersDep
     ) -> Response[SessionJSON]:
-        """Rate limited per name and per client address; JSON only (login CSRF)."""
+        """Rate limited per name from the client's network, and per network; JSON only
+        (login CSRF)."""
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise ValidationError("send the name and password as JSON")
         client = request.client.host if request.client else "?"
@@ -105,10 +108,13 @@ class SessionController(Controller):
         return Response(_session_json(readers, info), cookies=[_cookie(request, token, max_age)])
 
     @delete("/", responses={**errors(400, 401, 403), 204: SIGNED_OUT})
-    async def sign_out(self, request: AnyRequest, session: SessionDep) -> Response[None]:
+    async def sign_out(
+        self, request: AnyRequest, session: SessionDep, readers: ReadersDep
+    ) -> Response[None]:
         identity = identity_of(request)
         if identity is not None and identity.via == "cookie" and identity.session is not None:
             await accounts.revoke_session(session, identity.session.user.id, identity.session.id)
+            await readers.revocations.revoke(identity.session.user.id, identity.session.id)
         return Response(None, status_code=204, cookies=[_cookie(request, "", 0)])
 
 
@@ -126,17 +132,26 @@ class MeController(Controller):
         ]
 
     @delete("/sessions/{session_id:int}", responses=errors(400, 401, 403, 404))
-    async def revoke(self, request: AnyRequest, session_id: PathId, session: SessionDep) -> None:
+    async def revoke(
+        self, request: AnyRequest, session_id: PathId, session: SessionDep, readers: ReadersDep
+    ) -> None:
         user, _ = require_user(request)
         await accounts.revoke_session(session, user.id, session_id)
+        await readers.revocations.revoke(user.id, session_id)
 
-    @post("/password", status_code=204, responses=errors(400, 401, 403, 422))
+    @post("/password", status_code=204, responses=errors(400, 401, 403, 422, 429))
     async def password(
-        self, request: AnyRequest, data: JSONBody[PasswordChange], session: SessionDep
+        self,
+        request: AnyRequest,
+        data: JSONBody[PasswordChange],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> None:
+        """Rate limited as a sign-in of the user from the client's network."""
         user, current = require_user(request)
-        await accounts.change_password(
-            session, user.id, data.current, data.new, keep_session=current.id
+        client = request.client.host if request.client else "?"
+        await readers.change_password(
+            session, user, data.current, data.new, client=client, keep_session=current.id
         )
 
     @post("/feed-key", status_code=200, responses=errors(400, 401, 403))
@@ -195,8 +210,14 @@ class MeController(Controller):
         if data.category is not None and data.feed_id is not None:
             raise ValidationError("give a category or a feed_id, not both")
         feed_ids = await _scope_feeds(session, data.category, data.feed_id)
+        before = data.before
+        if before is not None:
+            try:  # at the calendar's edge an offset moves the time out of its range
+                before = before.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError("before: a date-time within years 1 to 9999") from None
         bound = await state.mark_all_read(
-            session, user.id, feed_ids=feed_ids, upto_id=data.upto_id, before=data.before
+            session, user.id, feed_ids=feed_ids, upto_id=data.upto_id, before=before
         )
         change = state.StateChange(all_read=AllRead(data.category, data.feed_id, bound))
         await readers.events.publish(user.id, change)

@@ -22,6 +22,7 @@ from litestar.params import FromPath
 from sqlalchemy import select
 
 from feedhub.api.deps import ServicesDep, SessionDep
+from feedhub.api.identity import identity_of
 from feedhub.api.openapi import errors
 from feedhub.api.schemas import ArticleJSON
 from feedhub.catalog.articles import articles_before
@@ -136,7 +137,10 @@ def _conditional(
     articles: Sequence[ArticleJSON],
 ) -> Response[bytes]:
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
+    # Fetched with a user's key (or cookie), the answer is that user's: no shared cache
+    # may keep it and hand it to someone without the key.
+    scope = "public" if identity_of(request) is None else "private"
+    headers = {"ETag": etag, "Cache-Control": f"{scope}, max-age=60"}
     if articles:
         headers["Last-Modified"] = format_datetime(
             max(a.fetched_at for a in articles).astimezone(UTC), usegmt=True

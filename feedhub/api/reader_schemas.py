@@ -90,7 +90,8 @@ class MarkAllBody(msgspec.Struct, forbid_unknown_fields=True):
     category: str | None = None
     feed_id: Id | None = None
     upto_id: Annotated[int, Meta(ge=0, le=MAX_ID)] | None = None
-    before: datetime | None = None
+    # With its zone: a zone-less time would be compared with stored UTC times as if UTC.
+    before: Annotated[datetime, Meta(tz=True)] | None = None
 
 
 class MarkAllJSON(msgspec.Struct):

@@ -41,7 +41,11 @@ class UsersController(Controller):
 
     @patch("/{name:str}", responses=errors(400, 401, 403, 404, 422))
     async def update_user(
-        self, name: FromPath[str], data: JSONBody[UserUpdate], session: SessionDep
+        self,
+        name: FromPath[str],
+        data: JSONBody[UserUpdate],
+        session: SessionDep,
+        readers: ReadersDep,
     ) -> UserJSON:
         user = await accounts.update_user(
             session,
@@ -49,8 +53,14 @@ class UsersController(Controller):
             password=None if data.password is UNSET else data.password,
             role=None if data.role is UNSET else data.role,
         )
+        if data.password is not UNSET:  # every session ended: their streams too
+            await readers.revocations.revoke(user.id)
         return _json(user)
 
     @delete("/{name:str}", responses=errors(401, 403, 404))
-    async def delete_user(self, name: FromPath[str], session: SessionDep) -> None:
+    async def delete_user(
+        self, name: FromPath[str], session: SessionDep, readers: ReadersDep
+    ) -> None:
+        user = await accounts.get_user(session, name)
         await accounts.delete_user(session, name)
+        await readers.revocations.revoke(user.id)

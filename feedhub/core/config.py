@@ -159,9 +159,18 @@ class Settings:
     # (an upgraded install has no users yet and must keep working); "private" needs a
     # signed-in user or a per-user token for the page, the read API, the stream and feeds.
     reading: str = "public"
-    # Failed sign-ins per user name and per client address before 429, and the window (s).
+    # Sign-in attempts (and password changes) per window (s) before 429: per user name from
+    # one client network, and per client network over all names. A network is the client's
+    # address cut to a prefix: IPv6 /64 (one subscriber's), IPv4 /32.
     login_attempts: int = 5
     login_window_seconds: float = 300.0
+    login_network_attempts: int = 50
+    login_ipv4_prefix: int = 32
+    login_ipv6_prefix: int = 64
+    # Passwords hashed at once (each scrypt hash takes a core and 128 MiB), and how many
+    # more may wait before a sign-in is refused with 429.
+    password_workers: int = 2
+    password_queue: int = 64
     # Handed by `feedhub serve --workers N` to its worker processes, never set by an operator
     # (so `feedhub config` does not list them). The kept admin token's file, which each worker
     # re-reads so that `feedhub token --rotate` reaches them all:
@@ -264,6 +273,12 @@ class Settings:
             raise ConfigError("FEEDHUB_READING must be public or private")
         if self.login_attempts < 1 or self.login_window_seconds <= 0:
             raise ConfigError("FEEDHUB_LOGIN_ATTEMPTS and _WINDOW_SECONDS must be positive")
+        if self.login_network_attempts < 1:
+            raise ConfigError("FEEDHUB_LOGIN_NETWORK_ATTEMPTS must be positive")
+        if not (8 <= self.login_ipv4_prefix <= 32 and 32 <= self.login_ipv6_prefix <= 128):
+            raise ConfigError("FEEDHUB_LOGIN_IPV4_PREFIX lies in 8..32, _IPV6_PREFIX in 32..128")
+        if self.password_workers < 1 or self.password_queue < 0:
+            raise ConfigError("FEEDHUB_PASSWORD_WORKERS ≥ 1 and FEEDHUB_PASSWORD_QUEUE ≥ 0")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
             raise ConfigError("poll concurrency limits must be at least 1")
         if not 1 <= self.max_summary_chars <= 65_536 or self.max_entry_chars < 1024:

@@ -5,13 +5,40 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from datetime import UTC, datetime
 
-__all__ = ["Throttled", "configure_logging"]
+__all__ = ["RedactSecrets", "Throttled", "configure_logging", "redact"]
 
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# Query parameters that carry a secret: ClientLogin's password, output feeds' key, tokens.
+_SECRETS = re.compile(
+    r"([?&;](?:passwd|password|key|auth|token|t|sid|lsid|access_token)=)[^&;\s\"']*",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` with the values of secret-bearing query parameters replaced by `***`."""
+    return _SECRETS.sub(r"\1***", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Every line of every logger (uvicorn's access log included: it writes the whole URL)
+    leaves with its URLs' secrets redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # malformed arguments: the formatter reports them, as ever
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,6 +85,7 @@ def configure_logging(level: str, as_json: bool, *, access_log: bool = False) ->
     protocols log whenever that logger has a handler, its own or an ancestor's)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(_TEXT))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

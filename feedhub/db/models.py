@@ -84,6 +84,8 @@ class Base(DeclarativeBase):
 
 class Category(Base):
     __tablename__ = "category"
+    # ids are handed to clients and never reused (AUTOINCREMENT on SQLite).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -94,6 +96,8 @@ class Category(Base):
 
 class Feed(Base):
     __tablename__ = "feed"
+    # ids are handed to clients and never reused (AUTOINCREMENT on SQLite).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -182,6 +186,8 @@ class User(Base):
     """A reader or an admin. "user" is a reserved word on PostgreSQL, hence the table name."""
 
     __tablename__ = "reader_user"
+    # ids are handed to clients and never reused (AUTOINCREMENT on SQLite).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -204,6 +210,8 @@ class UserSession(Base):
     """
 
     __tablename__ = "user_session"
+    # ids are handed to clients and never reused (AUTOINCREMENT on SQLite).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(

@@ -94,11 +94,15 @@ async def _page(
 
 
 # -- sign-in -------------------------------------------------------------------------------------
-@route("/accounts/ClientLogin", http_method=["GET", "POST"])
+@post("/accounts/ClientLogin", status_code=200)
 async def client_login(
     request: AnyRequest, session: SessionDep, readers: ReadersDep
 ) -> Response[Any]:
-    params = await _params(request)
+    """Credentials in the POST body only: a URL is written to access logs and proxies'."""
+    if {"Email", "Passwd"} & set(request.query_params):
+        raise ValidationError("send Email and Passwd in the POST body, never in the URL")
+    form = await request.form()
+    params = MultiDict([(k, v) for k, v in form.multi_items() if isinstance(v, str)])
     name, password = params.get("Email") or "", params.get("Passwd") or ""
     client = request.client.host if request.client else "?"
     try:
@@ -107,7 +111,7 @@ async def client_login(
         return _text("Error=BadAuthentication\n", 401)
     agent = request.headers.get("user-agent")
     token = await open_app_session(session, user, password, agent, readers.clock())
-    if params.get("output") == "json":
+    if (params.get("output") or request.query_params.get("output")) == "json":
         return _json({"SID": token, "LSID": "null", "Auth": token})
     return _text(f"SID={token}\nLSID=null\nAuth={token}\n")
 
@@ -274,10 +278,14 @@ async def mark_all_as_read(
     if not params.get("s"):  # never "everything" by omission
         raise ValidationError("s (the stream to mark as read) is required")
     stream = _stream(params.get("s"))
-    feed_ids = await service.feed_ids_for(session, stream)
-    if feed_ids == []:  # broadcast, kept-unread…: nothing of ours to mark
-        return _text("OK")
     before = _int(params, "ts", protocol.parse_mark_time) or readers.clock()
+    if stream.kind == "starred":  # only what the stream holds: the starred articles
+        change = await state.mark_starred_read(session, user.id, before)
+        await readers.events.publish(user.id, change)
+        return _text("OK")
+    feed_ids = await service.feed_ids_for(session, stream)
+    if feed_ids == []:  # read, broadcast, kept-unread…: nothing of ours to mark
+        return _text("OK")
     bound = await state.mark_all_read(session, user.id, feed_ids=feed_ids, before=before)
     feed_id = feed_ids[0] if feed_ids and stream.kind == "feed" else None
     label = stream.value if stream.kind == "label" else None

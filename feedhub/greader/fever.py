@@ -29,6 +29,7 @@ from feedhub.greader.render import media_of, with_players
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import UserInfo
 from feedhub.readers.queries import Item, Scope, list_items
+from feedhub.readers.ratelimit import network_of
 from feedhub.readers.state import AllRead
 
 __all__ = ["fever_handlers"]
@@ -151,14 +152,15 @@ async def fever(request: AnyRequest, session: SessionDep, readers: ReadersDep) -
     params = await params_of(request)
     body: dict[str, Any] = {"api_version": API_VERSION, "auth": 0}
     client = request.client.host if request.client else "?"
-    keys = [f"ip:{client}"]
-    now = time.monotonic()
-    if wait := readers.limiter.retry_after(keys, now):
+    settings = readers.settings
+    keys = [f"net:{network_of(client, settings.login_ipv4_prefix, settings.login_ipv6_prefix)}"]
+    # Counted before the key is looked up, as a sign-in is: concurrent guesses cannot race.
+    if wait := await readers.limiter.acquire(keys, time.monotonic()):
         raise RateLimitedError("too many wrong Fever API keys; try again later", retry_after=wait)
     user = await accounts.user_by_fever_key(session, params.get("api_key") or "")
     if user is None:
-        await readers.limiter.failed(keys, now)
-        return json_response(body)
+        return json_response(body)  # the attempt stays counted
+    await readers.limiter.give_back(keys)
     body["auth"] = 1
     body["last_refreshed_on_time"] = int(readers.clock().timestamp())
     if "mark" in params:

@@ -92,9 +92,10 @@ def cursor_of(params: MultiDict[str]) -> int | None:
     raw = params.get("c")
     if raw is None or not raw.strip():
         return None
-    if not raw.strip().isdigit():
-        raise ValidationError("c: not a continuation this server gave")
-    return int(raw)
+    try:
+        return protocol.parse_decimal_id(raw.strip())
+    except ValueError:
+        raise ValidationError("c: not a continuation this server gave") from None
 
 
 def stream_of(raw: str | None) -> protocol.Stream:

@@ -28,6 +28,7 @@ __all__ = [
     "long_id",
     "normalize_tag",
     "parse_count",
+    "parse_decimal_id",
     "parse_item_id",
     "parse_mark_time",
     "parse_seconds",
@@ -55,6 +56,8 @@ BROADCAST_STREAMS = frozenset(
 )
 _USER_PART = re.compile(r"^user/[^/]+/")
 _MAX_ID = 2**63 - 1
+_DECIMAL = re.compile(r"[0-9]{1,19}")
+_HEX = re.compile(r"[0-9a-fA-F]{1,16}")
 
 StreamKind = Literal["reading-list", "starred", "read", "label", "feed", "ignored"]
 
@@ -66,9 +69,21 @@ class Stream:
 
     @property
     def feed_id(self) -> int | None:
-        if self.kind == "feed" and self.value is not None and self.value.isdigit():
-            return int(self.value)
+        """`feed/<feedhub id>`; None for anything else (a URL, or no id feedhub could hold)."""
+        if self.kind == "feed" and self.value is not None:
+            try:
+                return parse_decimal_id(self.value)
+            except ValueError:
+                return None
         return None
+
+
+def parse_decimal_id(text: str) -> int:
+    """A positive id in ASCII decimal that fits the database's 64-bit ids; ValueError for
+    anything else (`str.isdigit` also takes "²", which `int` then refuses)."""
+    if not _DECIMAL.fullmatch(text) or not 0 < (value := int(text)) <= _MAX_ID:
+        raise ValueError(f"not an id: {text[:40]!r}")
+    return value
 
 
 def long_id(article_id: int) -> str:
@@ -79,8 +94,13 @@ def parse_item_id(text: str) -> int:
     """An article id from the long (hex) or short (decimal, maybe negative) form."""
     raw = text.strip()
     if raw.startswith(ITEM_PREFIX):
-        value = int(raw[len(ITEM_PREFIX) :], 16)
+        digits = raw[len(ITEM_PREFIX) :]
+        if not _HEX.fullmatch(digits):
+            raise ValueError(f"not an item id: {text[:40]!r}")
+        value = int(digits, 16)
     else:
+        if not _DECIMAL.fullmatch(raw.removeprefix("-")):
+            raise ValueError(f"not an item id: {text[:40]!r}")
         value = int(raw, 10)
         if value < 0:  # the short form is a signed 64-bit number
             value += 2**64

@@ -7,6 +7,7 @@ In the Atom form each entry carries its state as Google Reader marked it: a cate
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -20,6 +21,13 @@ from feedhub.readers.queries import Item
 __all__ = ["atom_stream", "item_json", "media_of", "with_players"]
 
 SCHEME = "http://www.google.com/reader/"
+# What XML 1.0 cannot carry even escaped (C0 controls but tab and newlines, lone surrogates,
+# U+FFFE/U+FFFF): a feed's text may hold them, and one made the whole document unwritable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def media_of(item: Item) -> list[dict[str, Any]]:
@@ -90,25 +98,27 @@ def atom_stream(
     stream_id: str, title: str, self_url: str, items: Sequence[Item], now: datetime
 ) -> bytes:
     fg = FeedGenerator()
-    fg.id(f"tag:google.com,2005:reader/{stream_id}")
-    fg.title(title)
-    fg.link(href=self_url, rel="self")
+    fg.id(_xml(f"tag:google.com,2005:reader/{stream_id}"))
+    fg.title(_xml(title) or "(untitled)")
+    fg.link(href=_xml(self_url), rel="self")
     fg.generator("feedhub")
     fg.updated(max((i.fetched_at for i in items), default=now.astimezone(UTC)))
     for item in items:
         entry = fg.add_entry(order="append")
         entry.id(long_id(item.id))
-        entry.title(item.title or "(untitled)")
+        entry.title(_xml(item.title or "") or "(untitled)")
         if item.url:
-            entry.link(href=item.url, rel="alternate")
+            entry.link(href=_xml(item.url), rel="alternate")
         # The player only: feedgen writes no `rel` on an entry's links, so an enclosure link
         # would read as the article's own link.
-        entry.content(with_players(item.content or item.summary or "", media_of(item)), type="html")
-        if item.author:
-            entry.author(name=item.author)
+        body = with_players(item.content or item.summary or "", media_of(item))
+        entry.content(_xml(body), type="html")
+        if item.author and (author := _xml(item.author)):
+            entry.author(name=author)
         entry.published(item.published_at)
         entry.updated(item.published_at)
         for term in item_categories(item.category_name, item.read, item.starred):
+            term = _xml(term)
             entry.category(term=term, scheme=SCHEME, label=term.rsplit("/", 1)[-1])
     data: bytes = fg.atom_str(pretty=False)
     return data

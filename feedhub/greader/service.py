@@ -85,8 +85,9 @@ async def scope_for(session: AsyncSession, stream: Stream) -> Scope | None:
 
 
 async def feed_ids_for(session: AsyncSession, stream: Stream) -> list[int] | None:
-    """The feeds a mark-all-as-read covers: None for all; [] for a stream with none."""
-    if stream.kind in ("reading-list", "read", "starred"):
+    """The feeds a mark-all-as-read covers: None for all; [] for a stream that is no set
+    of feeds (a state: only its own articles may change, never every feed's)."""
+    if stream.kind == "reading-list":
         return None
     if stream.kind == "label":
         category = await category_for_label(session, stream.value or "")

@@ -1,12 +1,13 @@
 """The sign-in limiter of every process, shared over the bus.
 
-Each process counts failed sign-ins in its memory (feedhub.readers.ratelimit): behind N
-processes a guesser would get N times the attempts. So every failure and every success is
-also announced on the bus's side channel `feedhub_sign_in_attempts`, and each other process
-records it in its own limiter, by its own clock (monotonic clocks of two machines cannot be
-compared). At most once, like pub/sub: a lost message undercounts by one in one process,
-and a process that restarts starts from zero. The announcement names the keys (a user name,
-a client address) and nothing else; it is never logged.
+Each process counts sign-in attempts in its memory (feedhub.readers.ratelimit): behind N
+processes a guesser would get N times the attempts. So every attempt is also announced on
+the bus's side channel `feedhub_sign_in_attempts` as it starts (and how it ended, when that
+gives a slot back), and each other process records it in its own limiter, by its own clock
+(monotonic clocks of two machines cannot be compared). At most once, like pub/sub: a lost
+message undercounts by one in one process, and a process that restarts starts from zero.
+The announcement names the keys (a user name, a client network) and nothing else; it is
+never logged.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ CHANNEL = "feedhub_sign_in_attempts"
 class _Attempt(msgspec.Struct, frozen=True):
     origin: str  # the announcing process: it has counted the attempt already
     keys: list[str]
-    failed: bool
+    outcome: str  # "counted" (an attempt started), "succeeded" or "given_back"
 
 
 class SharedLimiter(TopicMember[_Attempt]):
-    """`AttemptLimiter`'s interface, with what the other processes saw counted too."""
+    """`AttemptLimiter`'s interface, with what the other processes counted too."""
 
     def __init__(
         self, limiter: AttemptLimiter, bus: Bus, clock: Callable[[], float] = time.monotonic
@@ -48,24 +49,34 @@ class SharedLimiter(TopicMember[_Attempt]):
     def retry_after(self, keys: list[str], now: float) -> int:
         return self.limiter.retry_after(keys, now)
 
-    async def failed(self, keys: list[str], now: float) -> None:
-        self.limiter.failed(keys, now)
-        await self._announce(keys, failed=True)
+    async def acquire(self, keys: list[str], now: float) -> int:
+        """Count an attempt before its password is checked (0), or say how long to wait.
+        Counted here at once, with no await in between: concurrent attempts cannot race."""
+        wait = self.limiter.acquire(keys, now)
+        if not wait:
+            await self._announce(keys, "counted")
+        return wait
 
-    async def succeeded(self, key: str) -> None:
-        self.limiter.succeeded(key)
-        await self._announce([key], failed=False)
+    async def succeeded(self, keys: list[str]) -> None:
+        self.limiter.succeeded(keys)
+        await self._announce(keys, "succeeded")
 
-    async def _announce(self, keys: list[str], *, failed: bool) -> None:
+    async def give_back(self, keys: list[str]) -> None:
+        self.limiter.give_back(keys)
+        await self._announce(keys, "given_back")
+
+    async def _announce(self, keys: list[str], outcome: str) -> None:
         try:
-            await self.send(_Attempt(self._origin, keys, failed))
+            await self.send(_Attempt(self._origin, keys, outcome))
         except Exception as exc:  # counted here all the same; the others miss one attempt
             log.warning("could not share a sign-in attempt with the other processes: %s", exc)
 
     def on_message(self, attempt: _Attempt) -> None:
         if attempt.origin == self._origin or not attempt.keys:
             return
-        if attempt.failed:
-            self.limiter.failed(attempt.keys, self._clock())
-        else:
-            self.limiter.succeeded(attempt.keys[0])
+        if attempt.outcome == "counted":
+            self.limiter.record(attempt.keys, self._clock())
+        elif attempt.outcome == "succeeded":
+            self.limiter.succeeded(attempt.keys)
+        elif attempt.outcome == "given_back":
+            self.limiter.give_back(attempt.keys)

@@ -15,8 +15,9 @@ event already replayed: `feedhub.live.hub.Subscription` states the exactly-once 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -31,6 +32,7 @@ from feedhub.core import metrics
 from feedhub.core.types import MAX_ID
 from feedhub.live.hub import StreamHub, Subscription
 from feedhub.live.limits import StreamLimits
+from feedhub.live.revocations import Revocations
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
 from feedhub.live.state_events import StateEvents
 
@@ -97,13 +99,14 @@ async def _send_json_error(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def _user_id(scope: Scope) -> int | None:
-    """The signed-in user of this request (settled by feedhub.api.identity), if any."""
+def _signed_in(scope: Scope) -> tuple[int, int] | None:
+    """The signed-in user and session of this request (settled by feedhub.api.identity)."""
     identity = (scope.get("state") or {}).get("identity")
     if identity is None or identity.user is None or identity.session is None:
         return None
     user_id: int = identity.user.id
-    return user_id
+    session_id: int = identity.session.id
+    return user_id, session_id
 
 
 def make_stream_handler(
@@ -112,6 +115,7 @@ def make_stream_handler(
     config: StreamConfig,
     limits: StreamLimits | None = None,
     state_events: StateEvents | None = None,
+    revocations: Revocations | None = None,
 ) -> ASGIRouteHandler:
     limits = limits or StreamLimits(max_total=0, per_client=0)
 
@@ -152,18 +156,22 @@ def make_stream_handler(
         try:
             subscription = hub.subscribe(categories)  # its start_id: see Subscription
             conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
-            # A signed-in reader's stream also carries their state changes (`event: state`).
-            user_id = _user_id(scope) if state_events is not None else None
-            stop_notes = (
-                state_events.listen(user_id, subscription.note)
-                if state_events is not None and user_id is not None
-                else None
-            )
+            # A signed-in reader's stream also carries their state changes (`event: state`),
+            # and ends when its session is revoked, in whichever process that happens.
+            signed_in = _signed_in(scope)
+            stops: list[Callable[[], None]] = []
+            if signed_in is not None:
+                user_id, session_id = signed_in
+                if state_events is not None:
+                    stops.append(state_events.listen(user_id, subscription.note))
+                if revocations is not None:
+                    end = functools.partial(subscription.end, "revoked")
+                    stops.append(revocations.watch(user_id, session_id, end))
             try:
                 await _serve(conn)
             finally:
-                if stop_notes is not None:
-                    stop_notes()
+                for stop in stops:
+                    stop()
                 hub.unsubscribe(subscription)
         finally:
             limits.release(client)
@@ -233,6 +241,8 @@ async def _serve(conn: Connection) -> None:
         log.info("stream ended: its client fell behind (it will resume from the database)")
     elif subscription.ended == "stalled":
         log.info("stream ended: its client read nothing for %.0f s", conn.hub.write_timeout)
+    elif subscription.ended == "revoked":
+        log.info("stream ended: its session was revoked")
 
 
 async def _wait_disconnect(receive: Receive, subscription: Subscription) -> None:

@@ -17,8 +17,9 @@ from feedhub.core import metrics
 __all__ = ["Batch", "EndReason", "Subscription"]
 
 # Why a stream was ended: its client fell behind, stopped reading or left; the process is
-# stopping; the hub lost the bus or a doorbell (the client resumes from the database).
-EndReason = Literal["overflow", "stalled", "disconnected", "shutdown", "error"]
+# stopping; the hub lost the bus or a doorbell (the client resumes from the database); its
+# session was revoked (the client must sign in again).
+EndReason = Literal["overflow", "stalled", "disconnected", "shutdown", "error", "revoked"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 
 Each function does one change in one transaction and raises before writing anything when
 the input is wrong. Secrets (session tokens) are returned once to the caller and only
-their SHA-256 is stored; passwords only as scrypt hashes, computed in a worker thread so a
-sign-in does not stall the event loop for the others.
+their SHA-256 is stored; passwords only as scrypt hashes, computed in the small pool of
+feedhub.readers.hashpool so sign-ins neither stall the event loop nor starve the service.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import functools
 import hashlib
 import re
@@ -20,8 +20,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedhub.core.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from feedhub.core.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
 from feedhub.db.models import User, UserSession
+from feedhub.readers import hashpool
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
 
 __all__ = [
@@ -163,7 +170,7 @@ async def create_user(
     _check_role(role)
     if await session.scalar(select(User.id).where(User.name == name)):
         raise ConflictError(f"user {name!r} already exists")
-    hashed = await asyncio.to_thread(hash_password, password)
+    hashed = await hashpool.run(hash_password, password)
     user = User(
         name=name,
         password_hash=hashed,
@@ -193,7 +200,7 @@ async def update_user(
         _check_role(role)
     user = await _user(session, name)
     if password is not None:
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.password_hash = await hashpool.run(hash_password, password)
         user.fever_key = _fever_hash(user.name, password)
         await session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     if role is not None:
@@ -211,11 +218,13 @@ async def delete_user(session: AsyncSession, name: str) -> None:
 async def authenticate(session: AsyncSession, name: str, password: str) -> UserInfo:
     user = await session.scalar(select(User).where(User.name == name))
     stored = user.password_hash if user is not None else _dummy_hash()
-    ok = await asyncio.to_thread(verify_password, password, stored)
+    ok = await hashpool.run(verify_password, password, stored)
     if user is None or not ok:
         raise AuthError("wrong name or password")
     if needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        # A full pool leaves the old hash, which still verifies: rehashed next time.
+        with contextlib.suppress(RateLimitedError):
+            user.password_hash = await hashpool.run(hash_password, password)
     if user.fever_key != (fever := _fever_hash(name, password)):
         user.fever_key = fever  # users from before the Fever API get theirs here
     if session.dirty:
@@ -230,9 +239,9 @@ async def change_password(
     user = await session.get(User, user_id)
     if user is None:
         raise AuthError("not signed in")
-    if not await asyncio.to_thread(verify_password, current, user.password_hash):
+    if not await hashpool.run(verify_password, current, user.password_hash):
         raise AuthError("the current password is wrong")
-    user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.password_hash = await hashpool.run(hash_password, new)
     user.fever_key = _fever_hash(user.name, new)
     await session.execute(
         delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != keep_session)

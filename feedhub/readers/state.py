@@ -175,6 +175,26 @@ async def apply_changes(
     return StateChange(kept(read), kept(unread), kept(starred), kept(unstarred))
 
 
+async def mark_starred_read(session: AsyncSession, user_id: int, before: datetime) -> StateChange:
+    """The user's starred articles fetched by `before` become read, and nothing else: the
+    starred stream holds only those (marking "all" of it must not mark every feed read)."""
+    bound = await bound_for_time(session, before)
+    ids = list(
+        await session.scalars(
+            select(ArticleState.article_id).where(
+                ArticleState.user_id == user_id,
+                ArticleState.starred == true(),
+                ArticleState.article_id <= bound,
+            )
+        )
+    )
+    read: list[int] = []
+    for start in range(0, len(ids), MAX_IDS):
+        change = await apply_changes(session, user_id, read=ids[start : start + MAX_IDS])
+        read += change.read
+    return StateChange(read=tuple(read))
+
+
 async def bound_for_time(session: AsyncSession, before: datetime) -> int:
     """The newest article id fetched at or before `before` (0 if none).
 

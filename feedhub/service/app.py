@@ -59,9 +59,11 @@ from feedhub.ingest.subscriber import Subscriber
 from feedhub.live.bus import open_bus
 from feedhub.live.hub import StreamHub
 from feedhub.live.limits import StreamLimits
+from feedhub.live.revocations import Revocations
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
+from feedhub.readers import hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.service.leader import Leadership
 from feedhub.service.scheduler import PollScheduler
@@ -121,6 +123,7 @@ class _ServicesLifespan(InitPluginProtocol):
         await services.hub.start()
         await self._readers.events.start()
         await self._readers.limiter.start()
+        await self._readers.revocations.start()
         if self._scheduler is not None:
             self._scheduler.start()
         _tune_gc()
@@ -131,6 +134,7 @@ class _ServicesLifespan(InitPluginProtocol):
                 self._scheduler.stop()
                 if self._scheduler.leadership is not None:
                     await self._scheduler.leadership.close()
+            await self._readers.revocations.stop()
             await self._readers.limiter.stop()
             await self._readers.events.stop()
             await services.jobs.stop()
@@ -219,18 +223,29 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         push=PushIntake(poller, websub),
     )
     state_events = StateEvents(bus)
+    revocations = Revocations(bus)
     stream = make_stream_handler(
         hub,
         sessions,
         StreamConfig(replay_limit=settings.stream_replay_limit),
         StreamLimits(max_total=settings.max_streams, per_client=settings.max_streams_per_client),
         state_events,
+        revocations,
     )
+    hashpool.configure(settings.password_workers, settings.password_queue)
     readers = Readers(
         settings,
         sessions,
         state_events,
-        SharedLimiter(AttemptLimiter(settings.login_attempts, settings.login_window_seconds), bus),
+        SharedLimiter(
+            AttemptLimiter(
+                settings.login_attempts,
+                settings.login_window_seconds,
+                settings.login_network_attempts,
+            ),
+            bus,
+        ),
+        revocations,
         # A token kept in the data directory is re-read when rotated (state.TokenFile).
         admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
     )

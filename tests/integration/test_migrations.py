@@ -283,3 +283,66 @@ def test_0007_backfills_listed_at_and_keeps_search_and_autoincrement(tmp_path: P
         assert not columns & {"listed_at", "quiet", "enclosures"}
         assert db.execute("SELECT count(*) FROM article").fetchone() == (2,)
     upgrade_to_head(url)
+
+
+def test_0008_makes_ids_never_reused_on_sqlite(tmp_path: Path) -> None:
+    """Rows kept through the upgrade keep their ids; after it, a deleted newest row's id is
+    not handed out again (before it, max(id)+1 gave it back); down and up again."""
+    from alembic import command
+
+    from feedhub.db.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0007")
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        db.execute(
+            "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+            "VALUES (1, 'http://e.com/f', 1, '2024-01-01 00:00:00.000000', 0)"
+        )
+        db.execute(
+            "INSERT INTO article (feed_id, guid_key, title, summary, content, published_at,"
+            " fetched_at, content_hash, listed_at) VALUES (1, 'g', 'T', '', '', "
+            "'2024-01-01', '2024-01-01', 'h', '2024-01-01')"
+        )
+        for i in (1, 2):
+            db.execute(
+                "INSERT INTO reader_user (id, name, password_hash, role, feed_key, created_at) "
+                "VALUES (?, ?, 'x', 'reader', ?, '2024-01-01')",
+                (i, f"u{i}", f"k{i}"),
+            )
+    upgrade_to_head(url)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        for table in ("category", "feed", "reader_user", "user_session"):
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+            assert "AUTOINCREMENT" in sql[0], table
+        assert db.execute("SELECT count(*) FROM article").fetchone() == (1,)  # no cascade
+        assert db.execute(
+            "INSERT INTO reader_user (name, password_hash, role, feed_key, created_at) "
+            "VALUES ('u3', 'x', 'reader', 'k3', '2024-01-01') RETURNING id"
+        ).fetchone() == (3,)
+        db.execute("DELETE FROM reader_user WHERE id = 3")
+        new = db.execute(
+            "INSERT INTO reader_user (name, password_hash, role, feed_key, created_at) "
+            "VALUES ('u4', 'x', 'reader', 'k4', '2024-01-01') RETURNING id"
+        ).fetchone()
+        assert new == (4,)
+    command.downgrade(alembic_config(url), "0007")
+    with sqlite3.connect(path) as db:
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'feed'").fetchone()[0]
+        assert "AUTOINCREMENT" not in sql and "CONSTRAINT pk_feed PRIMARY KEY (id)" in sql
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM reader_user").fetchone() == (3,)
+    upgrade_to_head(url)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []

@@ -12,7 +12,7 @@ from feedhub.core.errors import AuthError, ConflictError, NotFoundError, Validat
 from feedhub.db.models import User, UserSession
 from feedhub.readers import accounts
 from feedhub.readers.passwords import hash_password, needs_rehash, verify_password
-from feedhub.readers.ratelimit import AttemptLimiter
+from feedhub.readers.ratelimit import AttemptLimiter, attempt_keys, network_of
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.helpers import T0
 
@@ -65,25 +65,80 @@ def test_old_parameters_need_rehash() -> None:
 def test_limiter_window(failures: list[float], at: float, expected: int) -> None:
     limiter = AttemptLimiter(limit=5, window=300)
     for t in failures:
-        limiter.failed(["name:ann", "ip:1"], t)
-    assert limiter.retry_after(["name:ann"], at) == expected
-    assert limiter.retry_after(["name:bob"], at) == 0
+        assert limiter.acquire(["user:n ann", "net:n"], t) == 0
+    assert limiter.retry_after(["user:n ann"], at) == expected
+    assert limiter.retry_after(["user:n bob"], at) == 0
 
 
-def test_limiter_success_clears_the_name_but_not_the_address() -> None:
+def test_limiter_acquire_counts_before_the_check() -> None:
+    """The slot is taken when the attempt starts: a burst cannot all pass the look."""
+    limiter = AttemptLimiter(limit=3, window=60)
+    results = [limiter.acquire(["user:n ann", "net:n"], 0) for _ in range(10)]
+    assert results[:3] == [0, 0, 0]
+    assert all(wait > 0 for wait in results[3:])
+
+
+def test_limiter_success_clears_the_name_and_gives_back_the_network_slot() -> None:
+    limiter = AttemptLimiter(limit=2, window=60, address_limit=2)
+    keys = ["user:n ann", "net:n"]
+    limiter.acquire(keys, 0)  # a wrong password: kept
+    limiter.acquire(keys, 1)  # the right one
+    limiter.succeeded(keys)
+    assert limiter.retry_after(["user:n ann"], 2) == 0
+    assert limiter.acquire(["user:n bob", "net:n"], 2) == 0  # the right one's slot is back
+    assert limiter.retry_after(["net:n"], 2) == 59
+
+
+def test_limiter_gives_back_an_unjudged_attempt() -> None:
+    limiter = AttemptLimiter(limit=1, window=60)
+    keys = ["user:n ann", "net:n"]
+    limiter.acquire(keys, 0)
+    limiter.give_back(keys)
+    assert limiter.acquire(keys, 1) == 0
+    assert len(limiter) == 2
+
+
+def test_limiter_forgets_expired_keys_as_attempts_come() -> None:
+    """Keys past their window are swept by age, not only when the same key comes again."""
     limiter = AttemptLimiter(limit=2, window=60)
-    limiter.failed(["name:ann", "ip:1"], 0)
-    limiter.failed(["name:ann", "ip:1"], 1)
-    limiter.succeeded("name:ann")
-    assert limiter.retry_after(["name:ann"], 2) == 0
-    assert limiter.retry_after(["ip:1"], 2) == 59
+    for i in range(1000):
+        limiter.acquire([f"user:n{i} {'x' * 65}", f"net:n{i}"], 0)
+    assert len(limiter) == 2000
+    limiter.acquire(["user:m ann", "net:m"], 61)
+    assert len(limiter) == 2
 
 
-def test_limiter_memory_is_bounded() -> None:
-    limiter = AttemptLimiter(limit=2, window=60, max_keys=10)
-    for i in range(100):
-        limiter.failed([f"ip:{i}"], 0)
-    assert len(limiter._failures) <= 10
+def test_limiter_memory_is_bounded_and_keeps_the_live_guesser() -> None:
+    """Past the cap the least recently touched keys go; never all of them at once, so a
+    flood of new keys does not wipe the count of a name being guessed right now."""
+    limiter = AttemptLimiter(limit=100, window=60, address_limit=100, max_keys=10)
+    target = ["user:n ann", "net:n"]
+    for i in range(99):
+        limiter.acquire([f"user:n{i} x", f"net:n{i}"], 1)
+        if i % 3 == 0:
+            limiter.acquire(target, 1)
+    assert len(limiter) <= 10
+    assert limiter.acquire(target, 2) == 0
+    assert limiter.acquire(target, 2) == 0 and len(limiter._attempts["user:n ann"]) == 35
+
+
+@pytest.mark.parametrize(
+    ("host", "network"),
+    [
+        ("203.0.113.9", "203.0.113.9/32"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9/32"),
+        ("?", "?"),
+    ],
+)
+def test_network_of_cuts_addresses_to_their_prefix(host: str, network: str) -> None:
+    assert network_of(host) == network
+
+
+def test_attempt_keys_cap_the_name_and_keep_its_case() -> None:
+    keys = attempt_keys("A" * 5_000_000, "n")
+    assert len(keys[0]) < 100
+    assert attempt_keys("Ann", "n")[0] != attempt_keys("ann", "n")[0]
 
 
 async def test_users_crud_and_rules(sessions: Sessions) -> None:
@@ -182,3 +237,20 @@ async def test_sessions_in_use_are_kept_past_the_cap_up_to_a_hard_one(sessions: 
         for i in range(accounts.HARD_CAP):
             await accounts.open_session(s, ann, "api", None, T0 + timedelta(minutes=3, seconds=i))
         assert len(await accounts.list_sessions(s, ann.id)) == accounts.HARD_CAP
+
+
+async def test_ids_of_deleted_users_and_sessions_are_never_handed_out_again(
+    sessions: Sessions,
+) -> None:
+    """A deleted user's still-open stream or an app's cached session id must never name a
+    newer user or session (SQLite without AUTOINCREMENT gave the newest freed id back)."""
+    async with sessions() as s:
+        await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        bob = await accounts.create_user(s, "bob", "correct horse", "reader", T0)
+        _, first = await accounts.open_session(s, bob, "web", None, T0)
+        await accounts.revoke_session(s, bob.id, first.id)
+        _, second = await accounts.open_session(s, bob, "web", None, T0)
+        assert second.id > first.id
+        await accounts.delete_user(s, "bob")
+        carl = await accounts.create_user(s, "carl", "correct horse", "reader", T0)
+        assert carl.id > bob.id

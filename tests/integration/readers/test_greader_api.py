@@ -38,9 +38,14 @@ async def test_client_login_text_and_json(client: Client, world: Any) -> None:
     r = await client.post("/accounts/ClientLogin", data={"Email": "ann", "Passwd": PASSWORD})
     lines = dict(line.split("=", 1) for line in r.text.splitlines())
     assert r.status_code == 200 and set(lines) == {"SID", "LSID", "Auth"}
-    r = await client.get(
-        "/accounts/ClientLogin", params={"Email": "ann", "Passwd": PASSWORD, "output": "json"}
+    r = await client.post(
+        "/accounts/ClientLogin", data={"Email": "ann", "Passwd": PASSWORD, "output": "json"}
     )
+    assert r.status_code == 200 and set(r.json()) == {"SID", "LSID", "Auth"}
+    r = await client.post(
+        "/accounts/ClientLogin", params={"output": "json"},
+        data={"Email": "ann", "Passwd": PASSWORD},
+    )  # fmt: skip
     assert r.status_code == 200 and set(r.json()) == {"SID", "LSID", "Auth"}
     r = await client.post("/accounts/ClientLogin", data={"Email": "ann", "Passwd": "nope"})
     assert r.status_code == 401 and r.text.startswith("Error=BadAuthentication")
@@ -399,3 +404,76 @@ async def test_subscribe_and_quickadd(client: Client, world: Any, feed_server: A
     assert new["categories"] == [{"id": "user/-/label/Fresh Label", "label": "Fresh Label"}]
     # autodiscovery resolved the page to its feed, in the default category
     assert by_url[feed_server.url("/other.xml")]["categories"][0]["label"] == "Uncategorized"
+
+
+async def test_mark_all_as_read_of_starred_marks_only_the_starred(
+    client: Client, world: Any
+) -> None:
+    """newsboat's "mark all feeds read" sends the starred stream too: only what the stream
+    holds changes (it once marked every article of every feed read)."""
+    auth = await google_login(client)
+    token = await _token(client, auth)
+    await client.post(f"{API}/edit-tag", headers=auth, data={"i": ["2", "9"], "a": STARRED})
+    for s in ("user/-/state/com.google/starred", "user/-/state/com.google/read"):
+        r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": s, "T": token})
+        assert r.status_code == 200 and r.text == "OK"
+    unread = (
+        await client.get(f"{API}/stream/items/ids", params={"s": READING_LIST, "xt": READ},
+                         headers=auth)
+    ).json()  # fmt: skip
+    assert sorted(int(x["id"]) for x in unread["itemRefs"]) == [1, 3, 4, 5, 6, 7, 8, 10]
+    starred = (
+        await client.get(f"{API}/stream/items/ids", params={"s": STARRED}, headers=auth)
+    ).json()
+    assert sorted(int(x["id"]) for x in starred["itemRefs"]) == [2, 9]  # still starred
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (f"{API}/stream/contents", {"s": READING_LIST, "c": "²"}),
+        (f"{API}/stream/contents", {"s": READING_LIST, "c": "99999999999999999999999"}),
+        (f"{API}/stream/contents", {"s": "feed/²"}),
+        (f"{API}/stream/contents", {"s": "feed/99999999999999999999999"}),
+        (f"{API}/stream/items/ids", {"s": "feed/²"}),
+        (f"{API}/stream/items/ids", {"s": READING_LIST, "c": "²"}),
+        (f"{API}/stream/items/ids", {"s": "feed/99999999999999999999999"}),
+        ("/reader/atom/feed/99999999999999999999999", {}),
+        ("/reader/atom/feed/²", {}),
+        (f"{API}/stream/items/contents", {"i": "²"}),
+    ],
+)
+async def test_hostile_ids_and_continuations_are_4xx(
+    client: Client, world: Any, path: str, params: dict[str, str]
+) -> None:
+    auth = await google_login(client)
+    r = await client.get(path, params=params, headers=auth)
+    assert 400 <= r.status_code < 500, (path, params, r.status_code, r.text[:200])
+
+
+async def test_mark_all_as_read_of_a_hostile_feed_id_is_4xx(client: Client, world: Any) -> None:
+    auth = await google_login(client)
+    for s in ("feed/²", "feed/99999999999999999999999"):
+        r = await client.post(f"{API}/mark-all-as-read", headers=auth, data={"s": s})
+        assert r.status_code == 404, (s, r.text)
+
+
+async def test_atom_form_drops_xml_invalid_characters(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A JSON Feed may carry U+0001 in a title: the Atom form (what newsboat reads) stays
+    well-formed XML instead of failing for every user while the article exists."""
+    async with sessions() as s:
+        s.add(Article(
+            feed_id=1, guid_key="ctl", title="bell\x01\x07title", summary="",
+            content="<p>a\x0bb</p>", url="http://e.com/\x01x", author="\x02ann",
+            published_at=T0, fetched_at=T0 + timedelta(seconds=60), content_hash="x",
+        ))  # fmt: skip
+        await s.commit()
+    auth = await google_login(client)
+    for path in ("/reader/atom/feed%2F1", "/reader/atom/user/-/state/com.google/reading-list"):
+        r = await client.get(path, headers=auth)
+        assert r.status_code == 200, r.text[:300]
+        root = ElementTree.fromstring(r.content)
+        titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
+        assert "belltitle" in titles
