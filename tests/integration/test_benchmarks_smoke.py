@@ -31,6 +31,7 @@ FIGURES = {
     "politeness.py": r"target \(fewer requests and bytes at equal or lower mean delay\)",
     "readers.py": r"\| stream/contents n=1000\s+\|\s+\d+\.\d+ \|",
     "scaleout.py": r"E bus alone, publish -> heard: Redis\s+\d+",
+    "websub.py": r"ping -> stream \(ms\): median \d+",
 }
 SLOW = {"fanout.py", "scaleout.py", "ingest.py"}
 
