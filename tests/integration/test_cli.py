@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -53,7 +54,10 @@ def test_categories_feeds_and_poll(run, feed_server: FeedServer) -> None:  # typ
     assert "polled 1 feed(s): 0 new" in r.stdout
     r = run("feeds", "list")
     assert feed_server.url("/a.xml") in r.stdout
-    assert r.stdout.splitlines()[1].split()[-3:-1] == ["2", "ok"]  # articles, state
+    header = r.stdout.splitlines()[0]
+    assert header.split()[:6] == ["ID", "TITLE", "CATEGORY", "LAST", "POLL", "(UTC)"]
+    (listed,) = json.loads(run("feeds", "list", "--json").stdout)
+    assert (listed["article_count"], listed["error_count"]) == (2, 0)
     with sqlite3.connect(run.db) as db:
         assert db.execute("SELECT count(*) FROM article").fetchone() == (2,)
 
