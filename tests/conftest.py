@@ -17,7 +17,7 @@ from feedhub.ingest.feedstore import FeedStore
 from feedhub.ingest.poller import Poller
 from feedhub.live.bus import Doorbell
 from tests.support.feedserver import FeedServer
-from tests.support.pgserver import PgServer, find_pg_bin, missing
+from tests.support.pgserver import PgServer, missing, throwaway_cluster
 from tests.support.redisserver import RedisServer, find_redis_server
 from tests.support.server import ServerProcess
 
@@ -98,17 +98,8 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """One throwaway PostgreSQL cluster for the whole run (tests/support/pgserver.py)."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        missing(
-            "PostgreSQL is not installed (Debian package `postgresql`: /usr/lib/postgresql/*/bin)"
-        )
-    assert bin_dir is not None
-    server = PgServer(bin_dir).start()
-    try:
+    with throwaway_cluster() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,8 @@ _AUTO = re.compile(r"^(\s*)id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", re.M
 def _with_autoincrement(table: str, sql: str) -> str:
     if _AUTO.search(sql):
         return sql
-    pk = re.compile(rf"CONSTRAINT pk_{table} PRIMARY KEY \(id\),\s*")
+    # Named by our naming convention, or unnamed when a batch operation rebuilt the table.
+    pk = re.compile(rf"(?:CONSTRAINT pk_{table} )?PRIMARY KEY \(id\),\s*")
     if not (_PLAIN.search(sql) and pk.search(sql)):
         raise RuntimeError(f"unexpected declaration of table {table}: {sql}")
     sql = pk.sub("", sql, count=1)

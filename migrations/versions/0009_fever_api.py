@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_reader_user_fever_key", table_name="reader_user")
-    with op.batch_alter_table("reader_user") as batch:
-        batch.drop_column("fever_key")
+    # ALTER TABLE … DROP COLUMN, not a batch rebuild: a rebuilt table would lose the
+    # AUTOINCREMENT that 0008 declares (SQLAlchemy's reflection does not see it).
+    op.drop_column("reader_user", "fever_key")

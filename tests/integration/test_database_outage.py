@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.pgserver import PgServer, find_pg_bin, missing
+from tests.support.pgserver import PgServer, throwaway_cluster
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -19,15 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def own_pg() -> Iterator[PgServer]:
     """A cluster of this test's own: stopping the shared one would fail other tests."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        missing("PostgreSQL is not installed (Debian package `postgresql`)")
-    assert bin_dir is not None
-    server = PgServer(bin_dir).start()
-    try:
+    with throwaway_cluster() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_database_outage_is_a_503_and_passes(

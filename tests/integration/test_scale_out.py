@@ -191,9 +191,9 @@ async def test_scale_out_delivers_exactly_once_through_faults(
             f"WHERE application_name = '{LISTENER_NAME}'",
             pg_database(cluster),
         )
-        # Each process listens on three channels: doorbells, and the side channels of
-        # readers' state changes and sign-in attempts (Bus.topic).
-        assert killed.strip() == str(3 * PROCESSES)
+        # Each process listens on four channels: doorbells, and the side channels of
+        # readers' state changes, sign-in attempts and revoked sessions (Bus.topic).
+        assert killed.strip() == str(4 * PROCESSES)
     await cluster.rounds(6)
     assert_exactly_once(await cluster.settle_and_count())
     assert moved(before, await metrics_of(cluster.servers[0]), "feedhub_bus_reconnects_total")

@@ -219,3 +219,20 @@ class PgServer:
             yield self.url(name)
         finally:
             self.drop_database(name)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[PgServer]:
+    """A cluster started for the caller and removed after it; skips (fails under CI) when
+    PostgreSQL is not installed."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        missing(
+            "PostgreSQL is not installed (Debian package `postgresql`: /usr/lib/postgresql/*/bin)"
+        )
+    assert bin_dir is not None
+    server = PgServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
