@@ -48,6 +48,11 @@ def _import(module: str) -> None:
     importlib.import_module(module)
 
 
+def _module_of(call: Callable[..., object]) -> str:
+    """The module a picklable call is unpickled from in the worker (a partial's function's)."""
+    return str(getattr(getattr(call, "func", call), "__module__", None) or __name__)
+
+
 def die_with_parent(serve_pid: int) -> None:
     """Worker initializer: end this process when `serve` (pid `serve_pid`) is gone."""
     if sys.platform.startswith("linux"):
@@ -66,10 +71,6 @@ def die_with_parent(serve_pid: int) -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="feedhub-parent-watch", daemon=True).start()
-
-
-def _import_parser() -> None:
-    import feedhub.ingest.parse  # noqa: F401  (the import is the point)
 
 
 class ParserPool:
@@ -92,10 +93,7 @@ class ParserPool:
     async def warm(self) -> None:
         """Start every worker and import the parser in it, so that the first documents do
         not pay a process start and feedparser's import (a few hundred ms each)."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(
-            loop.run_in_executor(executor, _import_parser) for executor in self._idle
-        ))  # fmt: skip
+        await asyncio.gather(*(self._start(e, "feedhub.ingest.parse") for e in self._idle))
 
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -114,7 +112,7 @@ class ParserPool:
         async with self._free:
             executor = self._idle.pop()
             try:
-                await self._start(executor, call)
+                await self._start(executor, _module_of(call))
                 future = asyncio.get_running_loop().run_in_executor(executor, call)
                 return await asyncio.wait_for(future, self.deadline)
             except TimeoutError:
@@ -127,14 +125,13 @@ class ParserPool:
             finally:
                 self._idle.append(executor)
 
-    async def _start(self, executor: ProcessPoolExecutor, call: Callable[[], T]) -> None:
-        """Start the worker and import the module of `call` in it before the deadline runs:
-        the deadline is for the document, and a cold worker on a loaded machine takes
-        longer than that to start (every poll would then be refused and every worker
-        replaced by another cold one)."""
+    async def _start(self, executor: ProcessPoolExecutor, module: str) -> None:
+        """Start the worker and import `module` in it before any deadline runs: the
+        deadline is for the document, and a cold worker on a loaded machine takes longer
+        than that to start (every poll would then be refused and every worker replaced by
+        another cold one)."""
         if executor in self._started:
             return
-        module = getattr(getattr(call, "func", call), "__module__", None) or __name__
         future = asyncio.get_running_loop().run_in_executor(executor, _import, module)
         try:
             await asyncio.wait_for(future, START_TIMEOUT)
