@@ -15,7 +15,8 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from feedhub.db.engine import MIGRATION_LOCK, create_engine
+from feedhub.core.errors import ConfigError
+from feedhub.db.engine import MIGRATION_LOCK, SERVING_LOCK, create_engine
 from feedhub.db.migrate import include_object
 from feedhub.db.models import Base
 
@@ -51,6 +52,15 @@ def do_run_migrations(connection: Connection) -> None:
         # (the whole run is one transaction), then reads the revision it left: nothing to do.
         # SQLite has one writer at a time already.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        # A rollback drops what live processes use (every request with a credential answered
+        # 500): it runs only while no process serves, and keeps new ones waiting until done.
+        if config.attributes.get("refuse_while_serving") and not connection.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SERVING_LOCK}
+        ):
+            raise ConfigError(
+                "a `feedhub serve` is using this database: stop every replica before "
+                "`feedhub migrate --to` an older revision (docs/upgrade.md)"
+            )
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()

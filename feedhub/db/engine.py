@@ -17,6 +17,7 @@ __all__ = [
     "ARTICLE_COMMIT_LOCK",
     "LEADER_LOCK",
     "MIGRATION_LOCK",
+    "SERVING_LOCK",
     "create_engine",
     "is_sqlite",
     "session_factory",
@@ -33,6 +34,9 @@ LEADER_LOCK = 0x66656564687562_02
 # Held by a migration run on PostgreSQL until its transaction commits (migrations/env.py):
 # replicas started together on a fresh database raced on creating `alembic_version`.
 MIGRATION_LOCK = 0x66656564687562_03
+# Held shared (session level) by every serving process for its whole life (db/serving.py); a
+# rollback takes it exclusively, and is refused while any process serves.
+SERVING_LOCK = 0x66656564687562_04
 
 
 def is_sqlite(url: str) -> bool:

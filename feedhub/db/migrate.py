@@ -150,6 +150,9 @@ def migrate(
     if up:
         _blocking(lambda: command.upgrade(config, goal or "head"))
     else:
+        # Refused on PostgreSQL while a process serves (migrations/env.py); on SQLite the
+        # CLI holds the file's lock already (db/serving.py).
+        config.attributes["refuse_while_serving"] = True
         _blocking(lambda: command.downgrade(config, goal or "base"))
     return MigrationResult(before, goal, backup)
 

@@ -50,6 +50,7 @@ from feedhub.core.logs import configure_logging
 from feedhub.core.paths import web_dir
 from feedhub.db.engine import create_engine, session_factory
 from feedhub.db.schema_revision import shipped_head
+from feedhub.db.serving import ServingClaim
 from feedhub.greader.controllers import greader_handlers
 from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
@@ -106,9 +107,14 @@ class _ServicesLifespan(InitPluginProtocol):
     """
 
     def __init__(
-        self, services: Services, scheduler: PollScheduler | None, readers: Readers
+        self,
+        services: Services,
+        scheduler: PollScheduler | None,
+        readers: Readers,
+        serving: ServingClaim,
     ) -> None:
         self._services = services
+        self._serving = serving
         self._scheduler = scheduler
         self._readers = readers
 
@@ -119,6 +125,7 @@ class _ServicesLifespan(InitPluginProtocol):
     @asynccontextmanager
     async def _lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         services = self._services
+        await self._serving.start()
         await services.poller.start()
         await services.hub.start()
         await self._readers.events.start()
@@ -141,6 +148,7 @@ class _ServicesLifespan(InitPluginProtocol):
             await services.hub.stop()
             await services.poller.stop()
             await services.hub.bus.close()
+            await self._serving.stop()
 
 
 def _schema_head() -> str | None:
@@ -290,7 +298,10 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             "services": Provide(provide_services, sync_to_thread=False),
             "readers": Provide(provide_readers, sync_to_thread=False),
         },
-        plugins=[*bus.plugins, _ServicesLifespan(services, scheduler, readers)],
+        plugins=[
+            *bus.plugins,
+            _ServicesLifespan(services, scheduler, readers, ServingClaim(settings.database_url)),
+        ],
         exception_handlers={
             FeedhubError: feedhub_error,
             HTTPException: http_error,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from feedhub.db.schema_revision import shipped_head
+from tests.support.pgserver import PgServer
 from tests.support.server import TOKEN, ServerProcess, feedhub_env
 
 HEAD = shipped_head()
@@ -19,10 +20,10 @@ HEAD = shipped_head()
 pytestmark = pytest.mark.slow
 
 
-def _feedhub(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _feedhub(db: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedhub", *args],
-        env=feedhub_env(db, 0, TOKEN),
+        env=feedhub_env(db, 0, TOKEN, **env),
         cwd=db.parent,
         capture_output=True,
         text=True,
@@ -100,3 +101,32 @@ def test_a_rollback_stays_rolled_back_until_migrate(tmp_path: Path) -> None:
     assert up.returncode == 0, up.stderr
     assert _revision(db) == HEAD
     assert _feedhub(db, "categories", "list").returncode == 0
+
+
+def test_a_rollback_is_refused_on_postgresql_while_a_replica_serves(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """On PostgreSQL every serving process holds a share of an advisory lock; a rollback needs
+    it alone. An upgrade under live replicas stays allowed (a rolling upgrade, the systemd
+    unit's `feedhub migrate` step)."""
+    with pg_server.database() as url:
+        env = {"FEEDHUB_DATABASE_URL": url, "FEEDHUB_TICK_SECONDS": "3600"}
+        database = url.rsplit("/", 1)[1]
+        migrate = ["migrate", "--to", "0006"]
+        server = ServerProcess(workdir=tmp_path, env=env).start()
+        try:
+            refused = _feedhub(tmp_path / "unused.db", *migrate, FEEDHUB_DATABASE_URL=url)
+            assert refused.returncode != 0
+            assert "a `feedhub serve` is using this database" in refused.stderr, refused.stderr
+            assert (
+                pg_server.psql("SELECT version_num FROM alembic_version", database).strip() == HEAD
+            )
+            upgrade = _feedhub(tmp_path / "unused.db", "migrate", FEEDHUB_DATABASE_URL=url)
+            assert upgrade.returncode == 0, upgrade.stderr
+            with server.admin() as admin:
+                assert admin.get("/api/admin/feeds").status_code == 200
+        finally:
+            server.terminate()
+        rolled_back = _feedhub(tmp_path / "unused.db", *migrate, FEEDHUB_DATABASE_URL=url)
+        assert rolled_back.returncode == 0, rolled_back.stderr
+        assert pg_server.psql("SELECT version_num FROM alembic_version", database).strip() == "0006"
