@@ -16,7 +16,6 @@ from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
 from feedhub.core.errors import (
     AuthError,
@@ -30,9 +29,9 @@ from feedhub.core.errors import (
     ValidationError,
 )
 from feedhub.core.logs import Throttled
+from feedhub.db.engine import DATABASE_DOWN, DATABASE_RETRY_AFTER
 
 __all__ = [
-    "DATABASE_DOWN",
     "SecurityHeaders",
     "database_unavailable",
     "feedhub_error",
@@ -78,15 +77,6 @@ def http_error(_: Request[Any, Any, State], exc: HTTPException) -> Response[obje
     )
 
 
-# What an unreachable or refusing database raises, from SQLAlchemy or from the socket itself
-# (asyncpg's refused connection is no DBAPI error): an outage, answered 503, not a bug.
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
-    ConnectionError,
-)
-_DATABASE_RETRY_AFTER = 5
 _DOWN = Throttled(log)
 
 
@@ -99,7 +89,7 @@ def database_unavailable(request: Request[Any, Any, State], exc: Exception) -> R
         body,
         status_code=503,
         media_type=MediaType.JSON,
-        headers={"Retry-After": str(_DATABASE_RETRY_AFTER)},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
 

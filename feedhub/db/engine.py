@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 
 __all__ = [
     "ARTICLE_COMMIT_LOCK",
+    "DATABASE_DOWN",
+    "DATABASE_RETRY_AFTER",
     "LEADER_LOCK",
     "MIGRATION_LOCK",
     "SERVING_LOCK",
@@ -23,6 +26,17 @@ __all__ = [
     "session_factory",
     "sync_url",
 ]
+
+# What an unreachable or refusing database raises, from SQLAlchemy or from the socket itself
+# (asyncpg's refused connection is no DBAPI error): an outage, answered 503, not a bug.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+)
+# What a 503 for an outage asks clients to wait, in seconds (Retry-After).
+DATABASE_RETRY_AFTER = 5
 
 # PostgreSQL advisory lock keys (one bigint namespace per database; "feedhub" in ASCII, then a
 # number, so they are unlikely to collide with another application's keys).

@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog.articles import articles_after, count_after, newest_id
 from feedhub.core import metrics
+from feedhub.core.logs import Throttled
 from feedhub.core.types import MAX_ID
+from feedhub.db.engine import DATABASE_DOWN, DATABASE_RETRY_AFTER
 from feedhub.live.hub import StreamHub, Subscription
 from feedhub.live.limits import StreamLimits
 from feedhub.live.revocations import Revocations
@@ -39,6 +41,8 @@ from feedhub.live.state_events import StateEvents
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
 log = logging.getLogger(__name__)
+# Outage lines: one per 10 s at most, anonymous clients can open streams at will.
+_DOWN = Throttled(log)
 
 _HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -134,6 +138,13 @@ def make_stream_handler(
             last_id = _parse_last_id(header_id) if header_id else _parse_last_id(query_id)
             # No database read unless a slug is not in the hub's list.
             unknown = await hub.unknown_categories(categories) if categories else []
+        except DATABASE_DOWN as exc:
+            _DOWN.log("stream refused: the database is unavailable (%s)", type(exc).__name__)
+            retry = [(b"retry-after", str(DATABASE_RETRY_AFTER).encode())]
+            await _send_json_error(
+                send, 503, "the database is unavailable; try again shortly", retry
+            )
+            return
         except Exception:
             log.exception("stream request failed")
             await _send_json_error(send, 503, "the stream is unavailable, try again")
@@ -229,6 +240,8 @@ async def _serve(conn: Connection) -> None:
         # Our own cut, and nobody else's cancellation pending: the stream just ends.
         if not (cutting and task.uncancel() == 0):
             raise
+    except DATABASE_DOWN as exc:  # (resuming reads the database; the client retries)
+        _DOWN.log("stream ended: the database is unavailable (%s)", type(exc).__name__)
     except Exception as exc:
         if not isinstance(exc, OSError | TimeoutError):
             log.error("stream writer failed", exc_info=exc)

@@ -33,7 +33,6 @@ from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
 from feedhub.api.users import UsersController
 from feedhub.api.web import (
-    DATABASE_DOWN,
     SecurityHeaders,
     database_unavailable,
     feedhub_error,
@@ -48,7 +47,7 @@ from feedhub.core.datadir import TokenFile
 from feedhub.core.errors import FeedhubError
 from feedhub.core.logs import configure_logging
 from feedhub.core.paths import web_dir
-from feedhub.db.engine import create_engine, session_factory
+from feedhub.db.engine import DATABASE_DOWN, create_engine, session_factory
 from feedhub.db.schema_revision import shipped_head
 from feedhub.db.serving import ServingClaim
 from feedhub.greader.controllers import greader_handlers

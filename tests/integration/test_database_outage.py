@@ -41,9 +41,22 @@ def test_a_database_outage_is_a_503_and_passes(
             assert r.status_code == 503, (path, r.status_code, r.text)
             assert r.headers["retry-after"].isdigit()
             assert "database is unavailable" in r.json()["detail"]
+        # A stream naming a category the hub has not seen reads the database: past the
+        # hub's memory of misses, that read fails and is answered the same way.
+        deadline = time.monotonic() + 30
+        for attempt in range(10_000):
+            r = client.get("/api/stream", params={"category": f"unseen-{attempt}"})
+            if r.status_code != 404:
+                break
+            assert time.monotonic() < deadline, "the stream never read the database"
+            time.sleep(0.2)
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"].isdigit()
+        assert "database is unavailable" in r.json()["detail"]
         log = server.log()
         assert "Traceback" not in log, log[-5000:]
         assert log.count("database unavailable") == 1, log[-5000:]
+        assert log.count("stream refused: the database is unavailable") == 1, log[-5000:]
         own_pg.resume()
         deadline = time.monotonic() + 30
         while (r := client.get("/api/articles")).status_code != 200:
