@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import column, func, literal_column, select, table, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedhub.catalog.search_query import SEARCH_LANGUAGE, fts5_query, parse_search, tsquery
 from feedhub.catalog.views import ArticleInfo
 from feedhub.core.cursor import Cursor
 from feedhub.core.urls import display_name
@@ -22,10 +22,8 @@ __all__ = [
     "articles_by_ids",
     "articles_by_listing",
     "count_after",
-    "fts5_query",
     "newest_id",
     "search_articles",
-    "tsquery",
 ]
 
 # Hard bounds on what one article may weigh in an answer, applied by the database so a
@@ -151,41 +149,17 @@ async def newest_id(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.max(Article.id))) or 0)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fts5_query(text_query: str) -> str | None:
-    """Words of a search box as an FTS5 query: every word must match, the last one as a
-    prefix (so results come while typing). Quoting each word keeps FTS5 syntax out."""
-    words = _WORD.findall(text_query)[:20]
-    if not words:
-        return None
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
-
-
-def tsquery(text_query: str) -> str | None:
-    """The same search as `fts5_query`, for PostgreSQL's `to_tsquery`: every word must match,
-    the last as a prefix. `\\w+` words hold no quote, so quoting each keeps tsquery syntax out
-    (websearch_to_tsquery has no prefix match, which made "volc" find nothing there)."""
-    words = _WORD.findall(text_query)[:20]
-    if not words:
-        return None
-    quoted = [f"'{w}'" for w in words]
-    quoted[-1] += ":*"
-    return " & ".join(quoted)
-
-
 async def search_articles(
     session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
 ) -> list[ArticleInfo]:
-    """Ranked full-text search over title, summary and content; title matches rank first."""
+    """Ranked full-text search over title, summary and content; title matches rank first.
+    What the box understands: catalog/search_query.py."""
+    asked = parse_search(text_query)
+    if asked is None:
+        return []
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        match = fts5_query(text_query)
-        if match is None:
-            return []
+        match = fts5_query(asked)
         fts = table("article_fts", column("rowid"), column("rank"))
         # bm25 weights: a title hit counts ten times one in the text.
         rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
@@ -196,10 +170,7 @@ async def search_articles(
             .order_by(rank, Article.id.desc())
         )
     elif dialect == "postgresql":
-        words = tsquery(text_query)
-        if words is None:
-            return []
-        ts_query = func.to_tsquery("simple", words)
+        ts_query = func.to_tsquery(SEARCH_LANGUAGE, tsquery(asked))
         vector: ColumnElement[Any] = literal_column("article.search_vector")
         query = (
             _base(categories)

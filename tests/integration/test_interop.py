@@ -329,6 +329,43 @@ async def test_search_ranks_title_matches_first(
     assert odd.status_code == 200
 
 
+@pytest.mark.both_databases
+async def test_search_understands_stems_phrases_exclusions_and_or(
+    client: AsyncTestClient[Any], feed_server: FeedServer
+) -> None:
+    feed_server.set("/t.xml", rss([
+        {"guid": "1", "title": "A story of lava", "description": "The mountain woke up"},
+        {"guid": "2", "title": "War stories", "description": "Old soldiers remember"},
+        {"guid": "3", "title": "Cats at home", "description": "Indoor cats sleep all day"},
+        {"guid": "4", "title": "Dogs at home", "description": "A dog needs a daily walk"},
+        {"guid": "5", "title": "Home cooking", "description": "Soup at home, cats nearby"},
+    ]))  # fmt: skip
+    feed_server.set("/s.xml", rss([{"guid": "9", "title": "Mountain home"}]))
+    await _subscribe_tech_and_science(client, feed_server)
+
+    async def titles(box: str) -> set[str]:
+        r = await client.get("/api/articles", params={"q": box})
+        assert r.status_code == 200, r.text
+        return {a["title"] for a in r.json()}
+
+    # Stems: "stories" finds "story", "walking" finds "walk", "dog" finds "Dogs".
+    assert await titles("stories ") == {"A story of lava", "War stories"}
+    assert await titles("walking ") == {"Dogs at home"}
+    assert await titles("dog ") == {"Dogs at home"}
+    # Exclusions, alone and as phrases.
+    assert await titles("stories -war") == {"A story of lava"}
+    assert await titles('home -"cats sleep"') == {"Dogs at home", "Home cooking", "Mountain home"}
+    # Phrases keep their order.
+    assert await titles('"indoor cats"') == {"Cats at home"}
+    assert await titles('"cats indoor"') == set()
+    # OR between two items; every other item must match.
+    assert await titles("cats OR dogs home") == {"Cats at home", "Dogs at home", "Home cooking"}
+    assert await titles("lava OR soldiers") == {"A story of lava", "War stories"}
+    # Only exclusions, or the engines' syntax: nothing to find, and no error.
+    assert await titles("-war") == set()
+    assert await titles("NEAR(a b) OR :* & !") == set()
+
+
 # -- retention ---------------------------------------------------------------------------------
 async def test_retention_prunes_keeps_minimum_and_tombstones(
     feed_server: FeedServer, poller: Poller, sessions: async_sessionmaker[AsyncSession]

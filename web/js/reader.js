@@ -267,7 +267,9 @@ function describeSearch() {
   const names = chosen.map((slug) => categoryNames.get(slug) || slug);
   const where = names.length ? `in ${names.join(", ")}` : "in all categories";
   $("#search").placeholder = `Search ${where}`;
-  $("#search").title = `Searches articles ${where}`;
+  $("#search").title =
+    `Searches articles ${where}: every word (or its stem) must match; ` +
+    `"a phrase", -word to exclude, a OR b`;
 }
 
 // The query lives in the URL (?q=) beside the categories: a search can be reloaded,
