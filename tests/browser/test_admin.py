@@ -55,12 +55,17 @@ def test_admin_page_manages_feeds_and_shows_health(page, feeds, feedhub):
     expect(row.locator("td[data-label='Last poll'] time")).to_have_text(
         re.compile("now|second|minute")
     )
+    # The schedule says why: the wait since the last poll and its reason, explained.
+    reason = row.locator("td[data-label='Next poll'] .poll-reason")
+    expect(reason).to_have_text(re.compile(r"^every [\d.]+ (s|min|h) · adaptive$"))
+    expect(reason).to_have_attribute("title", re.compile("how often the feed publishes"))
 
     # A failing feed shows its error.
     feeds.set("/alpha.xml", "gone", status=500, headers={"Content-Type": "text/plain"})
     row.get_by_role("button", name=re.compile("^Refresh")).click()
     expect(row).to_have_attribute("data-health", "error")
     expect(row.locator(".feed-error")).not_to_be_empty()
+    expect(reason).to_contain_text("backoff")
 
     # API errors are shown in words: the same URL twice is a conflict.
     page.get_by_label("Feed or site URL").fill(feeds.url("/alpha.xml"))

@@ -25,6 +25,38 @@ function timeOrDash(iso, fallback) {
   return time;
 }
 
+// What the schedule says of a feed, as `feedhub feeds list` does: when, every how long, why.
+const REASONS = {
+  "adaptive": "from how often the feed publishes",
+  "timed to the source": "a few minutes after the feed's next expected publication",
+  "feed's hint": "the feed asks for it (RSS ttl, Cache-Control or Expires)",
+  "fixed": "the poll interval set for this feed",
+  "backoff": "the feed failed: waiting longer after each failure",
+  "Retry-After": "its server asked for a pause",
+  "push safety": "WebSub pushes arrive: polled only in case they stop",
+};
+
+export function every(seconds) {
+  if (seconds == null) return "";
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function nextPoll(feed) {
+  const node = document.createElement("div");
+  node.append(timeOrDash(feed.next_poll_at, feed.enabled ? "soon" : "paused"));
+  if (feed.enabled && (feed.current_interval != null || feed.poll_reason)) {
+    const parts = [];
+    if (feed.current_interval != null) parts.push(`every ${every(feed.current_interval)}`);
+    if (feed.poll_reason) parts.push(feed.poll_reason);
+    const why = span("muted poll-reason", parts.join(" · "));
+    if (feed.poll_reason) why.title = REASONS[feed.poll_reason] || feed.poll_reason;
+    node.append(document.createElement("br"), why);
+  }
+  return node;
+}
+
 function button(text, action, label, className = "button button-quiet") {
   const node = document.createElement("button");
   node.type = "button";
@@ -86,7 +118,7 @@ export function feedRow(feed, categoryName) {
     cell("Category", categoryName(feed.category)),
     cell("Status", status),
     cell("Last poll", timeOrDash(feed.last_polled_at, "never")),
-    cell("Next poll", timeOrDash(feed.next_poll_at, feed.enabled ? "soon" : "paused")),
+    cell("Next poll", nextPoll(feed)),
     cell("Articles", String(feed.article_count ?? 0)),
     cell("Actions", actions),
   );
