@@ -8,9 +8,10 @@ from msgspec import UNSET
 
 from feedhub.api.auth import admin_guard
 from feedhub.api.deps import SessionDep
-from feedhub.api.identity import ReadersDep
+from feedhub.api.identity import ReadersDep, identity_of
+from feedhub.api.me import AnyRequest, PathId
 from feedhub.api.openapi import BEARER, errors
-from feedhub.api.reader_schemas import UserCreate, UserJSON, UserUpdate
+from feedhub.api.reader_schemas import SessionRowJSON, UserCreate, UserJSON, UserUpdate
 from feedhub.readers import accounts
 from feedhub.readers.accounts import UserInfo
 
@@ -64,3 +65,30 @@ class UsersController(Controller):
         user = await accounts.get_user(session, name)
         await accounts.delete_user(session, name)
         await readers.revocations.revoke(user.id)
+
+    @get("/{name:str}/sessions", responses=errors(401, 403, 404))
+    async def list_sessions(
+        self, request: AnyRequest, name: FromPath[str], session: SessionDep
+    ) -> list[SessionRowJSON]:
+        """A user's signed-in browsers and apps, most recently used first: an admin ends one
+        that a user lost (a stolen phone) without resetting their password."""
+        user = await accounts.get_user(session, name)
+        mine = _own_session(request)
+        return [
+            SessionRowJSON(s.id, s.kind, s.created_at, s.last_seen_at, s.user_agent, s.id == mine)
+            for s in await accounts.list_sessions(session, user.id)
+        ]
+
+    @delete("/{name:str}/sessions/{session_id:int}", responses=errors(401, 403, 404))
+    async def revoke_session(
+        self, name: FromPath[str], session_id: PathId, session: SessionDep, readers: ReadersDep
+    ) -> None:
+        user = await accounts.get_user(session, name)
+        await accounts.revoke_session(session, user.id, session_id)
+        await readers.revocations.revoke(user.id, session_id)  # its open streams end too
+
+
+def _own_session(request: AnyRequest) -> int | None:
+    """The id of the session making this request, when an admin signed in (not the token)."""
+    identity = identity_of(request)
+    return identity.session.id if identity is not None and identity.session is not None else None

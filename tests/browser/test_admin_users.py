@@ -57,6 +57,20 @@ def test_a_signed_in_admin_manages_users_without_the_token(page, feedhub):
     signed = httpx.post(f"{feedhub.base_url}/api/session",
                         json={"name": "ann", "password": "a brand new secret"})  # fmt: skip
     assert signed.status_code == 200, signed.text
+    # Ann's sessions: the admin sees the one just made and signs it out.
+    ann_cookies = signed.cookies
+    assert httpx.get(f"{feedhub.base_url}/api/me/sessions", cookies=ann_cookies).status_code == 200
+    page.get_by_role("button", name="Sessions of ann").click()
+    listed = page.get_by_role("list", name="Sessions of ann").locator("li")
+    expect(listed).to_have_count(1)
+    expect(listed.first).to_contain_text("Browser")
+    listed.first.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#notice")).to_contain_text("Signed out one session of ann")
+    expect(listed).to_have_text(["No sessions."])
+    gone = httpx.get(f"{feedhub.base_url}/api/me/sessions", cookies=ann_cookies)
+    assert gone.status_code == 401, gone.text
+    page.get_by_role("button", name="Sessions of ann").click()  # closes the list
+    expect(page.get_by_role("list", name="Sessions of ann")).to_have_count(0)
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove bob").click()
     expect(page.locator("#notice")).to_contain_text("Removed bob")

@@ -258,6 +258,33 @@ async def test_admin_users_api(client: Client, world: Any, settings: Settings) -
     assert "bob" not in str(await _rows(settings, "reader_user"))
 
 
+async def test_an_admin_lists_and_ends_another_users_sessions(
+    settings: Settings, world: Any
+) -> None:
+    async with make_client(settings) as phone, make_client(settings) as admin:
+        await sign_in(phone, "ann")
+        csrf = await sign_in(admin, "root")
+        listed = (await admin.get("/api/admin/users/ann/sessions")).json()
+        assert [(s["kind"], s["current"]) for s in listed] == [("web", False)]
+        own = (await admin.get("/api/admin/users/root/sessions")).json()
+        assert [s["current"] for s in own] == [True]
+        ann_session = listed[0]["id"]
+        # Another user's session is not found under ann's name; no CSRF token, no change.
+        r = await admin.delete(f"/api/admin/users/root/sessions/{ann_session}", headers=csrf)
+        assert r.status_code == 404
+        r = await admin.delete(f"/api/admin/users/ann/sessions/{ann_session}")
+        assert r.status_code == 403
+        assert (await phone.get("/api/me/unread")).status_code == 200
+        r = await admin.delete(f"/api/admin/users/ann/sessions/{ann_session}", headers=csrf)
+        assert r.status_code == 204
+        assert (await phone.get("/api/me/unread")).status_code == 401
+        assert (await admin.get("/api/admin/users/ann/sessions")).json() == []
+        assert (await admin.get("/api/admin/users/zed/sessions")).status_code == 404
+        # A reader may not look at anyone's sessions this way.
+        await sign_in(phone, "ann")
+        assert (await phone.get("/api/admin/users/root/sessions")).status_code == 403
+
+
 @pytest.fixture
 def private_settings(settings: Settings) -> Settings:
     return settings.with_(reading="private")
