@@ -1,6 +1,6 @@
 """WebSub end to end: publication to an open stream through a hub, on one machine.
 
-    .venv/bin/python benchmarks/websub.py [--publications 100]
+    .venv/bin/python benchmarks/websub.py [--publications 100] [--page]
 
 Starts a real `feedhub serve` (SQLite, push on: FEEDHUB_PUBLIC_URL is its own loopback
 address), the protocol tests' WebSub hub (tests/support/websubhub.py, a threaded HTTP
@@ -10,6 +10,10 @@ adds an entry to its feed and pings the hub (`hub.mode=publish`); the hub fetche
 topic and pushes it, signed, to feedhub's callback; feedhub checks the signature, parses,
 stores and publishes; the stream shows the article. Each delay runs from the ping to the
 article event on the stream. Reported: median, p90, p99 and max.
+
+With `--page` (Chromium at /usr/bin/chromium, through Playwright), the reading page is open
+on the same category too, and a second figure runs from the ping to the article's title
+in the page's DOM: what a reader sees.
 
 Goal: median under 1 s including the hub.
 """
@@ -23,12 +27,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.support.feedserver import FeedServer  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.server import ServerProcess  # noqa: E402
@@ -52,7 +58,25 @@ def document(hub: str, newest: int) -> str:
     )
 
 
-async def run(publications: int) -> list[float]:
+async def run(publications: int, *, page: bool = False) -> tuple[list[float], list[float]]:
+    """Delays ping -> stream event, and ping -> title in the page (empty without `page`)."""
+    if not page:
+        return await _run(publications, None), []
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            shown: list[float] = []
+            reader = await browser.new_page()
+            return await _run(publications, (reader, shown)), shown
+        finally:
+            await browser.close()
+
+
+async def _run(publications: int, page: tuple[Any, list[float]] | None) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp, FeedServer() as feeds, WebSubHub() as hub:
         topic = feeds.url("/feed.xml")
         feeds.set("/feed.xml", document(hub.url, 1), validators=False)
@@ -67,6 +91,9 @@ async def run(publications: int) -> list[float]:
                 if time.monotonic() > deadline:
                     raise SystemExit("the hub never verified feedhub's subscription")
                 await asyncio.sleep(0.05)
+            if page is not None:
+                await page[0].goto(f"{server.url}/?category=news")
+                await page[0].get_by_text("Story 1", exact=True).wait_for(timeout=30_000)
             stream = await RawStream.open(f"{server.url}/api/stream")
             delays: list[float] = []
             try:
@@ -80,6 +107,10 @@ async def run(publications: int) -> list[float]:
                         (event,) = await stream.articles(1, within=30)
                         delays.append(time.perf_counter() - started)
                         assert event.json()["title"] == f"Story {n}", event.data
+                        if page is not None:
+                            title = page[0].get_by_text(f"Story {n}", exact=True)
+                            await title.wait_for(timeout=30_000)
+                            page[1].append(time.perf_counter() - started)
             finally:
                 await stream.close()
             return delays
@@ -90,17 +121,25 @@ async def run(publications: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--publications", type=int, default=100)
+    parser.add_argument("--page", action="store_true", help="the reading page in Chromium too")
     parser.add_argument("--smoke", action="store_true", help="3 publications: does it run?")
     args = parser.parse_args()
-    delays = sorted(asyncio.run(run(3 if args.smoke else args.publications)))
+    stream, page = asyncio.run(run(3 if args.smoke else args.publications, page=args.page))
+    print(f"publications: {len(stream)}")
+    print(f"ping -> stream (ms): {_figures(stream)}")
+    if args.page:
+        print(f"ping -> page (ms): {_figures(page)}")
+
+
+def _figures(delays: list[float]) -> str:
+    ordered = sorted(delays)
 
     def pct(p: float) -> float:
-        return delays[min(len(delays) - 1, int(p * len(delays)))] * 1000
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
-    print(f"publications: {len(delays)}")
-    print(
-        f"ping -> stream (ms): median {statistics.median(delays) * 1000:.0f}  "
-        f"p90 {pct(0.90):.0f}  p99 {pct(0.99):.0f}  max {delays[-1] * 1000:.0f}"
+    return (
+        f"median {statistics.median(ordered) * 1000:.0f}  p90 {pct(0.90):.0f}  "
+        f"p99 {pct(0.99):.0f}  max {ordered[-1] * 1000:.0f}"
     )
 
 

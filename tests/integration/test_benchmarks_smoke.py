@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.harness import CHROMIUM
 from tests.support.pgserver import find_pg_bin, missing
 from tests.support.redisserver import find_redis_server
 
@@ -31,8 +32,10 @@ FIGURES = {
     "politeness.py": r"target \(fewer requests and bytes at equal or lower mean delay\)",
     "readers.py": r"\| stream/contents n=1000\s+\|\s+\d+\.\d+ \|",
     "scaleout.py": r"E bus alone, publish -> heard: Redis\s+\d+",
-    "websub.py": r"ping -> stream \(ms\): median \d+",
+    "websub.py": r"ping -> stream \(ms\): median \d+.*\nping -> page \(ms\): median \d+",
 }
+# Options beyond --smoke, so that every path of a script runs.
+OPTIONS = {"websub.py": ["--page"]}
 SLOW = {"fanout.py", "scaleout.py", "ingest.py"}
 
 
@@ -51,9 +54,11 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
 def test_benchmark_smoke_run_prints_its_figures(script: str, tmp_path: Path) -> None:
     if script == "scaleout.py" and (find_pg_bin() is None or find_redis_server() is None):
         missing("scaleout.py drives a throwaway PostgreSQL and redis-server: not installed")
+    if script == "websub.py" and not Path(CHROMIUM).exists():
+        missing(f"websub.py --page drives Chromium: not installed at {CHROMIUM}")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), "--smoke"],
+        [sys.executable, str(BENCHMARKS / script), "--smoke", *OPTIONS.get(script, [])],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
