@@ -49,7 +49,6 @@ from feedhub.core.logs import configure_logging
 from feedhub.core.paths import web_dir
 from feedhub.db.engine import DATABASE_DOWN, create_engine, session_factory
 from feedhub.db.schema_revision import shipped_head
-from feedhub.db.serving import ServingClaim
 from feedhub.greader.controllers import greader_handlers
 from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
@@ -65,6 +64,7 @@ from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.readers import hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
+from feedhub.service.claim import ServingClaim
 from feedhub.service.leader import Leadership
 from feedhub.service.scheduler import PollScheduler
 
