@@ -227,8 +227,11 @@ async def poller(
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
-    """Start real `feedhub serve` processes; all are stopped at the end of the test."""
+def server_factory(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[type[ServerProcess]]:
+    """Start real `feedhub serve` processes; all are stopped at the end of the test. A new
+    SQLite file starts as a copy of the migrated template: no Alembic run per start."""
     started: list[ServerProcess] = []
 
     class Factory(ServerProcess):
@@ -236,6 +239,11 @@ def server_factory(tmp_path: Path) -> Iterator[type[ServerProcess]]:
             kwargs.setdefault("workdir", tmp_path)
             super().__init__(**kwargs)  # type: ignore[arg-type]
             started.append(self)
+
+        def start(self, timeout: float = 30.0) -> ServerProcess:
+            if not self.db_path.exists() and "FEEDHUB_DATABASE_URL" not in self.extra_env:
+                shutil.copyfile(request.getfixturevalue("sqlite_template"), self.db_path)
+            return super().start(timeout)
 
     yield Factory
     for server in started:
