@@ -7,7 +7,6 @@ or ValidationError before writing anything, so a rejected request changes nothin
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Collection
 
 from sqlalchemy import func, select
