@@ -20,8 +20,13 @@ PASSWORD = "correct horse battery"
 def site(feeds, feedhub):
     feedhub.add_category("Tech", "tech")
     feedhub.add_category("Science", "science")
-    feeds.set("/tech.xml", rss([item("t1", "Tech one", minutes_ago=30),
-                                item("t2", "Tech two", minutes_ago=20)], title="Tech Daily"))
+    feeds.set(
+        "/tech.xml",
+        rss(
+            [item("t1", "Tech one", minutes_ago=30), item("t2", "Tech two", minutes_ago=20)],
+            title="Tech Daily",
+        ),
+    )
     feeds.set("/gadgets.xml", rss([item("g1", "Gadget one", minutes_ago=15)], title="Gadgets"))
     feeds.set("/science.xml", rss([item("s1", "Science one", minutes_ago=25)],
                                   title="Science Weekly"))  # fmt: skip

@@ -13,6 +13,18 @@ from tests.support.sse import Event, RawStream
 PASSWORD = "stream pass"
 
 
+def _sign_in_and_hide(server: ServerProcess, feed_id: object) -> dict[str, str]:
+    """ann's cookie, once she has hidden the feed."""
+    r = httpx.post(f"{server.url}/api/session", json={"name": "ann", "password": PASSWORD})
+    cookie = {"Cookie": f"feedhub_session={r.cookies['feedhub_session']}"}
+    r = httpx.put(
+        f"{server.url}/api/me/hidden/feeds/{feed_id}",
+        headers={**cookie, "X-CSRF-Token": r.json()["csrf_token"]},
+    )
+    assert r.status_code == 200, r.text
+    return cookie
+
+
 async def _articles_until(stream: RawStream, last: int) -> list[int]:
     """The article ids the stream sends up to and including `last`."""
     seen: list[int] = []
@@ -40,13 +52,7 @@ async def test_a_hidden_feed_is_not_streamed_to_that_reader(
         r = admin.post("/api/admin/users", json={"name": "ann", "password": PASSWORD})
         assert r.status_code == 201
         before = {a["feed_id"]: a["id"] for a in admin.get("/api/articles").json()}
-    r = httpx.post(f"{server.url}/api/session", json={"name": "ann", "password": PASSWORD})
-    cookie = {"Cookie": f"feedhub_session={r.cookies['feedhub_session']}"}
-    r = httpx.put(
-        f"{server.url}/api/me/hidden/feeds/{concealed['id']}",
-        headers={**cookie, "X-CSRF-Token": r.json()["csrf_token"]},
-    )
-    assert r.status_code == 200, r.text
+    cookie = _sign_in_and_hide(server, concealed["id"])
 
     ann = await RawStream.open(f"{server.url}/api/stream", cookie)
     anonymous = await RawStream.open(f"{server.url}/api/stream")
