@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter, PathParameter, QueryParameter
@@ -23,9 +23,6 @@ from feedhub.api.public import NEXT_CURSOR
 from feedhub.api.reader_schemas import (
     ArticleContentJSON,
     FeedKeyJSON,
-    HiddenCategoryJSON,
-    HiddenFeedJSON,
-    HiddenJSON,
     MarkAllBody,
     MarkAllJSON,
     PasswordChange,
@@ -48,7 +45,7 @@ from feedhub.core.errors import (
 from feedhub.core.types import MAX_ID
 from feedhub.db.models import Category, Feed
 from feedhub.live.stream import parse_categories
-from feedhub.readers import accounts, hidden, state
+from feedhub.readers import accounts, state
 from feedhub.readers.accounts import SESSION_IDLE, SessionInfo
 from feedhub.readers.queries import Item, Scope, get_item, list_items
 from feedhub.readers.state import AllRead
@@ -58,16 +55,6 @@ __all__ = ["ArticleController", "MeController", "SessionController"]
 AnyRequest = Request[Any, Any, Any]
 # Ids are bounded like every integer a client sends: past a BIGINT they were a 500.
 PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
-# A category by id, slug or name (a name is at most 200 characters).
-CategoryKey = Annotated[str, PathParameter(min_length=1, max_length=200)]
-
-
-async def _hidden_json(session: SessionDep, user_id: int) -> HiddenJSON:
-    found = await hidden.list_hidden(session, user_id)
-    return HiddenJSON(
-        [HiddenFeedJSON(f.id, f.title, f.category) for f in found.feeds],
-        [HiddenCategoryJSON(c.id, c.slug, c.name) for c in found.categories],
-    )
 
 
 def _session_json(readers: ReadersDep, info: SessionInfo | None) -> SessionJSON:
@@ -235,57 +222,6 @@ class MeController(Controller):
         change = state.StateChange(all_read=AllRead(data.category, data.feed_id, bound))
         await readers.events.publish(user.id, change)
         return MarkAllJSON(bound)
-
-    # -- hidden feeds and categories: the reader's own lists, not everyone's ----------------
-    @get("/hidden", responses=errors(400, 401))
-    async def hidden_list(self, request: AnyRequest, session: SessionDep) -> HiddenJSON:
-        user, _ = require_user(request)
-        return await _hidden_json(session, user.id)
-
-    @put("/hidden/feeds/{feed_id:int}", status_code=200, responses=errors(400, 401, 403, 404, 422))
-    async def hide_feed(
-        self, request: AnyRequest, feed_id: PathId, session: SessionDep
-    ) -> HiddenJSON:
-        """Idempotent; answers the reader's hidden feeds and categories."""
-        user, _ = require_user(request)
-        await hidden.hide_feed(session, user.id, feed_id)
-        return await _hidden_json(session, user.id)
-
-    @delete("/hidden/feeds/{feed_id:int}", status_code=200, responses=errors(400, 401, 403, 404))
-    async def show_feed(
-        self, request: AnyRequest, feed_id: PathId, session: SessionDep
-    ) -> HiddenJSON:
-        """Idempotent; a feed of a hidden category stays hidden with its category."""
-        user, _ = require_user(request)
-        if await session.get(Feed, feed_id) is None:
-            raise NotFoundError(f"feed {feed_id} does not exist")
-        await hidden.unhide_feed(session, user.id, feed_id)
-        return await _hidden_json(session, user.id)
-
-    @put(
-        "/hidden/categories/{category:str}",
-        status_code=200,
-        responses=errors(400, 401, 403, 404, 422),
-    )
-    async def hide_category(
-        self, request: AnyRequest, category: CategoryKey, session: SessionDep
-    ) -> HiddenJSON:
-        """The category by id, slug or name; every feed in it is hidden, now and later."""
-        user, _ = require_user(request)
-        await hidden.hide_category(session, user.id, await hidden.category_id_of(session, category))
-        return await _hidden_json(session, user.id)
-
-    @delete(
-        "/hidden/categories/{category:str}", status_code=200, responses=errors(400, 401, 403, 404)
-    )
-    async def show_category(
-        self, request: AnyRequest, category: CategoryKey, session: SessionDep
-    ) -> HiddenJSON:
-        user, _ = require_user(request)
-        await hidden.unhide_category(
-            session, user.id, await hidden.category_id_of(session, category)
-        )
-        return await _hidden_json(session, user.id)
 
     @get("/unread", responses=errors(400, 401))
     async def unread(self, request: AnyRequest, session: SessionDep) -> UnreadJSON:
