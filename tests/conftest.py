@@ -227,9 +227,7 @@ async def poller(
 
 
 @pytest.fixture
-def server_factory(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[type[ServerProcess]]:
+def server_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[type[ServerProcess]]:
     """Start real `feedhub serve` processes; all are stopped at the end of the test. A new
     SQLite file starts as a copy of the migrated template: no Alembic run per start."""
     started: list[ServerProcess] = []

@@ -1,13 +1,18 @@
-"""Public read API: categories, articles (list, catch-up, search)."""
+"""Public read API: categories, articles (list, catch-up, search).
+
+Public, but not the same for everyone: a signed-in reader does not get the feeds and
+categories they hid (feedhub.readers.hidden). None of these answers is marked cacheable.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from feedhub.api.deps import SessionDep
+from feedhub.api.identity import identity_of
 from feedhub.api.openapi import errors
 from feedhub.api.schemas import MAX_ID, ArticleJSON, CategoryJSON
 from feedhub.catalog.articles import (
@@ -20,6 +25,7 @@ from feedhub.catalog.categories import list_categories
 from feedhub.core.cursor import Cursor
 from feedhub.core.errors import ValidationError
 from feedhub.live.stream import parse_categories
+from feedhub.readers.hidden import hidden_category_ids, hidden_feeds
 
 __all__ = ["NEXT_CURSOR", "PublicController"]
 
@@ -27,16 +33,32 @@ __all__ = ["NEXT_CURSOR", "PublicController"]
 NEXT_CURSOR = "X-Next-Cursor"
 
 
+def _user_id(request: Request[Any, Any, Any]) -> int:
+    """The signed-in user's id, or 0 (nobody: nothing is hidden)."""
+    identity = identity_of(request)
+    return identity.user.id if identity is not None and identity.user is not None else 0
+
+
 class PublicController(Controller):
     path = "/api"
 
     @get("/categories")
-    async def categories(self, session: SessionDep) -> list[CategoryJSON]:
-        return await list_categories(session)
+    async def categories(
+        self, request: Request[Any, Any, Any], session: SessionDep
+    ) -> list[CategoryJSON]:
+        user_id = _user_id(request)
+        if not user_id:
+            return await list_categories(session)
+        return await list_categories(
+            session,
+            await hidden_category_ids(session, user_id),
+            await hidden_feeds(session, user_id),
+        )
 
     @get("/articles", responses=errors(400, 422))
     async def articles(
         self,
+        request: Request[Any, Any, Any],
         session: SessionDep,
         category: Annotated[list[str] | None, Parameter(required=False)] = None,
         before: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
@@ -56,14 +78,16 @@ class PublicController(Controller):
             raise ValidationError("order=published pages with cursor, not before/after")
         if cursor is not None and order != "published":
             raise ValidationError("cursor goes with order=published")
+        user_id = _user_id(request)
+        hidden = await hidden_feeds(session, user_id) if user_id else frozenset()
         if q is not None and q.strip():
-            return Response(await search_articles(session, q, categories, limit))
+            return Response(await search_articles(session, q, categories, limit, hidden))
         if after is not None:
-            return Response(await articles_after(session, categories, after, limit))
+            return Response(await articles_after(session, categories, after, limit, hidden))
         if order == "id":
-            return Response(await articles_before(session, categories, before, limit))
+            return Response(await articles_before(session, categories, before, limit, hidden))
         start = Cursor.decode(cursor) if cursor is not None else None
-        page = await articles_by_listing(session, categories, start, limit)
+        page = await articles_by_listing(session, categories, start, limit, hidden)
         headers = {}
         if len(page) == limit:
             headers[NEXT_CURSOR] = Cursor(page[-1].listed_at, page[-1].id).encode()

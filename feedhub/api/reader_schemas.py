@@ -15,6 +15,9 @@ from feedhub.core.types import MAX_ID
 __all__ = [
     "ArticleContentJSON",
     "FeedKeyJSON",
+    "HiddenCategoryJSON",
+    "HiddenFeedJSON",
+    "HiddenJSON",
     "MarkAllBody",
     "MarkAllJSON",
     "PasswordChange",
@@ -96,6 +99,25 @@ class MarkAllBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class MarkAllJSON(msgspec.Struct):
     upto_id: int
+
+
+class HiddenFeedJSON(msgspec.Struct):
+    id: int
+    title: str
+    category: str  # its category's slug
+
+
+class HiddenCategoryJSON(msgspec.Struct):
+    id: int
+    slug: str
+    name: str
+
+
+class HiddenJSON(msgspec.Struct):
+    """What the signed-in reader hid: feeds one by one, and whole categories."""
+
+    feeds: list[HiddenFeedJSON]
+    categories: list[HiddenCategoryJSON]
 
 
 class UnreadJSON(msgspec.Struct):

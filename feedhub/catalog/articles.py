@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import column, func, literal_column, select, table, tuple_
@@ -50,11 +50,14 @@ _FIELDS = (
 )
 
 
-def _base(categories: Sequence[str] | None) -> Any:
+def _base(categories: Sequence[str] | None, hidden: Collection[int] = ()) -> Any:
+    """`hidden`: feed ids left out (the ones a signed-in reader hid for themself)."""
     # Typed Any: SQLAlchemy 2.1's Select is variadic-generic and gains nothing here.
     query = select(*_FIELDS).join(Feed, Article.feed_id == Feed.id).join(Category)
     if categories:
         query = query.where(Category.slug.in_(categories))
+    if hidden:
+        query = query.where(Article.feed_id.not_in(hidden))
     return query
 
 
@@ -68,21 +71,29 @@ def _rows(result: object) -> list[ArticleInfo]:
 
 
 async def articles_before(
-    session: AsyncSession, categories: Sequence[str] | None, before: int | None, limit: int
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    before: int | None,
+    limit: int,
+    hidden: Collection[int] = (),
 ) -> list[ArticleInfo]:
     """Newest first; `before` is the id cursor of "load more"."""
-    query = _base(categories)
+    query = _base(categories, hidden)
     if before is not None:
         query = query.where(Article.id < before)
     return _rows(await session.execute(query.order_by(Article.id.desc()).limit(limit)))
 
 
 async def articles_after(
-    session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    after: int,
+    limit: int,
+    hidden: Collection[int] = (),
 ) -> list[ArticleInfo]:
     """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
     is left out: it is listed, never announced."""
-    query = _base(categories).where(Article.id > after, Article.quiet.is_(False))
+    query = _base(categories, hidden).where(Article.id > after, Article.quiet.is_(False))
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
 
 
@@ -111,10 +122,14 @@ async def _in_feeds_of(session: AsyncSession, categories: Sequence[str]) -> Any:
 
 
 async def articles_by_listing(
-    session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    cursor: Cursor | None,
+    limit: int,
+    hidden: Collection[int] = (),
 ) -> list[ArticleInfo]:
     """Newest publication first (listed_at, then id); `cursor` continues after a page."""
-    query = _base(None)
+    query = _base(None, hidden)
     if categories:
         query = query.where(await _in_feeds_of(session, categories))
     if cursor is not None:
@@ -133,11 +148,15 @@ async def articles_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Art
 
 
 async def count_after(
-    session: AsyncSession, categories: Sequence[str] | None, after: int, cap: int
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    after: int,
+    cap: int,
+    hidden: Collection[int] = (),
 ) -> int:
     """How many articles a resume would replay, counting no further than `cap` + 1."""
     inner = (
-        _base(categories)
+        _base(categories, hidden)
         .where(Article.id > after, Article.quiet.is_(False))
         .limit(cap + 1)
         .subquery()
@@ -150,7 +169,11 @@ async def newest_id(session: AsyncSession) -> int:
 
 
 async def search_articles(
-    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
+    session: AsyncSession,
+    text_query: str,
+    categories: Sequence[str] | None,
+    limit: int,
+    hidden: Collection[int] = (),
 ) -> list[ArticleInfo]:
     """Ranked full-text search over title, summary and content; title matches rank first.
     What the box understands: catalog/search_query.py."""
@@ -164,7 +187,7 @@ async def search_articles(
         # bm25 weights: a title hit counts ten times one in the text.
         rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
         query = (
-            _base(categories)
+            _base(categories, hidden)
             .join(fts, fts.c.rowid == Article.id)
             .where(literal_column("article_fts").op("MATCH")(match))
             .order_by(rank, Article.id.desc())
@@ -173,7 +196,7 @@ async def search_articles(
         ts_query = func.to_tsquery(SEARCH_LANGUAGE, tsquery(asked))
         vector: ColumnElement[Any] = literal_column("article.search_vector")
         query = (
-            _base(categories)
+            _base(categories, hidden)
             .where(vector.op("@@")(ts_query))
             .order_by(func.ts_rank(vector, ts_query).desc(), Article.id.desc())
         )

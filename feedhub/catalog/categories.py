@@ -7,6 +7,7 @@ or ValidationError before writing anything, so a rejected request changes nothin
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -28,17 +29,23 @@ __all__ = [
 
 
 # -- categories --------------------------------------------------------------------------------
-async def list_categories(session: AsyncSession) -> list[CategoryInfo]:
-    counts = (
-        select(Feed.category_id, func.count(Feed.id).label("n"))
-        .group_by(Feed.category_id)
-        .subquery()
+async def list_categories(
+    session: AsyncSession,
+    hidden_categories: Collection[int] = (),
+    hidden_feeds: Collection[int] = (),
+) -> list[CategoryInfo]:
+    """Every category with its number of feeds; for a signed-in reader, without the
+    categories they hid, and their hidden feeds left out of the counts."""
+    counts_query = select(Feed.category_id, func.count(Feed.id).label("n"))
+    if hidden_feeds:
+        counts_query = counts_query.where(Feed.id.not_in(hidden_feeds))
+    counts = counts_query.group_by(Feed.category_id).subquery()
+    query = select(Category.slug, Category.name, func.coalesce(counts.c.n, 0)).outerjoin(
+        counts, counts.c.category_id == Category.id
     )
-    rows = await session.execute(
-        select(Category.slug, Category.name, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.category_id == Category.id)
-        .order_by(Category.name)
-    )
+    if hidden_categories:
+        query = query.where(Category.id.not_in(hidden_categories))
+    rows = await session.execute(query.order_by(Category.name))
     return [CategoryInfo(slug, name, int(n)) for slug, name, n in rows]
 
 

@@ -6,7 +6,7 @@ and one bad outline never aborts the rest: every outline gets a line in the repo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -100,12 +100,14 @@ async def _import_one(
     return ImportLine(url=url, status="created", category=slug, feed_id=feed.id)
 
 
-async def export_opml(session: AsyncSession) -> bytes:
-    rows = await session.execute(
-        select(Category.name, Feed.url, Feed.title, Feed.site_url)
-        .join(Feed, Feed.category_id == Category.id)
-        .order_by(Category.name, Feed.id)
+async def export_opml(session: AsyncSession, hidden: Collection[int] = ()) -> bytes:
+    """Every feed by category; `hidden`: feed ids left out (a reader's app export)."""
+    query = select(Category.name, Feed.url, Feed.title, Feed.site_url).join(
+        Feed, Feed.category_id == Category.id
     )
+    if hidden:
+        query = query.where(Feed.id.not_in(hidden))
+    rows = await session.execute(query.order_by(Category.name, Feed.id))
     groups: dict[str, list[OpmlFeed]] = {}
     for name, url, title, site_url in rows:
         groups.setdefault(name, []).append(

@@ -29,6 +29,8 @@ __all__ = [
     "Base",
     "Category",
     "Feed",
+    "HiddenCategory",
+    "HiddenFeed",
     "ReadMark",
     "Tombstone",
     "User",
@@ -261,6 +263,33 @@ class ArticleState(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
     read: Mapped[bool | None] = mapped_column(Boolean)
     starred: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+# -- hidden per reader (migration 0012) -----------------------------------------------
+class HiddenFeed(Base):
+    """A feed one user has hidden from their own lists and apps (feeds stay shared)."""
+
+    __tablename__ = "hidden_feed"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feed.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class HiddenCategory(Base):
+    """A category one user has hidden: every feed in it, now or later, is hidden for them."""
+
+    __tablename__ = "hidden_category"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("category.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 # -- WebSub push (migration 0011) -----------------------------------------------------

@@ -44,6 +44,7 @@ from feedhub.greader.render import atom_stream, item_json
 from feedhub.readers import state
 from feedhub.readers.accounts import UserInfo
 from feedhub.readers.app_sessions import open_app_session
+from feedhub.readers.hidden import hidden_feeds
 from feedhub.readers.queries import Scope, list_items, list_refs
 from feedhub.readers.state import AllRead, StateChange
 
@@ -136,8 +137,8 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
 
 @get("/reader/api/0/subscription/list")
 async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
-    _caller(request)
-    subscriptions = await service.list_subscriptions(session)
+    user, _ = _caller(request)
+    subscriptions = await service.list_subscriptions(session, user.id)
     return _json({"subscriptions": [
         {
             "id": f"feed/{s.feed_id}", "title": s.title, "url": s.url,
@@ -152,21 +153,22 @@ async def subscription_list(request: AnyRequest, session: SessionDep) -> Respons
 @get("/reader/api/0/subscription/export")
 async def subscription_export(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     """Every feed as OPML, as FreshRSS exports them for an app (readers see the same list
-    in subscription/list)."""
-    _caller(request)
+    in subscription/list: without the feeds they hid)."""
+    user, _ = _caller(request)
+    opml = await export_opml(session, await hidden_feeds(session, user.id))
     return Response(
-        await export_opml(session), media_type="text/x-opml; charset=utf-8",
+        opml, media_type="text/x-opml; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="feedhub.opml"'},
     )  # fmt: skip
 
 
 @get("/reader/api/0/tag/list")
 async def tag_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
-    _caller(request)
+    user, _ = _caller(request)
     tags: list[dict[str, str]] = [{"id": protocol.STARRED}]
     tags += [
         {"id": protocol.label_id(name), "type": "folder"}
-        for name in await service.list_labels(session)
+        for name in await service.list_labels(session, user.id)
     ]
     return _json({"tags": tags})
 
@@ -294,7 +296,7 @@ async def mark_all_as_read(
     return _text("OK")
 
 
-# -- subscriptions and labels (admins: feeds and categories are shared) --------------------------
+# -- subscriptions and labels (admins change them for all; anyone hides them for themself) ------
 @post("/reader/api/0/subscription/edit", status_code=200)
 async def subscription_edit(
     request: AnyRequest, session: SessionDep, readers: ReadersDep

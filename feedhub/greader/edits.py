@@ -1,6 +1,13 @@
-"""Subscription and label edits from apps. Feeds and categories are shared by every user,
-so these are for admins only (403 for a reader), and go through the same catalog rules
-and URL guard as the admin API."""
+"""Subscription and label edits from apps.
+
+Feeds and categories are shared by every user, so what changes them for everyone
+(subscribing to a new feed, a title, a move, a rename) is for admins only (403 for a
+reader), through the same catalog rules and URL guard as the admin API. What an app's user
+does for themself is theirs, whatever their role: `ac=unsubscribe` hides the feed for the
+caller, `disable-tag` hides the category, and subscribing to a feed they hid shows it
+again (feedhub.readers.hidden). Deleting a feed or a category for everyone is done in the
+admin API, the page or the CLI, never by an app's unsubscribe.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import Services
-from feedhub.api.identity import Readers, require_admin
+from feedhub.api.identity import Readers, require_admin, require_user
 from feedhub.catalog import categories, feeds
 from feedhub.catalog.views import FeedChanges
 from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
-from feedhub.db.models import Category
+from feedhub.db.models import Category, Feed
 from feedhub.greader import protocol, service
 from feedhub.ingest.opml import slugify
+from feedhub.readers import hidden
 
 __all__ = ["disable_label", "edit_subscription", "rename_label"]
 
@@ -50,14 +58,34 @@ async def edit_subscription(
     params: MultiDict[str],
 ) -> int:
     """`ac=subscribe|unsubscribe|edit`, `s=feed/…`, `t=` title, `a=`/`r=` labels."""
-    require_admin(request)
+    user, _ = require_user(request)
     services: Services = request.app.state.services
     action = params.get("ac") or "edit"
     stream = protocol.parse_stream(params.get("s") or "") if params.get("s") else None
     if stream is None or stream.kind != "feed" or not stream.value:
         raise ValidationError("s must name a feed: feed/<url> or feed/<id>")
+    if action not in ("subscribe", "unsubscribe", "edit"):
+        raise ValidationError("ac must be subscribe, unsubscribe or edit")
     labels = [name for name in map(_label, params.getall("a", [])) if name]
     title = (params.get("t") or "").strip() or None
+    existing = await service.existing_feed(session, stream)
+    if action == "unsubscribe":
+        if existing is None:
+            raise NotFoundError(f"feed {stream.value!r} does not exist")
+        await hidden.hide_feed(session, user.id, existing)
+        return existing
+    if (
+        action == "subscribe"
+        and existing is not None
+        and existing in await hidden.hidden_feeds(session, user.id)
+    ):
+        # Back in the caller's lists (hidden one by one, or by its category).
+        await hidden.unhide_feed(session, user.id, existing)
+        category_id = await session.scalar(select(Feed.category_id).where(Feed.id == existing))
+        if category_id is not None:
+            await hidden.unhide_category(session, user.id, int(category_id))
+        return existing
+    require_admin(request)
     if action == "subscribe":
         settings = readers.settings
         slug = await ensure_category(session, labels[0] if labels else settings.default_category)
@@ -70,15 +98,9 @@ async def edit_subscription(
         # with its title and articles, not its URL and nothing until the next sync.
         await services.poller.poll_now(feed.id)
         return feed.id
-    scope = await service.scope_for(session, stream)
-    if scope is None or not scope.feed_ids:
+    if existing is None:
         raise NotFoundError(f"feed {stream.value!r} does not exist")
-    feed_id = scope.feed_ids[0]
-    if action == "unsubscribe":
-        await feeds.delete_feed(session, feed_id)
-        return feed_id
-    if action != "edit":
-        raise ValidationError("ac must be subscribe, unsubscribe or edit")
+    feed_id = existing
     new_category = await ensure_category(session, labels[0]) if labels else None
     change = FeedChanges(
         title=title if title is not None else UNSET,
@@ -100,8 +122,8 @@ async def rename_label(
 
 
 async def disable_label(request: Request[Any, Any, Any], session: AsyncSession, tag: str) -> None:
-    """Deleting a label deletes its category, which must have no feeds left (409)."""
-    require_admin(request)
+    """Deleting a label in an app hides its category for the caller (not for everyone)."""
+    user, _ = require_user(request)
     name = _label(tag) or tag
     category = await service.category_for_label(session, name)
-    await categories.delete_category(session, category.slug)
+    await hidden.hide_category(session, user.id, category.id)

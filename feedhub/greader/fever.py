@@ -6,7 +6,8 @@ One URL; the query names what is asked (`?api&groups`, `?api&items&since_id=…`
 POSTed `api_key` (md5 of "name:password", as Fever defines it) says who asks: no cookie and
 no session, so no CSRF question. A wrong key is `auth: 0` with a 200, as Fever answers;
 failed keys count against the client address like failed sign-ins. Groups are categories,
-items articles (their ids are the article ids, so `since_id` is arrival order).
+items articles (their ids are the article ids, so `since_id` is arrival order). What the
+user hid (feedhub.readers.hidden) is in none of the lists, counts or group marks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from feedhub.greader.http import json_response, params_of
 from feedhub.greader.render import media_of, with_players
 from feedhub.readers import accounts, state
 from feedhub.readers.accounts import UserInfo
+from feedhub.readers.hidden import hidden_category_ids, hidden_feeds
 from feedhub.readers.queries import Item, Scope, list_items
 from feedhub.readers.ratelimit import network_of
 from feedhub.readers.state import AllRead
@@ -72,9 +74,16 @@ def _item(item: Item) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def _groups(session: AsyncSession) -> dict[str, Any]:
-    categories = await session.execute(select(Category.id, Category.name).order_by(Category.name))
-    links = await session.execute(select(Feed.category_id, Feed.id).order_by(Feed.id))
+async def _groups(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """Groups and their feeds, without what the user hid (categories, and feeds)."""
+    groups_query = select(Category.id, Category.name)
+    if hidden_groups := await hidden_category_ids(session, user_id):
+        groups_query = groups_query.where(Category.id.not_in(hidden_groups))
+    categories = await session.execute(groups_query.order_by(Category.name))
+    links_query = select(Feed.category_id, Feed.id)
+    if concealed := await hidden_feeds(session, user_id):
+        links_query = links_query.where(Feed.id.not_in(concealed))
+    links = await session.execute(links_query.order_by(Feed.id))
     by_group: dict[int, list[str]] = {}
     for group_id, feed_id in links:
         by_group.setdefault(group_id, []).append(str(feed_id))
@@ -84,10 +93,11 @@ async def _groups(session: AsyncSession) -> dict[str, Any]:
     }
 
 
-async def _feeds(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(Feed.id, Feed.title, Feed.url, Feed.site_url, Feed.created_at).order_by(Feed.id)
-    )
+async def _feeds(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    query = select(Feed.id, Feed.title, Feed.url, Feed.site_url, Feed.created_at)
+    if concealed := await hidden_feeds(session, user_id):
+        query = query.where(Feed.id.not_in(concealed))
+    rows = await session.execute(query.order_by(Feed.id))
     return [
         {"id": fid, "favicon_id": 0, "title": title or url, "url": url, "site_url": site or "",
          "is_spark": 0, "last_updated_on_time": int(created.timestamp())}
@@ -166,10 +176,10 @@ async def fever(request: AnyRequest, session: SessionDep, readers: ReadersDep) -
     if "mark" in params:
         await _mark(session, readers, user, params)
     if "groups" in params:
-        body.update(await _groups(session))
+        body.update(await _groups(session, user.id))
     if "feeds" in params:
-        body["feeds"] = await _feeds(session)
-        body.setdefault("feeds_groups", (await _groups(session))["feeds_groups"])
+        body["feeds"] = await _feeds(session, user.id)
+        body.setdefault("feeds_groups", (await _groups(session, user.id))["feeds_groups"])
     if "favicons" in params:
         body["favicons"] = []  # no icons yet: every feed's favicon_id is 0
     if "links" in params:

@@ -14,6 +14,7 @@ from feedhub.core.errors import NotFoundError
 from feedhub.db.models import Article, Category, Feed
 from feedhub.greader.protocol import READ, STARRED, Stream, label_id, tags_in
 from feedhub.readers import state
+from feedhub.readers.hidden import hidden_category_ids, hidden_feeds
 from feedhub.readers.queries import Scope
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "UnreadCount",
     "apply_filters",
     "category_for_label",
+    "existing_feed",
     "feed_title",
     "feed_ids_for",
     "list_labels",
@@ -57,16 +59,21 @@ async def category_for_label(session: AsyncSession, label: str) -> Category:
     return found
 
 
-async def _feed(session: AsyncSession, stream: Stream) -> int:
-    value = stream.value or ""
+async def existing_feed(session: AsyncSession, stream: Stream) -> int | None:
+    """The id of the feed a `feed/…` stream names, by id or by URL; None if there is none."""
     feed_id = stream.feed_id
     if feed_id is None:  # "feed/<url>", Google Reader's own form
-        feed_id = await session.scalar(select(Feed.id).where(Feed.url == value))
+        feed_id = await session.scalar(select(Feed.id).where(Feed.url == (stream.value or "")))
     elif await session.get(Feed, feed_id) is None:
         feed_id = None
+    return None if feed_id is None else int(feed_id)
+
+
+async def _feed(session: AsyncSession, stream: Stream) -> int:
+    feed_id = await existing_feed(session, stream)
     if feed_id is None:
-        raise NotFoundError(f"feed {value!r} does not exist")
-    return int(feed_id)
+        raise NotFoundError(f"feed {stream.value or ''!r} does not exist")
+    return feed_id
 
 
 async def scope_for(session: AsyncSession, stream: Stream) -> Scope | None:
@@ -109,13 +116,17 @@ def apply_filters(scope: Scope, exclude: Iterable[str], include: Iterable[str]) 
     return scope
 
 
-async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
+async def list_subscriptions(session: AsyncSession, user_id: int) -> list[Subscription]:
+    """Every feed but those the user hid (one by one or by their category)."""
+    query = select(
+        Feed.id, func.coalesce(Feed.title, Feed.url), Feed.url, Feed.site_url, Category.name,
+        Feed.created_at,
+    ).join(Category)  # fmt: skip
+    if concealed := await hidden_feeds(session, user_id):
+        query = query.where(Feed.id.not_in(concealed))
     rows = await session.execute(
-        select(
-            Feed.id, func.coalesce(Feed.title, Feed.url), Feed.url, Feed.site_url, Category.name,
-            Feed.created_at,
-        ).join(Category).order_by(func.lower(func.coalesce(Feed.title, Feed.url)), Feed.id)
-    )  # fmt: skip
+        query.order_by(func.lower(func.coalesce(Feed.title, Feed.url)), Feed.id)
+    )
     return [Subscription(*row) for row in rows]
 
 
@@ -126,8 +137,12 @@ async def feed_title(session: AsyncSession, feed_id: int) -> str:
     return str(title or "")
 
 
-async def list_labels(session: AsyncSession) -> list[str]:
-    return list(await session.scalars(select(Category.name).order_by(Category.name)))
+async def list_labels(session: AsyncSession, user_id: int) -> list[str]:
+    """Every category's name but those the user hid."""
+    query = select(Category.name)
+    if concealed := await hidden_category_ids(session, user_id):
+        query = query.where(Category.id.not_in(concealed))
+    return list(await session.scalars(query.order_by(Category.name)))
 
 
 async def unread_counts(session: AsyncSession, user_id: int) -> list[UnreadCount]:

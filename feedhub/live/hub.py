@@ -198,11 +198,13 @@ class StreamHub:
             "feedhub_asyncio_tasks": len(asyncio.all_tasks()),
         }
 
-    def subscribe(self, categories: Sequence[str] | None) -> Subscription:
+    def subscribe(
+        self, categories: Sequence[str] | None, hidden: frozenset[int] = frozenset()
+    ) -> Subscription:
         """Register a stream; its `start_id` is the newest id at this moment (step 1 of
-        the exactly-once rule, see Subscription)."""
+        the exactly-once rule, see Subscription). `hidden`: feeds its reader hid."""
         subscription = Subscription(
-            frozenset(categories) if categories else None, self._queue_size, self.tick
+            frozenset(categories) if categories else None, self._queue_size, self.tick, hidden
         )
         self._subscriptions.add(subscription)
         subscription.start_id = subscription.sent_upto = self.newest
@@ -288,7 +290,8 @@ class StreamHub:
             return
         for category, run in _runs(articles):
             events = tuple(encode_articles(run))
-            batch = Batch(events, b"".join(data for _, data in events))
+            feeds = tuple(article.feed_id for article in run)
+            batch = Batch(events, b"".join(data for _, data in events), feeds)
             for subscription in list(self._subscriptions):
                 if subscription.wants(category):
                     subscription.offer(batch)  # (one that left meanwhile is simply dropped)

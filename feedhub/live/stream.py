@@ -4,8 +4,9 @@ A raw ASGI handler rather than Litestar's ServerSentEvent response: that one re-
 message per client and costs a thread hop per stream start (benchmarks/fanout.py); here the
 hub's pre-encoded bytes go to the socket as they are. An open stream is its ASGI task (the
 writer) plus one task waiting for the disconnect; it holds no timer and makes no database
-read unless it resumes (the hub keeps the newest id and the category slugs in memory, and
-its ticker sends keep-alives and cuts stalled writers).
+read unless it resumes, or its reader is signed in (one read: the feeds they hid). The hub
+keeps the newest id and the category slugs in memory, and its ticker sends keep-alives and
+cuts stalled writers.
 
 Order of work on connect: subscribe to the hub *first* (which records the hub's newest id
 at the same moment), then read the database for the replay, then go live skipping any
@@ -37,6 +38,7 @@ from feedhub.live.limits import StreamLimits
 from feedhub.live.revocations import Revocations
 from feedhub.live.sse import KEEPALIVE, encode_articles, sse_block
 from feedhub.live.state_events import StateEvents
+from feedhub.readers.hidden import hidden_feeds
 
 __all__ = ["StreamConfig", "make_stream_handler", "parse_categories"]
 
@@ -165,11 +167,22 @@ def make_stream_handler(
             await _send_json_error(send, 503, f"too many streams: {refused}", retry)
             return
         try:
-            subscription = hub.subscribe(categories)  # its start_id: see Subscription
+            signed_in = _signed_in(scope)
+            hidden: frozenset[int] = frozenset()
+            if signed_in is not None:
+                # The one database read of a signed-in stream's start: the feeds its reader
+                # hid are neither replayed nor sent live (read again at each reconnect).
+                try:
+                    async with sessions() as session:
+                        hidden = await hidden_feeds(session, signed_in[0])
+                except Exception:
+                    log.exception("stream request failed")
+                    await _send_json_error(send, 503, "the stream is unavailable, try again")
+                    return
+            subscription = hub.subscribe(categories, hidden)  # its start_id: see Subscription
             conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
             # A signed-in reader's stream also carries their state changes (`event: state`),
             # and ends when its session is revoked, in whichever process that happens.
-            signed_in = _signed_in(scope)
             stops: list[Callable[[], None]] = []
             if signed_in is not None:
                 user_id, session_id = signed_in
@@ -307,7 +320,9 @@ async def _replay(conn: Connection, categories: list[str] | None, last_id: int, 
     write, sessions, config = conn.write, conn.sessions, conn.config
     subscription = conn.subscription
     async with sessions() as session:
-        missed = await count_after(session, categories, last_id, config.replay_limit)
+        missed = await count_after(
+            session, categories, last_id, config.replay_limit, subscription.hidden
+        )
     metrics.RESUMES.inc()
     metrics.RESUME_SIZE.observe(missed)
     # A client ahead of the database (restored from a backup, or its newest article deleted)
@@ -318,7 +333,9 @@ async def _replay(conn: Connection, categories: list[str] | None, last_id: int, 
     sent_upto = last_id
     while not subscription.ended:
         async with sessions() as session:
-            page = await articles_after(session, categories, sent_upto, _REPLAY_PAGE)
+            page = await articles_after(
+                session, categories, sent_upto, _REPLAY_PAGE, subscription.hidden
+            )
         if not page:
             break
         await write(b"".join(data for _, data in encode_articles(page)))

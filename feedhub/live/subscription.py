@@ -28,6 +28,8 @@ class Batch:
 
     events: tuple[tuple[int, bytes], ...]
     data: bytes
+    # The feed of each event, in the same order: streams of readers who hid feeds.
+    feeds: tuple[int, ...] = ()
 
     @property
     def first_id(self) -> int:
@@ -36,6 +38,18 @@ class Batch:
     @property
     def last_id(self) -> int:
         return self.events[-1][0]
+
+    def without(self, hidden: frozenset[int]) -> Batch | None:
+        """The batch for a reader who hid these feeds: the shared one when it holds none of
+        them, a smaller one when it holds some, None when nothing is left."""
+        if hidden.isdisjoint(self.feeds):
+            return self
+        kept = [(event, feed) for event, feed in zip(self.events, self.feeds, strict=True)
+                if feed not in hidden]  # fmt: skip
+        if not kept:
+            return None
+        events = tuple(event for event, _ in kept)
+        return Batch(events, b"".join(data for _, data in events), tuple(f for _, f in kept))
 
     def after(self, sent_upto: int) -> bytes:
         """The bytes of events not yet sent; the shared object when none was."""
@@ -70,6 +84,7 @@ class Subscription:
         "beat",
         "categories",
         "ended",
+        "hidden",
         "items",
         "last_write",
         "maxsize",
@@ -80,8 +95,16 @@ class Subscription:
         "start_id",
     )
 
-    def __init__(self, categories: frozenset[str] | None, maxsize: int, tick: int = 0) -> None:
+    def __init__(
+        self,
+        categories: frozenset[str] | None,
+        maxsize: int,
+        tick: int = 0,
+        hidden: frozenset[int] = frozenset(),
+    ) -> None:
         self.categories = categories
+        # Feeds this stream's reader hid (read when it opened): their articles are not sent.
+        self.hidden = hidden
         self.maxsize = maxsize
         self.items: deque[Batch] = deque()
         # Pre-encoded events outside the article order (a signed-in user's `event: state`).
@@ -131,6 +154,11 @@ class Subscription:
     def offer(self, batch: Batch) -> None:
         if self.ended:
             return
+        if self.hidden:
+            own = batch.without(self.hidden)
+            if own is None:
+                return
+            batch = own
         if len(self.items) >= self.maxsize:
             self.end("overflow")
             return

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.core.errors import ValidationError
 from feedhub.db.models import Article, ArticleState, Feed, ReadMark
+from feedhub.readers.hidden import hidden_feeds
 
 __all__ = [
     "AllRead",
@@ -179,12 +180,14 @@ async def mark_starred_read(session: AsyncSession, user_id: int, before: datetim
     """The user's starred articles fetched by `before` become read, and nothing else: the
     starred stream holds only those (marking "all" of it must not mark every feed read)."""
     bound = await bound_for_time(session, before)
+    hidden = await hidden_feeds(session, user_id)
     ids = list(
         await session.scalars(
             select(ArticleState.article_id).where(
                 ArticleState.user_id == user_id,
                 ArticleState.starred == true(),
                 ArticleState.article_id <= bound,
+                ArticleState.feed_id.not_in(hidden),
             )
         )
     )
@@ -227,7 +230,8 @@ async def mark_all_read(
     upto_id: int | None = None,
     before: datetime | None = None,
 ) -> int:
-    """Every article of the feeds (None: all feeds) up to the bound becomes read.
+    """Every article of the feeds (None: all feeds) up to the bound becomes read, except
+    the user's hidden feeds'.
 
     Returns the id bound used: `upto_id`, or the newest article fetched by `before`,
     capped at the newest article id (a mark above it would swallow future articles).
@@ -241,6 +245,9 @@ async def mark_all_read(
         return 0
     if feed_ids is None:
         feed_ids = list(await session.scalars(select(Feed.id)))
+    # The user's hidden feeds are out of every scope: unhidden, they are as they were.
+    hidden = await hidden_feeds(session, user_id)
+    feed_ids = [f for f in feed_ids if f not in hidden]
     if not feed_ids:
         return bound
     dialect = session.get_bind().dialect.name
@@ -265,7 +272,8 @@ async def mark_all_read(
 
 
 async def unread_counts(session: AsyncSession, user_id: int) -> dict[int, int]:
-    """Unread articles per feed id (feeds with none are left out).
+    """Unread articles per feed id (feeds with none, and the user's hidden feeds, are left
+    out).
 
     One index range count per feed ("articles above the mark", on ix_article_feed_id_id)
     plus a correction from the exception rows: no scan of the user's read articles.
@@ -305,7 +313,8 @@ async def unread_counts(session: AsyncSession, user_id: int) -> dict[int, int]:
     )
     for feed_id, delta in rows:
         counts[feed_id] = counts.get(feed_id, 0) + int(delta or 0)
-    return {feed_id: n for feed_id, n in counts.items() if n > 0}
+    hidden = await hidden_feeds(session, user_id)
+    return {feed_id: n for feed_id, n in counts.items() if n > 0 and feed_id not in hidden}
 
 
 async def states_of(

@@ -24,6 +24,7 @@ from feedhub.api.admin import AdminController
 from feedhub.api.bodies import BodyLimits
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.guard import RequestGuard
+from feedhub.api.hidden import HiddenController
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
@@ -277,6 +278,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             UsersController,
             SessionController,
             MeController,
+            HiddenController,
             ArticleController,
             *greader_handlers(),
             *websub_handlers(),

@@ -7,6 +7,7 @@ import { LocalMarks } from "./marks.js";
 import { ServerState } from "./state.js";
 import { relativeTime } from "./time.js";
 import { setUpFeedKey, showFeedKey } from "./feedkey.js";
+import { drawHidden, setUpHidden } from "./hidden.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -161,6 +162,7 @@ export async function startAccount(pageHooks) {
   wireDialog($("#sign-in-dialog"));
   wireDialog($("#account-dialog"));
   setUpFeedKey({ announce: pageHooks.announce, showMessage: pageHooks.showMessage });
+  setUpHidden(pageHooks);
   $("#sign-in").addEventListener("click", () => {
     $("#sign-in-error").hidden = true;
     $("#sign-in-dialog").showModal();
@@ -169,6 +171,7 @@ export async function startAccount(pageHooks) {
   $("#account").addEventListener("click", () => {
     $("#account-who").textContent = `Signed in as ${session.user.name} (${session.user.role}).`;
     $("#account-dialog").showModal();
+    drawHidden();
     drawSessions();
   });
   $("#sign-out").addEventListener("click", signOut);
