@@ -26,6 +26,7 @@ __all__ = [
     "MAX_TRIES",
     "choose_icon_urls",
     "icon_due",
+    "icon_next_due",
     "sniff_image",
 ]
 
@@ -114,12 +115,16 @@ def choose_icon_urls(
     return list(dict.fromkeys(urls))
 
 
+def icon_next_due(fetched_at: datetime, *, failed: bool, refresh: timedelta) -> datetime:
+    """When an icon last tried at `fetched_at` is fetched again: after the refresh period,
+    or after a day (the period if shorter) when that attempt failed."""
+    return fetched_at + (min(refresh, FAILED_RETRY) if failed else refresh)
+
+
 def icon_due(
     fetched_at: datetime | None, *, failed: bool, now: datetime, refresh: timedelta
 ) -> bool:
-    """Whether to fetch a feed's icon now: never tried, or its last attempt is older than
-    the refresh period (a failure: than a day, or the period if shorter)."""
+    """Whether to fetch a feed's icon now: never tried, or `icon_next_due` has come."""
     if fetched_at is None:
         return True
-    wait = min(refresh, FAILED_RETRY) if failed else refresh
-    return now >= fetched_at + wait
+    return now >= icon_next_due(fetched_at, failed=failed, refresh=refresh)

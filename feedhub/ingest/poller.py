@@ -35,6 +35,9 @@ from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
+from feedhub.ingest.iconfetch import IconMissing, fetch_icon
+from feedhub.ingest.icons import icon_next_due
+from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.moves import permanent_move
 from feedhub.ingest.parse import body_fingerprint, parse_feed
 from feedhub.ingest.parsepool import ParserPool
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 
 # "Poll now" of a feed another process is polling: how often to look whether it is done.
 _CLAIM_WAIT_STEP = 0.2
+# Icon fetches at once: they are rare and small, and never take a poll's place.
+_ICON_FETCHES = 2
+_POLLED = ("ok", "not_modified", "unchanged")
 
 
 class Poller:
@@ -62,9 +68,13 @@ class Poller:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         websub: Subscriber | None = None,
+        icons: IconStore | None = None,
     ) -> None:
         self.settings = settings
         self.websub = websub
+        # Site icons are fetched (after a successful poll, on their own schedule) only
+        # when a store for them is given.
+        self.icons = icons
         self.publisher = publisher
         self.feeds = feeds
         self.hosts = HostGate(
@@ -85,6 +95,13 @@ class Poller:
         # Rows of the feeds `poll_due` is about to poll, read in one query (most polls bring
         # no news, and their cost is mostly bookkeeping: benchmarks/ingest.py, target (c)).
         self._preloaded: dict[int, FeedState] = {}
+        # Icons: what the last parse declared (icon URLs, site URL), when each feed's icon
+        # is next due as far as this process knows (one query per feed, then none), and
+        # the fetches running in the background.
+        self._icon_hints: dict[int, tuple[tuple[str, ...], str | None]] = {}
+        self._icon_next: dict[int, datetime] = {}
+        self._icon_tasks: dict[int, asyncio.Task[None]] = {}
+        self._icon_slots = asyncio.Semaphore(_ICON_FETCHES)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, *, warm_parsers: bool = False) -> None:
@@ -106,6 +123,9 @@ class Poller:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        for icon_task in list(self._icon_tasks.values()):
+            icon_task.cancel()
+        await self.icons_settled()
         await self.feeds.flush()
         if self._client is not None:
             await self._client.aclose()
@@ -275,6 +295,8 @@ class Poller:
             outcome = await self._record(state, Failed(f"internal error: {exc!r}"))
         finally:
             self.feeds.release(feed_id)
+        if outcome.status in _POLLED:
+            self._schedule_icon(state)
         metrics.POLLS.labels(outcome.status).inc()
         if outcome.new_articles:
             metrics.ARTICLES_STORED.inc(len(outcome.new_articles))
@@ -320,8 +342,65 @@ class Poller:
             parsed = await self.parse(result, guid_unreliable=state.guid_unreliable)
         except ParseError as exc:
             return await self._record(state, Failed(str(exc), result.status, result.headers))
+        self._icon_hints[state.id] = (parsed.icons, parsed.site_url)
         recent = tuple(sorted(e.published_at for e in parsed.entries)[-RATE_SAMPLE:])
         return await self._record(state, Fetched(result, parsed, fingerprint, moved_to, recent))
+
+    # -- site icons --------------------------------------------------------------------------
+    def _schedule_icon(self, state: FeedState) -> None:
+        """Fetch the feed's icon in the background if it is due; the poll never waits."""
+        if self.icons is None or not self.settings.icon_refresh_hours:
+            return
+        if state.id in self._icon_tasks:
+            return
+        if (due := self._icon_next.get(state.id)) is not None and self.clock() < due:
+            return
+        task = asyncio.create_task(self._fetch_icon(state), name=f"icon-feed-{state.id}")
+        self._icon_tasks[state.id] = task
+        task.add_done_callback(lambda _: self._icon_tasks.pop(state.id, None))
+
+    async def icons_settled(self) -> None:
+        """Wait for the icon fetches running now (tests, and `stop`)."""
+        if self._icon_tasks:
+            await asyncio.gather(*list(self._icon_tasks.values()), return_exceptions=True)
+
+    async def _fetch_icon(self, state: FeedState) -> None:
+        assert self.icons is not None
+        refresh = timedelta(hours=self.settings.icon_refresh_hours)
+        try:
+            async with self._icon_slots:
+                last = await self.icons.last(state.id)
+                now = self.clock()
+                if last is not None:
+                    due = icon_next_due(last.fetched_at, failed=last.failed, refresh=refresh)
+                    if now < due:
+                        self._icon_next[state.id] = due
+                        return
+                declared, site_url = self._icon_hints.pop(state.id, ((), None))
+                if not declared and last is not None and last.source_url:
+                    declared = (last.source_url,)
+                attempt = await fetch_icon(
+                    self._fetch_small, declared=declared, site_url=site_url or state.site_url,
+                    feed_url=state.url, previous_url=last.source_url if last else None,
+                    previous_etag=last.etag if last else None,
+                )  # fmt: skip
+                await self.icons.save(state.id, attempt, now)
+                failed = isinstance(attempt, IconMissing)
+                self._icon_next[state.id] = icon_next_due(now, failed=failed, refresh=refresh)
+                if isinstance(attempt, IconMissing):
+                    log.info("no icon feed_id=%s: %s", state.id, redact_text(attempt.error))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # an icon is a nicety: its failure is logged, never the poll's
+            log.exception("icon fetch failed feed_id=%s", state.id)
+
+    async def _fetch_small(self, url: str, max_bytes: int, etag: str | None) -> FetchResult:
+        assert self._client is not None
+        async with self.hosts.slot(host_of(url)):
+            return await fetch_feed(
+                self._client, url, etag=etag, max_bytes=max_bytes,
+                deadline=min(self.settings.fetch_deadline_seconds, 30.0),
+            )  # fmt: skip
 
     def decide(self, state: FeedState, outcome: Outcome) -> FeedUpdate:
         return decision.decide(

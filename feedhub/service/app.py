@@ -53,6 +53,7 @@ from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
 from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
+from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.push import PushIntake
 from feedhub.ingest.subscriber import Subscriber
@@ -176,7 +177,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     # Claims carry the leader-lock session's pid: they die with this process (FeedStore).
     websub = Subscriber(settings, sessions)
     feed_store = FeedStore(sessions, claimer=lambda: leadership.backend_pid)
-    poller = Poller(settings, feed_store, bus, websub=websub)
+    poller = Poller(settings, feed_store, bus, websub=websub, icons=IconStore(sessions))
     hub = StreamHub(
         sessions,
         bus,
