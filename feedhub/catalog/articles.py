@@ -52,11 +52,13 @@ _FIELDS = (
 )
 
 
-def _base(categories: Sequence[str] | None) -> Any:
+def _base(categories: Sequence[str] | None, feed: int | None = None) -> Any:
     # Typed Any: SQLAlchemy 2.1's Select is variadic-generic and gains nothing here.
     query = select(*_FIELDS).join(Feed, Article.feed_id == Feed.id).join(Category)
     if categories:
         query = query.where(Category.slug.in_(categories))
+    if feed is not None:  # one feed's view of the page
+        query = query.where(Article.feed_id == feed)
     return query
 
 
@@ -70,21 +72,21 @@ def _rows(result: object) -> list[ArticleInfo]:
 
 
 async def articles_before(
-    session: AsyncSession, categories: Sequence[str] | None, before: int | None, limit: int
+    session: AsyncSession, categories: Sequence[str] | None, before: int | None, limit: int, *, feed: int | None = None
 ) -> list[ArticleInfo]:
     """Newest first; `before` is the id cursor of "load more"."""
-    query = _base(categories)
+    query = _base(categories, feed)
     if before is not None:
         query = query.where(Article.id < before)
     return _rows(await session.execute(query.order_by(Article.id.desc()).limit(limit)))
 
 
 async def articles_after(
-    session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int
+    session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int, *, feed: int | None = None
 ) -> list[ArticleInfo]:
     """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
     is left out: it is listed, never announced."""
-    query = _base(categories).where(Article.id > after, Article.quiet.is_(False))
+    query = _base(categories, feed).where(Article.id > after, Article.quiet.is_(False))
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
 
 
@@ -113,10 +115,10 @@ async def _in_feeds_of(session: AsyncSession, categories: Sequence[str]) -> Any:
 
 
 async def articles_by_listing(
-    session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int
+    session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int, *, feed: int | None = None
 ) -> list[ArticleInfo]:
     """Newest publication first (listed_at, then id); `cursor` continues after a page."""
-    query = _base(None)
+    query = _base(None, feed)
     if categories:
         query = query.where(await _in_feeds_of(session, categories))
     if cursor is not None:
@@ -178,7 +180,7 @@ def tsquery(text_query: str) -> str | None:
 
 
 async def search_articles(
-    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int
+    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int, *, feed: int | None = None
 ) -> list[ArticleInfo]:
     """Ranked full-text search over title, summary and content; title matches rank first."""
     dialect = session.get_bind().dialect.name
@@ -190,7 +192,7 @@ async def search_articles(
         # bm25 weights: a title hit counts ten times one in the text.
         rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
         query = (
-            _base(categories)
+            _base(categories, feed)
             .join(fts, fts.c.rowid == Article.id)
             .where(literal_column("article_fts").op("MATCH")(match))
             .order_by(rank, Article.id.desc())
@@ -202,7 +204,7 @@ async def search_articles(
         ts_query = func.to_tsquery("simple", words)
         vector: ColumnElement[Any] = literal_column("article.search_vector")
         query = (
-            _base(categories)
+            _base(categories, feed)
             .where(vector.op("@@")(ts_query))
             .order_by(func.ts_rank(vector, ts_query).desc(), Article.id.desc())
         )

@@ -11,6 +11,7 @@ items articles (their ids are the article ids, so `since_id` is arrival order).
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import Readers, ReadersDep
+from feedhub.catalog.icons import icon_ids, icons_of
 from feedhub.core.errors import RateLimitedError, ValidationError
 from feedhub.db.models import Category, Feed
 from feedhub.greader.http import json_response, params_of
@@ -88,11 +90,23 @@ async def _feeds(session: AsyncSession) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(Feed.id, Feed.title, Feed.url, Feed.site_url, Feed.created_at).order_by(Feed.id)
     )
+    # A feed's favicon has the feed's id; 0 (no favicon) until the poller found one.
+    with_icon = await icon_ids(session)
     return [
-        {"id": fid, "favicon_id": 0, "title": title or url, "url": url, "site_url": site or "",
+        {"id": fid, "favicon_id": fid if fid in with_icon else 0, "title": title or url,
+         "url": url, "site_url": site or "",
          "is_spark": 0, "last_updated_on_time": int(created.timestamp())}
         for fid, title, url, site, created in rows
     ]  # fmt: skip
+
+
+async def _favicons(session: AsyncSession) -> list[dict[str, Any]]:
+    """Fever's favicons: `data` is a data URI without its `data:` scheme, as Fever wrote it
+    (`image/gif;base64,R0lGOD…`)."""
+    return [
+        {"id": fid, "data": f"{kind};base64,{base64.b64encode(data).decode()}"}
+        for fid, kind, data in await icons_of(session)
+    ]
 
 
 async def _id_list(session: AsyncSession, user_id: int, scope: Scope) -> str:
@@ -171,7 +185,7 @@ async def fever(request: AnyRequest, session: SessionDep, readers: ReadersDep) -
         body["feeds"] = await _feeds(session)
         body.setdefault("feeds_groups", (await _groups(session))["feeds_groups"])
     if "favicons" in params:
-        body["favicons"] = []  # no icons yet: every feed's favicon_id is 0
+        body["favicons"] = await _favicons(session)
     if "links" in params:
         body["links"] = []  # Sparks' hot links: feedhub has none
     if "items" in params:

@@ -26,6 +26,7 @@ from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.guard import RequestGuard
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
+from feedhub.api.icons import IconController
 from feedhub.api.me import ArticleController, MeController, SessionController
 from feedhub.api.openapi import assets_router, document_stream, openapi_config
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
@@ -266,6 +267,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     app = Litestar(
         route_handlers=[
             PublicController,
+            IconController,
             OutputFeedController,
             AdminController,
             UsersController,
