@@ -38,9 +38,7 @@ _SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 _ICON_AGE = 86_400
 _DEFAULT_AGE = 3_600
 _IMAGE_200 = {
-    200: ResponseSpec(
-        bytes, media_type="image/*", description="the icon", generate_examples=False
-    )
+    200: ResponseSpec(bytes, media_type="image/*", description="the icon", generate_examples=False)
 }
 
 
@@ -71,7 +69,12 @@ class IconController(Controller):
         if icon is None:
             body, media_type, etag, age = DEFAULT_ICON, "image/svg+xml", _DEFAULT_ETAG, _DEFAULT_AGE
         else:
-            body, media_type, etag, age = icon.data, icon.content_type, f'"{icon.sha256}"', _ICON_AGE
+            body, media_type, etag, age = (
+                icon.data,
+                icon.content_type,
+                f'"{icon.sha256}"',
+                _ICON_AGE,
+            )
         headers = {"ETag": etag, "Cache-Control": f"{scope}, max-age={age}"}
         if icon is None:
             headers["Content-Security-Policy"] = _SVG_CSP

@@ -72,7 +72,12 @@ def _rows(result: object) -> list[ArticleInfo]:
 
 
 async def articles_before(
-    session: AsyncSession, categories: Sequence[str] | None, before: int | None, limit: int, *, feed: int | None = None
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    before: int | None,
+    limit: int,
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Newest first; `before` is the id cursor of "load more"."""
     query = _base(categories, feed)
@@ -82,7 +87,12 @@ async def articles_before(
 
 
 async def articles_after(
-    session: AsyncSession, categories: Sequence[str] | None, after: int, limit: int, *, feed: int | None = None
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    after: int,
+    limit: int,
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
     is left out: it is listed, never announced."""
@@ -115,7 +125,12 @@ async def _in_feeds_of(session: AsyncSession, categories: Sequence[str]) -> Any:
 
 
 async def articles_by_listing(
-    session: AsyncSession, categories: Sequence[str] | None, cursor: Cursor | None, limit: int, *, feed: int | None = None
+    session: AsyncSession,
+    categories: Sequence[str] | None,
+    cursor: Cursor | None,
+    limit: int,
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Newest publication first (listed_at, then id); `cursor` continues after a page."""
     query = _base(None, feed)
@@ -180,7 +195,12 @@ def tsquery(text_query: str) -> str | None:
 
 
 async def search_articles(
-    session: AsyncSession, text_query: str, categories: Sequence[str] | None, limit: int, *, feed: int | None = None
+    session: AsyncSession,
+    text_query: str,
+    categories: Sequence[str] | None,
+    limit: int,
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Ranked full-text search over title, summary and content; title matches rank first."""
     dialect = session.get_bind().dialect.name

@@ -24,9 +24,9 @@ from feedhub.api.admin import AdminController
 from feedhub.api.bodies import BodyLimits
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.guard import RequestGuard
+from feedhub.api.icons import IconController
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
-from feedhub.api.icons import IconController
 from feedhub.api.me import ArticleController, MeController, SessionController
 from feedhub.api.openapi import assets_router, document_stream, openapi_config
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
