@@ -46,6 +46,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Icons on, every week (the shared fixture turns them off)."""
+    return settings.with_(icon_refresh_hours=168)
+
+
+@pytest.fixture
 async def icon_poller(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],

@@ -247,10 +247,10 @@ async function loadCategories() {
     chosen = picker.render(categories, chosen);
     setFeedCategories(categories);
     categoryNames = new Map(categories.map((c) => [c.slug, c.name]));
-    describeSearch();
     saveChoice(chosen);
     allFeeds = await getFeeds();
     drawFeeds();
+    describeSearch();
     page.state.drawCounts?.();
   } catch (error) {
     stale = true;
