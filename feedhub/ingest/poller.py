@@ -28,19 +28,18 @@ from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
 from feedhub.core.urls import host_of, redact_text, redact_url
 from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
-from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import KEEP, Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
 from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
-from feedhub.ingest.iconfetch import IconMissing, fetch_icon
-from feedhub.ingest.icons import icon_next_due
+from feedhub.ingest.iconjobs import IconJobs
 from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.moves import permanent_move
-from feedhub.ingest.parse import body_fingerprint, parse_feed
+from feedhub.ingest.parse import body_fingerprint
 from feedhub.ingest.parsepool import ParserPool
+from feedhub.ingest.parsing import parse_fetched
 from feedhub.ingest.subscriber import Subscriber
 from feedhub.ingest.websub import discover as discover_hub
 
@@ -50,9 +49,6 @@ log = logging.getLogger(__name__)
 
 # "Poll now" of a feed another process is polling: how often to look whether it is done.
 _CLAIM_WAIT_STEP = 0.2
-# Icon fetches at once: they are rare and small, and never take a poll's place.
-_ICON_FETCHES = 2
-_POLLED = ("ok", "not_modified", "unchanged")
 
 
 class Poller:
@@ -72,9 +68,6 @@ class Poller:
     ) -> None:
         self.settings = settings
         self.websub = websub
-        # Site icons are fetched (after a successful poll, on their own schedule) only
-        # when a store for them is given.
-        self.icons = icons
         self.publisher = publisher
         self.feeds = feeds
         self.hosts = HostGate(
@@ -87,6 +80,11 @@ class Poller:
             push_safety_interval=settings.push_safety_interval,
         )
         self.clock = clock
+        # Site icons are fetched (after a successful poll) only when given a store for them.
+        hours = settings.icon_refresh_hours
+        self.icons = (
+            IconJobs(icons, self._fetch_once, refresh_hours=hours, clock=clock) if icons else None
+        )
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
         self._pool: ParserPool | None = None
@@ -95,13 +93,6 @@ class Poller:
         # Rows of the feeds `poll_due` is about to poll, read in one query (most polls bring
         # no news, and their cost is mostly bookkeeping: benchmarks/ingest.py, target (c)).
         self._preloaded: dict[int, FeedState] = {}
-        # Icons: what the last parse declared (icon URLs, site URL), when each feed's icon
-        # is next due as far as this process knows (one query per feed, then none), and
-        # the fetches running in the background.
-        self._icon_hints: dict[int, tuple[tuple[str, ...], str | None]] = {}
-        self._icon_next: dict[int, datetime] = {}
-        self._icon_tasks: dict[int, asyncio.Task[None]] = {}
-        self._icon_slots = asyncio.Semaphore(_ICON_FETCHES)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, *, warm_parsers: bool = False) -> None:
@@ -123,9 +114,8 @@ class Poller:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
-        for icon_task in list(self._icon_tasks.values()):
-            icon_task.cancel()
-        await self.icons_settled()
+        if self.icons is not None:
+            await self.icons.stop()
         await self.feeds.flush()
         if self._client is not None:
             await self._client.aclose()
@@ -268,13 +258,17 @@ class Poller:
     async def _parse_probe(self, result: FetchResult) -> ParsedFeed:
         return await self.parse(result, guid_unreliable=False)
 
-    async def _fetch_once(self, url: str) -> FetchResult:
+    async def _fetch_once(
+        self, url: str, max_bytes: int | None = None, etag: str | None = None
+    ) -> FetchResult:
+        """One GET through the host gate: a probe's, or (smaller, conditional) an icon's."""
         assert self._client is not None
         async with self.hosts.slot(host_of(url)):
             return await fetch_feed(
                 self._client,
                 url,
-                max_bytes=self.settings.max_feed_bytes,
+                etag=etag,
+                max_bytes=max_bytes or self.settings.max_feed_bytes,
                 deadline=self.settings.fetch_deadline_seconds,
             )
 
@@ -295,8 +289,8 @@ class Poller:
             outcome = await self._record(state, Failed(f"internal error: {exc!r}"))
         finally:
             self.feeds.release(feed_id)
-        if outcome.status in _POLLED:
-            self._schedule_icon(state)
+        if self.icons is not None and outcome.status in ("ok", "not_modified", "unchanged"):
+            self.icons.polled(state)
         metrics.POLLS.labels(outcome.status).inc()
         if outcome.new_articles:
             metrics.ARTICLES_STORED.inc(len(outcome.new_articles))
@@ -342,65 +336,10 @@ class Poller:
             parsed = await self.parse(result, guid_unreliable=state.guid_unreliable)
         except ParseError as exc:
             return await self._record(state, Failed(str(exc), result.status, result.headers))
-        self._icon_hints[state.id] = (parsed.icons, parsed.site_url)
+        if self.icons is not None:
+            self.icons.parsed(state.id, parsed)
         recent = tuple(sorted(e.published_at for e in parsed.entries)[-RATE_SAMPLE:])
         return await self._record(state, Fetched(result, parsed, fingerprint, moved_to, recent))
-
-    # -- site icons --------------------------------------------------------------------------
-    def _schedule_icon(self, state: FeedState) -> None:
-        """Fetch the feed's icon in the background if it is due; the poll never waits."""
-        if self.icons is None or not self.settings.icon_refresh_hours:
-            return
-        if state.id in self._icon_tasks:
-            return
-        if (due := self._icon_next.get(state.id)) is not None and self.clock() < due:
-            return
-        task = asyncio.create_task(self._fetch_icon(state), name=f"icon-feed-{state.id}")
-        self._icon_tasks[state.id] = task
-        task.add_done_callback(lambda _: self._icon_tasks.pop(state.id, None))
-
-    async def icons_settled(self) -> None:
-        """Wait for the icon fetches running now (tests, and `stop`)."""
-        if self._icon_tasks:
-            await asyncio.gather(*list(self._icon_tasks.values()), return_exceptions=True)
-
-    async def _fetch_icon(self, state: FeedState) -> None:
-        assert self.icons is not None
-        refresh = timedelta(hours=self.settings.icon_refresh_hours)
-        try:
-            async with self._icon_slots:
-                last = await self.icons.last(state.id)
-                now = self.clock()
-                if last is not None:
-                    due = icon_next_due(last.fetched_at, failed=last.failed, refresh=refresh)
-                    if now < due:
-                        self._icon_next[state.id] = due
-                        return
-                declared, site_url = self._icon_hints.pop(state.id, ((), None))
-                if not declared and last is not None and last.source_url:
-                    declared = (last.source_url,)
-                attempt = await fetch_icon(
-                    self._fetch_small, declared=declared, site_url=site_url or state.site_url,
-                    feed_url=state.url, previous_url=last.source_url if last else None,
-                    previous_etag=last.etag if last else None,
-                )  # fmt: skip
-                await self.icons.save(state.id, attempt, now)
-                failed = isinstance(attempt, IconMissing)
-                self._icon_next[state.id] = icon_next_due(now, failed=failed, refresh=refresh)
-                if isinstance(attempt, IconMissing):
-                    log.info("no icon feed_id=%s: %s", state.id, redact_text(attempt.error))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # an icon is a nicety: its failure is logged, never the poll's
-            log.exception("icon fetch failed feed_id=%s", state.id)
-
-    async def _fetch_small(self, url: str, max_bytes: int, etag: str | None) -> FetchResult:
-        assert self._client is not None
-        async with self.hosts.slot(host_of(url)):
-            return await fetch_feed(
-                self._client, url, etag=etag, max_bytes=max_bytes,
-                deadline=min(self.settings.fetch_deadline_seconds, 30.0),
-            )  # fmt: skip
 
     def decide(self, state: FeedState, outcome: Outcome) -> FeedUpdate:
         return decision.decide(
@@ -454,26 +393,6 @@ class Poller:
         )  # fmt: skip
 
     async def parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
-        if result.body is None:
-            raise ParseError("nothing to parse: the server sent no body")
-        settings = self.settings
-        call = partial(
-            parse_feed,
-            result.body,
-            url=result.final_url,
-            headers=result.headers,
-            fetched_at=result.fetched_at,
-            guid_unreliable=guid_unreliable,
-            budget=Budget(
-                max_html=settings.max_entry_chars,
-                max_content=settings.max_entry_chars,
-                max_summary=settings.max_summary_chars,
-            ),
-            max_entries=settings.max_entries_per_feed,
+        return await parse_fetched(
+            result, self.settings, self._pool, guid_unreliable=guid_unreliable
         )
-        if self._pool is None or len(result.body) <= settings.inline_parse_bytes:
-            # A small document costs milliseconds: parsed here (in a thread), it never
-            # queues behind big ones that hold every worker.
-            return await asyncio.to_thread(call)
-        # A deadline per document; a worker that overruns it is replaced.
-        return await self._pool.run(call, what=redact_url(result.final_url))

@@ -70,7 +70,8 @@ async def icon_row(sessions: async_sessionmaker[AsyncSession], feed_id: int) -> 
 
 async def poll(poller: Poller, feed_id: int) -> str:
     outcome = await poller.poll_now(feed_id)
-    await poller.icons_settled()
+    assert poller.icons is not None
+    await poller.icons.settled()
     return outcome.status
 
 
@@ -175,7 +176,8 @@ async def test_the_poll_does_not_wait_for_the_icon(
         assert await icon_row(sessions, feed_id) is None
     finally:
         release.set()
-    await icon_poller.icons_settled()
+    assert icon_poller.icons is not None
+    await icon_poller.icons.settled()
 
 
 # -- the guard ---------------------------------------------------------------------------
