@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.catalog.feeds import delete_feed
 from feedhub.core.config import Settings
 from feedhub.db.models import FeedIcon
 from feedhub.ingest import fetch, guard
@@ -101,6 +102,10 @@ async def test_the_feeds_own_image_is_fetched_kept_and_not_asked_again_until_due
     assert len(again) == 2 and again[1].headers.get("if-none-match")
     row = await icon_row(sessions, feed_id)
     assert row is not None and row.data == PNG and row.fetched_at == clock.now
+    # Deleting the feed deletes its icon (ON DELETE CASCADE).
+    async with sessions() as session:
+        await delete_feed(session, feed_id)
+    assert await icon_row(sessions, feed_id) is None
 
 
 async def test_site_page_icon_links_then_favicon_ico(
@@ -242,3 +247,42 @@ def test_refresh_setting_in_hours() -> None:
     assert Settings().icon_refresh_hours == 168.0
     daily = Settings.from_env({"FEEDHUB_ICON_REFRESH_HOURS": "24"})
     assert timedelta(hours=daily.icon_refresh_hours) == timedelta(days=1)
+
+
+@BOTH_DATABASES
+def test_the_icon_migration_goes_down_and_up_again(db_url: str) -> None:
+    """0013 on its own: down to the revision before it (whatever that is once branches
+    merge) drops `feed_icon`, back up to the shipped head brings it again."""
+    import asyncio
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from feedhub.db.engine import create_engine
+    from feedhub.db.migrate import alembic_config, upgrade_to_head
+    from feedhub.db.schema_revision import database_revision, shipped_head
+
+    config = alembic_config(db_url)
+    revision = ScriptDirectory.from_config(config).get_revision("0013")
+    assert revision is not None and isinstance(revision.down_revision, str)
+    before = revision.down_revision
+
+    async def table_names() -> set[str]:
+        engine = create_engine(db_url)
+        try:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        finally:
+            await engine.dispose()
+
+    def tables() -> set[str]:
+        return asyncio.run(table_names())
+
+    upgrade_to_head(db_url)
+    assert "feed_icon" in tables()
+    command.downgrade(config, before)
+    assert "feed_icon" not in tables() and "feed" in tables()
+    upgrade_to_head(db_url)
+    assert "feed_icon" in tables()
+    assert database_revision(db_url) == shipped_head()
