@@ -55,9 +55,7 @@ export function renderArticle(article, { categoryName = (slug) => slug } = {}) {
   }
 
   const meta = el("p", "article-meta");
-  const feed = el("span", "feed");
-  feed.append(feedIcon(article.feed_id), article.feed_title || "Unknown feed");
-  meta.append(feed);
+  meta.append(feedIcon(article.feed_id), el("span", "feed", article.feed_title || "Unknown feed"));
   if (article.category) meta.append(el("span", "category", categoryName(article.category)));
   const time = el("time", "when");
   setTime(time, article.listed_at || article.published_at || article.fetched_at);
