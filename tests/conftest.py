@@ -201,6 +201,8 @@ def settings(db_url: str) -> Settings:
         fetch_deadline_seconds=10,
         # The fixtures' feeds are dated years back; tests of the backlog window set it.
         backlog_window_hours=0,
+        # Test feeds name sites such as example.com; tests of icons turn them on.
+        icon_refresh_hours=0,
     )
 
 

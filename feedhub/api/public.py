@@ -22,6 +22,7 @@ from feedhub.catalog.articles import (
     search_articles,
 )
 from feedhub.catalog.categories import list_categories
+from feedhub.catalog.icons import FeedListed, list_feeds
 from feedhub.core.cursor import Cursor
 from feedhub.core.errors import ValidationError
 from feedhub.live.stream import parse_categories
@@ -55,6 +56,13 @@ class PublicController(Controller):
             await hidden_feeds(session, user_id),
         )
 
+    @get("/feeds")
+    async def feeds(self, request: Request[Any, Any, Any], session: SessionDep) -> list[FeedListed]:
+        """Every feed as the reading page lists it (without those the reader hid); its icon
+        is at `/icons/feeds/{id}`."""
+        user_id = _user_id(request)
+        return await list_feeds(session, await hidden_feeds(session, user_id) if user_id else ())
+
     @get("/articles", responses=errors(400, 422))
     async def articles(
         self,
@@ -67,10 +75,12 @@ class PublicController(Controller):
         q: Annotated[str | None, Parameter(max_length=200)] = None,
         order: Annotated[Literal["id", "published"], Parameter()] = "id",
         cursor: Annotated[str | None, Parameter(max_length=60)] = None,
+        feed: Annotated[int | None, Parameter(ge=1, le=MAX_ID)] = None,
     ) -> Response[list[ArticleJSON]]:
         """Newest first (`before` cursor), or with `after` oldest first for catch-up;
         with `q`, a ranked full-text search. `order=published` lists by publication time
-        (clamped to arrival), paged with the opaque `cursor` of the `X-Next-Cursor` header."""
+        (clamped to arrival), paged with the opaque `cursor` of the `X-Next-Cursor` header.
+        `feed` keeps one feed's articles (with the categories, if any are given too)."""
         categories = parse_categories(category or []) or None
         if before is not None and after is not None:
             raise ValidationError("use either before or after, not both")
@@ -81,13 +91,17 @@ class PublicController(Controller):
         user_id = _user_id(request)
         hidden = await hidden_feeds(session, user_id) if user_id else frozenset()
         if q is not None and q.strip():
-            return Response(await search_articles(session, q, categories, limit, hidden))
+            return Response(await search_articles(session, q, categories, limit, hidden, feed=feed))
         if after is not None:
-            return Response(await articles_after(session, categories, after, limit, hidden))
+            return Response(
+                await articles_after(session, categories, after, limit, hidden, feed=feed)
+            )
         if order == "id":
-            return Response(await articles_before(session, categories, before, limit, hidden))
+            return Response(
+                await articles_before(session, categories, before, limit, hidden, feed=feed)
+            )
         start = Cursor.decode(cursor) if cursor is not None else None
-        page = await articles_by_listing(session, categories, start, limit, hidden)
+        page = await articles_by_listing(session, categories, start, limit, hidden, feed=feed)
         headers = {}
         if len(page) == limit:
             headers[NEXT_CURSOR] = Cursor(page[-1].listed_at, page[-1].id).encode()

@@ -50,14 +50,19 @@ _FIELDS = (
 )
 
 
-def _base(categories: Sequence[str] | None, hidden: Collection[int] = ()) -> Any:
-    """`hidden`: feed ids left out (the ones a signed-in reader hid for themself)."""
+def _base(
+    categories: Sequence[str] | None, hidden: Collection[int] = (), feed: int | None = None
+) -> Any:
+    """`hidden`: feed ids left out (the ones a signed-in reader hid for themself); `feed`:
+    one feed's view of the page."""
     # Typed Any: SQLAlchemy 2.1's Select is variadic-generic and gains nothing here.
     query = select(*_FIELDS).join(Feed, Article.feed_id == Feed.id).join(Category)
     if categories:
         query = query.where(Category.slug.in_(categories))
     if hidden:
         query = query.where(Article.feed_id.not_in(hidden))
+    if feed is not None:  # one feed's view of the page
+        query = query.where(Article.feed_id == feed)
     return query
 
 
@@ -76,9 +81,11 @@ async def articles_before(
     before: int | None,
     limit: int,
     hidden: Collection[int] = (),
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Newest first; `before` is the id cursor of "load more"."""
-    query = _base(categories, hidden)
+    query = _base(categories, hidden, feed)
     if before is not None:
         query = query.where(Article.id < before)
     return _rows(await session.execute(query.order_by(Article.id.desc()).limit(limit)))
@@ -90,10 +97,12 @@ async def articles_after(
     after: int,
     limit: int,
     hidden: Collection[int] = (),
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Oldest first from `after`: catch-up and the stream's replay. Backlog stored quietly
     is left out: it is listed, never announced."""
-    query = _base(categories, hidden).where(Article.id > after, Article.quiet.is_(False))
+    query = _base(categories, hidden, feed).where(Article.id > after, Article.quiet.is_(False))
     return _rows(await session.execute(query.order_by(Article.id).limit(limit)))
 
 
@@ -127,9 +136,11 @@ async def articles_by_listing(
     cursor: Cursor | None,
     limit: int,
     hidden: Collection[int] = (),
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Newest publication first (listed_at, then id); `cursor` continues after a page."""
-    query = _base(None, hidden)
+    query = _base(None, hidden, feed)
     if categories:
         query = query.where(await _in_feeds_of(session, categories))
     if cursor is not None:
@@ -174,6 +185,8 @@ async def search_articles(
     categories: Sequence[str] | None,
     limit: int,
     hidden: Collection[int] = (),
+    *,
+    feed: int | None = None,
 ) -> list[ArticleInfo]:
     """Ranked full-text search over title, summary and content; title matches rank first.
     What the box understands: catalog/search_query.py."""
@@ -187,7 +200,7 @@ async def search_articles(
         # bm25 weights: a title hit counts ten times one in the text.
         rank: ColumnElement[Any] = literal_column("bm25(article_fts, 10.0, 1.0)")
         query = (
-            _base(categories, hidden)
+            _base(categories, hidden, feed)
             .join(fts, fts.c.rowid == Article.id)
             .where(literal_column("article_fts").op("MATCH")(match))
             .order_by(rank, Article.id.desc())
@@ -196,7 +209,7 @@ async def search_articles(
         ts_query = func.to_tsquery(SEARCH_LANGUAGE, tsquery(asked))
         vector: ColumnElement[Any] = literal_column("article.search_vector")
         query = (
-            _base(categories, hidden)
+            _base(categories, hidden, feed)
             .where(vector.op("@@")(ts_query))
             .order_by(func.ts_rank(vector, ts_query).desc(), Article.id.desc())
         )

@@ -105,6 +105,9 @@ class Settings:
     backlog_window_hours: float = 72.0
     # How often the housekeeping job (retention) runs; 0 turns it off.
     housekeeping_hours: float = 24.0
+    # How often the poller fetches a feed's site icon again (hours); a failed attempt is
+    # retried after a day at most. 0 fetches no icons.
+    icon_refresh_hours: float = 168.0
     # Where an OPML feed outside any folder goes (a category name; its slug is derived).
     default_category: str = "Uncategorized"
     log_level: str = "INFO"
@@ -267,6 +270,8 @@ class Settings:
             raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
+        if self.icon_refresh_hours < 0:
+            raise ConfigError("FEEDHUB_ICON_REFRESH_HOURS must be 0 (off) or more")
         if self.backlog_window_hours < 0:
             raise ConfigError("FEEDHUB_BACKLOG_WINDOW_HOURS must be 0 (off) or positive")
         if self.reading not in ("public", "private"):

@@ -92,6 +92,8 @@ class ParsedFeed:
     # whose text was shortened.
     entries_cut: int = 0
     texts_cut: int = 0
+    # Icon and logo URLs the feed declares, the small square icon first (ingest.icons).
+    icons: tuple[str, ...] = ()
 
     @property
     def truncation(self) -> str | None:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -29,6 +30,7 @@ __all__ = [
     "Base",
     "Category",
     "Feed",
+    "FeedIcon",
     "HiddenCategory",
     "HiddenFeed",
     "ReadMark",
@@ -324,3 +326,28 @@ class WebSubSubscription(Base):
     pushes_rejected: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- Site icons (migration 0013) -------------------------------------------------------
+class FeedIcon(Base):
+    """A feed's site icon as the poller last fetched it, served by feedhub itself.
+
+    One row per feed once its icon was tried: `data` is None while none was found, and
+    `error` says why; `fetched_at` is the last attempt, success or not, so a failing
+    site is asked again only on the icon schedule, never on every poll."""
+
+    __tablename__ = "feed_icon"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feed.id", ondelete="CASCADE"), primary_key=True
+    )
+    # One of the sniffed image types (ingest.icons.sniff_image), never what the server said.
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Hex SHA-256 of `data`: the strong ETag of GET /icons/feeds/{id}.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # Where the icon came from, and the validator its server gave (a conditional refetch).
+    source_url: Mapped[str | None] = mapped_column(String(2048))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

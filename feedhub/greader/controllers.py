@@ -23,6 +23,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
+from feedhub.api.icons import icon_path
 from feedhub.api.identity import ReadersDep
 from feedhub.catalog.opml import export_opml
 from feedhub.core.errors import AuthError, ValidationError
@@ -135,14 +136,26 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
     })  # fmt: skip
 
 
+def _base_url(request: AnyRequest, readers: ReadersDep) -> str:
+    """Where the app reaches feedhub: FEEDHUB_PUBLIC_URL, else the address it asked at (an
+    app's answer is its own, behind its token: no shared cache keeps it)."""
+    if readers.settings.public_url:
+        return readers.settings.base_url
+    return str(request.base_url).rstrip("/")
+
+
 @get("/reader/api/0/subscription/list")
-async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+async def subscription_list(
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
+) -> Response[bytes]:
     user, _ = _caller(request)
     subscriptions = await service.list_subscriptions(session, user.id)
+    base = _base_url(request, readers)
     return _json({"subscriptions": [
         {
             "id": f"feed/{s.feed_id}", "title": s.title, "url": s.url,
-            "htmlUrl": s.site_url or "", "iconUrl": "", "sortid": f"{s.feed_id:08X}",
+            "htmlUrl": s.site_url or "", "iconUrl": base + icon_path(s.feed_id),
+            "sortid": f"{s.feed_id:08X}",
             "firstitemmsec": str(int(s.created_at.timestamp() * 1000)),
             "categories": [{"id": protocol.label_id(s.label), "label": s.label}],
         }

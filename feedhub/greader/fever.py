@@ -12,6 +12,7 @@ user hid (feedhub.readers.hidden) is in none of the lists, counts or group marks
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.api.deps import SessionDep
 from feedhub.api.identity import Readers, ReadersDep
+from feedhub.catalog.icons import icon_ids, icons_of
 from feedhub.core.errors import RateLimitedError, ValidationError
 from feedhub.db.models import Category, Feed
 from feedhub.greader.http import json_response, params_of
@@ -98,11 +100,23 @@ async def _feeds(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     if concealed := await hidden_feeds(session, user_id):
         query = query.where(Feed.id.not_in(concealed))
     rows = await session.execute(query.order_by(Feed.id))
+    # A feed's favicon has the feed's id; 0 (no favicon) until the poller found one.
+    with_icon = await icon_ids(session)
     return [
-        {"id": fid, "favicon_id": 0, "title": title or url, "url": url, "site_url": site or "",
+        {"id": fid, "favicon_id": fid if fid in with_icon else 0, "title": title or url,
+         "url": url, "site_url": site or "",
          "is_spark": 0, "last_updated_on_time": int(created.timestamp())}
         for fid, title, url, site, created in rows
     ]  # fmt: skip
+
+
+async def _favicons(session: AsyncSession) -> list[dict[str, Any]]:
+    """Fever's favicons: `data` is a data URI without its `data:` scheme, as Fever wrote it
+    (`image/gif;base64,R0lGOD…`)."""
+    return [
+        {"id": fid, "data": f"{kind};base64,{base64.b64encode(data).decode()}"}
+        for fid, kind, data in await icons_of(session)
+    ]
 
 
 async def _id_list(session: AsyncSession, user_id: int, scope: Scope) -> str:
@@ -181,7 +195,7 @@ async def fever(request: AnyRequest, session: SessionDep, readers: ReadersDep) -
         body["feeds"] = await _feeds(session, user.id)
         body.setdefault("feeds_groups", (await _groups(session, user.id))["feeds_groups"])
     if "favicons" in params:
-        body["favicons"] = []  # no icons yet: every feed's favicon_id is 0
+        body["favicons"] = await _favicons(session)
     if "links" in params:
         body["links"] = []  # Sparks' hot links: feedhub has none
     if "items" in params:

@@ -21,8 +21,10 @@ __all__ = [
     "COMMON_PATHS",
     "FEED_TYPES",
     "FeedCandidate",
+    "IconLink",
     "common_path_candidates",
     "find_feed_links",
+    "find_icon_links",
 ]
 
 # application/json is in the list because some JSON Feed sites still announce it that way.
@@ -48,13 +50,28 @@ class FeedCandidate:
     type: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class IconLink:
+    """A `<link rel="icon">` (or `shortcut icon`, `apple-touch-icon`) of a page."""
+
+    url: str
+    rel: str  # "icon" or "apple-touch-icon"
+    sizes: str | None
+    type: str | None
+
+
+_ICON_RELS = ("icon", "apple-touch-icon", "apple-touch-icon-precomposed")
+
+
 class _LinkCollector(HTMLParser):
-    """Collects <base href> and the raw alternate feed <link>s, in document order."""
+    """Collects <base href>, the raw alternate feed <link>s and the icon <link>s, in
+    document order."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.base_href: str | None = None
         self.links: list[tuple[str, str | None, str]] = []  # (href, title, type)
+        self.icons: list[tuple[str, str, str | None, str | None]] = []  # (href, rel, sizes, type)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ("link", "base"):
@@ -73,6 +90,11 @@ class _LinkCollector(HTMLParser):
         if "alternate" in rel_tokens and media_type in FEED_TYPES:
             title = values.get("title", "").strip() or None
             self.links.append((href, title, media_type))
+        icon_rel = next((r for r in _ICON_RELS if r in rel_tokens), None)
+        if icon_rel is not None:
+            sizes = values.get("sizes", "").strip().lower() or None
+            kind = "icon" if icon_rel == "icon" else "apple-touch-icon"
+            self.icons.append((href, kind, sizes, media_type or None))
 
     def parse_html_declaration(self, i: int) -> int:
         # CPython before 3.13 raises AssertionError on a malformed "<![…" section; browsers
@@ -107,13 +129,8 @@ def _web_url(href: str, base: str) -> str | None:
     return web_url(href, base)
 
 
-def find_feed_links(html: bytes | str, page_url: str) -> list[FeedCandidate]:
-    """The feeds a page announces with <link rel="alternate" type="…feed type…">.
-
-    Relative hrefs resolve against <base href> (itself relative to the page) wherever the
-    <base> appears, as browsers do. Results are http(s) only, de-duplicated, in document
-    order: the first link is usually the site's main feed.
-    """
+def _collect(html: bytes | str, page_url: str) -> tuple[_LinkCollector, str]:
+    """The page's links, and the base their relative hrefs resolve against."""
     collector = _LinkCollector()
     try:
         collector.feed(_decode(html) if isinstance(html, bytes) else html)
@@ -124,6 +141,32 @@ def find_feed_links(html: bytes | str, page_url: str) -> list[FeedCandidate]:
     base = page_url
     if collector.base_href is not None:
         base = _web_url(collector.base_href, page_url) or page_url
+    return collector, base
+
+
+def find_icon_links(html: bytes | str, page_url: str) -> list[IconLink]:
+    """The icons a page announces (`rel="icon"`, `shortcut icon`, `apple-touch-icon`), as
+    absolute http(s) URLs, de-duplicated, in document order; `ingest.icons` ranks them."""
+    collector, base = _collect(html, page_url)
+    found: list[IconLink] = []
+    seen: set[str] = set()
+    for href, rel, sizes, media_type in collector.icons:
+        url = _web_url(href, base)
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        found.append(IconLink(url=url, rel=rel, sizes=sizes, type=media_type))
+    return found
+
+
+def find_feed_links(html: bytes | str, page_url: str) -> list[FeedCandidate]:
+    """The feeds a page announces with <link rel="alternate" type="…feed type…">.
+
+    Relative hrefs resolve against <base href> (itself relative to the page) wherever the
+    <base> appears, as browsers do. Results are http(s) only, de-duplicated, in document
+    order: the first link is usually the site's main feed.
+    """
+    collector, base = _collect(html, page_url)
     found: list[FeedCandidate] = []
     seen: set[str] = set()
     for href, title, media_type in collector.links:

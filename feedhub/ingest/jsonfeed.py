@@ -206,4 +206,10 @@ def parse_json_feed(
         version=_version(version),
         entries_cut=len(pairs) - len(kept),
         texts_cut=texts_cut,
+        # JSON Feed 1.1: `favicon` is the small square one, `icon` a large one (512 px).
+        icons=tuple(
+            found
+            for key in ("favicon", "icon")
+            if (found := clean_url(_splittable(_str(document, key)), url)) is not None
+        ),
     )

@@ -104,7 +104,20 @@ def parse_feed(
         version=parsed.get("version") or "",
         entries_cut=len(raw_entries) - len(kept),
         texts_cut=texts_cut,
+        icons=_declared_icons(feed),
     )
+
+
+def _declared_icons(feed: Any) -> tuple[str, ...]:
+    """The images the feed names for itself, the small square one first: Atom `<icon>`,
+    then Atom `<logo>` and RSS `<image><url>` (feedparser resolved them against the feed)."""
+    image = feed.get("image")
+    found = [
+        feed.get("icon"),
+        feed.get("logo"),
+        image.get("href") if isinstance(image, dict) else None,
+    ]
+    return tuple(dict.fromkeys(u for u in found if isinstance(u, str) and u.strip()))
 
 
 def _check_entity_expansion(body: bytes) -> None:

@@ -28,16 +28,18 @@ from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
 from feedhub.core.urls import host_of, redact_text, redact_url
 from feedhub.ingest import decide as decision
 from feedhub.ingest.autodiscovery import Found, discover_feeds, resolve_feed
-from feedhub.ingest.budget import Budget
 from feedhub.ingest.cadence import ScheduleLimits
 from feedhub.ingest.decide import KEEP, Failed, FeedState, FeedUpdate, Fetched, HostPaused, Outcome
 from feedhub.ingest.doorbell import Doorbell, Publisher
 from feedhub.ingest.feedstore import RATE_SAMPLE, FeedStore
 from feedhub.ingest.fetch import build_client, fetch_feed
 from feedhub.ingest.hosts import HostGate
+from feedhub.ingest.iconjobs import IconJobs
+from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.moves import permanent_move
-from feedhub.ingest.parse import body_fingerprint, parse_feed
+from feedhub.ingest.parse import body_fingerprint
 from feedhub.ingest.parsepool import ParserPool
+from feedhub.ingest.parsing import parse_fetched
 from feedhub.ingest.subscriber import Subscriber
 from feedhub.ingest.websub import discover as discover_hub
 
@@ -62,6 +64,7 @@ class Poller:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         websub: Subscriber | None = None,
+        icons: IconStore | None = None,
     ) -> None:
         self.settings = settings
         self.websub = websub
@@ -77,6 +80,11 @@ class Poller:
             push_safety_interval=settings.push_safety_interval,
         )
         self.clock = clock
+        # Site icons are fetched (after a successful poll) only when given a store for them.
+        hours = settings.icon_refresh_hours
+        self.icons = (
+            IconJobs(icons, self._fetch_once, refresh_hours=hours, clock=clock) if icons else None
+        )
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
         self._pool: ParserPool | None = None
@@ -106,6 +114,8 @@ class Poller:
             task.cancel()
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        if self.icons is not None:
+            await self.icons.stop()
         await self.feeds.flush()
         if self._client is not None:
             await self._client.aclose()
@@ -248,13 +258,17 @@ class Poller:
     async def _parse_probe(self, result: FetchResult) -> ParsedFeed:
         return await self.parse(result, guid_unreliable=False)
 
-    async def _fetch_once(self, url: str) -> FetchResult:
+    async def _fetch_once(
+        self, url: str, max_bytes: int | None = None, etag: str | None = None
+    ) -> FetchResult:
+        """One GET through the host gate: a probe's, or (smaller, conditional) an icon's."""
         assert self._client is not None
         async with self.hosts.slot(host_of(url)):
             return await fetch_feed(
                 self._client,
                 url,
-                max_bytes=self.settings.max_feed_bytes,
+                etag=etag,
+                max_bytes=max_bytes or self.settings.max_feed_bytes,
                 deadline=self.settings.fetch_deadline_seconds,
             )
 
@@ -275,6 +289,8 @@ class Poller:
             outcome = await self._record(state, Failed(f"internal error: {exc!r}"))
         finally:
             self.feeds.release(feed_id)
+        if self.icons is not None and outcome.status in ("ok", "not_modified", "unchanged"):
+            self.icons.polled(state)
         metrics.POLLS.labels(outcome.status).inc()
         if outcome.new_articles:
             metrics.ARTICLES_STORED.inc(len(outcome.new_articles))
@@ -320,6 +336,8 @@ class Poller:
             parsed = await self.parse(result, guid_unreliable=state.guid_unreliable)
         except ParseError as exc:
             return await self._record(state, Failed(str(exc), result.status, result.headers))
+        if self.icons is not None:
+            self.icons.parsed(state.id, parsed)
         recent = tuple(sorted(e.published_at for e in parsed.entries)[-RATE_SAMPLE:])
         return await self._record(state, Fetched(result, parsed, fingerprint, moved_to, recent))
 
@@ -375,26 +393,6 @@ class Poller:
         )  # fmt: skip
 
     async def parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
-        if result.body is None:
-            raise ParseError("nothing to parse: the server sent no body")
-        settings = self.settings
-        call = partial(
-            parse_feed,
-            result.body,
-            url=result.final_url,
-            headers=result.headers,
-            fetched_at=result.fetched_at,
-            guid_unreliable=guid_unreliable,
-            budget=Budget(
-                max_html=settings.max_entry_chars,
-                max_content=settings.max_entry_chars,
-                max_summary=settings.max_summary_chars,
-            ),
-            max_entries=settings.max_entries_per_feed,
+        return await parse_fetched(
+            result, self.settings, self._pool, guid_unreliable=guid_unreliable
         )
-        if self._pool is None or len(result.body) <= settings.inline_parse_bytes:
-            # A small document costs milliseconds: parsed here (in a thread), it never
-            # queues behind big ones that hold every worker.
-            return await asyncio.to_thread(call)
-        # A deadline per document; a worker that overruns it is replaced.
-        return await self._pool.run(call, what=redact_url(result.final_url))

@@ -25,6 +25,7 @@ from feedhub.api.bodies import BodyLimits
 from feedhub.api.deps import Services, provide_services, provide_session
 from feedhub.api.guard import RequestGuard
 from feedhub.api.hidden import HiddenController
+from feedhub.api.icons import IconController
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
@@ -53,6 +54,7 @@ from feedhub.db.schema_revision import shipped_head
 from feedhub.greader.controllers import greader_handlers
 from feedhub.greader.fever import fever_handlers
 from feedhub.ingest.feedstore import FeedStore
+from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.poller import Poller
 from feedhub.ingest.push import PushIntake
 from feedhub.ingest.subscriber import Subscriber
@@ -184,7 +186,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     # Claims carry the leader-lock session's pid: they die with this process (FeedStore).
     websub = Subscriber(settings, sessions)
     feed_store = FeedStore(sessions, claimer=lambda: leadership.backend_pid)
-    poller = Poller(settings, feed_store, bus, websub=websub)
+    poller = Poller(settings, feed_store, bus, websub=websub, icons=IconStore(sessions))
     hub = StreamHub(
         sessions,
         bus,
@@ -273,6 +275,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     app = Litestar(
         route_handlers=[
             PublicController,
+            IconController,
             OutputFeedController,
             AdminController,
             UsersController,

@@ -6,7 +6,7 @@ instead of 'simple' (feedhub.catalog.search_query.SEARCH_LANGUAGE, which the que
 too). Both are rebuilt from the stored rows; downgrade restores revision 0003's forms.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 03:40:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,8 @@
 Starts a feed server and a feedhub server with a temporary database, fills them with a few
 sample feeds (one a podcast with an audio file) and a reader account, and photographs:
 the sign-in dialog, the list signed in (unread counts) just after a new article arrived
-live, and the reading view of a podcast episode with its player.
+live, the reading view of a podcast episode with its player, the account dialog, the
+feed view (site icons and unread counts per feed) and the admin page's users.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import email.utils
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.harness import REPO, FeedhubServer, item, launch_chromium
-from tests.browser.media import wav_bytes
+from tests.browser.media import png_bytes, wav_bytes
 from tests.support.feedserver import FeedServer, rss
 
 SHOTS = {
@@ -118,6 +120,12 @@ FEEDS = (
     ("Climate", "climate", "Warming Watch", []),
     ("Sport", "sport", "Full Time", []),
 )
+# Each sample site's icon colour: its page links the icon, which the poller fetches.
+ICON_COLOURS = {
+    "tech": (29, 95, 214), "science": (22, 140, 96), "world": (190, 60, 50),
+    "podcasts": (130, 70, 180), "culture": (210, 130, 30), "business": (60, 90, 110),
+    "climate": (40, 150, 160), "sport": (200, 50, 120),
+}  # fmt: skip
 PASSWORD = "correct horse battery"
 BREAKING = "Open-source maintainers publish a field guide to burnout"
 
@@ -133,20 +141,35 @@ def seed(server: FeedhubServer, feeds: FeedServer) -> dict[str, int]:
     PODCAST[0]["enclosure"] = enclosure
     for name, slug, _title, _items in FEEDS:
         server.add_category(name, slug)
+        feeds.set(
+            f"/{slug}.png", png_bytes(ICON_COLOURS[slug]), headers={"Content-Type": "image/png"}
+        )
+        page = f'<html><head><link rel="icon" href="/{slug}.png"></head></html>'
+        feeds.set(f"/{slug}/", page, headers={"Content-Type": "text/html"})
     everything = [(row, entry) for row in FEEDS for entry in row[3]]
     everything.sort(key=lambda pair: _published(pair[1]))
     for (_name, slug, title, _items), entry in everything:
         shown.setdefault(slug, []).insert(0, entry)
-        feeds.set(f"/{slug}.xml", rss(shown[slug], title=title))
+        feeds.set(f"/{slug}.xml", rss(shown[slug], title=title, link=feeds.url(f"/{slug}/")))
         if slug in ids:
             server.refresh(ids[slug])
         else:
             ids[slug] = server.add_feed(feeds.url(f"/{slug}.xml"), slug)["id"]
             server.wait_for_articles(1, category=slug)
     server.wait_for_articles(len(everything))
+    _wait_for_icons(server, len(ids))
     server.add_user("ann", PASSWORD)
     server.add_user("root", PASSWORD, role="admin")
     return ids
+
+
+def _wait_for_icons(server: FeedhubServer, count: int) -> None:
+    """Until the poller has fetched `count` site icons (in the background, after a poll)."""
+    for _ in range(300):
+        if sum(f["has_icon"] for f in server.api("GET", "/api/feeds")) >= count:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the sample feeds' icons were not fetched")
 
 
 def _published(entry: dict[str, str]) -> float:
@@ -154,10 +177,11 @@ def _published(entry: dict[str, str]) -> float:
 
 
 def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path) -> list[Path]:
-    views = ("signin", "list", "reading", "account", "admin-users")
+    views = ("signin", "list", "reading", "account", "admin-users", "feeds")
     paths = [out_dir / f"{view}-{scheme}-{size}.png" for view in views]
     with tempfile.TemporaryDirectory() as tmp:
-        server = FeedhubServer(Path(tmp)).start()
+        icons_on = {"FEEDHUB_ICON_REFRESH_HOURS": "168"}
+        server = FeedhubServer(Path(tmp), extra_env=icons_on).start()
         try:
             ids = seed(server, feeds)
             context = browser.new_context(color_scheme=scheme, **SHOTS[size])
@@ -212,6 +236,22 @@ def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path
             account.get_by_label("Your secret feed URL").evaluate("(i) => i.blur()")
             page.wait_for_timeout(300)
             page.screenshot(path=paths[3])
+
+            # The feed view: every feed with its site icon and unread count, one chosen.
+            page.goto(f"{server.base_url}/?feed={ids['tech']}")
+            expect(page.locator("#feeds")).to_have_attribute("open", "")
+            page.locator("#all-categories").click()  # every feed, the chosen one kept
+            expect(page.locator("#feed-list button[data-feed]")).to_have_count(len(ids))
+            expect(page.locator("#feed-list .feed-count:not([hidden])").first).to_be_visible()
+            page.locator("#feed-list img.feed-icon").last.scroll_into_view_if_needed()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('img.feed-icon')].every("
+                "(i) => i.complete && i.naturalWidth > 0)"
+            )
+            page.evaluate("window.scrollTo(0, 0)")
+            page.locator("body").click(position={"x": 2, "y": 300})
+            page.wait_for_timeout(300)
+            page.screenshot(path=paths[5])
             context.close()
 
             # The admin page, opened by a signed-in admin (no token): its users section.

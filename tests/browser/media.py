@@ -19,3 +19,26 @@ def wav_bytes(seconds: float = 1.5, rate: int = 8000) -> bytes:
         out.setframerate(rate)
         out.writeframes(b"".join(struct.pack("<h", s) for s in samples))
     return buffer.getvalue()
+
+
+def png_bytes(rgb: tuple[int, int, int], size: int = 32) -> bytes:
+    """A square RGB PNG: a coloured tile with a lighter diagonal band, decodable anywhere."""
+    import zlib
+
+    light = tuple(min(255, c + 90) for c in rgb)
+    rows = b"".join(
+        b"\x00" + b"".join(bytes(light if abs(x - y) < size // 6 else rgb) for x in range(size))
+        for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -18,6 +18,7 @@ import json
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -219,3 +220,56 @@ def test_the_document_lists_errors_security_and_media_types(api: ServerProcess) 
         assert "401" in op["responses"], (method, path)
     statuses = {code for _, _, op in admin_ops for code in op["responses"]}
     assert {"401", "404", "409", "422"} <= statuses
+
+
+_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
+
+
+@pytest.fixture(scope="module")
+def icon_feed(api: ServerProcess) -> int:
+    """A feed with a stored icon, written straight into the server's database (the fuzz
+    server refuses every feed URL a test could serve: private networks are off)."""
+    import sqlite3
+
+    with sqlite3.connect(api.db_path) as db:
+        category = db.execute("SELECT id FROM category WHERE slug = 'tech'").fetchone()[0]
+        feed_id = db.execute(
+            "INSERT INTO feed (url, title, category_id, created_at) "
+            "VALUES ('https://icons.example/feed', 'Icons', ?, '2026-12-01 00:00:00')",
+            (category,),
+        ).lastrowid
+        db.execute(
+            "INSERT INTO feed_icon (feed_id, content_type, data, sha256, fetched_at) "
+            "VALUES (?, 'image/png', ?, ?, '2026-12-01 00:00:00')",
+            (feed_id, _PNG, hashlib.sha256(_PNG).hexdigest()),
+        )
+    assert feed_id is not None
+    return feed_id
+
+
+@pytest.mark.slow
+@_fuzz_settings()
+@given(feed=st.none() | _ids, etag=st.none() | _ids)
+def test_icons_answer_an_image_or_a_json_error(
+    api: ServerProcess, icon_feed: int, feed: str | None, etag: str | None
+) -> None:
+    """`/icons/feeds/{id}` with any id and any If-None-Match: the icon (or a 304), or a
+    JSON error; never a 5xx, never an image without nosniff. (An id that is no path
+    segment, `1%2F2`, is Litestar's unmatched-route 404: JSON, answered before any
+    middleware, so without the security headers.)"""
+    path = f"/icons/feeds/{icon_feed if feed is None else quote(feed, safe='')}"
+    headers = {} if etag is None else {"If-None-Match": etag.strip().encode("latin-1")}
+    try:
+        r = httpx.get(f"{api.url}{path}", headers=headers, timeout=10)
+    except httpx.InvalidURL:
+        return  # a path httpx itself cannot send
+    assert r.status_code in (200, 304, 400, 404), (path, r.status_code, r.text)
+    if r.status_code == 200:
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["content-type"] in ("image/png", "image/svg+xml"), path
+        assert r.headers["etag"].startswith('"')
+    elif r.status_code != 304:
+        assert r.headers["content-type"].startswith("application/json")
+        assert r.json()["detail"]
+    if feed is None and etag is None:
+        assert r.status_code == 200 and r.content == _PNG

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.catalog import categories, feeds
 from feedhub.db.models import Article, Feed
-from feedhub.ingest import poller as poller_module
+from feedhub.ingest import parsing as parsing_module
 from feedhub.ingest.poller import Poller
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
 from tests.support.feedserver import FeedServer, rss
@@ -37,13 +37,13 @@ async def _add_feed(sessions: async_sessionmaker[AsyncSession], url: str) -> int
 @pytest.fixture
 def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = poller_module.parse_feed
+    real = parsing_module.parse_feed
 
     def counting(body: bytes, **kwargs: Any) -> Any:
         calls.append(kwargs["url"])
         return real(body, **kwargs)
 
-    monkeypatch.setattr(poller_module, "parse_feed", counting)
+    monkeypatch.setattr(parsing_module, "parse_feed", counting)
     return calls
 
 

@@ -35,6 +35,9 @@ def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str,
         FEEDHUB_PARSE_WORKERS="0",
         # Test feeds are dated years back; tests of the backlog window set it.
         FEEDHUB_BACKLOG_WINDOW_HOURS="0",
+        # Test feeds name sites such as example.com: their icons would be fetched from the
+        # internet. Tests of icons turn them on and serve them on loopback.
+        FEEDHUB_ICON_REFRESH_HOURS="0",
     )
     env.update(extra)
     return env

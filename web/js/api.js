@@ -77,20 +77,21 @@ export function streamUrl(categories) {
 }
 
 export const getCategories = (opts) => request("GET", "/api/categories", opts);
+export const getFeeds = (opts) => request("GET", "/api/feeds", opts);
 
 // One of `before` (older, newest first) or `after` (newer, oldest first) at a time.
-export function getArticles({ categories, before, after, limit = 50, q, signal } = {}) {
+export function getArticles({ categories, feed, before, after, limit = 50, q, signal } = {}) {
   return request("GET", "/api/articles", {
-    params: { category: categories, before, after, limit, q },
+    params: { category: categories, feed, before, after, limit, q },
     signal,
   });
 }
 
 // Newest publication first, paged by the server's opaque cursor. Returns
 // { articles, next } where `next` is the cursor of the following page, or null.
-export async function listArticles({ categories, cursor, limit = 50, signal } = {}) {
+export async function listArticles({ categories, feed, cursor, limit = 50, signal } = {}) {
   const { body, headers } = await requestWithHeaders("GET", "/api/articles", {
-    params: { category: categories, order: "published", cursor, limit },
+    params: { category: categories, feed, order: "published", cursor, limit },
     signal,
   });
   return { articles: body, next: headers.get("X-Next-Cursor") };

@@ -1,6 +1,7 @@
 // One article card. Everything from a feed is inserted as text, except the summary, which
 // the server has already sanitized (nh3) and is parsed inertly and checked once more here.
 
+import { feedIcon } from "./feeds.js";
 import { setTime } from "./time.js";
 import { inertFragment } from "./inert.js";
 import { safeHttpUrl } from "./urls.js";
@@ -54,7 +55,7 @@ export function renderArticle(article, { categoryName = (slug) => slug } = {}) {
   }
 
   const meta = el("p", "article-meta");
-  meta.append(el("span", "feed", article.feed_title || "Unknown feed"));
+  meta.append(feedIcon(article.feed_id), el("span", "feed", article.feed_title || "Unknown feed"));
   if (article.category) meta.append(el("span", "category", categoryName(article.category)));
   const time = el("time", "when");
   setTime(time, article.listed_at || article.published_at || article.fetched_at);

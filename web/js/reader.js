@@ -2,10 +2,11 @@
 // reading view and the keyboard. Wiring only; each piece lives in its own module.
 
 import { startAccount } from "./account.js";
-import { getArticles, getCategories, listArticles, streamUrl } from "./api.js";
+import { getArticles, getCategories, getFeeds, listArticles, streamUrl } from "./api.js";
 import { ArticleList } from "./articles.js";
 import { CategoryPicker, readChoice, saveChoice } from "./categories.js";
 import { setUpCommands } from "./commands.js";
+import { FeedPicker, readFeedChoice, saveFeedChoice } from "./feeds.js";
 import { LocalMarks } from "./marks.js";
 import { Marking } from "./marking.js";
 import { Notifier } from "./notify.js";
@@ -24,6 +25,7 @@ const PAGE = 50;
 const $ = (selector) => document.querySelector(selector);
 const status = new StatusBadge($("#status"), $("#announce"));
 const picker = new CategoryPicker($("#categories"), { onChange: chooseCategories });
+const feedPicker = new FeedPicker($("#feeds"), { onChange: chooseFeed });
 const page = {
   state: new LocalMarks(), // replaced by the server's state once signed in (account.js)
   view: "all", // all | unread | starred (signed in)
@@ -64,6 +66,8 @@ new ScrollMarker($("#articles"), $("#scroll-read"), (ids) =>
 );
 
 let chosen = [];
+let feed = null; // one feed's view (?feed=ID), or null
+let allFeeds = [];
 let query = "";
 let nextCursor = null;
 let stream = null;
@@ -88,7 +92,7 @@ function neighbours(id, delta) {
 async function fetchPage(cursor, signal) {
   if (query) {
     try {
-      const found = await getArticles({ categories: chosen, limit: PAGE, q: query, signal });
+      const found = await getArticles({ categories: chosen, feed, limit: PAGE, q: query, signal });
       return { articles: found, next: null };
     } catch (error) {
       // A server without search answers 4xx to `q`: show the plain list instead.
@@ -96,9 +100,9 @@ async function fetchPage(cursor, signal) {
     }
   }
   if (page.state.signedIn && page.view !== "all") {
-    return page.state.listArticles({ view: page.view, categories: chosen, cursor, limit: PAGE, signal });
+    return page.state.listArticles({ view: page.view, categories: chosen, feed, cursor, limit: PAGE, signal });
   }
-  return listArticles({ categories: chosen, cursor, limit: PAGE, signal });
+  return listArticles({ categories: chosen, feed, cursor, limit: PAGE, signal });
 }
 
 async function loadList() {
@@ -161,6 +165,7 @@ function accept(article) {
   // the ones already read stay out.
   if (page.view === "unread" && page.state.isRead(article.id)) return false;
   if (chosen.length && !chosen.includes(article.category)) return false;
+  if (feed !== null && article.feed_id !== feed) return false;
   return true;
 }
 
@@ -177,7 +182,7 @@ function showNew(article, source) {
 async function catchUp(fromId) {
   let after = fromId;
   for (let pages = 0; pages < 20; pages += 1) {
-    const batch = await getArticles({ categories: chosen, after, limit: PAGE });
+    const batch = await getArticles({ categories: chosen, feed, after, limit: PAGE });
     if (page.view === "unread") await page.state.load?.(batch.map((a) => a.id));
     for (const article of batch) showNew(article, "catchup");
     if (batch.length < PAGE) return;
@@ -242,8 +247,10 @@ async function loadCategories() {
     chosen = picker.render(categories, chosen);
     setFeedCategories(categories);
     categoryNames = new Map(categories.map((c) => [c.slug, c.name]));
-    describeSearch();
     saveChoice(chosen);
+    allFeeds = await getFeeds();
+    drawFeeds();
+    describeSearch();
     page.state.drawCounts?.();
   } catch (error) {
     stale = true;
@@ -251,9 +258,23 @@ async function loadCategories() {
   }
 }
 
+// The feed view lists the chosen categories' feeds; a chosen feed outside them is let go.
+function drawFeeds() {
+  feed = feedPicker.render(allFeeds, chosen, feed);
+  saveFeedChoice(feed);
+}
+
+async function chooseFeed(feedId) {
+  feed = feedId;
+  saveFeedChoice(feed);
+  describeSearch();
+  await loadList();
+}
+
 async function chooseCategories(slugs) {
   chosen = slugs;
   saveChoice(chosen);
+  drawFeeds();
   describeSearch();
   stream?.stop();
   status.set("connecting");
@@ -265,7 +286,8 @@ async function chooseCategories(slugs) {
 let categoryNames = new Map();
 function describeSearch() {
   const names = chosen.map((slug) => categoryNames.get(slug) || slug);
-  const where = names.length ? `in ${names.join(", ")}` : "in all categories";
+  const feedTitle = feed === null ? null : feedPicker.title(feed);
+  const where = feedTitle ? `in ${feedTitle}` : names.length ? `in ${names.join(", ")}` : "in all categories";
   $("#search").placeholder = `Search ${where}`;
   $("#search").title =
     `Searches articles ${where}: every word (or its stem) must match; ` +
@@ -324,6 +346,7 @@ const hooks = {
   },
   drawCounts(counts) {
     picker.setCounts(counts);
+    feedPicker.setCounts(counts);
     const total = $("#unread-total");
     total.textContent = counts?.total ? String(counts.total) : "";
   },
@@ -335,6 +358,7 @@ const hooks = {
   restartStream: () => startStream(),
   newestShownId: () => articles.maxId,
   chosen: () => chosen,
+  feed: () => feed,
   announce: (text) => status.say(text),
   showMessage,
 };
@@ -358,6 +382,7 @@ async function main() {
   setInterval(() => refreshTimes($("#articles")), 30_000);
   chosen = readChoice();
   saveChoice(chosen);
+  feed = readFeedChoice();
   await startAccount(hooks);
   await loadCategories();
   const categoriesFailed = stale;

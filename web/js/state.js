@@ -72,8 +72,8 @@ export class ServerState {
 
   // Marks everything in scope read up to the newest id the page has shown: an article that
   // arrives meanwhile stays unread (the server applies the bound).
-  async markAllRead({ categories, uptoId }) {
-    const scopes = categories.length ? categories.map((category) => ({ category })) : [{}];
+  async markAllRead({ categories, feed = null, uptoId }) {
+    const scopes = feed !== null ? [{ feed_id: feed }] : categories.length ? categories.map((category) => ({ category })) : [{}];
     for (const scope of scopes) {
       await this.#call("POST", "/api/me/mark-all-read", { body: { ...scope, upto_id: uptoId } });
     }
@@ -121,9 +121,9 @@ export class ServerState {
   }
 
   // A filtered list (unread, starred) in publication order, paged by the server's cursor.
-  async listArticles({ view, categories, cursor, limit, signal }) {
+  async listArticles({ view, categories, feed, cursor, limit, signal }) {
     const { body, headers } = await requestWithHeaders("GET", "/api/me/articles", {
-      params: { state: view, category: categories, order: "published", cursor, limit },
+      params: { state: view, category: categories, feed_id: feed, order: "published", cursor, limit },
       signal,
     });
     for (const article of body) {

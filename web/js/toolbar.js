@@ -20,12 +20,13 @@ export function setUpToolbar(hooks) {
     const uptoId = hooks.newestShownId();
     if (!state.signedIn || !uptoId) return;
     const categories = hooks.chosen();
-    const where = categories.length ? `in ${categories.length === 1 ? "this category" : "these categories"}` : "in every category";
+    const feed = hooks.feed();
+    const where = feed !== null ? "in this feed" : categories.length ? `in ${categories.length === 1 ? "this category" : "these categories"}` : "in every category";
     if (!window.confirm(`Mark every article ${where} as read, up to the newest one shown?`)) return;
     button.disabled = true;
     try {
-      await state.markAllRead({ categories, uptoId });
-      const scopes = categories.length ? categories.map((category) => ({ category })) : [{}];
+      await state.markAllRead({ categories, feed, uptoId });
+      const scopes = feed !== null ? [{ feed_id: feed }] : categories.length ? categories.map((category) => ({ category })) : [{}];
       for (const scope of scopes) state.markCovered(hooks.items(), { ...scope, upto_id: uptoId });
       hooks.redrawStates();
       hooks.announce("Marked all as read.");

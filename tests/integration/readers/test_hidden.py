@@ -77,6 +77,7 @@ async def test_the_page_lists_and_counts_leave_out_what_the_reader_hid(
     assert (await client.get("/api/categories")).json() == [
         {"slug": "tech", "name": "Tech", "feed_count": 1}
     ]
+    assert [f["id"] for f in (await client.get("/api/feeds")).json()] == [1]
     assert _ids((await client.get("/api/me/articles")).json()) == ALPHA
     assert _ids((await client.get("/api/me/articles", params={"feed_id": 2})).json()) == []
     unread = (await client.get("/api/me/unread")).json()
@@ -91,6 +92,7 @@ async def test_the_page_lists_and_counts_leave_out_what_the_reader_hid(
         assert _ids((await other.get("/api/articles")).json()) == sorted(ALPHA + BETA + GAMMA)
         await sign_in(other, "root")
         assert len((await other.get("/api/categories")).json()) == 2
+        assert sorted(f["id"] for f in (await other.get("/api/feeds")).json()) == [1, 2, 3]
         assert (await other.get("/api/me/unread")).json()["total"] == 10
 
     # Mark-all-read leaves the hidden feeds' articles as they were: unhidden, still unread.
