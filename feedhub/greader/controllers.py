@@ -37,6 +37,7 @@ from feedhub.greader.http import (
     json_response as _json,
     params_of as _params,
     parse_param as _int,
+    path_stream_id as _path_stream,
     stream_of as _stream,
     text_response as _text,
 )
@@ -208,7 +209,9 @@ async def stream_contents_query(request: AnyRequest, session: SessionDep) -> Res
 async def stream_contents(
     request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
 ) -> Response[bytes]:
-    return await _contents(request, session, stream_id)
+    return await _contents(
+        request, session, _path_stream(request, "/stream/contents/", stream_id)
+    )
 
 
 @get("/reader/api/0/stream/items/ids")
@@ -340,6 +343,7 @@ async def atom(
 ) -> Response[bytes]:
     user, _ = _caller(request)
     params = await _params(request)
+    stream_id = _path_stream(request, "/reader/atom/", stream_id)
     stream, items, _ = await _page(
         session, user, stream_id, params, maximum=MAX_ITEMS, with_content=True
     )

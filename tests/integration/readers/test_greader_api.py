@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest
@@ -477,3 +478,29 @@ async def test_atom_form_drops_xml_invalid_characters(
         root = ElementTree.fromstring(r.content)
         titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
         assert "belltitle" in titles
+
+
+@pytest.mark.parametrize("form", ["stream/contents", "atom"])
+@pytest.mark.parametrize("encoded", [False, True])
+async def test_feed_url_stream_ids_in_the_path_forms(
+    client: Client, world: Any, form: str, encoded: bool
+) -> None:
+    """`feed/<url>` holds `//`, which routing would collapse: the path forms read the id
+    from the raw path, as `?s=` does, percent-encoded (as newsboat sends it) or not."""
+    auth = await google_login(client)
+    stream = "feed/http://127.0.0.1:1/alpha.xml"
+    path = quote(stream, safe="") if encoded else stream
+    url = f"{API}/stream/contents/{path}" if form == "stream/contents" else f"/reader/atom/{path}"
+    r = await client.get(url, headers=auth)
+    assert r.status_code == 200, r.text
+    expected = (await client.get(f"{API}/stream/contents", params={"s": stream}, headers=auth))
+    want = _ids(expected.json())
+    assert len(want) == 4
+    if form == "stream/contents":
+        assert _ids(r.json()) == want and r.json()["id"] == stream
+    else:
+        atom = ElementTree.fromstring(r.content)
+        ns = "{http://www.w3.org/2005/Atom}"
+        entries = [e.findtext(f"{ns}id") or "" for e in atom.iter(f"{ns}entry")]
+        assert [int(i.rsplit("/", 1)[1], 16) for i in entries] == want
+        assert stream in r.text  # the feed's own id, whole
