@@ -167,6 +167,10 @@ class Settings:
     login_network_attempts: int = 50
     login_ipv4_prefix: int = 32
     login_ipv6_prefix: int = 64
+    # Bytes of one Google Reader answer with article content (stream/contents and the Atom
+    # form): past them the page ends early (never before its first item) with a
+    # continuation, so `n=1000` of megabyte articles is not a gigabyte answer.
+    greader_answer_bytes: int = 4 * 1024 * 1024
     # Passwords hashed at once (each scrypt hash takes a core and 128 MiB), and how many
     # more may wait before a sign-in is refused with 429.
     password_workers: int = 2
@@ -277,6 +281,8 @@ class Settings:
             raise ConfigError("FEEDHUB_LOGIN_NETWORK_ATTEMPTS must be positive")
         if not (8 <= self.login_ipv4_prefix <= 32 and 32 <= self.login_ipv6_prefix <= 128):
             raise ConfigError("FEEDHUB_LOGIN_IPV4_PREFIX lies in 8..32, _IPV6_PREFIX in 32..128")
+        if self.greader_answer_bytes < 65_536:
+            raise ConfigError("FEEDHUB_GREADER_ANSWER_BYTES must be at least 65536")
         if self.password_workers < 1 or self.password_queue < 0:
             raise ConfigError("FEEDHUB_PASSWORD_WORKERS ≥ 1 and FEEDHUB_PASSWORD_QUEUE ≥ 0")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:
