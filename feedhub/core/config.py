@@ -97,6 +97,10 @@ class Settings:
     # Stream: bound of one subscriber's queue (batches), and of a resume replay (articles).
     stream_queue_size: int = 256
     stream_replay_limit: int = 1000
+    # How often each process checks its open streams' sessions against the database (s):
+    # a stream of a session ended where no bus announcement reached (idle past its life,
+    # a `feedhub users` command) ends within this.
+    stream_session_check_seconds: float = 30.0
     retention_days: int = 90
     retention_min_per_feed: int = 50
     # A new entry published longer ago than this is backlog: stored and listed, but not
@@ -269,6 +273,8 @@ class Settings:
             raise ConfigError("FEEDHUB_MAX_FORM_FIELDS must be at least 1")
         if self.bus_safety_seconds <= 0:
             raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
+        if self.stream_session_check_seconds <= 0:
+            raise ConfigError("FEEDHUB_STREAM_SESSION_CHECK_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.backlog_window_hours < 0:
