@@ -11,9 +11,9 @@ auth header, not a cookie, is what proves the caller (no cross-site risk).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from collections.abc import Callable
 from typing import Any
 
 import msgspec

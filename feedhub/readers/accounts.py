@@ -357,9 +357,7 @@ async def resolve_session(
     return _session_info(row, user)
 
 
-async def live_session_ids(
-    session: AsyncSession, ids: Collection[int], now: datetime
-) -> set[int]:
+async def live_session_ids(session: AsyncSession, ids: Collection[int], now: datetime) -> set[int]:
     """Of these session ids, those still valid: not ended (sign-out, revocation, a new
     password, the user deleted: the row is gone) and not idle past SESSION_IDLE. What an
     open stream is checked against, whichever process ended the session."""

@@ -495,7 +495,7 @@ async def test_feed_url_stream_ids_in_the_path_forms(
     url = f"{API}/stream/contents/{path}" if form == "stream/contents" else f"/reader/atom/{path}"
     r = await client.get(url, headers=auth)
     assert r.status_code == 200, r.text
-    expected = (await client.get(f"{API}/stream/contents", params={"s": stream}, headers=auth))
+    expected = await client.get(f"{API}/stream/contents", params={"s": stream}, headers=auth)
     want = _ids(expected.json())
     assert len(want) == 4
     if form == "stream/contents":
@@ -531,7 +531,11 @@ async def test_answers_with_content_keep_to_a_byte_budget(
             sizes[article.id] = len(article.content or article.summary)
     async with make_client(settings.with_(greader_answer_bytes=budget)) as client:
         auth = await google_login(client)
-        url = f"{API}/stream/contents" if form == "stream/contents" else f"/reader/atom/{READING_LIST}"
+        url = (
+            f"{API}/stream/contents"
+            if form == "stream/contents"
+            else f"/reader/atom/{READING_LIST}"
+        )
         params: dict[str, Any] = {"n": 1000, **({"r": "o"} if order == "oldest" else {})}
         if form == "stream/contents":
             params["s"] = READING_LIST
@@ -565,5 +569,7 @@ async def test_answers_with_content_keep_to_a_byte_budget(
 def _atom_page(content: bytes) -> tuple[list[int], str | None]:
     atom = ElementTree.fromstring(content)
     ns = "{http://www.w3.org/2005/Atom}"
-    ids = [int((e.findtext(f"{ns}id") or "").rsplit("/", 1)[1], 16) for e in atom.iter(f"{ns}entry")]
+    ids = [
+        int((e.findtext(f"{ns}id") or "").rsplit("/", 1)[1], 16) for e in atom.iter(f"{ns}entry")
+    ]
     return ids, atom.findtext("{http://www.google.com/schemas/reader/atom/}continuation")

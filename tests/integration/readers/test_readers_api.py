@@ -370,7 +370,6 @@ async def test_mark_all_read_refuses_zone_less_and_edge_times(
     assert (await client.get("/api/me/unread")).json()["total"] == 10  # nothing changed
 
 
-
 @pytest.mark.parametrize("route", ["page", "ClientLogin"])
 async def test_both_sign_ins_replace_a_hash_of_older_parameters(
     client: Client, world: Any, sessions: async_sessionmaker[AsyncSession], route: str
@@ -391,7 +390,9 @@ async def test_both_sign_ins_replace_a_hash_of_older_parameters(
         if route == "page":
             r = await client.post("/api/session", json={"name": "ann", "password": password})
         else:
-            r = await client.post("/accounts/ClientLogin", data={"Email": "ann", "Passwd": password})
+            r = await client.post(
+                "/accounts/ClientLogin", data={"Email": "ann", "Passwd": password}
+            )
         return r.status_code
 
     assert await attempt("wrong horse") == 401
