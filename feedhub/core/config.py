@@ -97,6 +97,10 @@ class Settings:
     # Stream: bound of one subscriber's queue (batches), and of a resume replay (articles).
     stream_queue_size: int = 256
     stream_replay_limit: int = 1000
+    # How often each process checks its open streams' sessions against the database (s):
+    # a stream of a session ended where no bus announcement reached (idle past its life,
+    # a `feedhub users` command) ends within this.
+    stream_session_check_seconds: float = 30.0
     retention_days: int = 90
     retention_min_per_feed: int = 50
     # A new entry published longer ago than this is backlog: stored and listed, but not
@@ -170,6 +174,10 @@ class Settings:
     login_network_attempts: int = 50
     login_ipv4_prefix: int = 32
     login_ipv6_prefix: int = 64
+    # Bytes of one Google Reader answer with article content (stream/contents and the Atom
+    # form): past them the page ends early (never before its first item) with a
+    # continuation, so `n=1000` of megabyte articles is not a gigabyte answer.
+    greader_answer_bytes: int = 4 * 1024 * 1024
     # Passwords hashed at once (each scrypt hash takes a core and 128 MiB), and how many
     # more may wait before a sign-in is refused with 429.
     password_workers: int = 2
@@ -268,6 +276,8 @@ class Settings:
             raise ConfigError("FEEDHUB_MAX_FORM_FIELDS must be at least 1")
         if self.bus_safety_seconds <= 0:
             raise ConfigError("FEEDHUB_BUS_SAFETY_SECONDS must be positive")
+        if self.stream_session_check_seconds <= 0:
+            raise ConfigError("FEEDHUB_STREAM_SESSION_CHECK_SECONDS must be positive")
         if self.heartbeat_seconds <= 0:
             raise ConfigError("FEEDHUB_HEARTBEAT_SECONDS must be positive")
         if self.icon_refresh_hours < 0:
@@ -282,6 +292,8 @@ class Settings:
             raise ConfigError("FEEDHUB_LOGIN_NETWORK_ATTEMPTS must be positive")
         if not (8 <= self.login_ipv4_prefix <= 32 and 32 <= self.login_ipv6_prefix <= 128):
             raise ConfigError("FEEDHUB_LOGIN_IPV4_PREFIX lies in 8..32, _IPV6_PREFIX in 32..128")
+        if self.greader_answer_bytes < 65_536:
+            raise ConfigError("FEEDHUB_GREADER_ANSWER_BYTES must be at least 65536")
         if self.password_workers < 1 or self.password_queue < 0:
             raise ConfigError("FEEDHUB_PASSWORD_WORKERS ≥ 1 and FEEDHUB_PASSWORD_QUEUE ≥ 0")
         if self.max_concurrent_polls < 1 or self.max_polls_per_host < 1:

@@ -11,8 +11,6 @@ auth header, not a cookie, is what proves the caller (no cross-site risk).
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -38,61 +36,23 @@ from feedhub.greader.http import (
     json_response as _json,
     params_of as _params,
     parse_param as _int,
+    path_stream_id as _path_stream,
     stream_of as _stream,
     text_response as _text,
 )
-from feedhub.greader.render import atom_stream, item_json
+from feedhub.greader.paging import MAX_ITEMS, stream_page, stream_scope
+from feedhub.greader.render import atom_size, atom_stream, item_json
 from feedhub.readers import state
-from feedhub.readers.accounts import UserInfo
 from feedhub.readers.app_sessions import open_app_session
 from feedhub.readers.hidden import hidden_feeds
-from feedhub.readers.queries import Scope, list_items, list_refs
+from feedhub.readers.queries import Item, Scope, list_items, list_refs
 from feedhub.readers.state import AllRead, StateChange
 
 __all__ = ["greader_handlers"]
 
 AnyRequest = Request[Any, Any, Any]
 _JSON = "application/json"
-MAX_ITEMS = 1000
 MAX_IDS = 10_000
-_TICK = timedelta(microseconds=1)  # `ot` is inclusive, `nt` exclusive
-
-
-async def _page(
-    session: AsyncSession, user: UserInfo, stream_raw: str | None, params: MultiDict[str],
-    *, maximum: int, with_content: bool,
-) -> tuple[protocol.Stream, list[Any], str | None]:  # fmt: skip
-    """One page of a stream with `n`, `c`, `r=o`, `ot`, `nt`, `xt` and `it` applied."""
-    stream = _stream(stream_raw)
-    limit = _int(params, "n", protocol.parse_count, default=20, maximum=maximum)
-    arrived_from = _int(params, "ot", protocol.parse_seconds)
-    arrived_before = _int(params, "nt", protocol.parse_seconds)
-    scope = await service.scope_for(session, stream)
-    if scope is None:
-        return stream, [], None
-    scope = service.apply_filters(scope, params.getall("xt", []), params.getall("it", []))
-    # On arrival, not publication: an article published two days ago and stored now is
-    # new to an app that synced five seconds ago (NetNewsWire asks `ot=<last sync>`).
-    if arrived_from is not None:
-        after = await state.bound_for_time(session, arrived_from - _TICK)
-        scope = replace(scope, after_id=after)
-    if arrived_before is not None:
-        upto = await state.bound_for_time(session, arrived_before - _TICK)
-        scope = replace(scope, upto_id=upto)
-    items: list[Any]
-    if with_content:
-        items = await list_items(
-            session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
-            limit=limit + 1,
-        )  # fmt: skip
-    else:  # an id list: three columns per article, not the whole row
-        items = await list_refs(
-            session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
-            limit=limit + 1,
-        )  # fmt: skip
-    more = len(items) > limit
-    items = items[:limit]
-    return stream, items, (str(items[-1].id) if more and items else None)
 
 
 # -- sign-in -------------------------------------------------------------------------------------
@@ -197,17 +157,25 @@ async def unread_count(request: AnyRequest, session: SessionDep) -> Response[byt
     ]})  # fmt: skip
 
 
-async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None) -> Response[bytes]:
+async def _contents(
+    request: AnyRequest, session: AsyncSession, raw: str | None, budget: int
+) -> Response[bytes]:
     user, _ = _caller(request)
     params = await _params(request)
-    stream, items, continuation = await _page(
+    encoded: dict[int, bytes] = {}
+
+    def measure(item: Item) -> int:
+        encoded[item.id] = msgspec.json.encode(item_json(item))
+        return len(encoded[item.id])
+
+    stream, items, continuation = await stream_page(
         session, user, raw if raw is not None else params.get("s"), params,
-        maximum=MAX_ITEMS, with_content=True,
+        measure=measure, budget=budget,
     )  # fmt: skip
     body: dict[str, Any] = {
         "id": raw.lstrip("/") if raw else (params.get("s") or protocol.READING_LIST),
         "updated": int(time.time()),
-        "items": [item_json(i) for i in items],
+        "items": [msgspec.Raw(encoded[i.id]) for i in items],
     }
     if continuation:
         body["continuation"] = continuation
@@ -215,15 +183,18 @@ async def _contents(request: AnyRequest, session: AsyncSession, raw: str | None)
 
 
 @get("/reader/api/0/stream/contents")
-async def stream_contents_query(request: AnyRequest, session: SessionDep) -> Response[bytes]:
-    return await _contents(request, session, None)
+async def stream_contents_query(
+    request: AnyRequest, session: SessionDep, readers: ReadersDep
+) -> Response[bytes]:
+    return await _contents(request, session, None, readers.settings.greader_answer_bytes)
 
 
 @get("/reader/api/0/stream/contents/{stream_id:path}")
 async def stream_contents(
-    request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
 ) -> Response[bytes]:
-    return await _contents(request, session, stream_id)
+    raw = _path_stream(request, "/stream/contents/", stream_id)
+    return await _contents(request, session, raw, readers.settings.greader_answer_bytes)
 
 
 @get("/reader/api/0/stream/items/ids")
@@ -232,9 +203,15 @@ async def stream_item_ids(request: AnyRequest, session: SessionDep) -> Response[
     params = await _params(request)
     if not params.get("s"):
         raise ValidationError("s (a stream id) is required")
-    _, items, continuation = await _page(
-        session, user, params.get("s"), params, maximum=MAX_IDS, with_content=False
-    )
+    # An id list: three columns per article, not the whole row, so no byte budget.
+    limit = _int(params, "n", protocol.parse_count, default=20, maximum=MAX_IDS)
+    scope = await stream_scope(session, _stream(params.get("s")), params)
+    items = [] if scope is None else await list_refs(
+        session, user.id, scope, cursor=_cursor(params), oldest_first=params.get("r") == "o",
+        limit=limit + 1,
+    )  # fmt: skip
+    continuation = str(items[limit - 1].id) if len(items) > limit else None
+    items = items[:limit]
     body: dict[str, Any] = {"itemRefs": [
         {"id": str(i.id), "directStreamIds": [f"feed/{i.feed_id}"],
          "timestampUsec": str(protocol.usec(i.fetched_at))}
@@ -355,13 +332,17 @@ async def atom(
 ) -> Response[bytes]:
     user, _ = _caller(request)
     params = await _params(request)
-    stream, items, _ = await _page(
-        session, user, stream_id, params, maximum=MAX_ITEMS, with_content=True
-    )
+    stream_id = _path_stream(request, "/reader/atom/", stream_id)
+    stream, items, continuation = await stream_page(
+        session, user, stream_id, params,
+        measure=atom_size, budget=readers.settings.greader_answer_bytes,
+    )  # fmt: skip
     title = {"reading-list": "Reading list", "starred": "Starred", "read": "Read"}.get(
         stream.kind, items[0].feed_title if items and stream.kind == "feed" else stream.value or ""
     )
-    body = atom_stream(stream_id.lstrip("/"), title, str(request.url), items, readers.clock())
+    body = atom_stream(
+        stream_id.lstrip("/"), title, str(request.url), items, readers.clock(), continuation
+    )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 

@@ -5,14 +5,21 @@ opens, and then runs for hours. So whatever ends sessions (sign-out, revoking on
 password change by the user or an admin, deleting the user) also announces it on the bus's
 side channel `feedhub_revoked_sessions`, and each process ends the streams it serves for
 those sessions: their clients reconnect and are asked to sign in again. At most once, like
-pub/sub: a lost announcement leaves a stream open until its client reconnects, which is
-why the announcement is also handled in the announcing process without the bus.
+pub/sub: a lost announcement would leave a stream open, which is why the announcement is
+also handled in the announcing process without the bus, and why each process also checks
+its streams' sessions against the database every `check_every` seconds: that catches what
+no announcement covers (a session idle past its life, pruned, or ended by a `feedhub users`
+command run in another process, which has no bus to announce on). One query per process
+per interval for all its streams, not a timer per stream.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Collection
 
 import msgspec
 
@@ -31,11 +38,60 @@ class _Revoked(msgspec.Struct, frozen=True):
     keep: int | None = None  # the one session spared (a password changed by its user)
 
 
+# Of the session ids asked about, those still valid (the database's answer).
+LiveSessions = Callable[[Collection[int]], Awaitable[Collection[int]]]
+
+
 class Revocations(TopicMember[_Revoked]):
-    def __init__(self, bus: Bus) -> None:
+    def __init__(
+        self, bus: Bus, live_sessions: LiveSessions | None = None, check_every: float = 30.0
+    ) -> None:
         super().__init__(bus, CHANNEL, _Revoked)
         # user id -> (session id, end the stream) of each stream open here
         self._streams: dict[int, set[tuple[int, Callable[[], None]]]] = {}
+        self._live_sessions = live_sessions
+        self._check_every = check_every
+        self._checker: asyncio.Task[None] | None = None
+        self._failing_since: float | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if self._live_sessions is not None:
+            self._checker = asyncio.get_running_loop().create_task(self._check_forever())
+
+    async def stop(self) -> None:
+        if self._checker is not None:
+            self._checker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checker
+            self._checker = None
+        await super().stop()
+
+    async def _check_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_every)
+            try:
+                await self.check()
+            except Exception:
+                # The database is away: streams stay open (their sessions may be fine), and
+                # the outage is logged once, not at every interval.
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
+                    log.warning("could not check open streams' sessions", exc_info=True)
+            else:
+                self._failing_since = None
+
+    async def check(self) -> None:
+        """End the streams here whose sessions are no longer valid in the database."""
+        assert self._live_sessions is not None
+        watched = {sid for entries in self._streams.values() for sid, _ in entries}
+        if not watched:
+            return
+        live = set(await self._live_sessions(watched))
+        for entries in list(self._streams.values()):
+            for session_id, end in list(entries):
+                if session_id not in live:
+                    end()
 
     def watch(self, user_id: int, session_id: int, end: Callable[[], None]) -> Callable[[], None]:
         """Call `end()` when this session is revoked; returns the undo."""

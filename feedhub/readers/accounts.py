@@ -13,6 +13,7 @@ import functools
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,6 +47,7 @@ __all__ = [
     "get_user",
     "list_sessions",
     "list_users",
+    "live_session_ids",
     "open_session",
     "prune_sessions",
     "resolve_session",
@@ -67,6 +69,8 @@ TOUCH_EVERY = timedelta(minutes=1)
 MAX_SESSIONS = 20
 IN_USE = timedelta(hours=1)
 HARD_CAP = 100
+# Session ids in one IN (...) of live_session_ids (SQLite allows 32,766 parameters).
+_IDS_AT_ONCE = 500
 
 
 @functools.cache
@@ -351,6 +355,24 @@ async def resolve_session(
         row.last_seen_at = now
         await session.commit()
     return _session_info(row, user)
+
+
+async def live_session_ids(session: AsyncSession, ids: Collection[int], now: datetime) -> set[int]:
+    """Of these session ids, those still valid: not ended (sign-out, revocation, a new
+    password, the user deleted: the row is gone) and not idle past SESSION_IDLE. What an
+    open stream is checked against, whichever process ended the session."""
+    wanted = sorted(ids)
+    live: set[int] = set()
+    for start in range(0, len(wanted), _IDS_AT_ONCE):
+        chunk = wanted[start : start + _IDS_AT_ONCE]
+        live.update(
+            await session.scalars(
+                select(UserSession.id).where(
+                    UserSession.id.in_(chunk), UserSession.last_seen_at >= now - SESSION_IDLE
+                )
+            )
+        )
+    return live
 
 
 async def list_sessions(session: AsyncSession, user_id: int) -> list[SessionInfo]:

@@ -8,7 +8,6 @@ longer pile up and push out the one in use. The token is derived from the passwo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.core.errors import AuthError
 from feedhub.db.models import User, UserSession
+from feedhub.readers import hashpool
 from feedhub.readers.accounts import SESSION_IDLE, UserInfo, prune_sessions, token_hash
 from feedhub.readers.passwords import app_key
 
@@ -43,7 +43,8 @@ async def open_app_session(
     stored = await session.scalar(select(User.password_hash).where(User.id == user.id))
     if stored is None:  # deleted since the check
         raise AuthError("wrong name or password")
-    key = await asyncio.to_thread(app_key, password, stored)
+    # In the hashing pool, as any scrypt: at today's cost it takes 128 MiB.
+    key = await hashpool.run(app_key, password, stored)
     agent = (user_agent or None) and user_agent[:300]
     same_client = (
         UserSession.user_agent == agent if agent is not None else UserSession.user_agent.is_(None)

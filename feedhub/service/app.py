@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +65,7 @@ from feedhub.live.revocations import Revocations
 from feedhub.live.sign_in_limits import SharedLimiter
 from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
-from feedhub.readers import hashpool
+from feedhub.readers import accounts, hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.service.claim import ServingClaim
 from feedhub.service.leader import Leadership
@@ -233,7 +233,12 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         push=PushIntake(poller, websub),
     )
     state_events = StateEvents(bus)
-    revocations = Revocations(bus)
+
+    async def live_sessions(ids: Collection[int]) -> set[int]:
+        async with sessions() as session:
+            return await accounts.live_session_ids(session, ids, readers.clock())
+
+    revocations = Revocations(bus, live_sessions, settings.stream_session_check_seconds)
     stream = make_stream_handler(
         hub,
         sessions,

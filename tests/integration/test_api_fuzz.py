@@ -7,6 +7,13 @@ Every route of `/schema/openapi.json` is called with generated requests, valid a
 a body that breaks its schema, or invalid input accepted. The stream (infinite, so not
 callable by Schemathesis' client) gets its own property: its headers and first event.
 
+The same again signed in as a reader (session cookie and CSRF header) over the routes the
+admin token is refused on (`/api/me/*`); and, outside the document's shapes, the Google
+Reader API with an app's token and Fever with its key, with ids and date-times drawn from
+the edges that once answered 500 (Unicode digits, numbers past 64 bits, the long hex form,
+control characters; zone-less times, offsets past year 1 or 9999, five-digit years): never
+a 5xx, and a 4xx always says why (JSON `detail`, or the protocol's own error text).
+
 Bounded: `FUZZ_EXAMPLES` examples per route and mode, fixed seed, no example database, so
 the run is repeatable and takes seconds (FEEDHUB_FUZZ_EXAMPLES raises it for a long hunt).
 """
@@ -17,6 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
+from feedhub.greader import protocol
 from tests.support.server import TOKEN, ServerProcess
 
 FUZZ_EXAMPLES = int(os.environ.get("FEEDHUB_FUZZ_EXAMPLES", "12"))
@@ -247,6 +256,242 @@ def icon_feed(api: ServerProcess) -> int:
     return feed_id
 
 
+# -- signed in: a reader over /api/me, an app over the Google Reader API --------------------------
+READER_PASSWORD = "reader reader reader"
+
+
+@pytest.fixture(scope="module")
+def reader(api: ServerProcess) -> Iterator[httpx.Client]:
+    """A client signed in as a reader: its session cookie, and the CSRF header every change
+    needs. Signs in again when a fuzzed request ended its session (a revoke of its own id)."""
+    with api.admin() as admin:
+        r = admin.post("/api/admin/users", json={"name": "ann", "password": READER_PASSWORD})
+        assert r.status_code in (201, 409), r.text
+    client = httpx.Client(base_url=api.url, timeout=15)
+    _sign_in_reader(client)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _sign_in_reader(client: httpx.Client) -> None:
+    client.cookies.clear()
+    r = client.post("/api/session", json={"name": "ann", "password": READER_PASSWORD})
+    assert r.status_code == 200, r.text
+    client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+
+
+def _reader_headers(client: httpx.Client) -> dict[str, str]:
+    if client.get("/api/me/sessions").status_code == 401:
+        _sign_in_reader(client)
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    return {"Cookie": cookie, "X-CSRF-Token": client.headers["X-CSRF-Token"]}
+
+
+@pytest.mark.slow
+def test_a_reader_s_routes_answer_within_their_documented_contract(
+    api: ServerProcess, reader: httpx.Client
+) -> None:
+    """The routes the admin token is refused on (`/api/me/*`, sign-in and sign-out), as a
+    signed-in reader with the CSRF header: schemathesis' checks, as above."""
+    schema = schemathesis.openapi.from_url(f"{api.url}/schema/openapi.json")
+    failures: list[str] = []
+    called = 0
+    headers: dict[str, str] = {}  # the session's, renewed before each run
+    for operation in (op.ok() for op in schema.get_all_operations()):
+        if not operation.path.startswith(("/api/me", "/api/session")):
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            headers.update(_reader_headers(reader))
+
+            @_fuzz_settings()
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case: Any) -> None:
+                case.call_and_validate(
+                    base_url=api.url, headers=headers, timeout=15, excluded_checks=EXCLUDED
+                )
+
+            try:
+                run()
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE, operation.path
+                continue
+            except Exception as exc:
+                failures.append(f"{operation.method.upper()} {operation.path} ({mode}): {exc}")
+            called += 1
+    assert called >= 12, f"too few operations fuzzed: {called}"
+    assert not failures, "\n\n".join(failures)
+
+
+# Date-times at the edges: zone-less, offsets that move a time out of years 1..9999, years of
+# five digits and more, impossible fields, and what is no date-time at all.
+DATE_TIME_EDGES = [
+    "2026-11-01T10:00:00", "2026-11-01", "0001-01-01T00:00:00+01:00",
+    "0001-01-01T00:30:00+23:59", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59.999999-23:59",
+    "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z",
+    "10000-01-01T00:00:00Z", "+275760-09-13T00:00:00Z", "99999999999-01-01T00:00:00Z",
+    "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z",
+    "2026-01-01T00:00:60Z", "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+99:99",
+    "2026-01-01T00:00:00\x00Z", "²⁰²⁶-01-01T00:00:00Z", "", " ", "now", "-1", "1e308",
+]  # fmt: skip
+_fixed_offsets = st.builds(
+    timezone, st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
+                            max_value=timedelta(hours=23, minutes=59)),
+)  # fmt: skip
+_date_times = st.one_of(
+    st.sampled_from(DATE_TIME_EDGES),
+    st.datetimes(timezones=st.none() | _fixed_offsets).map(lambda d: d.isoformat()),
+    st.datetimes(
+        min_value=datetime(1, 1, 1), max_value=datetime(1, 1, 2), timezones=_fixed_offsets
+    ).map(lambda d: d.isoformat()),
+    st.datetimes(
+        min_value=datetime(9999, 12, 31), max_value=datetime(9999, 12, 31, 23, 59, 59),
+        timezones=_fixed_offsets,
+    ).map(lambda d: d.isoformat()),
+    st.text(max_size=30),
+)  # fmt: skip
+# Ids as apps and attackers write them: superscript and other Unicode digits, numbers past
+# 64 bits, negative, the long hex form (too long, empty, not hex), control characters.
+ID_EDGES = [
+    "²", "٣", "1²", "99999999999999999999999", str(2**63), str(2**64), "-1", "-0", "+1",
+    "1_0", "0x10", " 7", "7 ", "1e3", "", "\x00", "1\x01", "\x7f", "0",
+    "tag:google.com,2005:reader/item/", "tag:google.com,2005:reader/item/ffffffffffffffff",
+    "tag:google.com,2005:reader/item/7fffffffffffffff", "tag:google.com,2005:reader/item/-1",
+    "tag:google.com,2005:reader/item/10000000000000000", "tag:google.com,2005:reader/item/xyz",
+    "tag:google.com,2005:reader/item/²", "tag:google.com,2005:reader/item/000000000000001\x01",
+]  # fmt: skip
+_item_ids = st.one_of(
+    st.sampled_from(ID_EDGES),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.integers(min_value=0, max_value=2**70).map(lambda n: f"{protocol.ITEM_PREFIX}{n:016x}"),
+    st.text(max_size=24),
+)
+_streams = st.one_of(
+    st.tuples(
+        st.sampled_from(["feed/", "user/-/label/", "user/-/state/com.google/", "user/1/label/",
+                         "user/-/state/com.google/reading-list", "splice/", ""]),
+        st.one_of(_item_ids, st.sampled_from(["http://127.0.0.1:1/x", "https://[::1]/x//y"])),
+    ).map("".join),
+    st.sampled_from([protocol.READING_LIST, protocol.STARRED, protocol.READ, "feed/1"]),
+)  # fmt: skip
+_NUMBERS = st.one_of(_item_ids, st.integers(min_value=-(2**70), max_value=2**70).map(str))
+_GREADER_PARAMS: dict[str, Any] = {
+    "s": _streams, "c": _NUMBERS, "n": _NUMBERS, "r": st.sampled_from(["o", "n", "", "\x00"]),
+    "ot": _NUMBERS, "nt": _NUMBERS, "ts": _NUMBERS, "xt": _streams, "it": _streams,
+    "i": _item_ids, "a": _streams, "ac": st.sampled_from(["edit", "unsubscribe", "x"]),
+    "t": st.text(max_size=20), "dest": _streams, "output": st.sampled_from(["json", "xml", ""]),
+}  # fmt: skip
+# (method, path) of the Google Reader routes and the parameters each reads; quickadd and
+# subscribe are left out (a reader may not add feeds, and a fetch would be attempted).
+_GREADER_ROUTES = [
+    ("GET", "/reader/api/0/stream/contents", "s n c r ot nt xt it"),
+    ("GET", "/reader/api/0/stream/items/ids", "s n c r ot nt xt it"),
+    ("POST", "/reader/api/0/stream/items/contents", "i"),
+    ("POST", "/reader/api/0/edit-tag", "i a r"),
+    ("POST", "/reader/api/0/mark-all-as-read", "s ts"),
+    ("GET", "/reader/api/0/unread-count", "output"),
+    ("GET", "/reader/api/0/tag/list", "output"),
+    ("GET", "/reader/api/0/subscription/list", "output"),
+    ("POST", "/reader/api/0/subscription/edit", "ac s t a r"),
+    ("POST", "/reader/api/0/rename-tag", "s t dest"),
+    ("POST", "/reader/api/0/disable-tag", "s t"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(api: ServerProcess, reader: httpx.Client) -> Iterator[httpx.Client]:
+    """A client with a Google Reader token (`Authorization: GoogleLogin auth=…`), one
+    kept-alive connection for all the calls."""
+    r = httpx.post(
+        f"{api.url}/accounts/ClientLogin",
+        data={"Email": "ann", "Passwd": READER_PASSWORD}, timeout=15,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    auth = dict(line.split("=", 1) for line in r.text.splitlines())["Auth"]
+    headers = {"Authorization": f"GoogleLogin auth={auth}"}
+    with httpx.Client(base_url=api.url, headers=headers, timeout=15) as client:
+        assert client.get("/reader/api/0/user-info").status_code == 200
+        yield client
+
+
+def _assert_greader_contract(r: httpx.Response) -> None:
+    """Never a 5xx; a 4xx says why: JSON with a `detail`, or the protocol's own text
+    (`Unauthorized…` with X-Reader-Google-Bad-Token, `Error=…`)."""
+    assert r.status_code < 500, (r.status_code, r.request.url, r.text[:500])
+    if r.status_code >= 400:
+        if r.headers.get("content-type", "").startswith("application/json"):
+            assert r.json()["detail"], r.text
+        else:
+            assert r.status_code == 401 and r.text.strip(), (r.status_code, r.text[:500])
+
+
+def _call_greader(
+    app: httpx.Client, method: str, path: str, params: list[tuple[str, str]]
+) -> httpx.Response:
+    if method == "GET":
+        return app.get(path, params=params)
+    return app.post(path, data=dict(params))
+
+
+@pytest.mark.slow
+@settings(_fuzz_settings(), max_examples=FUZZ_EXAMPLES * 5)
+@given(data=st.data())
+def test_google_reader_answers_within_its_protocol_and_never_a_5xx(
+    app: httpx.Client, data: st.DataObject
+) -> None:
+    """Any of its routes with any of their parameters, drawn from the edges as well: never a
+    5xx, a 4xx in JSON or the protocol's text (several routes per example: 60 calls)."""
+    method, path, names = data.draw(st.sampled_from(_GREADER_ROUTES))
+    chosen = data.draw(st.lists(st.sampled_from(names.split()), max_size=4))
+    params = [(name, data.draw(_GREADER_PARAMS[name])) for name in chosen]
+    _assert_greader_contract(_call_greader(app, method, path, params))
+
+
+@pytest.mark.slow
+def test_google_reader_and_fever_ids_at_the_edges(app: httpx.Client) -> None:
+    """Each edge id wherever an id goes: an item id, a continuation, a count, a time, a feed
+    stream (in `s` and in both path forms, percent-encoded), Fever's `with_ids`."""
+    fever_key = hashlib.md5(f"ann:{READER_PASSWORD}".encode()).hexdigest()
+    for value in ID_EDGES:
+        _ids_at_the_edge(app, value, fever_key)
+    assert app.get("/reader/api/0/user-info").status_code == 200  # signed in all along
+
+
+def _ids_at_the_edge(app: httpx.Client, value: str, fever_key: str) -> None:
+    calls = [
+        ("POST", "/reader/api/0/stream/items/contents", [("i", value)]),
+        ("POST", "/reader/api/0/edit-tag", [("i", value), ("a", protocol.STARRED)]),
+        ("GET", "/reader/api/0/stream/contents", [("s", f"feed/{value}"), ("c", value)]),
+        ("GET", "/reader/api/0/stream/items/ids", [("s", f"feed/{value}"), ("n", value)]),
+        ("GET", "/reader/api/0/stream/contents", [("ot", value), ("nt", value)]),
+        ("POST", "/reader/api/0/mark-all-as-read", [("s", f"feed/{value}"), ("ts", value)]),
+        ("GET", f"/reader/api/0/stream/contents/{quote('feed/' + value, safe='')}", []),
+        ("GET", f"/reader/atom/{quote('feed/' + value, safe='')}", [("c", value)]),
+        ("GET", f"/reader/atom/{quote(protocol.LABEL_PREFIX + value, safe='/')}", []),
+    ]
+    for method, path, params in calls:
+        _assert_greader_contract(_call_greader(app, method, path, params))
+    for name in ("with_ids", "since_id", "max_id"):
+        fever = app.post(
+            "/api/fever.php",
+            params=[("api", ""), ("items", ""), (name, value)],
+            data={"api_key": fever_key},
+            headers={"Authorization": ""},
+        )
+        assert fever.status_code in (200, 422), (name, value, fever.status_code, fever.text)
+        assert fever.json()["auth"] == 1 if fever.status_code == 200 else fever.json()["detail"]
+
+
+@pytest.mark.slow
+def test_mark_all_read_with_date_times_at_the_edges(reader: httpx.Client) -> None:
+    headers = _reader_headers(reader)
+    for before in DATE_TIME_EDGES:
+        r = reader.post("/api/me/mark-all-read", json={"before": before}, headers=headers)
+        assert r.status_code in (200, 400, 422), (before, r.status_code, r.text)
+        assert r.json()["upto_id" if r.status_code == 200 else "detail"] is not None
+
+
 @pytest.mark.slow
 @_fuzz_settings()
 @given(feed=st.none() | _ids, etag=st.none() | _ids)
@@ -273,3 +518,15 @@ def test_icons_answer_an_image_or_a_json_error(
         assert r.json()["detail"]
     if feed is None and etag is None:
         assert r.status_code == 200 and r.content == _PNG
+
+
+@given(before=_date_times, category=st.none() | st.text(max_size=8))
+def test_mark_all_read_with_generated_date_times(
+    reader: httpx.Client, before: str, category: str | None
+) -> None:
+    body: dict[str, Any] = {"before": before}
+    if category is not None:
+        body["category"] = category
+    r = reader.post("/api/me/mark-all-read", json=body, headers=_reader_headers(reader))
+    assert r.status_code in (200, 400, 404, 422), (r.status_code, r.text)
+    assert r.json()["upto_id" if r.status_code == 200 else "detail"] is not None

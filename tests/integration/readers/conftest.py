@@ -27,7 +27,7 @@ async def add_user(
 
 @pytest.fixture(autouse=True)
 def _quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """scrypt at n=2**15 takes ~0.15 s a hash and as long a check, several per test: these
+    """scrypt at n=2**17 takes ~0.5 s a hash and as long a check, several per test: these
     tests of everything else hash at 2**12 (test_accounts checks the real parameters)."""
     monkeypatch.setattr(passwords, "N", 2**12)
 

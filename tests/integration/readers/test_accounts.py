@@ -42,9 +42,18 @@ def test_malformed_hash_never_verifies(stored: str) -> None:
     assert verify_password("anything", stored) is False
 
 
-def test_stored_hashes_cost_2_to_the_15(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stored_hashes_cost_what_owasp_recommends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt N=2**17, r=8, p=1 (OWASP's Password Storage Cheat Sheet): 128 MiB a hash."""
     monkeypatch.undo()  # (the other tests hash at a lower cost, for speed: see conftest)
-    assert hash_password("x" * 8).startswith("scrypt$32768$8$1$")
+    stored = hash_password("x" * 8)
+    assert stored.startswith("scrypt$131072$8$1$")
+    assert verify_password("x" * 8, stored) and not needs_rehash(stored)
+    assert needs_rehash(hash_password("x" * 8, n=2**15))  # the cost of earlier versions
+
+
+def test_a_stored_hash_asking_for_too_much_memory_never_verifies() -> None:
+    stored = hash_password("x" * 8, n=2**10).replace("scrypt$1024$", "scrypt$2097152$")
+    assert verify_password("x" * 8, stored) is False
 
 
 def test_old_parameters_need_rehash() -> None:
@@ -186,6 +195,30 @@ async def test_authenticate_and_sessions(sessions: Sessions) -> None:
         # Idle too long: gone.
         later = T0 + accounts.SESSION_IDLE + timedelta(days=1)
         assert await accounts.resolve_session(s, api_token, later) is None
+
+
+async def test_a_hash_of_older_parameters_is_replaced_at_the_next_sign_in(
+    sessions: Sessions,
+) -> None:
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        old = hash_password("correct horse", n=2**10)
+        (await s.get(User, ann.id)).password_hash = old  # type: ignore[union-attr]
+        fever_key = (await s.get(User, ann.id)).fever_key  # type: ignore[union-attr]
+        await s.commit()
+    async with sessions() as s:
+        with pytest.raises(AuthError):
+            await accounts.authenticate(s, "ann", "wrong horse")
+    async with sessions() as s:
+        assert await s.scalar(select(User.password_hash).where(User.id == ann.id)) == old
+        await accounts.authenticate(s, "ann", "correct horse")
+    async with sessions() as s:
+        user = await s.get(User, ann.id)
+        assert user is not None and user.password_hash != old
+        assert not needs_rehash(user.password_hash)
+        assert verify_password("correct horse", user.password_hash)
+        assert user.fever_key == fever_key  # the Fever key is the same password's
+        await accounts.authenticate(s, "ann", "correct horse")  # and it signs in again
 
 
 async def test_new_password_ends_other_sessions(sessions: Sessions) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from feedhub.core.config import Settings
 from feedhub.db.models import Article
 from feedhub.greader.protocol import READ, READING_LIST, STARRED, long_id
 from tests.conftest import BOTH_DATABASES
-from tests.integration.readers.conftest import PASSWORD, google_login
+from tests.integration.readers.conftest import PASSWORD, google_login, make_client
 from tests.integration.readers.helpers import T0
 
 pytestmark = BOTH_DATABASES
@@ -479,3 +482,96 @@ async def test_atom_form_drops_xml_invalid_characters(
         root = ElementTree.fromstring(r.content)
         titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
         assert "belltitle" in titles
+
+
+@pytest.mark.parametrize("form", ["stream/contents", "atom"])
+@pytest.mark.parametrize("encoded", [False, True])
+async def test_feed_url_stream_ids_in_the_path_forms(
+    client: Client, world: Any, form: str, encoded: bool
+) -> None:
+    """`feed/<url>` holds `//`, which routing would collapse: the path forms read the id
+    from the raw path, as `?s=` does, percent-encoded (as newsboat sends it) or not."""
+    auth = await google_login(client)
+    stream = "feed/http://127.0.0.1:1/alpha.xml"
+    path = quote(stream, safe="") if encoded else stream
+    url = f"{API}/stream/contents/{path}" if form == "stream/contents" else f"/reader/atom/{path}"
+    r = await client.get(url, headers=auth)
+    assert r.status_code == 200, r.text
+    expected = await client.get(f"{API}/stream/contents", params={"s": stream}, headers=auth)
+    want = _ids(expected.json())
+    assert len(want) == 4
+    if form == "stream/contents":
+        assert _ids(r.json()) == want and r.json()["id"] == stream
+    else:
+        atom = ElementTree.fromstring(r.content)
+        ns = "{http://www.w3.org/2005/Atom}"
+        entries = [e.findtext(f"{ns}id") or "" for e in atom.iter(f"{ns}entry")]
+        assert [int(i.rsplit("/", 1)[1], 16) for i in entries] == want
+        assert stream in r.text  # the feed's own id, whole
+
+
+@pytest.mark.parametrize("form", ["stream/contents", "atom"])
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+async def test_answers_with_content_keep_to_a_byte_budget(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], world: Any, form: str,
+    order: str,
+) -> None:  # fmt: skip
+    """`n=1000` of large articles: each answer stops at the byte budget (never before its
+    first item) with a continuation, and paging through gives every article exactly once."""
+    budget = 65_536
+    sizes = {}  # article id -> characters of its content: most small, some over the budget
+    async with sessions() as s:
+        for k in range(40):
+            size = (100_000, 20_000, 3_000, 9_000)[k % 4]
+            s.add(Article(
+                feed_id=1, guid_key=f"big-{k}", title=f"big {k} <&>", url=None,
+                summary="", content="<p>" + "x&<" * (size // 3) + "</p>", author=None,
+                published_at=T0, fetched_at=T0 + timedelta(minutes=k), content_hash=f"b{k}",
+            ))  # fmt: skip
+        await s.commit()
+        for article in await s.scalars(select(Article)):
+            sizes[article.id] = len(article.content or article.summary)
+    async with make_client(settings.with_(greader_answer_bytes=budget)) as client:
+        auth = await google_login(client)
+        url = (
+            f"{API}/stream/contents"
+            if form == "stream/contents"
+            else f"/reader/atom/{READING_LIST}"
+        )
+        params: dict[str, Any] = {"n": 1000, **({"r": "o"} if order == "oldest" else {})}
+        if form == "stream/contents":
+            params["s"] = READING_LIST
+        seen: list[int] = []
+        pages = 0
+        while True:
+            r = await client.get(url, params=params, headers=auth)
+            assert r.status_code == 200, r.text
+            pages += 1
+            if form == "stream/contents":
+                body = r.json()
+                ids, continuation = _ids(body), body.get("continuation")
+            else:
+                ids, continuation = _atom_page(r.content)
+            assert ids
+            # Within the budget, or over it by its one item (at most 4 bytes a character:
+            # "x&<" is "x&amp;&lt;" in XML), plus the envelope.
+            if len(ids) > 1:
+                assert len(r.content) <= budget + 4096
+            else:
+                assert len(r.content) <= max(budget, 4 * sizes[ids[0]]) + 4096
+            seen += ids
+            if continuation is None:
+                break
+            params["c"] = continuation
+    assert sorted(seen) == sorted(sizes) and len(seen) == len(set(seen))
+    assert seen == sorted(seen, reverse=order == "newest")
+    assert pages > 10  # the budget, not n, ended the pages
+
+
+def _atom_page(content: bytes) -> tuple[list[int], str | None]:
+    atom = ElementTree.fromstring(content)
+    ns = "{http://www.w3.org/2005/Atom}"
+    ids = [
+        int((e.findtext(f"{ns}id") or "").rsplit("/", 1)[1], 16) for e in atom.iter(f"{ns}entry")
+    ]
+    return ids, atom.findtext("{http://www.google.com/schemas/reader/atom/}continuation")

@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.core.config import Settings
-from feedhub.db.models import Article
+from feedhub.db.models import Article, User
+from feedhub.readers.accounts import fever_api_key
+from feedhub.readers.passwords import hash_password, needs_rehash
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import ADMIN, PASSWORD, make_client
 from tests.integration.readers.helpers import T0
@@ -392,3 +395,39 @@ async def test_mark_all_read_refuses_zone_less_and_edge_times(
     r = await client.post("/api/me/mark-all-read", json={"before": before}, headers=csrf)
     assert 400 <= r.status_code < 500, r.text
     assert (await client.get("/api/me/unread")).json()["total"] == 10  # nothing changed
+
+
+@pytest.mark.parametrize("route", ["page", "ClientLogin"])
+async def test_both_sign_ins_replace_a_hash_of_older_parameters(
+    client: Client, world: Any, sessions: async_sessionmaker[AsyncSession], route: str
+) -> None:
+    """A hash made at an older (cheaper) cost is rehashed at today's on the next sign-in
+    that proves the password; a wrong one changes nothing; the Fever key keeps working."""
+    old = hash_password(PASSWORD, n=2**10)
+
+    async def stored() -> str:
+        async with sessions() as s:
+            return str(await s.scalar(select(User.password_hash).where(User.name == "ann")))
+
+    async with sessions() as s:
+        await s.execute(update(User).where(User.name == "ann").values(password_hash=old))
+        await s.commit()
+
+    async def attempt(password: str) -> int:
+        if route == "page":
+            r = await client.post("/api/session", json={"name": "ann", "password": password})
+        else:
+            r = await client.post(
+                "/accounts/ClientLogin", data={"Email": "ann", "Passwd": password}
+            )
+        return r.status_code
+
+    assert await attempt("wrong horse") == 401
+    assert await stored() == old
+    assert await attempt(PASSWORD) == 200
+    new = await stored()
+    assert new != old and not needs_rehash(new)
+    client.cookies.clear()  # (an app sends no page cookie)
+    r = await client.post("/api/fever.php?api&", data={"api_key": fever_api_key("ann", PASSWORD)})
+    assert r.json()["auth"] == 1
+    assert await attempt(PASSWORD) == 200  # the new hash verifies

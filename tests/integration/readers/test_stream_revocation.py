@@ -5,6 +5,9 @@ reader may see; ordinary requests already get 401 after each of these."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,3 +113,58 @@ def test_a_revoked_session_s_stream_ends(server: ServerProcess, revoke: Revocati
         revoke(server, "ann", client)
         assert ended.wait(ENDS_WITHIN), "the stream outlived its session"
         assert not bob_ended.is_set()  # another user's stream is left alone
+
+
+# -- sessions ended where no announcement reaches: checked against the database ----------------
+@pytest.fixture
+def checked_server(server_factory: type[ServerProcess]) -> ServerProcess:
+    """Streams' sessions checked every half second (30 s by default): the memory bus, so a
+    `feedhub users` command in another process has no way to announce anything."""
+    env = {
+        "FEEDHUB_SCHEDULER": "off",
+        "FEEDHUB_READING": "private",
+        "FEEDHUB_STREAM_SESSION_CHECK_SECONDS": "0.5",
+    }
+    return server_factory(env=env).start()
+
+
+def _cli(server: ServerProcess, *args: str, stdin: str = "") -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "feedhub", *args], env=server.env(), input=stdin.encode(),
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def _cli_remove(server: ServerProcess) -> None:
+    _cli(server, "users", "remove", "ann")
+
+
+def _cli_passwd(server: ServerProcess) -> None:
+    _cli(server, "users", "passwd", "ann", stdin="another horse\n")
+
+
+def _idle_past_its_life(server: ServerProcess) -> None:
+    """A session last used longer ago than sessions live (30 days): the clock moved on,
+    as far as the database can tell."""
+    with sqlite3.connect(server.db_path) as db:
+        updated = db.execute(
+            "UPDATE user_session SET last_seen_at = '2000-01-01 00:00:00.000000'"
+            " WHERE user_id = (SELECT id FROM reader_user WHERE name = 'ann')"
+        ).rowcount
+    assert updated == 1
+
+
+@pytest.mark.parametrize("end_session", [_cli_remove, _cli_passwd, _idle_past_its_life])
+def test_a_stream_ends_when_its_session_ends_out_of_the_server_s_sight(
+    checked_server: ServerProcess, end_session: Callable[[ServerProcess], None]
+) -> None:
+    server = checked_server
+    _create(server, "ann")
+    _create(server, "bob")
+    bystander = _sign_in(server, "bob")
+    client = _sign_in(server, "ann")
+    with _open_stream(bystander) as bob_ended, _open_stream(client) as ended:
+        end_session(server)
+        assert ended.wait(ENDS_WITHIN), "the stream outlived its session"
+        assert not bob_ended.is_set()  # checked too, and still valid
