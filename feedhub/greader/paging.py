@@ -16,12 +16,12 @@ from feedhub.readers import state
 from feedhub.readers.accounts import UserInfo
 from feedhub.readers.queries import Item, Scope, list_items
 
-__all__ = ["MAX_ITEMS", "stream_page", "stream_scope"]
+__all__ = ["MAX_ITEMS", "ROWS_AT_ONCE", "stream_page", "stream_scope"]
 
 MAX_ITEMS = 1000
 _TICK = timedelta(microseconds=1)  # `ot` is inclusive, `nt` exclusive
 # Articles read from the database at once while filling a page up to its byte budget.
-_ROWS_AT_ONCE = 10
+ROWS_AT_ONCE = 10
 
 
 async def stream_scope(
@@ -63,7 +63,7 @@ async def stream_page(
     kept: list[Item] = []
     total = 0
     while True:
-        want = min(limit + 1 - len(kept), _ROWS_AT_ONCE)
+        want = min(limit + 1 - len(kept), ROWS_AT_ONCE)
         rows = await list_items(
             session, user.id, scope, cursor=cursor, oldest_first=oldest_first, limit=want
         )

@@ -575,3 +575,49 @@ def _atom_page(content: bytes) -> tuple[list[int], str | None]:
         int((e.findtext(f"{ns}id") or "").rsplit("/", 1)[1], 16) for e in atom.iter(f"{ns}entry")
     ]
     return ids, atom.findtext("{http://www.google.com/schemas/reader/atom/}continuation")
+
+
+async def test_items_contents_is_written_while_it_is_read(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], world: Any
+) -> None:
+    """`stream/items/contents` has no continuation in the protocol, so its answer is
+    streamed: a few rows read at a time, each item written as it comes, never the whole
+    answer in memory. Over HTTP, the same items as the ids asked, newest first, once each."""
+    import json
+    from contextlib import asynccontextmanager
+
+    from feedhub.greader.controllers import _items_contents
+    from feedhub.greader.paging import ROWS_AT_ONCE
+
+    async with sessions() as s:
+        for k in range(25):
+            s.add(Article(
+                feed_id=1, guid_key=f"many-{k}", title=f"many {k}", url=None, summary="s",
+                content="c", author=None, published_at=T0, fetched_at=T0, content_hash=f"m{k}",
+            ))  # fmt: skip
+        await s.commit()
+        ids = sorted((await s.scalars(select(Article.id))).all(), reverse=True)
+    user_id = 1
+    opened = 0
+
+    @asynccontextmanager
+    async def counting() -> Any:
+        nonlocal opened
+        opened += 1
+        async with sessions() as session:
+            yield session
+
+    chunks = [c async for c in _items_contents(counting, user_id, ids)]  # type: ignore[arg-type]
+    body = json.loads(b"".join(chunks))
+    assert [int(i["id"].rsplit("/", 1)[1], 16) for i in body["items"]] == ids
+    assert len(chunks) == len(ids) + 2  # the head, one chunk per item, the tail
+    assert opened == -(-len(ids) // ROWS_AT_ONCE)  # rows read a few at a time
+
+    async with make_client(settings) as client:
+        auth = await google_login(client)
+        asked = {"i": [str(i) for i in [*ids[3:], *ids[:3], ids[0]]]}  # any order, a repeat
+        r = await client.post(f"{API}/stream/items/contents", data=asked, headers=auth)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        assert [int(i["id"].rsplit("/", 1)[1], 16) for i in r.json()["items"]] == ids
+        bad = await client.post(f"{API}/stream/items/contents", data={"i": "x"}, headers=auth)
+        assert bad.status_code == 422, bad.text
