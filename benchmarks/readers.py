@@ -166,7 +166,7 @@ async def in_process(
 
     async def subscriptions() -> Any:
         async with sessions() as s:
-            return await service.list_subscriptions(s)
+            return await service.list_subscriptions(s, busy)
 
     ms, result = await timed(repeat, lambda: counts(busy))
     rows.append(("unread counts (per feed)", ms, f"{sum(result.values())} unread"))

@@ -136,6 +136,17 @@ def test_search_says_where_it_looks_and_keeps_its_query_in_the_url(page, feeds, 
     expect(search).to_have_value("two")
     expect(page.locator("#articles > li.article")).to_have_count(1)
     expect(page.locator("#articles > li.article")).to_contain_text("Tech two")
+    # The box's syntax: an exclusion, OR, a phrase; and its title says so.
+    expect(search).to_have_attribute("title", re.compile(r'"a phrase", -word to exclude, a OR b'))
+    for query, titles in [
+        ("tech -two", ["Tech one"]),
+        ("one OR two", ["Tech two", "Tech one"]),
+        ('"tech one"', ["Tech one"]),
+        ('"one tech"', []),
+    ]:
+        search.fill(query)
+        search.press("Enter")
+        expect(page.locator("#articles > li.article h2")).to_have_text(titles)
     search.fill("")
     search.press("Enter")
     expect(page).not_to_have_url(re.compile(r"[?&]q="))

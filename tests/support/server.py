@@ -17,6 +17,7 @@ from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-admin-token"
+FAST_HASH = ROOT / "tests" / "support" / "fasthash"
 
 
 def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str, str]:
@@ -38,6 +39,9 @@ def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str,
         # Test feeds name sites such as example.com: their icons would be fetched from the
         # internet. Tests of icons turn them on and serve them on loopback.
         FEEDHUB_ICON_REFRESH_HOURS="0",
+        # Cheap password hashes (tests/support/fasthash/sitecustomize.py).
+        FEEDHUB_TEST_FAST_PASSWORDS="1",
+        PYTHONPATH=os.pathsep.join(p for p in (str(FAST_HASH), os.environ.get("PYTHONPATH")) if p),
     )
     env.update(extra)
     return env
