@@ -30,6 +30,7 @@ from tests.support.server import ServerProcess
 
 NEWSBOAT = shutil.which("newsboat")
 PASSWORD = "newsboat pass"
+EPISODE = "http://127.0.0.1:1/episode-1.mp3"
 
 pytestmark = pytest.mark.slow
 
@@ -82,11 +83,14 @@ class Newsboat:
         return done.stdout
 
     def items(self) -> dict[str, dict[str, Any]]:
-        """guid -> {title, unread, feedurl, flags} from newsboat's own cache."""
+        """guid -> {title, unread, feedurl, flags, enclosure} from newsboat's own cache."""
         with sqlite3.connect(self.cache) as db:
-            rows = db.execute("SELECT guid, title, unread, feedurl, flags FROM rss_item")
+            rows = db.execute(
+                "SELECT guid, title, unread, feedurl, flags, enclosure_url FROM rss_item"
+            )
             return {
-                g: {"title": t, "unread": u, "feedurl": f, "flags": fl} for g, t, u, f, fl in rows
+                g: {"title": t, "unread": u, "feedurl": f, "flags": fl or "", "enclosure": e}
+                for g, t, u, f, fl, e in rows
             }
 
     def feeds(self) -> dict[str, str]:
@@ -144,6 +148,10 @@ def test_newsboat_syncs_with_feedhub(
         [{"guid": f"a{i}", "title": f"Alpha story {i}", "link": f"http://e.com/a{i}",
           "pubDate": f"Mon, 0{i} Nov 2026 10:00:00 GMT"} for i in range(1, 4)],
         title="Alpha feed",
+    ).replace(  # the first story is a podcast episode
+        "<title>Alpha story 1</title>",
+        f'<title>Alpha story 1</title><enclosure url="{EPISODE}" length="1000" '
+        'type="audio/mpeg"/>',
     ))  # fmt: skip
     feed_server.set("/b.xml", rss(
         [{"guid": f"b{i}", "title": f"Beta story {i}", "link": f"http://e.com/b{i}",
@@ -190,6 +198,7 @@ def test_newsboat_syncs_with_feedhub(
     assert set(by_title) == set(ids), items
     assert by_title["Beta story 1"][1]["unread"] == 0  # read in feedhub -> read there
     assert by_title["Alpha story 2"][1]["unread"] == 1
+    assert by_title["Alpha story 1"][1]["enclosure"] == EPISODE  # the podcast episode
     unread = boat.run("print-unread")
     assert unread.split()[0] == "4", unread
 
