@@ -62,6 +62,16 @@ _STREAM_RECORDER = """
 """
 
 
+def sign_in_on_page(page: Any, base_url: str, name: str, password: str) -> None:
+    """Sign in through the reading page's dialog, as a person does (the page at `/`)."""
+    page.goto(base_url + "/")
+    page.get_by_role("button", name="Sign in").click()
+    dialog = page.get_by_role("dialog", name="Sign in")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Password").fill(password)
+    dialog.get_by_role("button", name="Sign in").click()
+
+
 def record_stream(page: Any) -> None:
     """From the next navigation on, keep what the page's stream receives (`stream_events`)."""
     page.add_init_script(_STREAM_RECORDER)

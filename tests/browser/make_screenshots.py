@@ -21,7 +21,7 @@ from typing import Any
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.harness import REPO, FeedhubServer, item, launch_chromium
+from tests.browser.harness import REPO, FeedhubServer, item, launch_chromium, sign_in_on_page
 from tests.browser.media import png_bytes, wav_bytes
 from tests.support.feedserver import FeedServer, rss
 
@@ -257,12 +257,7 @@ def shoot(browser: Any, feeds: FeedServer, scheme: str, size: str, out_dir: Path
             # The admin page, opened by a signed-in admin (no token): its users section.
             context = browser.new_context(color_scheme=scheme, **SHOTS[size])
             page = context.new_page()
-            page.goto(server.base_url + "/")
-            page.get_by_role("button", name="Sign in").click()
-            dialog = page.get_by_role("dialog", name="Sign in")
-            dialog.get_by_label("Name").fill("root")
-            dialog.get_by_label("Password").fill(PASSWORD)
-            dialog.get_by_role("button", name="Sign in").click()
+            sign_in_on_page(page, server.base_url, "root", PASSWORD)
             expect(page.get_by_role("button", name="Account: root")).to_be_visible()
             page.goto(server.base_url + "/admin")
             expect(page.locator("#users tbody tr")).to_have_count(2)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import item
+from tests.browser.harness import item, sign_in_on_page
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import rss
 
@@ -44,12 +44,7 @@ def card(page, title: str):
 
 
 def sign_in(page, feedhub, password: str = PASSWORD) -> None:
-    page.goto(feedhub.base_url + "/")
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Name").fill("ann")
-    dialog.get_by_label("Password").fill(password)
-    dialog.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(page, feedhub.base_url, "ann", password)
 
 
 def chip_count(page, name: str):

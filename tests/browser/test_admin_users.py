@@ -7,19 +7,16 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.harness import sign_in_on_page
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
 
 
 def sign_in(page, feedhub, name: str) -> None:
-    page.goto(feedhub.base_url + "/")
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Name").fill(name)
-    dialog.get_by_label("Password").fill(PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
-    expect(dialog).to_be_hidden()
+    sign_in_on_page(page, feedhub.base_url, name, PASSWORD)
+    expect(page.get_by_role("dialog", name="Sign in")).to_be_hidden()
 
 
 def users(feedhub) -> dict[str, str]:

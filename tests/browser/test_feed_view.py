@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import item
+from tests.browser.harness import item, sign_in_on_page
 from tests.browser.media import png_bytes
 from tests.support.feedserver import rss
 
@@ -53,12 +53,7 @@ def _two_feeds(feeds, feedhub) -> dict[str, int]:
 
 def test_feed_view_with_icons_counts_and_the_feed_in_the_url(page, feeds, feedhub):
     ids = _two_feeds(feeds, feedhub)
-    page.goto(feedhub.base_url + "/")
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Name").fill("ann")
-    dialog.get_by_label("Password").fill(PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(page, feedhub.base_url, "ann", PASSWORD)
     expect(page.locator("#unread-total")).to_have_text("3")
 
     page.locator("#feeds > summary").click()

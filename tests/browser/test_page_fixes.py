@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import item
+from tests.browser.harness import item, sign_in_on_page
 from tests.support.feedserver import rss
 
 pytestmark = pytest.mark.browser
@@ -36,12 +36,7 @@ def _tech(feeds, feedhub) -> dict:
 
 def test_mark_all_read_asks_first_and_a_dead_link_is_text(page, feeds, feedhub):
     _tech(feeds, feedhub)
-    page.goto(feedhub.base_url + "/")
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Name").fill("ann")
-    dialog.get_by_label("Password").fill(PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(page, feedhub.base_url, "ann", PASSWORD)
     unread = page.locator("#unread-total")
     expect(unread).to_have_text(re.compile("2"))
 
@@ -154,12 +149,7 @@ def test_search_says_where_it_looks_and_keeps_its_query_in_the_url(page, feeds, 
 
 def test_the_unread_view_drops_what_was_just_read(page, feeds, feedhub):
     _tech(feeds, feedhub)
-    page.goto(feedhub.base_url + "/")
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Name").fill("ann")
-    dialog.get_by_label("Password").fill(PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(page, feedhub.base_url, "ann", PASSWORD)
     expect(page.locator("#status")).to_have_attribute("data-state", "live")
     cards = page.locator("#articles > li.article")
     page.get_by_role("button", name=re.compile("^Unread")).click()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.db.models import Article, Category, Feed
+from tests.support.feedserver import FeedServer, rss
+from tests.support.server import ServerProcess
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -62,3 +64,25 @@ async def seed(
                 out.setdefault(name, []).append(article.id)
         await session.commit()
     return out
+
+
+def serve_a_podcast(
+    server_factory: type[ServerProcess], feed_server: FeedServer, password: str, mp3: str
+) -> tuple[ServerProcess, dict[str, object]]:
+    """A real `feedhub serve` for a client library: a podcast of two episodes (the second
+    with its audio file at `mp3`) polled once, and the reader "ann" with `password`."""
+    feed_server.set("/show.xml", rss([
+        {"guid": "e1", "title": "Episode 1", "link": "http://e.com/1",
+         "pubDate": "Mon, 02 Nov 2026 10:00:00 GMT"},
+        {"guid": "e2", "title": "Episode 2", "link": "http://e.com/2",
+         "pubDate": "Tue, 03 Nov 2026 10:00:00 GMT",
+         "enclosure": f'<enclosure url="{mp3}" length="89990767" type="audio/mpeg"/>'},
+    ], title="The Show"))  # fmt: skip
+    server = server_factory(env={"FEEDHUB_SCHEDULER": "off"}).start()
+    server.add_category("Podcasts", "podcasts")
+    feed = server.add_feed(feed_server.url("/show.xml"), "podcasts")
+    assert server.refresh(feed["id"])["new_articles"] == 2
+    with server.admin() as admin:
+        r = admin.post("/api/admin/users", json={"name": "ann", "password": password})
+        assert r.status_code == 201, r.text
+    return server, feed

@@ -14,7 +14,8 @@ import pytest
 from libgreader import ClientAuthMethod, GoogleReader
 from libgreader.url import ReaderUrl
 
-from tests.support.feedserver import FeedServer, rss
+from tests.integration.readers.helpers import serve_a_podcast
+from tests.support.feedserver import FeedServer
 from tests.support.server import ServerProcess
 
 PASSWORD = "greader client pass"
@@ -41,20 +42,7 @@ def _point_at(monkeypatch: pytest.MonkeyPatch, base: str) -> None:
 def test_libgreader_syncs_marks_and_reads_an_enclosure(
     server_factory: type[ServerProcess], feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    feed_server.set("/show.xml", rss([
-        {"guid": "e1", "title": "Episode 1", "link": "http://e.com/1",
-         "pubDate": "Mon, 02 Nov 2026 10:00:00 GMT"},
-        {"guid": "e2", "title": "Episode 2", "link": "http://e.com/2",
-         "pubDate": "Tue, 03 Nov 2026 10:00:00 GMT",
-         "enclosure": f'<enclosure url="{MP3}" length="89990767" type="audio/mpeg"/>'},
-    ], title="The Show"))  # fmt: skip
-    server = server_factory(env={"FEEDHUB_SCHEDULER": "off"}).start()
-    server.add_category("Podcasts", "podcasts")
-    feed = server.add_feed(feed_server.url("/show.xml"), "podcasts")
-    assert server.refresh(feed["id"])["new_articles"] == 2
-    with server.admin() as admin:
-        r = admin.post("/api/admin/users", json={"name": "ann", "password": PASSWORD})
-        assert r.status_code == 201, r.text
+    server, feed = serve_a_podcast(server_factory, feed_server, PASSWORD, MP3)
     _point_at(monkeypatch, server.url)
 
     reader = GoogleReader(ClientAuthMethod("ann", PASSWORD))  # ClientLogin, then the token
