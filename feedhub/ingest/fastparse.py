@@ -97,7 +97,12 @@ _IMAGE_PARTS = frozenset({"url", "title", "link", "description", "width", "heigh
 
 _XML_DECL_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']", re.I)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-_UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+# Encodings lxml and feedparser decode alike (ASCII is UTF-8 here: a byte past it fails
+# in lxml, and the document goes to feedparser).
+_FAMILIES = {
+    **dict.fromkeys(("utf-8", "utf8", "us-ascii", "ascii"), "utf-8"),
+    **dict.fromkeys(("iso-8859-1", "latin-1", "latin1"), "latin-1"),
+}
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
 
 
@@ -108,6 +113,8 @@ class _Decline(Exception):
 def read_fast(body: bytes, headers: dict[str, str], url: str) -> dict[str, Any] | None:
     """feedparser's result for `body` as far as parse_feed reads it (`version`, `feed`,
     `entries` as plain dicts), or None when feedparser must read it."""
+    if body[:1].isspace() and body.lstrip()[:5] == b"<?xml":
+        body = body.lstrip()  # feedparser finds the declaration past blank lines too
     if not _plain_encoding(body, headers) or b"<!DOCTYPE" in body or b"<!doctype" in body:
         return None
     parser = etree.XMLParser(
@@ -130,19 +137,20 @@ def read_fast(body: bytes, headers: dict[str, str], url: str) -> dict[str, Any] 
 
 
 def _plain_encoding(body: bytes, headers: dict[str, str]) -> bool:
-    """UTF-8 (or ASCII) by every account feedparser weighs: the HTTP charset, the XML
-    declaration, no UTF-16/32 byte order mark."""
+    """UTF-8 or Latin-1 by every account feedparser weighs (the HTTP charset, a byte order
+    mark, the XML declaration), all agreeing: then lxml decodes the text as it does."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:4] == b"\x00\x00\xfe\xff":
         return False
-    if body.startswith(b"\xef\xbb\xbf"):
+    bom = body.startswith(b"\xef\xbb\xbf")
+    if bom:
         body = body[3:]
     if not body.startswith(b"<"):
         return False
-    match = _CHARSET.search(headers.get("content-type", ""))
-    if match and match.group(1).lower() not in _UTF8:
-        return False
     declared = _XML_DECL_ENCODING.match(body)
-    return not (declared and declared.group(1).decode("ascii", "replace").lower() not in _UTF8)
+    family = _FAMILIES.get(declared.group(1).decode("ascii", "replace").lower()) if declared else "utf-8"
+    match = _CHARSET.search(headers.get("content-type", ""))
+    http = _FAMILIES.get(match.group(1).lower()) if match else family
+    return family is not None and http == family and not (bom and family != "utf-8")
 
 
 def _name(el: Any) -> str:
@@ -211,6 +219,9 @@ class _Reader:
     def __init__(self, base: str) -> None:
         self.base = base
         self.atom = False
+        # feedparser's `hasContent`: set by a content element, or by a feed-level summary
+        # read as content, until the end of the next entry.
+        self.has_content = False
 
     def finish(self, text: str, *, relative: bool = False, guess: bool = False) -> tuple[str, bool]:
         """feedparser's `pop`: stripped, joined to the base, checked for HTML, its UTF-8
@@ -279,7 +290,7 @@ class _Reader:
         attrs = _attrs(el)
         if not self.atom and ("lastmod" in attrs or "href" in attrs):
             raise _Decline
-        titles = _Titles()
+        titles = _Titles(entry=False)
         summarized = False
         for child in el:
             name = _name(child)
@@ -316,9 +327,10 @@ class _Reader:
             elif name in ("description", "dc_description", "summary", "itunes_summary"):
                 # After a summary, feedparser reads these as content, and the next entry
                 # starts as if it had content.
-                if summarized:
-                    raise _Decline(name)
-                summarized = name in ("summary", "itunes_summary")
+                if summarized and not self.has_content:
+                    self.has_content = True
+                else:
+                    summarized = summarized or name in ("summary", "itunes_summary")
                 _attrs(child)
                 _leaf_text(child)
             elif name in _HARMLESS_FEED:
@@ -393,20 +405,17 @@ class _Reader:
         entry: dict[str, Any] = {}
         if attrs.get("rdf:about"):
             entry["id"] = attrs["rdf:about"]
-        # feedparser's media titles lose to a non-empty title of the entry's own, and a
-        # media description is the summary only when the entry has no other.
-        named = any(
-            _name(c) in ("title", "dc_title") and not len(c) and (c.text or "").strip()
-            for c in el
-        )
+        # A media description is the summary only when the entry has no other.
         texts = sum(_name(c) in _TEXTS for c in el.iterdescendants())
-        state = _EntryState(titles=_Titles(), named=named, texts=texts)
-        self.entry_children(el, entry, state, nested=False)
+        state = _EntryState(titles=_Titles(entry=True), texts=texts, content=self.has_content)
+        self.entry_children(el, entry, state, depth=1)
+        self.has_content = False  # feedparser forgets it as each entry ends
         return entry
 
     def entry_children(
-        self, el: Any, entry: dict[str, Any], state: _EntryState, *, nested: bool
+        self, el: Any, entry: dict[str, Any], state: _EntryState, *, depth: int
     ) -> None:
+        nested = depth > 1
         for child in el:
             name = _name(child)
             if not name:
@@ -414,12 +423,10 @@ class _Reader:
             if name in ("media_group", "media_content"):
                 # Neither keeps its children: feedparser reads them as the entry's own.
                 _attrs(child)
-                self.entry_children(child, entry, state, nested=True)
+                self.entry_children(child, entry, state, depth=depth + 1)
                 continue
             if name == "media_title":
-                if not state.named:
-                    raise _Decline(name)
-                self.title(child)
+                state.titles.add(entry, *self.title(child), depth, media=True)
                 continue
             if name == "media_description" and state.texts == 1:
                 self.summary(child, entry, state, "text/html")
@@ -430,8 +437,7 @@ class _Reader:
                 continue
             if name == "source" and not self.atom and not len(child):
                 _attrs(child)
-                state.titles.interrupted()
-                state.source = True
+                state.titles.interrupted()  # feedparser's source starts a run of titles
                 continue
             if nested:
                 if name in _HANDLED or name in _RESERVED:
@@ -439,8 +445,6 @@ class _Reader:
                 _no_handled_below(child)
                 continue
             if name in ("title", "dc_title"):
-                if state.source:
-                    raise _Decline
                 state.titles.add(entry, *self.title(child))
             elif name == "link":
                 self.link(child, entry, entry=True)
@@ -539,27 +543,40 @@ class _Reader:
 @dataclass(slots=True)
 class _EntryState:
     titles: _Titles
-    named: bool  # a non-empty title of its own
     texts: int  # summaries, descriptions and contents, however deep
     content: bool = False
-    source: bool = False
 
 
 class _Titles:
-    """feedparser keeps the first non-empty title of a run of titles (an entry, an image,
-    a source ends the run), or else the last empty one."""
+    """feedparser's title rules. After a non-empty title at some depth, a title as deep or
+    deeper is ignored (a media title leaves that mark as it found it; an entry, an image
+    or a source clears it). A title that is not ignored is kept unless a shallower one
+    was (in an entry), but its type (`title_detail`) is kept always."""
 
-    def __init__(self) -> None:
-        self.done = False
+    def __init__(self, *, entry: bool) -> None:
+        self.entry = entry
+        self.mark = -1
+        self.kept_at: int | None = None
 
     def interrupted(self) -> None:
-        self.done = False
+        self.mark = -1
 
-    def add(self, context: dict[str, Any], value: str, detail: dict[str, str]) -> None:
-        if self.done:
-            return
-        context["title"], context["title_detail"] = value, detail
-        self.done = bool(value)
+    def add(
+        self,
+        context: dict[str, Any],
+        value: str,
+        detail: dict[str, str],
+        depth: int = 1,
+        *,
+        media: bool = False,
+    ) -> None:
+        if not -1 < self.mark <= depth:
+            if not self.entry or self.kept_at is None or depth <= self.kept_at:
+                self.kept_at = depth
+                context["title"] = value
+            context["title_detail"] = detail
+        if value and not media:
+            self.mark = depth
 
 
 def _textinput(el: Any) -> None:
