@@ -17,6 +17,7 @@ huge_tree stays off (libxml2's own depth and size limits apply).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +66,7 @@ _HARMLESS_FEED = frozenset(
         "itunes_category", "itunes_explicit", "itunes_block", "itunes_keywords",
         "itunes_subtitle", "media_thumbnail", "media_category", "media_keywords",
         "media_rating", "media_credit", "media_restriction", "media_license",
-        "expirationdate", "contributor", "generator", "info", "feedburner_browserfriendly",
+        "expirationdate", "contributor", "info", "feedburner_browserfriendly",
     }
 )  # fmt: skip
 # ... and in an entry.
@@ -147,7 +148,8 @@ def _plain_encoding(body: bytes, headers: dict[str, str]) -> bool:
     if not body.startswith(b"<"):
         return False
     declared = _XML_DECL_ENCODING.match(body)
-    family = _FAMILIES.get(declared.group(1).decode("ascii", "replace").lower()) if declared else "utf-8"
+    named = declared.group(1).decode("ascii", "replace").lower() if declared else "utf-8"
+    family = _FAMILIES.get(named)
     match = _CHARSET.search(headers.get("content-type", ""))
     http = _FAMILIES.get(match.group(1).lower()) if match else family
     return family is not None and http == family and not (bom and family != "utf-8")
@@ -231,19 +233,19 @@ class _Reader:
         if relative and out:
             out = _urljoin(self.base, out)
         looks = guess and not self.atom and StrictFeedParser.looks_like_html(out)
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             out = out.encode("iso-8859-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
         return out.translate(_cp1252), looks
 
     def read(self, root: Any) -> dict[str, Any]:
         name = _name(root)
         _attrs(root)
         declared = {uri.lower() for uri in root.nsmap.values()}
-        if _RSS10 in declared or _RSS090 in declared:
-            if name != "rdf_rdf" or _ATOM in declared or _RSS090 in declared:
-                raise _Decline
+        # These set feedparser's version before the root element does.
+        if (_RSS10 in declared or _RSS090 in declared) and (
+            name != "rdf_rdf" or _ATOM in declared or _RSS090 in declared
+        ):
+            raise _Decline
         feed: dict[str, Any] = {}
         entries: list[dict[str, Any]] = []
         if name == "rss" and not root.tag.startswith("{"):

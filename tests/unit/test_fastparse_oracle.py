@@ -229,7 +229,8 @@ def _atom_entry(rng: random.Random, index: int) -> str:
     if rng.random() < 0.2:
         parts.append('<category term="t" label="L"/>')
     if rng.random() < 0.1:
-        parts.append('<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></content>')  # fmt: skip
+        xhtml = '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'
+        parts.append(f'<content type="xhtml">{xhtml}</content>')
     rng.shuffle(parts)
     return "<entry>" + "".join(parts) + "</entry>"
 
@@ -335,7 +336,10 @@ _RSS = f'<rss version="2.0"><channel><title>c</title>{_ITEM}</channel></rss>'
         ),
         (_RSS.replace("<item>", '<item xml:base="http://other.example/">').encode(), {}),
         (b'<?xml version="1.0" encoding="windows-1252"?>' + _RSS.encode(), {}),
-        (b'<?xml version="1.0" encoding="iso-8859-1"?>' + _RSS.encode(), {"content-type": "text/xml; charset=utf-8"}),
+        (
+            b'<?xml version="1.0" encoding="iso-8859-1"?>' + _RSS.encode(),
+            {"content-type": "text/xml; charset=utf-8"},
+        ),
         (_RSS.encode(), {"content-type": "application/rss+xml; charset=windows-1252"}),
         (_RSS.encode("utf-16"), {}),
         (_RSS.replace("<title>t", '<title type="xhtml"><b>t</b>').encode(), {}),
@@ -343,8 +347,8 @@ _RSS = f'<rss version="2.0"><channel><title>c</title>{_ITEM}</channel></rss>'
         (_RSS.replace(_ITEM, "").encode(), {}),  # no entries: feedparser says why
     ],
     ids=[
-        "broken", "entity", "doctype", "xxe", "xml-base", "cp1252", "disagreeing-charsets", "http-charset", "utf-16",
-        "inline-markup", "not-a-feed", "no-entries",
+        "broken", "entity", "doctype", "xxe", "xml-base", "cp1252", "disagreeing-charsets",
+        "http-charset", "utf-16", "inline-markup", "not-a-feed", "no-entries",
     ],
 )  # fmt: skip
 def test_it_declines_what_it_cannot_read_as_feedparser_does(
