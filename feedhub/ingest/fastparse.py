@@ -105,6 +105,7 @@ _FAMILIES = {
     **dict.fromkeys(("iso-8859-1", "latin-1", "latin1"), "latin-1"),
 }
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
+_C1 = re.compile("[\x80-\x9f]")  # the characters feedparser maps as cp1252's
 
 
 class _Decline(Exception):
@@ -161,6 +162,20 @@ def _name(el: Any) -> str:
     tag = el.tag
     if not isinstance(tag, str):
         return ""  # comment or processing instruction
+    key = (tag, el.prefix)
+    name = _NAMES.get(key)
+    if name is None:
+        name = _name_of(tag, el.prefix)
+        if len(_NAMES) < _MAX_NAMES:  # bounded: documents choose their own names
+            _NAMES[key] = name
+    return name
+
+
+_NAMES: dict[tuple[str, str | None], str] = {}
+_MAX_NAMES = 4096
+
+
+def _name_of(tag: str, given: str | None) -> str:
     if tag[0] != "{":
         if ":" in tag:
             raise _Decline  # a prefix without a namespace
@@ -172,7 +187,7 @@ def _name(el: Any) -> str:
     else:
         prefix = _PREFIXES.get(ns_lower)
         if prefix is None:
-            prefix = (el.prefix or "").lower()
+            prefix = (given or "").lower()
     return f"{prefix}_{local.lower()}" if prefix else local.lower()
 
 
@@ -235,7 +250,8 @@ class _Reader:
         looks = guess and not self.atom and StrictFeedParser.looks_like_html(out)
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             out = out.encode("iso-8859-1").decode("utf-8")
-        return out.translate(_cp1252), looks
+        # str.translate with a dict walks every character in Python: only when needed.
+        return (out.translate(_cp1252) if _C1.search(out) else out), looks
 
     def read(self, root: Any) -> dict[str, Any]:
         name = _name(root)
