@@ -1,4 +1,5 @@
-"""Bytes in, `ParsedFeed` out: RSS/Atom/RDF through feedparser, JSON Feed through our reader.
+"""Bytes in, `ParsedFeed` out: RSS/Atom/RDF through feedparser (the common documents
+through `fastparse`, lxml reading them as feedparser would), JSON Feed through our reader.
 
 Pure and CPU-bound: the poller runs `parse_feed` in a worker process so parsing never
 blocks the event loop that serves the streams. feedparser's own sanitizer and relative-URI
