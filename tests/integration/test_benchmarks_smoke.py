@@ -29,6 +29,8 @@ FIGURES = {
     r".*\(a\) first poll, entries/s\s+\d+\s+\d+",
     "fanout.py": r"feedhub N=20: 20 connected at \d+/s",
     "listing.py": r"first page, all\s+\d+\.\d+ ms",
+    "parse.py": r"parse step, CPU ms per entry \(all documents\): feedparser \d+\.\d+"
+    r"  fast path \d+\.\d+",
     "politeness.py": r"target \(fewer requests and bytes at equal or lower mean delay\)",
     "readers.py": r"\| stream/contents n=1000\s+\|\s+\d+\.\d+ \|",
     "scaleout.py": r"E bus alone, publish -> heard: Redis\s+\d+",
