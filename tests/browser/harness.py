@@ -62,14 +62,23 @@ _STREAM_RECORDER = """
 """
 
 
-def sign_in_on_page(page: Any, base_url: str, name: str, password: str) -> None:
-    """Sign in through the reading page's dialog, as a person does (the page at `/`)."""
+def sign_in_on_page(
+    page: Any, base_url: str, name: str, password: str, *, refused: bool = False
+) -> None:
+    """Sign in through the reading page's dialog, as a person does (the page at `/`), and
+    wait until the page has redrawn its list for the reader: it focuses the account button
+    last. A click before that landed on a card about to be replaced, and was lost.
+    `refused`: a sign-in expected to fail (the dialog stays open with its error)."""
+    from playwright.sync_api import expect
+
     page.goto(base_url + "/")
     page.get_by_role("button", name="Sign in").click()
     dialog = page.get_by_role("dialog", name="Sign in")
     dialog.get_by_label("Name").fill(name)
     dialog.get_by_label("Password").fill(password)
     dialog.get_by_role("button", name="Sign in").click()
+    if not refused:
+        expect(page.get_by_role("button", name=f"Account: {name}")).to_be_focused()
 
 
 def record_stream(page: Any) -> None:

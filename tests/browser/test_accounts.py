@@ -44,7 +44,7 @@ def card(page, title: str):
 
 
 def sign_in(page, feedhub, password: str = PASSWORD) -> None:
-    sign_in_on_page(page, feedhub.base_url, "ann", password)
+    sign_in_on_page(page, feedhub.base_url, "ann", password, refused=password != PASSWORD)
 
 
 def chip_count(page, name: str):
