@@ -19,6 +19,9 @@ from tests.support.server import ServerProcess
 from tests.support.sse import RawStream
 from tests.support.websubhub import WebSubHub
 
+# Real `feedhub serve` processes in every test: not in the quick loop.
+pytestmark = pytest.mark.slow
+
 FEED = "/feed.xml"
 
 

@@ -17,6 +17,9 @@ import pytest
 
 from tests.support.server import ServerProcess
 
+# Real `feedhub serve` processes in every test: not in the quick loop.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "correct horse"
 # How long an ended stream may take to close before the test calls it open (a bound for a
 # failure, not a speed target: the close is announced at once).
