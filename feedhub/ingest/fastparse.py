@@ -209,14 +209,8 @@ class _Reader:
                     summarized = summarized or name in ("summary", "itunes_summary")
                 fp_attrs(child)
                 leaf_text(child)
-            elif name in HARMLESS_FEED:
-                fp_attrs(child)
-                no_handled_below(child, HARMLESS_NESTED)
-            elif name in HANDLED or name in RESERVED or name.endswith(("_detail", "_parsed")):
-                raise Decline(name)
             else:
-                fp_attrs(child)
-                no_handled_below(child)
+                _unmapped(child, name, HARMLESS_FEED)
 
     def image(self, el: Any, feed: dict[str, Any], *, infeed: bool) -> None:
         fp_attrs(el)
@@ -361,14 +355,8 @@ class _Reader:
                 attrs.pop("rel", None)
                 entry.setdefault("enclosures", []).append(attrs)
                 no_handled_below(child)
-            elif name in HARMLESS_ENTRY_TOP:
-                fp_attrs(child)
-                no_handled_below(child, HARMLESS_NESTED)
-            elif name in HANDLED or name in RESERVED or name.endswith(("_detail", "_parsed")):
-                raise Decline(name)
             else:
-                fp_attrs(child)
-                no_handled_below(child)
+                _unmapped(child, name, HARMLESS_ENTRY_TOP)
 
     def summary(self, el: Any, entry: dict[str, Any], state: EntryState, default: str) -> None:
         if "summary" in entry and not state.content:
@@ -388,3 +376,17 @@ class _Reader:
             {"type": "text/html" if looks else kind, "base": self.base, "value": value}
         )
         entry.setdefault("summary", value)
+
+
+def _unmapped(child: Any, name: str, harmless: frozenset[str]) -> None:
+    """An element this reader does not map: a harmless one is read as feedparser reads it
+    (attributes, nothing handled below); one feedparser gives a meaning that is not
+    reproduced here declines the document."""
+    if name in harmless:
+        fp_attrs(child)
+        no_handled_below(child, HARMLESS_NESTED)
+    elif name in HANDLED or name in RESERVED or name.endswith(("_detail", "_parsed")):
+        raise Decline(name)
+    else:
+        fp_attrs(child)
+        no_handled_below(child)
