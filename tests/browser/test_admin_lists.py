@@ -25,10 +25,21 @@ RAW_ERROR = "not a feed: <unknown>:2:0: syntax error"
 SHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or "/nonexistent")
 
 
+# The feed the test looks for: polled a minute ago, healthy, not in topic-2 yet.
+NEEDLE = 781
+
+
+def _url(n: int) -> str:
+    return f"http://127.0.0.1:9/feeds/{n}.xml"
+
+
 def seed(db: Path) -> None:
     """1,000 feeds in ten categories, written straight into the database (adding them
     through the API would fetch each one). Their next poll is a day away: the scheduler
-    leaves them alone. Every 20th is failing, every 7th was never polled."""
+    leaves them alone. Every 20th is failing, every 7th was never polled. Their URLs are a
+    closed port on loopback: nothing is ever looked up or fetched. The needle was polled a
+    minute ago, so the 30-minute interval it is given below brings no poll during the test
+    (a never-polled feed would be polled at once, and its failure made 51 failing feeds)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     stamp = lambda t: t.strftime("%Y-%m-%d %H:%M:%S.%f")  # noqa: E731
     with sqlite3.connect(db) as conn:
@@ -38,11 +49,12 @@ def seed(db: Path) -> None:
         )
         rows = []
         for n in range(FEEDS):
-            title = "Needle Gazette" if n == 777 else f"Feed number {n}"
+            title = "Needle Gazette" if n == NEEDLE else f"Feed number {n}"
             failing = n % 20 == 0
             polled = None if n % 7 == 0 else stamp(now - timedelta(minutes=n % 60))
+            assert n != NEEDLE or (polled and n % 60 == 1 and n % 20 and n % 10 != 2)
             rows.append((
-                f"https://feeds{n}.example.org/rss", title, 100 + n % 10, stamp(now),
+                _url(n), title, 100 + n % 10, stamp(now),
                 stamp(now + timedelta(days=1)), polled, 1 if failing else 0,
                 RAW_ERROR if failing else None, None if failing else 200,
             ))  # fmt: skip
@@ -97,7 +109,7 @@ def test_admin_page_with_a_thousand_feeds(
     dialog.get_by_label(re.compile("Poll every")).fill("30")
     dialog.get_by_role("button", name="Save").click()
     expect(notice).to_contain_text("Saved Needle Times (now in Topic 2)")
-    feed = next(f for f in feedhub.api("GET", "/api/admin/feeds") if f["id"] == 778)
+    feed = next(f for f in feedhub.api("GET", "/api/admin/feeds") if f["id"] == NEEDLE + 1)
     assert (feed["title"], feed["category"], feed["poll_interval"]) == (
         "Needle Times", "topic-2", 1800,
     )  # fmt: skip
@@ -148,7 +160,7 @@ def test_admin_page_with_a_thousand_feeds(
         '<?xml version="1.0"?><opml version="2.0"><head><title>mine</title></head><body>'
         f'<outline text="Imported"><outline text="One" xmlUrl="{feeds.url("/one.xml")}"/>'
         f'<outline text="Two" xmlUrl="{feeds.url("/two.xml")}"/>'
-        '<outline text="Old" xmlUrl="https://feeds5.example.org/rss"/>'
+        f'<outline text="Old" xmlUrl="{_url(5)}"/>'
         '<outline text="Bad" xmlUrl="ftp://files.example.org/feed"/></outline></body></opml>'
     )
     page.locator("#opml-file").set_input_files(
