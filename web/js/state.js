@@ -16,6 +16,16 @@ export class ServerState {
     this.starred = new Set();
     this.counts = { total: 0, categories: {}, feeds: {} };
     this.countTimer = null;
+    // Local changes, numbered: a snapshot of marks asked for before an article's latest
+    // change is older than what the page shows, and must not undo it (a star clicked while
+    // the marks of the list were on their way flipped back when they arrived).
+    this.changes = 0;
+    this.changedAt = new Map();
+  }
+
+  #touch(ids) {
+    this.changes += 1;
+    for (const id of ids) this.changedAt.set(id, this.changes);
   }
 
   isRead(id) {
@@ -39,8 +49,9 @@ export class ServerState {
   async load(ids) {
     for (let start = 0; start < ids.length; start += ANNOTATE_BATCH) {
       const chunk = ids.slice(start, start + ANNOTATE_BATCH);
+      const asked = this.changes;
       const marks = await this.#call("GET", "/api/me/state", { params: { ids: chunk.join(",") } });
-      this.#apply(chunk, marks);
+      this.#apply(chunk.filter((id) => (this.changedAt.get(id) ?? 0) <= asked), marks);
     }
   }
 
@@ -56,6 +67,7 @@ export class ServerState {
   }
 
   async setRead(ids, read) {
+    this.#touch(ids);
     await this.#call("POST", "/api/me/state", { body: read ? { read: ids } : { unread: ids } });
     for (const id of ids) {
       if (read) this.read.add(id);
@@ -65,6 +77,7 @@ export class ServerState {
   }
 
   async setStarred(id, starred) {
+    this.#touch([id]);
     await this.#call("POST", "/api/me/state", { body: starred ? { starred: [id] } : { unstarred: [id] } });
     if (starred) this.starred.add(id);
     else this.starred.delete(id);
@@ -98,6 +111,7 @@ export class ServerState {
 
   // `event: state` from the stream: a change made on another device or tab.
   applyEvent(change) {
+    this.#touch([...(change.read || []), ...(change.unread || []), ...(change.starred || []), ...(change.unstarred || [])]);
     for (const id of change.read || []) this.read.add(id);
     for (const id of change.unread || []) this.read.delete(id);
     for (const id of change.starred || []) this.starred.add(id);
