@@ -11,7 +11,6 @@ from __future__ import annotations
 import email.utils
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from tests.support.ports import free_port
+from tests.support.prefork import LaunchedProcess, launch
 from tests.support.server import feedhub_env, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ class FeedhubServer:
     port: int = field(default_factory=free_port)
     token: str = TOKEN
     extra_env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
+    process: subprocess.Popen[bytes] | LaunchedProcess | None = None
     starts: int = 0
 
     @property
@@ -128,16 +128,7 @@ class FeedhubServer:
 
     def start(self, timeout: float = 30.0) -> FeedhubServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "feedhub", "serve"],
-            cwd=REPO,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        log.close()
+        self.process = launch(["serve"], self.env(), REPO, self.log_path)
         self.starts += 1
         try:
             wait_healthy(self.process, self.base_url, timeout, self.log_tail)

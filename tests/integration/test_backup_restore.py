@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import prefork
 from tests.support.feedserver import FeedServer
 from tests.support.server import ServerProcess
 from tests.support.sse import Newsroom, RawStream
@@ -22,14 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 def _feedhub(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feedhub", *args],
-        env=server.env(),
-        cwd=server.workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prefork.run(list(args), server.env(), server.workdir, timeout=120)
 
 
 def _ids(db: Path) -> list[int]:

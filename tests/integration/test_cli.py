@@ -6,12 +6,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import corpus_dir
+from tests.support import prefork
 from tests.support.feedserver import FeedServer, rss
 
 
@@ -29,10 +29,7 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
             FEEDHUB_LOG_LEVEL="WARNING",
         )
         base.update(env or {})
-        return subprocess.run(
-            [sys.executable, "-m", "feedhub", *args],
-            capture_output=True, text=True, env=base, cwd=tmp_path, timeout=120,
-        )  # fmt: skip
+        return prefork.run(list(args), base, tmp_path, timeout=120)
 
     run.db = db  # type: ignore[attr-defined]
     return run

@@ -9,7 +9,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import corpus_dir
+from tests.support import prefork
 from tests.support.feedserver import FeedServer, rss
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -55,10 +55,7 @@ def run(tmp_path: Path) -> Run:
             OFFLINE_LOG=str(tmp_path / "lookups.log"),
         )
         base.update(env)
-        return subprocess.run(
-            [sys.executable, "-m", "feedhub", *args],
-            capture_output=True, text=True, env=base, cwd=tmp_path, timeout=180,
-        )  # fmt: skip
+        return prefork.run(list(args), base, tmp_path, timeout=180)
 
     return run
 

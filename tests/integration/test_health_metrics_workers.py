@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import prefork
 from tests.support.cluster import cluster_env
 from tests.support.feedserver import FeedServer, rss
 from tests.support.ports import free_port
@@ -124,10 +124,7 @@ def test_readyz_says_when_the_bus_is_unreachable(
 
 
 def _serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feedhub", "serve", *args],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    return prefork.run(["serve", *args], env, cwd, timeout=180)
 
 
 @pytest.mark.slow
@@ -215,10 +212,7 @@ async def test_cli_poll_rings_the_shared_bus(
             "/c.xml", rss([{"guid": "2", "title": "two"}, {"guid": "1", "title": "one"}])
         )
         cli_env = {**server.env(), **env}
-        cli = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "feedhub", "poll", "--all"],
-            env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        cli = await asyncio.to_thread(prefork.run, ["poll", "--all"], cli_env, tmp_path, 60)
         assert cli.returncode == 0, cli.stderr
         # ("one" may come first: it is newer than the hello if its doorbell was still on
         # the way when the stream opened.)

@@ -13,13 +13,13 @@ import socket
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support import prefork
 from tests.support.server import ServerProcess
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -31,10 +31,7 @@ def run(tmp_path: Path) -> Run:
         base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
         base.update(FEEDHUB_DATA_DIR=str(tmp_path / "data"), FEEDHUB_LOG_LEVEL="WARNING")
         base.update(env)
-        return subprocess.run(
-            [sys.executable, "-m", "feedhub", *args],
-            capture_output=True, text=True, env=base, cwd=tmp_path, timeout=120,
-        )  # fmt: skip
+        return prefork.run(list(args), base, tmp_path, timeout=120)
 
     return run
 
@@ -54,10 +51,7 @@ def test_data_dir_holds_the_database_whatever_the_working_directory(
     elsewhere.mkdir()
     base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
     base["FEEDHUB_DATA_DIR"] = str(tmp_path / "data")
-    listed = subprocess.run(
-        [sys.executable, "-m", "feedhub", "categories", "list"],
-        capture_output=True, text=True, env=base, cwd=elsewhere, timeout=60,
-    )  # fmt: skip
+    listed = prefork.run(["categories", "list"], base, elsewhere, timeout=60)
     assert "tech" in listed.stdout
     assert list(elsewhere.iterdir()) == []
     assert (tmp_path / "data" / "feedhub.db").is_file()
@@ -204,10 +198,7 @@ def test_rotation_takes_effect_in_the_running_service(
         ).status_code
 
     assert status(old) == 200
-    rotated = subprocess.run(
-        [sys.executable, "-m", "feedhub", "token", "--rotate"],
-        env=server.env(), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    rotated = prefork.run(["token", "--rotate"], server.env(), server.workdir, timeout=60)
     new = rotated.stdout.strip()
     assert rotated.returncode == 0 and new and new != old
     assert status(new) == 200 and status(old) == 401

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from feedhub.db.schema_revision import shipped_head
+from tests.support import prefork
 from tests.support.pgserver import PgServer
 from tests.support.server import TOKEN, ServerProcess, feedhub_env
 
@@ -21,14 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def _feedhub(db: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feedhub", *args],
-        env=feedhub_env(db, 0, TOKEN, **env),
-        cwd=db.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return prefork.run(list(args), feedhub_env(db, 0, TOKEN, **env), db.parent, timeout=120)
 
 
 def _revision(db: Path) -> str:

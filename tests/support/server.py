@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.ports import free_port
+from tests.support.prefork import LaunchedProcess, launch
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-admin-token"
@@ -48,7 +48,10 @@ def feedhub_env(db_path: Path, port: int, token: str, **extra: str) -> dict[str,
 
 
 def wait_healthy(
-    proc: subprocess.Popen[bytes], url: str, timeout: float, log: Callable[[], str]
+    proc: subprocess.Popen[bytes] | LaunchedProcess,
+    url: str,
+    timeout: float,
+    log: Callable[[], str],
 ) -> None:
     """Until `url`/healthz answers 200; raises with the server's log if it never does."""
     deadline = time.monotonic() + timeout
@@ -79,7 +82,7 @@ class ServerProcess:
         self.workdir = workdir
         self.db_path = db_path or workdir / "feedhub.db"
         self.extra_env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | LaunchedProcess | None = None
         self.log_path = workdir / f"server-{self.port}.log"
 
     @property
@@ -90,17 +93,8 @@ class ServerProcess:
         return feedhub_env(self.db_path, self.port, TOKEN, **self.extra_env)
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        # The child keeps its own copy of the descriptor; ours is closed at once.
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "feedhub", "serve", *self.args],
-                cwd=self.workdir,
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own process group: `kill` takes uvicorn's workers (--workers) with it.
-                start_new_session=True,
-            )
+        # In a session of its own: `kill` takes uvicorn's workers (--workers) with it.
+        self.proc = launch(["serve", *self.args], self.env(), self.workdir, self.log_path)
         wait_healthy(self.proc, self.url, timeout, self.log)
         return self
 
