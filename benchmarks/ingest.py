@@ -13,6 +13,12 @@ process on 127.0.0.1, and measures for each system, each with a fresh SQLite fil
 CPU is this process's time plus that of all its descendants (feedhub's parser workers,
 read from /proc since they are alive while measured), never the feed server's.
 Targets: (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
+
+With --freshrss-src DIR (or $FEEDHUB_BENCH_FRESHRSS) and `php` installed, FreshRSS does
+(a) too, by its CLI (benchmarks/_freshrss.py), and a second table compares the three:
+CPU per article (target: feedhub <= 0.5x each peer), memory after ingest (feedhub <= 2x
+FreshRSS) and the start-up CPU of `feedhub feeds list` (<= 0.5 s) beside FreshRSS's CLI.
+Without them one line says FreshRSS was skipped.
 """
 
 from __future__ import annotations
