@@ -13,6 +13,12 @@ process on 127.0.0.1, and measures for each system, each with a fresh SQLite fil
 CPU is this process's time plus that of all its descendants (feedhub's parser workers,
 read from /proc since they are alive while measured), never the feed server's.
 Targets: (a) >= 3x reader, (b) >= 20x reader, (c) <= 2 ms per feed.
+
+With --freshrss-src DIR (or $FEEDHUB_BENCH_FRESHRSS) and `php` installed, FreshRSS does
+(a) too, by its CLI (benchmarks/_freshrss.py), and a second table compares the three:
+CPU per article (target: feedhub <= 0.5x each peer), memory after ingest (feedhub <= 2x
+FreshRSS) and the start-up CPU of `feedhub feeds list` (<= 0.5 s) beside FreshRSS's CLI.
+Without them one line says FreshRSS was skipped.
 """
 
 from __future__ import annotations
@@ -25,8 +31,6 @@ import json
 import logging
 import os
 import pstats
-import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,86 +50,28 @@ DEFAULT_CORPUS = ROOT / "tests" / "corpus" / "realworld"
 SMOKE_CORPUS = DEFAULT_CORPUS / "laminas-feed"
 sys.path.insert(0, str(ROOT))
 
+from _freshrss import (  # noqa: E402
+    API_PASSWORD,
+    APP_CALLS,
+    USER,
+    FreshRSS,
+    GReader,
+    php_version,
+    source_dir,
+    unavailable,
+)
+from _proctree import CpuMeter, Measured, proc_table, run_measured  # noqa: E402
+
 TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 # -- CPU accounting --------------------------------------------------------------------------
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """pid -> (ppid, utime+stime+cutime+cstime in seconds) for every visible process."""
-    table: dict[int, tuple[int, float]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                raw = fh.read()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 2 :].split()
-        ppid = int(fields[1])
-        ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-        table[int(entry)] = (ppid, ticks / _TICK)
-    return table
-
-
-class CpuMeter:
-    """Process CPU: own time (process_time) + live descendants (/proc) + reaped children."""
-
-    def __init__(self, exclude_pid: int | None) -> None:
-        self.exclude = exclude_pid
-
-    def descendants(self) -> float:
-        table = _proc_table()
-        me = os.getpid()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        total, stack = 0.0, list(children.get(me, []))
-        while stack:
-            pid = stack.pop()
-            if pid == self.exclude:
-                continue
-            total += table[pid][1]
-            stack.extend(children.get(pid, []))
-        return total
-
-    def tree_rss(self) -> list[tuple[int, str, float]]:
-        """(pid, what, RSS in MB) of this process and each live descendant but the server."""
-        table = _proc_table()
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        out: list[tuple[int, str, float]] = []
-        stack: list[tuple[int, str]] = [(os.getpid(), "")]
-        while stack:
-            pid, parent = stack.pop()
-            if pid == self.exclude:
-                continue
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS")), 0)
-            what = _what(pid, parent, cmdline.decode(errors="replace"))
-            out.append((pid, what, kb / 1024))
-            stack.extend((child, what) for child in children.get(pid, []))
-        return out
-
-    def now(self) -> tuple[float, float]:
-        """(this process's CPU seconds, its descendants' CPU seconds)."""
-        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.process_time(), self.descendants() + reaped.ru_utime + reaped.ru_stime
-
-    def since(self, start: tuple[float, float]) -> tuple[float, float]:
-        own, children = self.now()
-        return own - start[0], children - start[1]
+# CpuMeter (benchmarks/_proctree.py): this process's CPU plus every descendant's from /proc.
 
 
 def _what(pid: int, parent: str, cmdline: str) -> str:
     if pid == os.getpid():
-        return "benchmark process (the poller; reader's library is loaded here too)"
+        return "benchmark process (the poller; reader is imported only after this)"
     if parent == "multiprocessing forkserver":
         return "parser worker"
     if "forkserver" in cmdline:
@@ -135,12 +81,13 @@ def _what(pid: int, parent: str, cmdline: str) -> str:
     return cmdline[:60]
 
 
-def report_memory(meter: CpuMeter, when: str) -> None:
-    parts = meter.tree_rss()
+def report_memory(meter: CpuMeter, when: str) -> float:
+    parts = meter.tree_rss(_what)
     total = sum(mb for _, _, mb in parts)
     print(f"  memory {when}: {total:.0f} MB RSS over {len(parts)} processes:", flush=True)
     for pid, what, mb in parts:
         print(f"    {mb:6.1f} MB  {what} (pid {pid})", flush=True)
+    return total
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -195,7 +142,7 @@ class Server:
         return stats
 
     def cpu(self) -> float:
-        return _proc_table().get(self.proc.pid, (0, 0.0))[1]
+        return proc_table().get(self.proc.pid, (0, 0.0))[1]
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -285,6 +232,18 @@ class Feedhub:
         entries = sum(len(o.new_articles) for o in outcomes)
         return len(outcomes), entries, dict(Counter(o.status for o in outcomes))
 
+    async def counts_by_url(self) -> dict[str, int]:
+        from sqlalchemy import text
+
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT feed.url, count(article.id) FROM feed "
+                    "LEFT JOIN article ON article.feed_id = feed.id GROUP BY feed.id"
+                )
+            )
+            return {url: n for url, n in rows}
+
     async def close(self) -> None:
         await self.poller.stop()
         await self.engine.dispose()
@@ -294,6 +253,12 @@ class Reader:
     name = "reader"
 
     def __init__(self, server: Server, db_path: Path, workers: int) -> None:
+        self.server, self.workers, self.db_path = server, workers, db_path
+        self.entries = 0
+
+    async def start(self) -> None:
+        # Imported here, when reader's turn comes, not before feedhub's first poll: the
+        # memory figure of feedhub's tree (this process) is then feedhub's alone.
         import importlib.util
 
         # reader's vendored feedparser does `import sgmllib` (the sgmllib3k package), which
@@ -306,11 +271,7 @@ class Reader:
             sys.modules["sgmllib"] = feedparser_sgmllib
         from reader import make_reader
 
-        self.server, self.workers = server, workers
-        self.reader = make_reader(str(db_path))
-        self.entries = 0
-
-    async def start(self) -> None:
+        self.reader = make_reader(str(self.db_path))
         for url in self.server.urls:
             self.reader.add_feed(url)
 
@@ -323,19 +284,94 @@ class Reader:
         new, self.entries = total - self.entries, total
         return sum(statuses.values()), new, dict(statuses)
 
+    async def counts_by_url(self) -> dict[str, int]:
+        return {url: self.reader.get_entry_counts(feed=url).total or 0 for url in self.server.urls}
+
     async def close(self) -> None:
         self.reader.close()
 
 
+class FreshRSSPeer:
+    """FreshRSS (PHP) from its source: the first poll only, by its CLI, as cron runs it.
+
+    Its re-polls are not compared: FreshRSS skips a feed fetched within the last hour
+    (`ttl_default`), so (b) and (c) would need its configuration changed first."""
+
+    name = "freshrss"
+    phases = ("a",)
+
+    def __init__(self, server: Server, workdir: Path, src: Path) -> None:
+        self.server, self.workdir, self.src = server, workdir, src
+        self.fresh: FreshRSS | None = None
+        self.run: Measured | None = None  # the last poll's own account (wait4)
+        self.memory: dict[str, float] = {}
+
+    async def start(self) -> None:
+        # The copy, install, user and OPML import are set-up, outside any measurement.
+        self.fresh = FreshRSS(self.src, self.workdir)
+        self.fresh.import_feeds(self.server.urls)
+
+    async def poll(self) -> tuple[int, int, dict[str, int]]:
+        assert self.fresh is not None
+        before = self.fresh.entry_count()
+        self.run = self.fresh.actualize()
+        errors = self.fresh.feed_errors()
+        feeds = len(self.server.urls)
+        return feeds, self.fresh.entry_count() - before, {"ok": feeds - errors, "error": errors}
+
+    def serve_and_measure_memory(self) -> None:
+        """php -S serving the Google Reader API after the ingest, plus the CLI's peak.
+
+        The server's RSS is read after it has answered the calls an app makes on opening
+        (login, token, subscriptions, unread counts, 100 items with content, 1000 ids),
+        so that its caches hold what serving needs."""
+        assert self.fresh is not None and self.run is not None
+        self.fresh.serve()
+        client = GReader(self.fresh.base, "/api/greader.php", USER, API_PASSWORD)
+        try:
+            for path in APP_CALLS.values():
+                client.get(path)
+        finally:
+            client.close()
+        self.memory = {
+            "server": self.fresh.server_rss_mb(),
+            "cli_peak": self.run.peak_rss_mb,
+        }
+        self.fresh.close()  # the server: idle, but a child of this process's measured tree
+        print(
+            f"  memory after FreshRSS's first poll: php -S serving the API "
+            f"{self.memory['server']:.1f} MB RSS (one process), actualize-user's peak "
+            f"{self.memory['cli_peak']:.1f} MB (VmHWM); together "
+            f"{sum(self.memory.values()):.1f} MB",
+            flush=True,
+        )
+
+    async def counts_by_url(self) -> dict[str, int]:
+        assert self.fresh is not None
+        return self.fresh.counts_by_url()
+
+    async def close(self) -> None:
+        if self.fresh is not None:
+            self.fresh.close()  # the server; the tree stays for the start-up figures
+
+
 async def run_all(
-    systems: list[Any], server: Server, meter: CpuMeter, opts: argparse.Namespace
+    systems: list[Any],
+    server: Server,
+    meter: CpuMeter,
+    opts: argparse.Namespace,
+    extra: dict[str, Any],
 ) -> dict[str, dict[str, Phase]]:
     results: dict[str, dict[str, Phase]] = {s.name: {} for s in systems}
-    for system in systems:
-        await system.start()
+    started: list[Any] = []
     try:
         for name, mode, what in PHASES:
             for system in systems:
+                if name not in getattr(system, "phases", ("a", "b", "c")):
+                    continue
+                if system not in started:  # at its first phase: see Reader.start
+                    await system.start()
+                    started.append(system)
                 runs = []
                 for _ in range(_repeats(name, opts)):
                     server.mode(mode)  # also zeroes the server's counters
@@ -348,6 +384,11 @@ async def run_all(
                     wall = time.perf_counter() - t0
                     profiler.stop(name)
                     own, children = meter.since(cpu0)
+                    if getattr(system, "run", None) is not None:
+                        # A CLI run of its own (FreshRSS): the kernel's account of that
+                        # process, not this process's tree (which holds feedhub's idle
+                        # workers and, later, the php server).
+                        own, children = 0.0, system.run.cpu
                     runs.append(Phase(
                         name, feeds=feeds, wall=wall, cpu=own + children,
                         cpu_children=children, entries=entries, statuses=statuses,
@@ -355,10 +396,16 @@ async def run_all(
                     ))  # fmt: skip
                     _report_phase(system.name, what, runs[-1], opts.quiet)
                 if name == "a" and system.name == "feedhub":
-                    report_memory(meter, "after feedhub's first poll (whole tree, not the server)")
+                    extra["memory_feedhub"] = report_memory(
+                        meter, "after feedhub's first poll (whole tree, not the server)"
+                    )
+                if name == "a" and system.name == "freshrss":
+                    system.serve_and_measure_memory()
+                    extra["memory_freshrss"] = system.memory
                 results[system.name][name] = _median(runs)
+        extra["counts"] = {s.name: await s.counts_by_url() for s in started}
     finally:
-        for system in systems:
+        for system in started:
             await system.close()
     return results
 
@@ -465,17 +512,147 @@ def print_table(fh: dict[str, Phase] | None, rd: dict[str, Phase] | None) -> lis
     return lines
 
 
-def _freshrss_note() -> str:
-    # The issue's peer is FreshRSS (PHP) too; this script drives reader only, and says so.
-    if shutil.which("php") is None:
-        return (
-            "FreshRSS: skipped, `php` is not installed here; benchmarks/README.md "
-            "(FreshRSS) has the recipe to run it from its source beside this script."
-        )
-    return (
-        "FreshRSS: not driven by this script; benchmarks/README.md (FreshRSS) has the "
-        "recipe to measure it by hand on the same feeds."
+TARGET_PEER_CPU = 0.5  # feedhub's CPU per article at most half of each peer's
+TARGET_PEER_MEMORY = 2.0  # feedhub's tree at most twice FreshRSS's
+TARGET_START_S = 0.5  # CPU of `feedhub feeds list`
+
+
+def compare_counts(counts: dict[str, dict[str, int]]) -> list[str]:
+    """Articles stored per system, and the corpus feeds on which the systems disagree.
+
+    URLs are /feed/<copy>/<index>/<name>: copies are the same document, so a difference
+    is reported once per document, with each system's count for one copy."""
+    lines = ["articles stored after the first poll: " + ", ".join(
+        f"{name} {sum(by_url.values())}" for name, by_url in counts.items()
+    )]  # fmt: skip
+    if len(counts) < 2:
+        return lines
+    per_doc: dict[str, dict[str, int]] = {}
+    for name, by_url in counts.items():
+        for url, n in by_url.items():
+            doc = url.split("/feed/", 1)[1].split("/", 1)[1]  # <index>/<name>
+            per_doc.setdefault(doc, {}).setdefault(name, n)
+    differ = {doc: c for doc, c in per_doc.items() if len(set(c.values())) > 1}
+    lines.append(
+        f"  corpus documents stored alike by all: {len(per_doc) - len(differ)} of {len(per_doc)}"
+        + ("; differing (articles per copy):" if differ else "")
     )
+    for doc, by_system in sorted(differ.items()):
+        lines.append(
+            f"    {doc.split('/', 1)[1]:48} "
+            + "  ".join(f"{k} {by_system.get(k, 0)}" for k in counts)
+        )
+    return lines
+
+
+def _median_cpu(
+    cmd: list[str], cwd: Path, env: dict[str, str], runs: int = 5
+) -> tuple[float, list[float]]:
+    samples = []
+    for _ in range(runs):
+        run = run_measured(cmd, cwd=cwd, env=env)
+        if run.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} exited {run.returncode}: {run.output[-2000:]}")
+        samples.append(run.cpu)
+    return sorted(samples)[len(samples) // 2], samples
+
+
+def start_up(tmp: Path, fresh_root: Path | None) -> dict[str, tuple[float, list[float]]]:
+    """CPU (user+sys of the process tree) of one read-only command, median of 5.
+
+    feedhub: `python -m feedhub feeds list` on the ingested database. FreshRSS:
+    `cli/list-users.php` (reads no user's database) and `cli/user-info.php` (counts the
+    user's feeds and articles: the nearest to a listing its CLI has)."""
+    out: dict[str, tuple[float, list[float]]] = {}
+    db = tmp / "feedhub.sqlite"
+    if db.exists():
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+        env["FEEDHUB_DATABASE_URL"] = f"sqlite+aiosqlite:///{db}"
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join([*paths, str(ROOT)])  # --feedhub-src first
+        out["feedhub feeds list"] = _median_cpu(
+            [sys.executable, "-m", "feedhub", "feeds", "list"], tmp, env
+        )
+    if fresh_root is not None:
+        env = dict(os.environ)
+        out["FreshRSS cli/list-users.php"] = _median_cpu(
+            ["php", "cli/list-users.php"], fresh_root, env
+        )
+        out["FreshRSS cli/user-info.php"] = _median_cpu(
+            ["php", "cli/user-info.php", "--user", USER], fresh_root, env
+        )
+    return out
+
+
+def print_peers(results: dict[str, dict[str, Phase]], extra: dict[str, Any]) -> list[str]:
+    """The first ingest beside reader and FreshRSS: CPU per article, memory, start-up."""
+
+    def per_article(name: str) -> float | None:
+        p = results.get(name, {}).get("a")
+        return 1000 * p.cpu / p.entries if p and p.entries else None
+
+    def fmt(x: float | None, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}x" if a is not None and b else "-"
+
+    fh, rd, fr = per_article("feedhub"), per_article("reader"), per_article("freshrss")
+    lines = [
+        f"{'first poll (a), each system':34} {'feedhub':>9} {'reader':>9} {'FreshRSS':>9} "
+        f"{'fh/reader':>9} {'fh/FreshRSS':>11}  target",
+        "-" * 100,
+    ]
+    articles = [results.get(n, {}).get("a") for n in ("feedhub", "reader", "freshrss")]
+    lines.append(
+        f"{'articles stored':34} " + " ".join(f"{p.entries if p else '-':>9}" for p in articles)
+    )
+    lines.append(
+        f"{'CPU s (whole tree)':34} "
+        + " ".join(f"{fmt(p.cpu if p else None, '.2f'):>9}" for p in articles)
+    )
+    lines.append(
+        f"{'CPU ms per article':34} {fmt(fh, '.2f'):>9} {fmt(rd, '.2f'):>9} {fmt(fr, '.2f'):>9} "
+        f"{ratio(fh, rd):>9} {ratio(fh, fr):>11}  <= {TARGET_PEER_CPU:g}x both"
+    )
+    mem_fh = extra.get("memory_feedhub")
+    mem_fr = extra.get("memory_freshrss")
+    fr_total = sum(mem_fr.values()) if mem_fr else None
+    lines.append(
+        f"{'memory after ingest, MB RSS':34} {fmt(mem_fh, '.0f'):>9} {'-':>9} "
+        f"{fmt(fr_total, '.0f'):>9} {'':>9} {ratio(mem_fh, fr_total):>11}  "
+        f"<= {TARGET_PEER_MEMORY:g}x FreshRSS"
+    )
+    if mem_fr:
+        lines.append(
+            f"  (FreshRSS: php -S serving the API {mem_fr['server']:.0f} MB + "
+            f"actualize-user's peak {mem_fr['cli_peak']:.0f} MB; feedhub: the poller's "
+            "process, its parser workers, forkserver and resource tracker)"
+        )
+    for name, (median, samples) in extra.get("start_up", {}).items():
+        target = f"<= {TARGET_START_S:g} s" if name.startswith("feedhub") else ""
+        lines.append(
+            f"{'start-up CPU s, ' + name:48} {median:6.3f}  "
+            f"(runs {', '.join(f'{x:.3f}' for x in samples)})  {target}"
+        )
+    verdicts = []
+    if fh is not None and rd:
+        ok = fh <= TARGET_PEER_CPU * rd
+        verdicts.append(f"CPU/article vs reader {'met' if ok else 'MISSED'}")
+    if fh is not None and fr:
+        verdicts.append(
+            f"CPU/article vs FreshRSS {'met' if fh <= TARGET_PEER_CPU * fr else 'MISSED'}"
+        )
+    if mem_fh is not None and fr_total:
+        verdicts.append(f"memory {'met' if mem_fh <= TARGET_PEER_MEMORY * fr_total else 'MISSED'}")
+    if "feedhub feeds list" in extra.get("start_up", {}):
+        ok = extra["start_up"]["feedhub feeds list"][0] <= TARGET_START_S
+        verdicts.append(f"start-up {'met' if ok else 'MISSED'}")
+    if verdicts:
+        lines.append("targets: " + ", ".join(verdicts))
+    for line in lines:
+        print(line)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -496,7 +673,14 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         help="runs of the 304 re-poll (c); the median one is reported (default 5)",
     )
-    ap.add_argument("--only", choices=("feedhub", "reader"), help="run one system only")
+    ap.add_argument("--only", choices=("feedhub", "reader", "freshrss"), help="run one system only")
+    ap.add_argument(
+        "--freshrss-src",
+        type=Path,
+        metavar="DIR",
+        help="a FreshRSS source tree (copied, never changed) to run beside reader; default "
+        "$FEEDHUB_BENCH_FRESHRSS; without it or without `php`, FreshRSS is skipped",
+    )
     ap.add_argument(
         "--profile",
         type=Path,
@@ -542,7 +726,18 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
-    print(_freshrss_note(), flush=True)
+    fresh_src = source_dir(args.freshrss_src)
+    fresh_why = unavailable(fresh_src) if args.only in (None, "freshrss") else None
+    if args.only not in (None, "freshrss"):
+        print(f"FreshRSS: not run (--only {args.only}).", flush=True)
+    elif fresh_why:
+        print(fresh_why, flush=True)
+    else:
+        print(
+            f"FreshRSS: from {fresh_src} (PHP {php_version()}), its first poll by "
+            "cli/actualize-user.php beside feedhub's and reader's.",
+            flush=True,
+        )
     server = Server(args.corpus, args.copies)
     meter = CpuMeter(exclude_pid=server.proc.pid)
     print(
@@ -558,7 +753,16 @@ def main(argv: list[str] | None = None) -> int:
                 systems.append(Feedhub(server, Path(tmp) / "feedhub.sqlite"))
             if args.only in (None, "reader"):
                 systems.append(Reader(server, Path(tmp) / "reader.sqlite", args.reader_workers))
-            results = asyncio.run(run_all(systems, server, meter, args))
+            fresh: FreshRSSPeer | None = None
+            if args.only in (None, "freshrss") and fresh_why is None:
+                assert fresh_src is not None
+                fresh = FreshRSSPeer(server, Path(tmp), fresh_src)
+                systems.append(fresh)
+            extra: dict[str, Any] = {}
+            results = asyncio.run(run_all(systems, server, meter, args, extra))
+            extra["start_up"] = start_up(
+                Path(tmp), fresh.fresh.root if fresh and fresh.fresh else None
+            )
     finally:
         server.close()
     print(
@@ -569,9 +773,14 @@ def main(argv: list[str] | None = None) -> int:
         + f"; load average now {_load()}"
     )
     for system, by_name in results.items():
-        print(f"{system} (c) CPU ms/feed of each run: {by_name['c'].runs} (median reported)")
+        if "c" in by_name:
+            print(f"{system} (c) CPU ms/feed of each run: {by_name['c'].runs} (median reported)")
+    for line in compare_counts(extra.get("counts", {})):
+        print(line)
     print()
     print_table(results.get("feedhub"), results.get("reader"))
+    print()
+    print_peers(results, extra)
     if args.profile:
         for prof in sorted(args.profile.glob("*.prof")):
             print(f"\n== {prof.name}: top 20 by cumulative time ==")

@@ -28,6 +28,8 @@ FIGURES = {
     "ingest.py": r"(?s)FreshRSS: .*memory after feedhub's first poll.*parser worker"
     r".*\(a\) first poll, entries/s\s+\d+\s+\d+",
     "fanout.py": r"feedhub N=20: 20 connected at \d+/s",
+    "greader_peer.py": r"(?s)FreshRSS: .*articles stored: feedhub 400.*"
+    r"\| edit-tag 100 items\s+\| \d+\.\d+ \| \d+\.\d+ \|",
     "listing.py": r"first page, all\s+\d+\.\d+ ms",
     "parse.py": r"parse step, CPU ms per entry \(all documents\): feedparser \d+\.\d+"
     r"  fast path \d+\.\d+",
@@ -38,7 +40,7 @@ FIGURES = {
 }
 # Options beyond --smoke, so that every path of a script runs.
 OPTIONS = {"websub.py": ["--page"]}
-SLOW = {"fanout.py", "scaleout.py", "ingest.py"}
+SLOW = {"fanout.py", "scaleout.py", "ingest.py", "greader_peer.py"}
 
 
 def _scripts() -> list[str]:
