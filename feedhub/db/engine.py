@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import PoolResetState
 
 __all__ = [
     "ARTICLE_COMMIT_LOCK",
@@ -76,23 +75,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
-    """Roll back a connection given back to the pool only if a transaction is open. A
-    session's close ends its transaction and then gives the connection back, which the
-    pool rolled back once more: on aiosqlite every call is a hop to the driver's thread,
-    two of the six a signed-in request made only to say who it was."""
-    if state.terminate_only or state.transaction_was_reset or not state.asyncio_safe:
-        return  # what the pool's own rollback-on-return skips as well
-    if getattr(dbapi_connection.driver_connection, "in_transaction", True):
-        dbapi_connection.rollback()
+def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
+    """Roll back a SQLite connection only when a transaction is open. Python's sqlite3 opens
+    none for a SELECT, yet every session closed after reads rolled back twice (its own
+    transaction, then the pool's reset on return), and on aiosqlite each call is a hop to
+    the driver's thread: four of a signed-in read's fifteen or so, each a wake-up of
+    another thread that a busy machine makes cost up to milliseconds."""
+    dialect = engine.sync_engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if getattr(driver, "in_transaction", True):
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    if not is_sqlite(url):
-        return create_async_engine(url, **kwargs)
-    engine = create_async_engine(url, pool_reset_on_return=None, **kwargs)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    event.listen(engine.sync_engine, "reset", _sqlite_reset)
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite(url):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _skip_idle_rollbacks(engine)
     return engine
 
 
