@@ -12,6 +12,7 @@ applied as a plain `NOT IN` list; for a user who hides nothing every query stays
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import CompoundSelect, delete, func, select, union
 from sqlalchemy.dialects import postgresql, sqlite
@@ -60,7 +61,7 @@ class HiddenList:
     categories: list[HiddenCategoryInfo]
 
 
-def hidden_feeds_query(user_id: int) -> CompoundSelect[tuple[int]]:
+def hidden_feeds_query(user_id: int) -> CompoundSelect[Any]:
     """The ids of `hidden_feeds`, as a statement: a list of all articles leaves them out
     with a `NOT IN` of it, read once per statement, instead of a query of its own first."""
     by_feed = select(HiddenFeed.feed_id).where(HiddenFeed.user_id == user_id)

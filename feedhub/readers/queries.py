@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
@@ -297,7 +297,7 @@ async def _no_chunks() -> AsyncIterator[list[Item]]:
 
 async def _chunks(result: AsyncResult[Any], chunk: int) -> AsyncGenerator[list[Item]]:
     async for rows in result.partitions(chunk):
-        yield [Item(*row) for row in rows]
+        yield [Item(*row) for row in cast(Sequence[Any], rows)]
 
 
 async def list_refs(
