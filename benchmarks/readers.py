@@ -1,7 +1,7 @@
 """Readers benchmark: unread counts and Google Reader stream/contents at scale.
 
     .venv/bin/python benchmarks/readers.py [--articles 100000] [--feeds 300] [--users 20]
-        [--repeat 15] [--database-url URL] [--http]
+        [--repeat 15] [--database-url URL] [--http | --http-only] [--keep DIR]
 
 Builds a database (a fresh SQLite file unless --database-url names an empty PostgreSQL
 database) with --articles articles spread over --feeds feeds in 20 categories, and
@@ -17,7 +17,10 @@ Then times, median of --repeat runs, for the busiest user:
   fresh user counts       a user with no state at all: every article unread
 
 --http also times the same requests end to end against a real `feedhub serve` (uvicorn,
-127.0.0.1, the Google Reader API with a ClientLogin token). Targets: tens of ms each.
+127.0.0.1, the Google Reader API with a ClientLogin token), and what apps call most:
+subscription/list, stream/contents of the reading list at n=100, the unread ids at n=1000,
+unread-count, and edit-tag of 100 items. --keep DIR keeps the SQLite database there and
+reuses it on the next run (the build takes a minute).
 """
 
 from __future__ import annotations
@@ -219,12 +222,17 @@ def over_http(database_url: str, repeat: int, workdir: Path) -> list[tuple[str, 
             )
             api, state_ = "/reader/api/0", "user/-/state/com.google"
             for name, path in [
-                ("HTTP unread-count", f"{api}/unread-count"),
+                ("HTTP subscription/list", f"{api}/subscription/list?output=json"),
+                ("HTTP unread-count", f"{api}/unread-count?output=json"),
+                ("HTTP stream/contents n=100",
+                 f"{api}/stream/contents/{state_}/reading-list?n=100"),
                 ("HTTP stream/contents n=1000",
                  f"{api}/stream/contents/{state_}/reading-list?n=1000"),
                 ("HTTP stream/contents n=1000 xt=read",
                  f"{api}/stream/contents?n=1000&xt={state_}/read"),
                 ("HTTP items/ids n=1000", f"{api}/stream/items/ids?s={state_}/reading-list&n=1000"),
+                ("HTTP items/ids n=1000 xt=read",
+                 f"{api}/stream/items/ids?s={state_}/reading-list&xt={state_}/read&n=1000"),
             ]:  # fmt: skip
                 client.get(path).raise_for_status()
                 times = []
@@ -234,18 +242,38 @@ def over_http(database_url: str, repeat: int, workdir: Path) -> list[tuple[str, 
                     times.append((time.perf_counter() - start) * 1000)
                     r.raise_for_status()
                 rows.append((name, statistics.median(times), f"{len(r.content) // 1024} KiB"))
+            rows.append(edit_tag(client, repeat))
     finally:
         proc.terminate()
         proc.wait(15)
     return rows
 
 
+def edit_tag(client: httpx.Client, repeat: int) -> tuple[str, float, str]:
+    """`edit-tag` of 100 items, read and unread in turn, so that every call changes them."""
+    token = client.get("/reader/api/0/token").text
+    ids = [str(k) for k in range(5001, 5101)]
+    times = []
+    for k in range(repeat + 1):
+        form = {"i": ids, "a" if k % 2 else "r": "user/-/state/com.google/read", "T": token}
+        start = time.perf_counter()
+        r = client.post("/reader/api/0/edit-tag", data=form)
+        if k:  # the first one warms up
+            times.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+    return "HTTP edit-tag 100 items", statistics.median(times), "read, unread in turn"
+
+
 async def main_async(args: argparse.Namespace, workdir: Path) -> None:
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'readers.db'}"
+    built = args.keep is not None and (workdir / "readers.db").exists()
     upgrade_to_head(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
-    await build(sessions, args)
+    if built:
+        print(f"reusing {workdir / 'readers.db'}")
+    else:
+        await build(sessions, args)
     if engine.dialect.name == "postgresql":
         # What autovacuum does soon after a load: statistics, and the visibility map that
         # lets the unread counts read the (feed_id, id) index without visiting the heap
@@ -263,11 +291,12 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> None:
     else:
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
-    rows = await in_process(sessions, args.repeat)
+    rows = [] if args.http_only else await in_process(sessions, args.repeat)
     await engine.dispose()
-    if args.http:
+    if args.http or args.http_only:
         rows += over_http(url, args.repeat, workdir)
-    print(f"\n{engine.dialect.name}, median of {args.repeat}")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{engine.dialect.name}, median of {args.repeat}, load average {load}")
     print(f"| {'measure':<38} | {'ms':>7} | note |\n|{'-' * 40}|{'-' * 9}|------|")
     for name, ms, note in rows:
         print(f"| {name:<38} | {ms:>7.1f} | {note} |")
@@ -281,6 +310,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url", help="an empty PostgreSQL database (asyncpg URL)")
     parser.add_argument("--http", action="store_true", help="also time a real feedhub serve")
+    parser.add_argument("--http-only", action="store_true", help="time only a real feedhub serve")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="a directory for the SQLite database, kept and reused by the next run",
+    )
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -289,6 +324,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.articles, args.feeds, args.users, args.repeat = 1000, 30, 3, 2
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        asyncio.run(main_async(args, args.keep.resolve()))
+        return
     with tempfile.TemporaryDirectory(prefix="feedhub-readers-") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
 

@@ -113,13 +113,18 @@ async def subscription_list(
     user, _ = _caller(request)
     subscriptions = await service.list_subscriptions(session, user.id)
     base = _base_url(request, readers)
+    # One list per label, shared by its feeds (the encoder writes it out for each).
+    labels: dict[str, list[dict[str, str]]] = {}
+    for s in subscriptions:
+        if s.label not in labels:
+            labels[s.label] = [{"id": protocol.label_id(s.label), "label": s.label}]
     return _json({"subscriptions": [
         {
             "id": f"feed/{s.feed_id}", "title": s.title, "url": s.url,
             "htmlUrl": s.site_url or "", "iconUrl": base + icon_path(s.feed_id),
             "sortid": f"{s.feed_id:08X}",
             "firstitemmsec": str(int(s.created_at.timestamp() * 1000)),
-            "categories": [{"id": protocol.label_id(s.label), "label": s.label}],
+            "categories": labels[s.label],
         }
         for s in subscriptions
     ]})  # fmt: skip

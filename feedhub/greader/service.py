@@ -14,7 +14,7 @@ from feedhub.core.errors import NotFoundError
 from feedhub.db.models import Article, Category, Feed
 from feedhub.greader.protocol import READ, STARRED, Stream, label_id, tags_in
 from feedhub.readers import state
-from feedhub.readers.hidden import hidden_category_ids, hidden_feeds
+from feedhub.readers.hidden import hidden_category_ids, hidden_feeds_query
 from feedhub.readers.queries import Scope
 
 __all__ = [
@@ -118,12 +118,15 @@ def apply_filters(scope: Scope, exclude: Iterable[str], include: Iterable[str]) 
 
 async def list_subscriptions(session: AsyncSession, user_id: int) -> list[Subscription]:
     """Every feed but those the user hid (one by one or by their category)."""
-    query = select(
-        Feed.id, func.coalesce(Feed.title, Feed.url), Feed.url, Feed.site_url, Category.name,
-        Feed.created_at,
-    ).join(Category)  # fmt: skip
-    if concealed := await hidden_feeds(session, user_id):
-        query = query.where(Feed.id.not_in(concealed))
+    # The hidden feeds as a subquery: one statement, one round trip.
+    query = (
+        select(
+            Feed.id, func.coalesce(Feed.title, Feed.url), Feed.url, Feed.site_url, Category.name,
+            Feed.created_at,
+        )
+        .join(Category)
+        .where(Feed.id.not_in(hidden_feeds_query(user_id)))
+    )  # fmt: skip
     rows = await session.execute(
         query.order_by(func.lower(func.coalesce(Feed.title, Feed.url)), Feed.id)
     )
