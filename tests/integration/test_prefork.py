@@ -1,0 +1,50 @@
+"""The test launcher stands for `python -m feedhub`: same output, exit statuses and signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import prefork
+from tests.support.server import ServerProcess
+
+
+def _env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+    env["FEEDHUB_DATA_DIR"] = str(data)
+    return env
+
+
+def _last_line(stderr: str) -> str:
+    """The error, or the last log line less its timestamp."""
+    lines = stderr.splitlines()
+    return re.sub(r"^\d{4}-\d\d-\d\d [\d:,]+ ", "", lines[-1]) if lines else ""
+
+
+def test_a_launched_command_answers_as_a_fresh_interpreter(tmp_path: Path) -> None:
+    for argv in (["--version"], ["no-such-verb"], ["categories", "list"]):
+        # Each on a database of its own: the first command run on one migrates it.
+        name = "-".join(argv)
+        launched = prefork.run(argv, _env(tmp_path / "launched" / name), tmp_path, timeout=60)
+        fresh = subprocess.run(
+            [sys.executable, "-m", "feedhub", *argv], capture_output=True, text=True,
+            env=_env(tmp_path / "fresh" / name), cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        assert (launched.returncode, launched.stdout) == (fresh.returncode, fresh.stdout), argv
+        assert _last_line(launched.stderr) == _last_line(fresh.stderr), argv
+    assert prefork.run(["no-such-verb"], _env(tmp_path), tmp_path, timeout=60).returncode == 2
+
+
+def test_a_launched_server_reports_how_it_ended(server_factory: type[ServerProcess]) -> None:
+    stopped = server_factory().start()
+    assert isinstance(stopped.proc, prefork.LaunchedProcess), "the launcher did not start"
+    assert stopped.proc.poll() is None
+    assert stopped.terminate() == 0  # a clean SIGTERM shutdown exits 0
+    killed = server_factory().start()
+    assert killed.proc is not None and killed.proc.pid != stopped.proc.pid
+    killed.kill()
+    assert killed.proc.returncode == -signal.SIGKILL
