@@ -201,7 +201,8 @@ def test_each_keyboard_shortcut(page, feeds, feedhub):
     popup.value.close()
     page.keyboard.press("Escape")
     expect(page.locator("#list-view")).to_be_visible()
-    assert page.evaluate(focused_title) == "Beta"  # focus is back on the card
+    # Focus is back on the card (a wait: the page may move it after the view is shown).
+    page.wait_for_function(f"() => {focused_title} === 'Beta'")
 
     # Enter on a focused card opens it too.
     page.keyboard.press("j")
@@ -231,7 +232,8 @@ def test_each_keyboard_shortcut(page, feeds, feedhub):
     expect(dialog).to_contain_text("Next article")
     page.keyboard.press("Escape")
     expect(dialog).not_to_be_visible()
-    assert page.evaluate(focused_title) == "Old news"  # focus is back where it was
+    # Focus is back where it was: a wait, since a dialog's close event comes after it hides.
+    page.wait_for_function(f"() => {focused_title} === 'Old news'")
 
 
 @backlog_window
