@@ -92,8 +92,10 @@ class Settings:
     # Total wall-clock budget for one fetch, so a server trickling bytes cannot hold a slot.
     fetch_deadline_seconds: float = 60.0
     fetch_timeout_seconds: float = 20.0
-    # Parser worker processes; 0 parses in a thread of this process (tests, tiny installs).
-    parse_workers: int = 2
+    # Parser worker processes for the documents the fast path declines (feedparser), at
+    # most this many at once, each started when needed; 0 parses everything in threads of
+    # this process (tests, tiny installs).
+    parse_workers: int = 1
     # Stream: bound of one subscriber's queue (batches), and of a resume replay (articles).
     stream_queue_size: int = 256
     stream_replay_limit: int = 1000
@@ -157,6 +159,8 @@ class Settings:
     max_summary_chars: int = 65_536
     # A parser worker still busy with one document after this long is killed and replaced.
     parse_deadline_seconds: float = 30.0
+    # A parser worker without a document for this long exits (seconds).
+    parse_idle_seconds: float = 60.0
     # Documents up to this size are parsed in a thread of the server, not a worker: they
     # take milliseconds and must not wait behind big documents holding every worker.
     inline_parse_bytes: int = 32_768
@@ -310,6 +314,8 @@ class Settings:
             raise ConfigError("FEEDHUB_PUSH_SAFETY_INTERVAL must be at least the minimum interval")
         if self.max_entries_per_feed < 1 or self.parse_deadline_seconds <= 0:
             raise ConfigError("FEEDHUB_MAX_ENTRIES_PER_FEED and the parse deadline must be ≥ 1")
+        if self.parse_idle_seconds <= 0:
+            raise ConfigError("FEEDHUB_PARSE_IDLE_SECONDS must be positive")
         if self.public_url is not None:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.hostname:

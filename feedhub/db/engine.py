@@ -92,7 +92,18 @@ def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
+# Prepared statements kept per SQLite connection (the sqlite3 module's default is 128).
+# Most statements an ingest prepares are used once: a batch insert of N rows, an IN list
+# of N keys, one text per N. Kept, 128 of them held 18 MB per connection after a first
+# ingest of 200 feeds; the few statements that repeat are cheap to prepare again.
+_SQLITE_STATEMENT_CACHE = 16
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if is_sqlite(url):
+        kwargs.setdefault("connect_args", {}).setdefault(
+            "cached_statements", _SQLITE_STATEMENT_CACHE
+        )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -1,8 +1,9 @@
 """Bytes in, `ParsedFeed` out: RSS/Atom/RDF through feedparser (the common documents
 through `fastparse`, lxml reading them as feedparser would), JSON Feed through our reader.
 
-Pure and CPU-bound: the poller runs `parse_feed` in a worker process so parsing never
-blocks the event loop that serves the streams. feedparser's own sanitizer and relative-URI
+Pure and CPU-bound: the poller runs it off the event loop that serves the streams, the
+fast path (`parse_feed_fast`) in a thread, feedparser for a big document in a worker
+process under a deadline (ingest/parsing.py). feedparser's own sanitizer and relative-URI
 pass are off (they cost half its time); we sanitize with nh3 and resolve links there.
 """
 
@@ -36,7 +37,7 @@ from feedhub.ingest.normalize import RawEntry, make_entry
 from feedhub.ingest.sanitize import plain_title, strip_tags, xml_safe
 from feedhub.ingest.sniff import looks_like_html
 
-__all__ = ["body_fingerprint", "parse_feed"]
+__all__ = ["body_fingerprint", "parse_feed", "parse_feed_fast"]
 
 # Entity declarations are how a small body becomes gigabytes (billion laughs, quadratic
 # blowup). feedparser keeps only entities whose value holds no other reference, so nesting
@@ -62,6 +63,45 @@ def parse_feed(
 
     `fast=False` reads every document with feedparser: the oracle of the fast path's
     test and the benchmark's reference."""
+    parsed = _parse(
+        body, url=url, headers=headers, fetched_at=fetched_at, guid_unreliable=guid_unreliable,
+        budget=budget, max_entries=max_entries, fast=fast, slow=True,
+    )  # fmt: skip
+    assert parsed is not None  # feedparser reads every document
+    return parsed
+
+
+def parse_feed_fast(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    fetched_at: datetime,
+    guid_unreliable: bool = False,
+    budget: Budget = DEFAULT_BUDGET,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+) -> ParsedFeed | None:
+    """`parse_feed` without feedparser: None when the document needs it (the fast path
+    declines). Bounded work (lxml, the entry caps, the sanitizing budget): the poller
+    runs it in its own process, and only what it declines in a parser worker."""
+    return _parse(
+        body, url=url, headers=headers, fetched_at=fetched_at, guid_unreliable=guid_unreliable,
+        budget=budget, max_entries=max_entries, fast=True, slow=False,
+    )  # fmt: skip
+
+
+def _parse(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    fetched_at: datetime,
+    guid_unreliable: bool,
+    budget: Budget,
+    max_entries: int,
+    fast: bool,
+    slow: bool,
+) -> ParsedFeed | None:
     # Relative links resolve against the URL without credentials or query: "a" against
     # http://alice:pw@host/feed?token=S became http://alice:pw@host/a, public in every
     # answer. Error messages name the redacted URL too.
@@ -81,6 +121,8 @@ def parse_feed(
     # every document that reader declines, by feedparser (ingest/fastparse.py).
     parsed = fastparse.read_fast(body, dict(headers), url) if fast else None
     if parsed is None:
+        if not slow:
+            return None
         parsed = _feedparser(body, headers, url)
     raw_entries = parsed.get("entries") or []
     if not raw_entries:

@@ -1,51 +1,49 @@
-"""Parser worker processes: a deadline per document, and workers that die with `serve`.
+"""Parser worker processes, for the documents the fast path declines: a deadline per
+document, started when needed, gone when idle.
 
-Each worker is its own one-process executor, so a document that overruns its deadline
-(`parse_deadline_seconds`) costs only its own worker: that process is killed and replaced,
-and the other workers' documents carry on (two hostile feeds kept both
-workers busy for 43 s and every other feed waited).
+Most documents are read in `serve`'s own process (`parsing.py`: the lxml fast path, or
+a small document). The rest go to feedparser, a pure-Python parser that a hostile document
+can hold for minutes: it runs here, in a worker process that can be killed. A document
+that overruns its deadline (`parse_deadline_seconds`) costs only its own worker: that
+process is killed and replaced, and the other workers' documents carry on (two hostile
+feeds once kept both workers busy for 43 s and every other feed waited).
 
-Workers are started by the forkserver, not by `serve` itself; when `serve` is SIGKILLed no
-shutdown code runs and they lived on forever. So each worker, at
-start, asks the kernel for SIGKILL when its parent (the forkserver) dies
-(PR_SET_PDEATHSIG, Linux) and watches `serve`'s pid in a daemon thread (everywhere else,
-and for the case where the forkserver outlives `serve`).
+A worker is a plain child process (`python -m feedhub.ingest.parseworker`, framed pickles
+on its stdin and stdout), not a multiprocessing one: no forkserver and no resource tracker
+beside it (25 MB between them), no re-run of `serve`'s `__main__` in it, and nothing but
+the parser imported. Up to `workers` of them run at once; each starts with the first
+document that needs it and ends after `idle_seconds` without one. A worker ends with
+`serve`: on end of input, and when its parent is gone (parseworker.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import importlib
 import logging
-import multiprocessing
-import os
-import signal
+import pickle
+import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from feedhub.core.errors import ParseError
+from feedhub.ingest.parseworker import import_module, read_frame, write_frame
 
-__all__ = ["ParserPool", "die_with_parent"]
+__all__ = ["ParserPool"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_PR_SET_PDEATHSIG = 1
-_WATCH_PERIOD = 0.5
 START_TIMEOUT = 60.0
 """How long a new worker may take to start and import what it parses with: a loaded
 machine needs seconds for that, and it is no fault of the document."""
+_END_TIMEOUT = 5.0
 
 
-def _import(module: str) -> None:
-    importlib.import_module(module)
+class _Broken(Exception):
+    """The worker died or closed its answers' pipe."""
 
 
 def _module_of(call: Callable[..., object]) -> str:
@@ -53,105 +51,178 @@ def _module_of(call: Callable[..., object]) -> str:
     return str(getattr(getattr(call, "func", call), "__module__", None) or __name__)
 
 
-def die_with_parent(serve_pid: int) -> None:
-    """Worker initializer: end this process when `serve` (pid `serve_pid`) is gone."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+class _Worker:
+    """One worker process. `call` blocks (it runs in a thread); the rest does not."""
 
-    def watch() -> None:
-        while True:
-            time.sleep(_WATCH_PERIOD)
-            try:
-                os.kill(serve_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # the pid now belongs to someone else: serve is gone
-                os._exit(0)
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "feedhub.ingest.parseworker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.modules: set[str] = set()
 
-    threading.Thread(target=watch, name="feedhub-parent-watch", daemon=True).start()
+    def call(self, payload: bytes) -> tuple[bool, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            write_frame(self.proc.stdin, payload)
+            answer = read_frame(self.proc.stdout)
+        except (OSError, ValueError):  # a broken pipe, or one closed by `kill`
+            raise _Broken from None
+        if answer is None:
+            raise _Broken
+        result: tuple[bool, Any] = pickle.loads(answer)
+        return result
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+
+    def end(self) -> None:
+        """Close its input (it exits) and reap it; blocking, for a thread."""
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+        try:
+            self.proc.wait(_END_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.proc.wait()
 
 
 class ParserPool:
-    """`workers` single-process executors handed out one document at a time."""
+    """Up to `workers` worker processes, one document each at a time."""
 
-    def __init__(self, workers: int, deadline: float) -> None:
+    def __init__(self, workers: int, deadline: float, idle_seconds: float = 60.0) -> None:
         self.workers = workers
         self.deadline = deadline
-        self._context = multiprocessing.get_context("forkserver")
-        self._idle: list[ProcessPoolExecutor] = [self._new() for _ in range(workers)]
+        self.idle_seconds = idle_seconds
         self._free = asyncio.Semaphore(workers)
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._ending: set[asyncio.Future[None]] = set()
         self._replaced = 0
-        self._started: set[ProcessPoolExecutor] = set()
 
     @property
     def replaced(self) -> int:
         """How many workers were killed for overrunning the deadline or crashing."""
         return self._replaced
 
-    async def warm(self) -> None:
-        """Start every worker and import the parser in it, so that the first documents do
-        not pay a process start and feedparser's import (a few hundred ms each)."""
-        await asyncio.gather(*(self._start(e, "feedhub.ingest.parse") for e in self._idle))
+    @property
+    def running(self) -> int:
+        """Worker processes alive now (idle or busy)."""
+        return len(self._idle) + len(self._busy)
 
-    def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=self._context,
-            initializer=die_with_parent,
-            initargs=(os.getpid(),),
-        )
+    async def warm(self) -> None:
+        """Start one worker and import the parser in it, so that the first declined
+        document does not pay a process start and feedparser's import (a few hundred ms);
+        more start only when several such documents come at once."""
+        if self.running:
+            return
+        async with self._free:
+            worker = await self._start("feedhub.ingest.parse")
+            self._park(worker)
 
     async def run(self, call: Callable[[], T], what: str = "the document") -> T:
         """Run the picklable `call` in a worker within the deadline.
 
         Raises ParseError, in words, when the worker overran the deadline or crashed; the
-        worker is replaced either way.
+        worker is replaced either way (the next document starts a new one).
         """
         async with self._free:
-            executor = self._idle.pop()
+            worker = self._take() or await self._start(_module_of(call))
             try:
-                await self._start(executor, _module_of(call))
-                future = asyncio.get_running_loop().run_in_executor(executor, call)
-                return await asyncio.wait_for(future, self.deadline)
+                ok, value = await self._call(worker, call, self.deadline)
             except TimeoutError:
-                executor = self._replace(executor)
+                self._discard(worker)
                 log.warning("parsing %s took over %.0f s: worker replaced", what, self.deadline)
                 raise ParseError(f"refused: parsing took longer than {self.deadline:g} s") from None
-            except BrokenProcessPool:
-                executor = self._replace(executor)
+            except _Broken:
+                self._discard(worker)
                 raise ParseError("the parser crashed on this document") from None
-            finally:
-                self._idle.append(executor)
-
-    async def _start(self, executor: ProcessPoolExecutor, module: str) -> None:
-        """Start the worker and import `module` in it before any deadline runs: the
-        deadline is for the document, and a cold worker on a loaded machine takes longer
-        than that to start (every poll would then be refused and every worker replaced by
-        another cold one)."""
-        if executor in self._started:
-            return
-        future = asyncio.get_running_loop().run_in_executor(executor, _import, module)
-        try:
-            await asyncio.wait_for(future, START_TIMEOUT)
-        except TimeoutError:
-            raise BrokenProcessPool(f"no parser worker started in {START_TIMEOUT:.0f} s") from None
-        self._started.add(executor)
-
-    def _replace(self, executor: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        # The executor API cannot stop a running call: kill its one process.
-        processes = getattr(executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            with contextlib.suppress(OSError):
-                process.kill()
-        executor.shutdown(wait=False, cancel_futures=True)
-        self._started.discard(executor)
-        self._replaced += 1
-        return self._new()
+            except BaseException:  # cancelled: its answer would be read by the next call
+                self._discard(worker, count=False)
+                raise
+            self._park(worker)
+            if not ok:
+                raise value
+            result: T = value
+            return result
 
     def shutdown(self) -> None:
-        for executor in self._idle:
-            executor.shutdown(wait=False, cancel_futures=True)
+        for worker in [*self._idle, *self._busy]:
+            worker.kill()
+            worker.end()
         self._idle.clear()
-        self._started.clear()
+        self._busy.clear()
+
+    # -- workers ------------------------------------------------------------------------------
+    async def _start(self, module: str) -> _Worker:
+        """A new worker with `module` imported, before any deadline runs: the deadline is
+        for the document, and a cold worker on a loaded machine takes longer than that to
+        start (every poll would then be refused and every worker replaced by another)."""
+        worker = _Worker()
+        self._busy.add(worker)
+        try:
+            await self._call(worker, None, START_TIMEOUT)  # sends sys.path
+            ok, value = await self._call(worker, partial(import_module, module), START_TIMEOUT)
+        except (TimeoutError, _Broken):
+            self._discard(worker, count=False)
+            raise ParseError(f"no parser worker started in {START_TIMEOUT:.0f} s") from None
+        except BaseException:
+            self._discard(worker, count=False)
+            raise
+        if not ok:
+            self._discard(worker, count=False)
+            raise ParseError(f"the parser worker could not import {module}: {value!r}")
+        worker.modules.add(module)
+        return worker
+
+    async def _call(self, worker: _Worker, call: object, within: float) -> tuple[bool, Any]:
+        """`call` (None: the worker's sys.path, which it answers with nothing) in `worker`."""
+        if call is None:
+            assert worker.proc.stdin is not None
+            payload = pickle.dumps(sys.path)
+            await asyncio.to_thread(write_frame, worker.proc.stdin, payload)
+            return True, None
+        payload = pickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
+        return await asyncio.wait_for(asyncio.to_thread(worker.call, payload), within)
+
+    def _take(self) -> _Worker | None:
+        if not self._idle:
+            return None
+        worker = self._idle.pop()
+        if worker.idle_timer is not None:
+            worker.idle_timer.cancel()
+            worker.idle_timer = None
+        self._busy.add(worker)
+        return worker
+
+    def _park(self, worker: _Worker) -> None:
+        self._busy.discard(worker)
+        self._idle.append(worker)
+        loop = asyncio.get_running_loop()
+        worker.idle_timer = loop.call_later(self.idle_seconds, self._retire, worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        """Idle long enough: end it (a new one starts with the next declined document)."""
+        if worker in self._idle:
+            self._idle.remove(worker)
+            self._end_soon(worker)
+
+    def _discard(self, worker: _Worker, *, count: bool = True) -> None:
+        # No API stops a running call: kill the process (its thread then reads the end).
+        worker.kill()
+        self._busy.discard(worker)
+        self._end_soon(worker)
+        if count:
+            self._replaced += 1
+
+    def _end_soon(self, worker: _Worker) -> None:
+        future = asyncio.get_running_loop().run_in_executor(None, worker.end)
+        self._ending.add(future)
+        future.add_done_callback(self._ending.discard)

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from feedhub.core import metrics
+from feedhub.core.memory import limit_malloc_arenas, release_free_memory
 from feedhub.core.config import Settings
 from feedhub.core.errors import FetchError, ParseError
 from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
@@ -38,8 +39,7 @@ from feedhub.ingest.iconjobs import IconJobs
 from feedhub.ingest.iconstore import IconStore
 from feedhub.ingest.moves import permanent_move
 from feedhub.ingest.parse import body_fingerprint
-from feedhub.ingest.parsepool import ParserPool
-from feedhub.ingest.parsing import parse_fetched
+from feedhub.ingest.parsing import Parsing, parse_fetched
 from feedhub.ingest.subscriber import Subscriber
 from feedhub.ingest.websub import discover as discover_hub
 
@@ -52,7 +52,7 @@ _CLAIM_WAIT_STEP = 0.2
 
 
 class Poller:
-    """Polls feeds; owns the HTTP client, the parser pool and the host gate; writes through
+    """Polls feeds; owns the HTTP client, the parsers and the host gate; writes through
     the `FeedStore` it is given."""
 
     def __init__(
@@ -87,7 +87,7 @@ class Poller:
         )
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
-        self._pool: ParserPool | None = None
+        self._parsing: Parsing | None = None
         self._in_flight: dict[int, asyncio.Task[PollOutcome]] = {}
         self._global = asyncio.Semaphore(settings.max_concurrent_polls)
         # Rows of the feeds `poll_due` is about to poll, read in one query (most polls bring
@@ -96,16 +96,18 @@ class Poller:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, *, warm_parsers: bool = False) -> None:
+        # Documents are parsed in threads here: each would keep an allocator arena.
+        limit_malloc_arenas()
         self._client = build_client(
             allow_private_networks=self.settings.allow_private_networks,
             timeout=self.settings.fetch_timeout_seconds,
         )
         if self.websub is not None:
             self.websub.attach(self._client)
-        if (workers := self.settings.parse_workers) > 0:
-            self._pool = ParserPool(workers, self.settings.parse_deadline_seconds)
-            if warm_parsers:  # now, not with the first big document (benchmarks measure so)
-                await self._pool.warm()
+        self._parsing = Parsing(self.settings)
+        if warm_parsers and self._parsing.pool is not None:
+            # Now, not with the first declined big document (benchmarks measure so).
+            await self._parsing.pool.warm()
 
     async def stop(self) -> None:
         if self.websub is not None:
@@ -120,9 +122,9 @@ class Poller:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._parsing is not None:
+            self._parsing.shutdown()
+            self._parsing = None
 
     async def __aenter__(self) -> Poller:
         await self.start()
@@ -234,6 +236,11 @@ class Poller:
     def _done(self, feed_id: int, task: asyncio.Task[PollOutcome]) -> None:
         if self._in_flight.get(feed_id) is task:
             del self._in_flight[feed_id]
+        if not self._in_flight and self._parsing is not None and self._parsing.parsed:
+            # A burst of polls is over: what parsing freed goes back to the system, not
+            # kept for the next burst (tens of MB after a first ingest).
+            self._parsing.parsed = 0
+            asyncio.get_running_loop().run_in_executor(None, release_free_memory)
 
     async def _bounded(self, feed_id: int) -> PollOutcome:
         async with self._global:
@@ -393,6 +400,5 @@ class Poller:
         )  # fmt: skip
 
     async def parse(self, result: FetchResult, *, guid_unreliable: bool) -> ParsedFeed:
-        return await parse_fetched(
-            result, self.settings, self._pool, guid_unreliable=guid_unreliable
-        )
+        assert self._parsing is not None, "Poller.start() was not called"
+        return await parse_fetched(result, self._parsing, guid_unreliable=guid_unreliable)

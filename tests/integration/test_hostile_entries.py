@@ -1,8 +1,8 @@
 """Hostile entries that stalled or flooded, and parser
 workers that outlived `serve`.
 
-Real local feed servers, a real SQLite file, real parser worker processes (forkserver),
-and a real `feedhub serve` killed with SIGKILL (its workers must not outlive it).
+Real local feed servers, a real SQLite file, real parser worker processes, and a real
+`feedhub serve` killed with SIGKILL (its workers must not outlive it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from feedhub.ingest.parsepool import ParserPool
 from feedhub.ingest.poller import Poller
 from feedhub.service.app import create_app
 from tests.conftest import BOTH_DATABASES, RecordingPublisher
+from tests.support import workerprobe
 from tests.support.dbsnap import execute
 from tests.support.feedserver import FeedServer
 from tests.support.hostile import add_feed, feed_row
@@ -79,13 +80,21 @@ async def pooled_poller(
 
 
 # -- parsing in workers, under a deadline per document ----------------------------------------
+@pytest.mark.parametrize("reader", ["fast path, in process", "feedparser, in workers"])
 async def test_nested_html_feeds_do_not_delay_another_feeds_refresh(
     feed_server: FeedServer,
     pooled_poller: Poller,
     sessions: async_sessionmaker[AsyncSession],
+    reader: str,
 ) -> None:
-    feed_server.set("/nested-1.xml", rss_document([item(1, NESTED)]))
-    feed_server.set("/nested-2.xml", rss_document([item(2, NESTED)]))
+    def hostile(n: int) -> bytes:
+        document = rss_document([item(n, NESTED)])
+        if reader.startswith("feedparser"):  # the fast path declines a DOCTYPE
+            document = document.replace(b"<rss", b"<!DOCTYPE rss><rss", 1)
+        return document
+
+    feed_server.set("/nested-1.xml", hostile(1))
+    feed_server.set("/nested-2.xml", hostile(2))
     feed_server.set("/small.xml", rss_document([item(3)]))
     hostile = [await add_feed(sessions, feed_server.url(f"/nested-{n}.xml")) for n in (1, 2)]
     small = await add_feed(sessions, feed_server.url("/small.xml"))
@@ -138,6 +147,39 @@ async def test_a_cold_worker_starts_before_the_deadline_runs() -> None:
         assert pool.replaced == 0
     finally:
         pool.shutdown()
+
+
+async def test_a_worker_starts_when_needed_and_ends_when_idle() -> None:
+    pool = ParserPool(1, deadline=30.0, idle_seconds=0.3)
+    try:
+        assert pool.running == 0  # nothing started before the first document
+        pid = await pool.run(workerprobe.pid)
+        assert pool.running == 1
+        await _until(lambda: pool.running == 0)
+        await _until(lambda: not _alive(pid))  # the process is gone (and reaped)
+        assert await pool.run(workerprobe.pid) != pid  # a new one for the next document
+        assert pool.replaced == 0
+    finally:
+        pool.shutdown()
+
+
+async def test_a_worker_imports_the_parser_and_not_the_web_stack() -> None:
+    pool = ParserPool(1, deadline=30.0)
+    try:
+        await pool.warm()
+        loaded = {name.split(".")[0] for name in await pool.run(workerprobe.loaded_modules)}
+        assert {"feedparser", "lxml", "nh3"} <= loaded
+        assert not loaded & {"sqlalchemy", "httpx", "litestar", "uvicorn", "alembic"}, loaded
+        assert not any(m.startswith("multiprocessing") for m in loaded)
+    finally:
+        pool.shutdown()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
 
 
 # -- floods: the newest entries within a cap --------------------------------------------------
@@ -227,6 +269,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -239,8 +288,10 @@ def _alive(pid: int) -> bool:
 def test_sigkill_of_serve_leaves_no_process_behind(tmp_path: Path, feed_server: FeedServer) -> None:
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc (Linux)")
-    # Over FEEDHUB_INLINE_PARSE_BYTES, so that it is parsed in a worker process.
-    feed_server.set("/f.xml", rss_document([item(1, "word " * 10_000)]))
+    # Over FEEDHUB_INLINE_PARSE_BYTES, and a DOCTYPE, which the fast path declines: so
+    # that feedparser parses it, in a worker process.
+    doctype = rss_document([item(1, "word " * 10_000)]).replace(b"<rss", b"<!DOCTYPE rss><rss", 1)
+    feed_server.set("/f.xml", doctype)
     server = ServerProcess(workdir=tmp_path, env={"FEEDHUB_PARSE_WORKERS": "2"}).start()
     try:
         assert server.proc is not None
@@ -252,7 +303,8 @@ def test_sigkill_of_serve_leaves_no_process_behind(tmp_path: Path, feed_server: 
             r = admin.post(f"/api/admin/feeds/{r.json()['id']}/refresh")
             assert r.json()["status"] in ("ok", "not_modified"), r.text  # parsed once
         family = _descendants(server.proc.pid)
-        assert len(family) >= 3, family  # forkserver, a worker, the resource tracker
+        workers = {p for p in family if b"feedhub.ingest.parseworker" in _cmdline(p)}
+        assert len(workers) == 1, family
     finally:
         server.kill()  # SIGKILL: no shutdown code runs
     deadline = time.monotonic() + 10
