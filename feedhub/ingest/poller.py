@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from feedhub.core import metrics
-from feedhub.core.memory import limit_malloc_arenas, release_free_memory
 from feedhub.core.config import Settings
 from feedhub.core.errors import FetchError, ParseError
+from feedhub.core.memory import limit_malloc_arenas, release_free_memory
 from feedhub.core.types import FetchResult, ParsedFeed, PollOutcome
 from feedhub.core.urls import host_of, redact_text, redact_url
 from feedhub.ingest import decide as decision
