@@ -202,7 +202,6 @@ class Feedhub:
         self.settings = Settings(
             database_url=f"sqlite+aiosqlite:///{db_path}",
             allow_private_networks=True,
-            parse_workers=2,
             host_min_gap_seconds=0,
             max_polls_per_host=16,
             max_concurrent_polls=16,

@@ -194,7 +194,7 @@ class _Reader:
                 self.image(child, feed, infeed=infeed)
             elif name == "textinput":
                 check_textinput(child)
-            elif name == "itunes_image":
+            elif name in ("itunes_image", "itunes_link"):  # feedparser: one handler
                 attrs = fp_attrs(child)
                 href = attrs.get("href") or attrs.get("url")
                 if href:
@@ -345,6 +345,8 @@ class _Reader:
                 self.content(child, entry, state, default)
             elif name in AUTHORS:
                 read_author(child, entry, lambda text: self.finish(text)[0])
+            elif name == "psc_chapters":
+                _chapters(child)
             elif name == "enclosure":
                 attrs = fp_attrs(child)
                 href = attrs.get("url", attrs.get("uri", attrs.get("href")))
@@ -376,6 +378,25 @@ class _Reader:
             {"type": "text/html" if looks else kind, "base": self.base, "value": value}
         )
         entry.setdefault("summary", value)
+
+
+def _chapters(el: Any) -> None:
+    """Podlove chapters: feedparser keeps them under a key parse_feed does not read. Its
+    chapter handler raises on a chapter without `start`, which ends its reading of the
+    document, and text inside would join another element's: both decline."""
+    fp_attrs(el)
+    for child in el.iterdescendants():
+        name = fp_name(child)
+        if name == "psc_chapter":
+            if "start" not in fp_attrs(child):
+                raise Decline(name)
+        elif name in HANDLED:
+            raise Decline(name)
+        else:
+            fp_attrs(child)
+    for node in (el, *el.iterdescendants()):
+        if (node.text or "").strip() or (node is not el and (node.tail or "").strip()):
+            raise Decline("psc_chapters")
 
 
 def _unmapped(child: Any, name: str, harmless: frozenset[str]) -> None:

@@ -69,9 +69,14 @@ def make_entry(raw: RawEntry, *, base_url: str | None, fetched_at: datetime) -> 
     text_of = strip_tags if raw.title_is_html else plain_title
     title = xml_safe(text_of(raw.title or "")) or (url or "Untitled")
     content = xml_safe(sanitize_html(raw.content_html or "", url or base_url))
-    summary = (
-        xml_safe(sanitize_html(raw.summary_html or "", url or base_url)) if raw.summary_html else ""
-    )
+    if not raw.summary_html:
+        summary = ""
+    elif raw.summary_html == raw.content_html:
+        # A third of the entries with both (the same text as description and as
+        # content:encoded): sanitized once.
+        summary = content
+    else:
+        summary = xml_safe(sanitize_html(raw.summary_html, url or base_url))
     if not summary and content:
         summary = content
     if content == summary:

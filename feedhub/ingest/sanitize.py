@@ -60,6 +60,17 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     """
     if not html:
         return ""
+    if not _NOT_PLAIN.search(html):
+        return html.strip()  # plain text: what nh3 would give back, without the call
+    return _clean(html, base_url)
+
+
+# What nh3 changes in text without markup: it escapes "&", "<", ">" and no-break spaces,
+# turns CR and NUL into other characters, drops a leading BOM, and refuses lone surrogates.
+_NOT_PLAIN = re.compile("[<>&\r\0\xa0\ufeff\ud800-\udfff]")
+
+
+def _clean(html: str, base_url: str | None) -> str:
     cleaned = nh3.clean(
         html,
         tags=_TAGS,

@@ -317,6 +317,47 @@ def test_every_generated_document_it_accepts_reads_as_feedparser_does() -> None:
     assert accepted >= GENERATED // 2, accepted
 
 
+# --- constructs read since the generated set was drawn -------------------------------
+
+_PODCAST = (
+    '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+    ' xmlns:psc="http://podlove.org/simple-chapters"><channel><title>c</title>{head}'
+    "<item><title>t</title><link>http://example.com/a</link>{item}"
+    "<description>d</description></item>"
+    "<item><title>u</title><link>http://example.com/b</link></item></channel></rss>"
+)
+_CHAPTERS = (
+    '<psc:chapters version="1.2"><psc:chapter start="00:00:00.000" title="Intro"/>'
+    '<psc:chapter start="00:01:30" title="Two" href="/two"/></psc:chapters>'
+)
+
+
+@pytest.mark.parametrize(
+    ("head", "item"),
+    [
+        ('<itunes:link rel="image" type="video/jpeg" href="http://example.com/i.png"/>', ""),
+        ('<itunes:link href="http://example.com/i.png">text</itunes:link>', ""),
+        ('<itunes:image href="http://example.com/a.png"/><itunes:link url="/b.png"/>', ""),
+        ("", _CHAPTERS),
+        ("", _CHAPTERS + _CHAPTERS.replace("Intro", "Again")),
+        ("", '<psc:chapters><psc:chapter start="bad" title="x"/></psc:chapters>'),
+        ("", '<psc:chapters><psc:chapter title="no start"/></psc:chapters>'),
+        ("", '<psc:chapters>words<psc:chapter start="00:00:01"/></psc:chapters>'),
+        ("", '<psc:chapters><psc:chapter start="00:00:01">words</psc:chapter></psc:chapters>'),
+        ("", '<psc:chapters><psc:chapter start="00:00:01"><title>x</title></psc:chapter>'
+             "</psc:chapters>"),
+        (_CHAPTERS, ""),
+    ],
+)  # fmt: skip
+def test_podcast_links_and_chapters_read_as_feedparser_reads_them(head: str, item: str) -> None:
+    body = _PODCAST.format(head=head, item=item).encode()
+    url = "http://127.0.0.1:9/pod/feed.xml"
+    slow, fast = _both(body, {}, url)
+    assert slow == fast
+    if "start=" in item and "words" not in item and "<title>" not in item:
+        assert read_fast(body, {}, url) is not None  # read, not declined
+
+
 # --- what it declines ----------------------------------------------------------------
 
 _ITEM = "<item><title>t</title><link>http://example.com/a</link></item>"
