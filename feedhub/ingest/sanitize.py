@@ -8,7 +8,7 @@ sanitized HTML).
 from __future__ import annotations
 
 import re
-from functools import partial
+import threading
 from urllib.parse import urljoin
 
 import nh3
@@ -70,16 +70,38 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
 _NOT_PLAIN = re.compile("[<>&\r\0\xa0\ufeff\ud800-\udfff]")
 
 
+class _Cleaner(threading.local):
+    """nh3's sanitizer built once per thread (`nh3.clean` builds one per call: an eighth
+    of its time); the base URL of the text being cleaned is handed to the attribute
+    filter beside it."""
+
+    def __init__(self) -> None:
+        self.base_url: str | None = None
+        self.nh3 = nh3.Cleaner(
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            url_schemes=_URL_SCHEMES,
+            link_rel="noopener noreferrer",
+            strip_comments=True,
+            attribute_filter=self._filter,
+        )
+
+    def _filter(self, element: str, attribute: str, value: str) -> str | None:
+        return _filter_attribute(self.base_url, element, attribute, value)
+
+    def clean(self, html: str, base_url: str | None) -> str:
+        self.base_url = base_url
+        try:
+            return self.nh3.clean(html)
+        finally:
+            self.base_url = None
+
+
+_cleaner = _Cleaner()
+
+
 def _clean(html: str, base_url: str | None) -> str:
-    cleaned = nh3.clean(
-        html,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-        attribute_filter=partial(_filter_attribute, base_url),
-    )
+    cleaned = _cleaner.clean(html, base_url)
     if "<img" in cleaned:
         cleaned = _TRACKING_PIXEL.sub("", cleaned)
     return cleaned.strip()

@@ -46,3 +46,18 @@ def test_text_without_markup_is_what_the_sanitizer_would_give() -> None:
         taken += 1
         assert sanitize_html(text, "http://example.com/") == _clean(text, "http://example.com/")
     assert taken > 5_000
+
+
+def test_threads_resolve_links_against_their_own_base() -> None:
+    """The sanitizer is built once per thread, its base URL set per call: documents parsed
+    at once in several threads keep their own bases."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def clean(n: int) -> tuple[int, str]:
+        markup = "".join(f'<a href="p{i}">x</a><img src="i{i}.png">' for i in range(50))
+        return n, sanitize_html(markup, f"https://site{n}.example/dir/")
+
+    with ThreadPoolExecutor(4) as pool:
+        for n, html in pool.map(clean, range(200)):
+            assert html.count(f"https://site{n}.example/dir/") == 100
+            assert html.count(".example/dir/") == 100
