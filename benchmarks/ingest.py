@@ -72,7 +72,7 @@ TARGETS = {"a": 3.0, "b": 20.0, "c_ms": 2.0}
 def _what(pid: int, parent: str, cmdline: str) -> str:
     if pid == os.getpid():
         return "benchmark process (the poller; reader is imported only after this)"
-    if parent == "multiprocessing forkserver":
+    if parent == "multiprocessing forkserver" or "feedhub.ingest.parseworker" in cmdline:
         return "parser worker"
     if "forkserver" in cmdline:
         return "multiprocessing forkserver"
