@@ -626,7 +626,7 @@ def print_peers(results: dict[str, dict[str, Phase]], extra: dict[str, Any]) -> 
         lines.append(
             f"  (FreshRSS: php -S serving the API {mem_fr['server']:.0f} MB + "
             f"actualize-user's peak {mem_fr['cli_peak']:.0f} MB; feedhub: the poller's "
-            "process, its parser workers, forkserver and resource tracker)"
+            "process and its parser worker, up until idle for FEEDHUB_PARSE_IDLE_SECONDS)"
         )
     for name, (median, samples) in extra.get("start_up", {}).items():
         target = f"<= {TARGET_START_S:g} s" if name.startswith("feedhub") else ""
