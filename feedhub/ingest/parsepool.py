@@ -193,14 +193,18 @@ class ParserPool:
         return await asyncio.wait_for(asyncio.to_thread(worker.call, payload), within)
 
     def _take(self) -> _Worker | None:
-        if not self._idle:
-            return None
-        worker = self._idle.pop()
-        if worker.idle_timer is not None:
-            worker.idle_timer.cancel()
-            worker.idle_timer = None
-        self._busy.add(worker)
-        return worker
+        """An idle worker that is still alive (one killed from outside is not handed a
+        document to fail on)."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.idle_timer is not None:
+                worker.idle_timer.cancel()
+                worker.idle_timer = None
+            if worker.proc.poll() is None:
+                self._busy.add(worker)
+                return worker
+            self._end_soon(worker)
+        return None
 
     def _park(self, worker: _Worker) -> None:
         self._busy.discard(worker)

@@ -5,7 +5,7 @@ length and a pickle. A call is any picklable callable (`parse_feed` with its arg
 its answer is `(True, value)` or `(False, exception)`. The first frame is the parent's
 `sys.path`, so that a call unpickles from the modules the parent imports.
 
-It imports nothing but the standard library until a call needs more (a call to
+It imports nothing but the standard library (and `core.memory`) until a call needs more (a call to
 `parse_feed` brings feedparser, lxml and nh3, not the web stack: 30 MB, where a
 multiprocessing worker re-ran the parent's `__main__` and started beside a forkserver and
 a resource tracker). It ends on end of input (its parent closed the pipe: idle, or gone)
@@ -23,6 +23,8 @@ import sys
 import threading
 import time
 from typing import IO, Any
+
+from feedhub.core.memory import release_free_memory
 
 __all__ = ["import_module", "main", "read_frame", "write_frame"]
 
@@ -85,6 +87,8 @@ def main() -> None:
     sys.path[:] = pickle.loads(first)
     while (frame := read_frame(requests)) is not None:
         write_frame(answers, _answer(frame))
+        # What the document took goes back to the system while the worker waits.
+        release_free_memory()
 
 
 if __name__ == "__main__":

@@ -163,6 +163,18 @@ async def test_a_worker_starts_when_needed_and_ends_when_idle() -> None:
         pool.shutdown()
 
 
+async def test_a_worker_killed_while_idle_is_replaced_before_a_document_reaches_it() -> None:
+    pool = ParserPool(1, deadline=30.0)
+    try:
+        pid = await pool.run(workerprobe.pid)
+        os.kill(pid, signal.SIGKILL)  # from outside, while idle
+        await _until(lambda: not _alive(pid))
+        assert await pool.run(partial(sum, [1, 2])) == 3  # not "the parser crashed"
+        assert pool.replaced == 0
+    finally:
+        pool.shutdown()
+
+
 async def test_a_worker_imports_the_parser_and_not_the_web_stack() -> None:
     pool = ParserPool(1, deadline=30.0)
     try:
