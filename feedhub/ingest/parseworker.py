@@ -5,10 +5,10 @@ length and a pickle. A call is any picklable callable (`parse_feed` with its arg
 its answer is `(True, value)` or `(False, exception)`. The first frame is the parent's
 `sys.path`, so that a call unpickles from the modules the parent imports.
 
-It imports nothing but the standard library (and `core.memory`) until a call needs more (a call to
-`parse_feed` brings feedparser, lxml and nh3, not the web stack: 30 MB, where a
-multiprocessing worker re-ran the parent's `__main__` and started beside a forkserver and
-a resource tracker). It ends on end of input (its parent closed the pipe: idle, or gone)
+It imports nothing but the standard library (and `core.memory`) until a call needs more
+(a call to `parse_feed` brings feedparser, lxml and nh3, not the web stack: 31 MB, where
+a multiprocessing worker re-ran the parent's `__main__` and started beside a forkserver
+and a resource tracker). It ends on end of input (its parent closed the pipe: idle, or gone)
 and when its parent process is gone (the pipe may stay open in a grandchild, and a
 document being parsed is not reading it).
 """
