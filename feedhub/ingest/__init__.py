@@ -3,7 +3,8 @@
 - fetching: `fetch` (HTTP GET with limits), `guard` (the SSRF guard), `hosts` (politeness
   per host), `autodiscovery` (a page's feed links, probed);
 - parsing, pure: `parse`, `jsonfeed`, `sniff`, `normalize`, `sanitize`, `dedupe`,
-  `enclosures`, `htmllinks`, `opml`; `parsepool` runs `parse` in worker processes;
+  `enclosures`, `htmllinks`, `opml`; `parsing` decides where a document is parsed,
+  `parsepool` and `parseworker` run feedparser's share in worker processes;
 - deciding, pure: `cadence` (when to poll next), `budget`, `arrival`, `decide` (what a
   poll writes);
 - storing: `feedstore` (every feed-row statement), `store` (article writes);
