@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -72,6 +73,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "both_databases"
     ):
         metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (the suite's default): three workers for every two cores. A worker spends
+    about a fifth of its time waiting on servers, browsers and clients it started, and a
+    third worker fills that time; more than that and the waits grow instead."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) * 3 // 2)
 
 
 SERVER_FIXTURES = {"pg_server", "pg_url", "pg_template", "redis_server", "redis_url", "bus_url"}
