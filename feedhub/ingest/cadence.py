@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
+from feedhub.core.config import Settings
 from feedhub.ingest.rhythm import rhythm_delay
 
 __all__ = [
@@ -63,6 +64,16 @@ class ScheduleLimits:
     # Poll feeds with a publishing rhythm (a time of day, some weekdays) shortly after
     # their expected publication instead of at the uniform rate (`publishing_rhythm`).
     follow_rhythm: bool = True
+
+    @classmethod
+    def of(cls, settings: Settings) -> ScheduleLimits:
+        """The bounds an operator sets (FEEDHUB_*_POLL_INTERVAL, the push safety net)."""
+        return cls(
+            default_interval=settings.default_poll_interval,
+            min_interval=settings.min_poll_interval,
+            max_interval=settings.max_poll_interval,
+            push_safety_interval=settings.push_safety_interval,
+        )
 
 
 @dataclass(frozen=True, slots=True)

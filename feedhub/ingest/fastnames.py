@@ -1,6 +1,7 @@
 """feedparser's vocabulary as the fast parse path sees it in an lxml tree (pure): element
 and attribute names as feedparser's handlers know them, which elements it handles, and its
-rules for titles and authors. ingest/fastparse.py reads documents with them.
+rules for titles, authors, Podlove chapters and the elements it does not map.
+ingest/fastparse.py reads documents with them.
 """
 
 from __future__ import annotations
@@ -275,3 +276,36 @@ def plain_encoding(body: bytes, headers: dict[str, str]) -> bool:
     match = _CHARSET.search(headers.get("content-type", ""))
     http = _FAMILIES.get(match.group(1).lower()) if match else family
     return family is not None and http == family and not (bom and family != "utf-8")
+
+
+def read_chapters(el: Any) -> None:
+    """Podlove chapters: feedparser keeps them under a key parse_feed does not read. Its
+    chapter handler raises on a chapter without `start`, which ends its reading of the
+    document, and text inside would join another element's: both decline."""
+    fp_attrs(el)
+    for child in el.iterdescendants():
+        name = fp_name(child)
+        if name == "psc_chapter":
+            if "start" not in fp_attrs(child):
+                raise Decline(name)
+        elif name in HANDLED:
+            raise Decline(name)
+        else:
+            fp_attrs(child)
+    for node in (el, *el.iterdescendants()):
+        if (node.text or "").strip() or (node is not el and (node.tail or "").strip()):
+            raise Decline("psc_chapters")
+
+
+def unmapped(child: Any, name: str, harmless: frozenset[str]) -> None:
+    """An element this reader does not map: a harmless one is read as feedparser reads it
+    (attributes, nothing handled below); one feedparser gives a meaning that is not
+    reproduced here declines the document."""
+    if name in harmless:
+        fp_attrs(child)
+        no_handled_below(child, HARMLESS_NESTED)
+    elif name in HANDLED or name in RESERVED or name.endswith(("_detail", "_parsed")):
+        raise Decline(name)
+    else:
+        fp_attrs(child)
+        no_handled_below(child)

@@ -56,6 +56,8 @@ from feedhub.ingest.fastnames import (
     no_handled_below,
     plain_encoding,
     read_author,
+    read_chapters,
+    unmapped,
 )
 
 __all__ = ["read_fast"]
@@ -210,7 +212,7 @@ class _Reader:
                 fp_attrs(child)
                 leaf_text(child)
             else:
-                _unmapped(child, name, HARMLESS_FEED)
+                unmapped(child, name, HARMLESS_FEED)
 
     def image(self, el: Any, feed: dict[str, Any], *, infeed: bool) -> None:
         fp_attrs(el)
@@ -346,7 +348,7 @@ class _Reader:
             elif name in AUTHORS:
                 read_author(child, entry, lambda text: self.finish(text)[0])
             elif name == "psc_chapters":
-                _chapters(child)
+                read_chapters(child)
             elif name == "enclosure":
                 attrs = fp_attrs(child)
                 href = attrs.get("url", attrs.get("uri", attrs.get("href")))
@@ -358,7 +360,7 @@ class _Reader:
                 entry.setdefault("enclosures", []).append(attrs)
                 no_handled_below(child)
             else:
-                _unmapped(child, name, HARMLESS_ENTRY_TOP)
+                unmapped(child, name, HARMLESS_ENTRY_TOP)
 
     def summary(self, el: Any, entry: dict[str, Any], state: EntryState, default: str) -> None:
         if "summary" in entry and not state.content:
@@ -378,36 +380,3 @@ class _Reader:
             {"type": "text/html" if looks else kind, "base": self.base, "value": value}
         )
         entry.setdefault("summary", value)
-
-
-def _chapters(el: Any) -> None:
-    """Podlove chapters: feedparser keeps them under a key parse_feed does not read. Its
-    chapter handler raises on a chapter without `start`, which ends its reading of the
-    document, and text inside would join another element's: both decline."""
-    fp_attrs(el)
-    for child in el.iterdescendants():
-        name = fp_name(child)
-        if name == "psc_chapter":
-            if "start" not in fp_attrs(child):
-                raise Decline(name)
-        elif name in HANDLED:
-            raise Decline(name)
-        else:
-            fp_attrs(child)
-    for node in (el, *el.iterdescendants()):
-        if (node.text or "").strip() or (node is not el and (node.tail or "").strip()):
-            raise Decline("psc_chapters")
-
-
-def _unmapped(child: Any, name: str, harmless: frozenset[str]) -> None:
-    """An element this reader does not map: a harmless one is read as feedparser reads it
-    (attributes, nothing handled below); one feedparser gives a meaning that is not
-    reproduced here declines the document."""
-    if name in harmless:
-        fp_attrs(child)
-        no_handled_below(child, HARMLESS_NESTED)
-    elif name in HANDLED or name in RESERVED or name.endswith(("_detail", "_parsed")):
-        raise Decline(name)
-    else:
-        fp_attrs(child)
-        no_handled_below(child)

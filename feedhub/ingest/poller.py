@@ -73,12 +73,7 @@ class Poller:
         self.hosts = HostGate(
             per_host=settings.max_polls_per_host, min_gap=settings.host_min_gap_seconds
         )
-        self.limits = ScheduleLimits(
-            default_interval=settings.default_poll_interval,
-            min_interval=settings.min_poll_interval,
-            max_interval=settings.max_poll_interval,
-            push_safety_interval=settings.push_safety_interval,
-        )
+        self.limits = ScheduleLimits.of(settings)
         self.clock = clock
         # Site icons are fetched (after a successful poll) only when given a store for them.
         hours = settings.icon_refresh_hours
