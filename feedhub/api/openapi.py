@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request
+from litestar import Request
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -39,7 +39,6 @@ __all__ = [
     "BEARER",
     "ErrorJSON",
     "assets_router",
-    "document_stream",
     "errors",
     "openapi_config",
 ]
@@ -116,7 +115,7 @@ def openapi_config(version: str = "0.1.0") -> OpenAPIConfig:
         title="feedhub",
         version=version,
         path="/schema",
-        render_plugins=[OfflineSwagger(path=["/", "/swagger"])],
+        render_plugins=[OfflineSwagger(path=["/", "/swagger"]), JsonWithStream()],
         components=Components(
             security_schemes={
                 BEARER: SecurityScheme(
@@ -154,8 +153,7 @@ then the stream goes live. Never compressed; `Cache-Control: no-cache`,
 """
 
 
-def document_stream(app: Litestar) -> None:
-    """Add `GET /api/stream` to the document: a raw ASGI route, which Litestar leaves out."""
+def _stream_path_item() -> PathItem:
     text = Schema(type=OpenAPIType.STRING)
     strings = Schema(type=OpenAPIType.ARRAY, items=text)
     last_id = Schema(type=OpenAPIType.STRING, max_length=64)
@@ -179,6 +177,21 @@ def document_stream(app: Litestar) -> None:
             "503": _error_response(503),
         },
     )
-    schema = app.openapi_schema
-    if schema.paths is not None:
-        schema.paths["/api/stream"] = PathItem(get=operation)
+    return PathItem(get=operation)
+
+
+class JsonWithStream(JsonRenderPlugin):
+    """`/schema/openapi.json`, with `GET /api/stream` added: a raw ASGI route, which
+    Litestar leaves out of the document.
+
+    Added when the document is first served rather than when the app is built: building
+    the document costs more than the rest of `create_app`'s own work, and most processes
+    (and every test app) never serve it.
+    """
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        # The document is built once per app and handed to every render: add the path once.
+        paths = openapi_schema.setdefault("paths", {})
+        if "/api/stream" not in paths:
+            paths["/api/stream"] = _stream_path_item().to_schema()
+        return super().render(request, openapi_schema)

@@ -10,6 +10,7 @@ httpcore passes it to `start_tls` separately.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import select
 import socket
@@ -198,6 +199,16 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The process's one client TLS context: certifi's roots, Python's secure defaults.
+
+    Loading the roots costs tens of milliseconds of CPU; a context is safe to share between
+    clients and threads, and nothing here changes it after it is made.
+    """
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose connection pool dials through `backend`.
 
@@ -205,12 +216,13 @@ def guarded_transport(backend: GuardedBackend) -> httpx.AsyncHTTPTransport:
     the settings httpx would use; tests/integration/test_ssrf_guard.py shows the guard is
     really in the path.
     """
-    transport = httpx.AsyncHTTPTransport(retries=0)
+    # Given the context, httpx does not build (and at once discard) one of its own.
+    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
     # `_pool` is private to httpx: pyproject.toml pins httpx to the minor versions this was
     # tested with (0.27, 0.28; httpcore 1.x). Widen the pin only once
     # tests/integration/test_ssrf_guard.py passes on the new httpx.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl.create_default_context(cafile=certifi.where()),
+        ssl_context=_tls_context(),
         max_connections=100,
         # Polls of one host are minutes apart, so only a burst (a refresh of many feeds of
         # one host) reuses connections; few are worth keeping.

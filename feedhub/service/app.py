@@ -29,7 +29,7 @@ from feedhub.api.icons import IconController
 from feedhub.api.identity import IdentityMiddleware, Readers, provide_readers
 from feedhub.api.jobs import OpmlJobs
 from feedhub.api.me import ArticleController, MeController, SessionController
-from feedhub.api.openapi import assets_router, document_stream, openapi_config
+from feedhub.api.openapi import assets_router, openapi_config
 from feedhub.api.ops import healthz, metrics_endpoint, readyz
 from feedhub.api.outfeeds import OutputFeedController
 from feedhub.api.public import PublicController
@@ -339,7 +339,6 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             }
         ),  # fmt: skip
     )
-    document_stream(app)
     return app
 
 

@@ -224,6 +224,9 @@ async def test_health_schema_and_pages(client: AsyncTestClient[Any]) -> None:
     paths = schema.json()["paths"]
     assert {"/accounts/ClientLogin", "/reader/api/0/subscription/list"} <= set(paths)
     assert not [path for path in paths if path.startswith("/api/greader.php")]
+    # The raw ASGI stream is added to the document Litestar builds, the same on every fetch.
+    assert paths["/api/stream"]["get"]["operationId"] == "Stream"
+    assert (await client.get("/schema/openapi.json")).json() == schema.json()
     assert "<html" in (await client.get("/")).text.lower()
     admin = await client.get("/admin")
     assert "<html" in admin.text.lower() and admin.headers["content-type"].startswith("text/html")
