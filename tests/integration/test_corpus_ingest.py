@@ -31,9 +31,11 @@ from tests.support.feedserver import FeedServer
 pytestmark = BOTH_DATABASES
 
 
-def _manifest() -> list[dict[str, Any]]:
+@functools.cache
+def _manifest() -> tuple[dict[str, Any], ...]:
+    """The corpus's feed documents, read once: `_expected_for` looks one up per document."""
     lines = (corpus_dir() / "manifest.jsonl").read_text().splitlines()
-    return [d for d in map(json.loads, lines) if d["kind"] == "feed"]
+    return tuple(d for d in map(json.loads, lines) if d["kind"] == "feed")
 
 
 def _expected_count(body: bytes, headers: dict[str, str], url: str) -> int:
