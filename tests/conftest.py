@@ -21,6 +21,7 @@ from tests.support.feedserver import FeedServer
 from tests.support.pgserver import PgServer, missing, throwaway_cluster
 from tests.support.redisserver import RedisServer, find_redis_server
 from tests.support.server import ServerProcess
+from tests.support.tlscache import share_default_tls_context
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 """Real feed documents and one real OPML export, with their sources and licences
@@ -73,6 +74,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "both_databases"
     ):
         metafunc.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_default_tls_context()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
