@@ -218,6 +218,8 @@ def test_each_keyboard_shortcut(page, feeds, feedhub):
     page.keyboard.press("r")
     expect(titles(page)).to_have_count(4)
     expect(titles(page).last).to_have_text("Old news")
+    # The list was drawn anew: focus is on the current article's new card, not lost.
+    page.wait_for_function(f"() => {focused_title} === 'Gamma'")
 
     # ? opens the help dialog; Escape closes it and focus returns.
     page.locator("#search").focus()

@@ -23,7 +23,10 @@ export function setUpCommands(page) {
   $("#reading-mark").addEventListener("click", () => toggleRead(reading.id));
   $("#reading-star").addEventListener("click", () => page.toggleStar(reading.id));
 
-  const help = new HelpDialog($("#help"), $("#help-button"));
+  const help = new HelpDialog($("#help"), $("#help-button"), () => {
+    const item = reading.isOpen ? null : selection.item;
+    if (item) selection.select(item);
+  });
   const step = (delta) => (reading.isOpen ? reading.step(delta) : selection.move(delta) !== null);
   const onCurrent = (fn) => () => {
     const id = currentId();

@@ -2,13 +2,17 @@
 // it back to where it was.
 
 export class HelpDialog {
-  constructor(dialog, button) {
+  // `refocus()` puts focus back when the element that had it is gone: the list may be drawn
+  // again while the dialog is open (a reload, a catch-up), and its old card with it.
+  constructor(dialog, button, refocus = () => {}) {
     this.dialog = dialog;
     this.returnTo = null;
     dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
     dialog.addEventListener("close", () => {
-      this.returnTo?.focus?.();
+      const target = this.returnTo;
       this.returnTo = null;
+      if (target?.isConnected && target !== document.body) target.focus();
+      else refocus();
     });
     button?.addEventListener("click", () => this.open());
   }

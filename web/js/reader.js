@@ -115,8 +115,13 @@ async function loadList() {
     const result = await fetchPage(undefined, controller.signal);
     if (loading !== controller) return;
     await page.state.load?.(result.articles.map((a) => a.id));
+    const hadFocus = list.contains(document.activeElement);
     articles.clear();
     articles.append(result.articles, "list");
+    // The current article keeps its place, and a keyboard reader's focus moves to its new
+    // card instead of falling back to the page.
+    const current = selection.item;
+    if (current) selection.select(current, { focus: hadFocus });
     nextCursor = result.next;
     loadMoreButton.hidden = !nextCursor;
     stale = false;
