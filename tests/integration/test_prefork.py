@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.support import prefork
@@ -48,3 +49,50 @@ def test_a_launched_server_reports_how_it_ended(server_factory: type[ServerProce
     assert killed.proc is not None and killed.proc.pid != stopped.proc.pid
     killed.kill()
     assert killed.proc.returncode == -signal.SIGKILL
+
+
+_ORPHANING_WORKER = """
+import os, sys, time
+from pathlib import Path
+from tests.support import prefork
+from tests.support.ports import free_port
+
+env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDHUB_")}
+env.update(FEEDHUB_DATA_DIR=sys.argv[1], FEEDHUB_PORT=str(free_port()))
+server = prefork.launch(["serve"], env, Path(sys.argv[1]), Path(sys.argv[1]) / "serve.log")
+launcher = prefork._launcher_for(env)
+print(launcher.proc.pid, server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_launcher_ends_with_its_worker(tmp_path: Path) -> None:
+    """A worker killed outright (a timeout, Ctrl-C twice) leaves no launcher and no server
+    behind: the launcher notices it was orphaned and ends what it started."""
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _ORPHANING_WORKER, str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        assert worker.stdout is not None
+        launcher_pid, server_pid = map(int, worker.stdout.readline().split())
+        worker.kill()
+        worker.wait(10)
+        assert _gone(launcher_pid, 10), "the launcher outlived its worker"
+        assert _gone(server_pid, 30), "the server outlived its worker's launcher"
+    finally:
+        worker.kill()
+        worker.wait(10)
+        if worker.stdout is not None:
+            worker.stdout.close()

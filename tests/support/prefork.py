@@ -267,7 +267,15 @@ def _serve(path: str) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     children: dict[int, socket.socket] = {}
+    worker = os.getppid()
     while True:
+        if os.getppid() != worker:
+            # The pytest worker died without stopping us (killed, or its interpreter
+            # crashed): end what we started instead of serving orphans forever.
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGTERM)  # each child leads its own session
+            return
         for key, _ in selector.select(timeout=0.05):
             if key.fileobj is listener:
                 channel, _ = listener.accept()
