@@ -155,8 +155,18 @@ class FeedStore:
         A claim this process already holds counts as got: the scheduler's tick may claim a
         feed just added while the admin call's poll of it is starting, and then leaves it
         to that poll (it is in flight), whose own claim would otherwise fail and leave the
-        feed unpolled for a whole lease."""
-        me = self._claimer()
+        feed unpolled for a whole lease. What this process claims as can change meanwhile
+        (on PostgreSQL it is known once the process first checks for the leader lock): a
+        claim that failed under the old name is tried again under the new one."""
+        while True:
+            me = self._claimer()
+            got = await self._claim_one_as(me, feed_id, now, lease)
+            if got is not False or self._claimer() == me:
+                return got
+
+    async def _claim_one_as(
+        self, me: int | None, feed_id: int, now: datetime, lease: timedelta
+    ) -> bool | None:
         async with self._sessions.begin() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
             if not postgres:

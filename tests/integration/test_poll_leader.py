@@ -180,3 +180,38 @@ async def test_a_new_feed_is_polled_when_the_tick_claims_it_first(
         await poller.stop()
         await leadership.close()
         await engine.dispose()
+
+
+async def test_a_new_feed_is_polled_when_leadership_arrives_during_its_claim(
+    pg_url: str, settings: Settings, feed_server: FeedServer
+) -> None:
+    """On PostgreSQL a process claims as its leader session, known only once its first
+    tick has checked the lock. The admin call's poll may start its claim before that (as
+    nobody), the tick then become the leader and claim the feed: the poll must see that
+    claim as its own, not defer the feed for a lease."""
+    settings = settings.with_(database_url=pg_url)
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    leadership = Leadership(pg_url)
+    before_leadership = [False]
+
+    def claimer() -> int | None:
+        if before_leadership[0]:  # the name the poll's claim started with
+            before_leadership[0] = False
+            return None
+        return leadership.backend_pid
+
+    poller = Poller(settings, FeedStore(sessions, claimer=claimer), RecordingPublisher())
+    try:
+        await poller.start()
+        feed_server.set("/f.xml", rss([{"guid": "g", "title": "t"}]))
+        feed_id = await add_feed(sessions, feed_server.url("/f.xml"))
+        assert await leadership.check()
+        assert await poller.claim_due() == [feed_id]  # the tick, now the leader
+        before_leadership[0] = True
+        outcome = await poller.poll_claimed([feed_id])[0]
+        assert (outcome.status, len(outcome.new_articles)) == ("ok", 1)
+    finally:
+        await poller.stop()
+        await leadership.close()
+        await engine.dispose()
