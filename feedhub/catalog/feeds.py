@@ -19,9 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedhub.catalog.views import FeedChanges, FeedInfo, PushInfo
 from feedhub.core.errors import ConflictError, NotFoundError, ValidationError
-from feedhub.core.urls import normalize_feed_url
 from feedhub.db.models import Article, Category, Feed, Tombstone, WebSubSubscription
-from feedhub.ingest.cadence import rescheduled_poll_at
 
 __all__ = [
     "Probe",
@@ -60,6 +58,7 @@ async def subscribe(
     thousand outlines are not fetched at import, their first poll tells. `resolve=False`
     (OPML import, perhaps offline) looks no name up: the guard checks the dialled address
     at every poll."""
+    from feedhub.core.urls import normalize_feed_url
     from feedhub.ingest.guard import check_feed_url  # httpx: only the verbs that add feeds
 
     url = await check_feed_url(url, allow_private=allow_private, resolve=resolve)
@@ -195,6 +194,9 @@ async def update_feed(
         values["poll_interval"] = change.poll_interval
         feed = await session.get(Feed, feed_id)
         if feed is not None:
+            # Here, not at the top: a listing (`feedhub feeds list`) compiles no scheduler.
+            from feedhub.ingest.cadence import rescheduled_poll_at
+
             values["next_poll_at"] = rescheduled_poll_at(
                 now, current=feed.next_poll_at, last_polled_at=feed.last_polled_at,
                 fixed_interval=change.poll_interval, error_count=feed.error_count,

@@ -6,7 +6,6 @@ fetch) handed to the command's work by `run`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -92,6 +91,8 @@ def run(
     settings: Settings, work: Callable[[Context], Awaitable[int]], *, fetches: bool = False
 ) -> int:
     """Run `work(context)` against the migrated database; `fetches`: start a poller."""
+    import asyncio  # here: a command that runs no event loop (`feeds list`) imports none
+
     from feedhub.db.engine import create_engine, session_factory
 
     prepare_database(settings)

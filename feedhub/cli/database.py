@@ -12,8 +12,6 @@ from feedhub.cli.context import Context, Subparsers, database_exists, prepare_da
 from feedhub.core.config import Settings
 from feedhub.core.datadir import check_sqlite_location, sqlite_path
 from feedhub.core.errors import ConfigError, ValidationError
-from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite, check_backup, restore_sqlite
-from feedhub.db.serving import while_not_serving
 
 __all__ = ["add_backup", "add_migrate", "add_migrate_db", "add_prune", "add_restore"]
 
@@ -60,8 +58,13 @@ def add_prune(sub: Subparsers) -> None:
     prune.set_defaults(handler=_prune)
 
 
+# Each handler imports what it uses: every command builds these verbs' parsers, and only
+# the command run needs their modules.
+
+
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from feedhub.db.migrate import current_revision, migrate, revisions
+    from feedhub.db.serving import while_not_serving
 
     if args.list:
         current = None
@@ -83,6 +86,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite
+
     source = sqlite_path(settings.database_url)
     if source is None:
         raise ConfigError(f"cannot back up: {PG_HINT}")
@@ -100,8 +105,10 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from feedhub.db.backup import PG_HINT, backup_name, backup_sqlite, check_backup, restore_sqlite
     from feedhub.db.migrate import revisions
     from feedhub.db.models import Base
+    from feedhub.db.serving import while_not_serving
 
     target = sqlite_path(settings.database_url)
     if target is None:

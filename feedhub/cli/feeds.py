@@ -11,8 +11,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from feedhub.cli.context import Context, Subparsers, run
+from feedhub.cli.context import Context, Subparsers, prepare_database, run
 from feedhub.core.config import Settings
+from feedhub.core.datadir import sqlite_path
 from feedhub.core.errors import FeedhubError, ValidationError
 
 __all__ = ["add_feeds", "add_poll", "feed_state"]
@@ -102,11 +103,35 @@ def _every(seconds: int | None) -> str:
     return f"{seconds / 3600:.1f}h"
 
 
+def _show(feeds: list[Any], args: argparse.Namespace) -> int:
+    """`feeds list`: the table, or JSON, of the feeds that pass the filters."""
+    if args.category:
+        feeds = [f for f in feeds if f.category == args.category]
+    if args.failing:
+        feeds = [f for f in feeds if f.enabled and f.error_count]
+    if args.json:
+        import msgspec  # here: `feedhub --help` and the other verbs do without it
+
+        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(feeds)) + b"\n")
+    elif feeds:
+        _print_feeds(feeds)
+    elif not (args.category or args.failing):
+        print("no feeds yet: feedhub feeds add URL --category SLUG")
+    return 0
+
+
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:
+    command = args.feeds_command
+    path = sqlite_path(settings.database_url)
+    if command == "list" and path is not None:
+        # A SQLite file is listed by sqlite3 (catalog.feedlist): no SQLAlchemy, no event
+        # loop, a fraction of the start-up of this command typed at shells and run by cron.
+        from feedhub.catalog.feedlist import read_feed_list
+
+        prepare_database(settings)
+        return _show(read_feed_list(path), args)
     from feedhub.catalog import feeds as catalog
     from feedhub.catalog.views import FeedChanges
-
-    command = args.feeds_command
 
     async def add(context: Context) -> int:
         assert context.poller is not None
@@ -122,19 +147,7 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
     async def list_(context: Context) -> int:
         async with context.sessions() as session:
             feeds = await catalog.list_feeds(session)
-        if args.category:
-            feeds = [f for f in feeds if f.category == args.category]
-        if args.failing:
-            feeds = [f for f in feeds if f.enabled and f.error_count]
-        if args.json:
-            import msgspec  # here: `feedhub --help` and the other verbs do without it
-
-            sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(feeds)) + b"\n")
-        elif feeds:
-            _print_feeds(feeds)
-        elif not (args.category or args.failing):
-            print("no feeds yet: feedhub feeds add URL --category SLUG")
-        return 0
+        return _show(feeds, args)
 
     def change(**fields: Any) -> FeedChanges:
         return FeedChanges(**fields)

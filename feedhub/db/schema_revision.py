@@ -9,16 +9,14 @@ Alembic (feedhub.db.migrate) still does every real migration and every check tha
 
 from __future__ import annotations
 
-import asyncio
 import re
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
+from feedhub.core.datadir import sqlite_path
 from feedhub.core.paths import migrations_dir
-from feedhub.db.engine import create_engine
 
 __all__ = ["MigrationResult", "database_revision", "shipped_head"]
 
@@ -57,7 +55,19 @@ def shipped_head(versions_text: list[str] | None = None) -> str | None:
 
 def database_revision(database_url: str) -> str | None:
     """What the database's `alembic_version` records; None when it has none (a new, empty
-    database) or cannot say. Blocking."""
+    database) or cannot say. Blocking.
+
+    A SQLite file is read with the standard library's sqlite3: no engine, no event loop, so
+    a command at head starts one event loop (its own) and no second engine."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        return _sqlite_revision(path)
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from feedhub.db.engine import create_engine
 
     async def read() -> str | None:
         engine = create_engine(database_url)
@@ -70,6 +80,25 @@ def database_revision(database_url: str) -> str | None:
             return None
         finally:
             await engine.dispose()
-        return str(rows[0][0]) if len(rows) == 1 else None
+        return _one(rows)
 
     return asyncio.run(read())
+
+
+def _sqlite_revision(path: Path) -> str | None:
+    # mode=rw: a missing file is an error here, not a new empty database left behind. The
+    # timeout is the engine's busy_timeout (feedhub.db.engine).
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=10)
+    except sqlite3.Error:
+        return None
+    try:
+        return _one(connection.execute("SELECT version_num FROM alembic_version").fetchall())
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+
+
+def _one(rows: Sequence[Sequence[object]]) -> str | None:
+    return str(rows[0][0]) if len(rows) == 1 else None

@@ -52,6 +52,21 @@ def test_database_revision_of_an_empty_database(tmp_path: Path) -> None:
     assert database_revision(url) is None
 
 
+def test_the_revision_of_a_sqlite_file_is_read_without_an_engine(db_url: str) -> None:
+    """sqlite3 reads the one row: no SQLAlchemy engine, no event loop of its own before the
+    command's."""
+    program = (
+        "import sys\nfrom feedhub.db.schema_revision import database_revision\n"
+        f"print(database_revision({db_url!r}), 'sqlalchemy' in sys.modules, "
+        "'asyncio' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [head_revision(), "False", "False"]
+
+
 def test_a_command_at_head_imports_neither_alembic_nor_litestar(tmp_path: Path) -> None:
     """Half a second off every `feedhub categories …`, `feeds list`, `token`…"""
     env = feedhub_env(tmp_path / "feedhub.db", free_port(), "t")
