@@ -124,7 +124,7 @@ def _parse(
         if not slow:
             return None
         parsed = _feedparser(body, headers, url)
-    raw_entries = parsed.get("entries") or []
+    raw_entries = [e for e in parsed.get("entries") or [] if _has_substance(e)]
     if not raw_entries:
         reason = _no_entries_reason(parsed)
         # feedparser names the version from the root element even when the XML breaks
@@ -149,6 +149,16 @@ def _parse(
         texts_cut=texts_cut,
         icons=_declared_icons(feed),
     )
+
+
+# An entry carries at least one of these. feedparser reads an empty element, such as an
+# `<item />` nested in another item, as an entry with none of them: stored, it became an
+# "Untitled" article with no link and no text.
+_SUBSTANCE = ("id", "link", "title", "summary", "content", "enclosures")
+
+
+def _has_substance(entry: Any) -> bool:
+    return any(entry.get(name) for name in _SUBSTANCE)
 
 
 def _feedparser(body: bytes, headers: Mapping[str, str], url: str) -> Any:

@@ -35,3 +35,19 @@ def test_badly_broken_xml_is_a_parse_error_not_an_empty_feed(body: bytes, why: s
 def test_a_well_formed_feed_without_items_is_empty() -> None:
     with pytest.raises(EmptyFeedError, match="^the feed has no entries$"):
         _parse(b'<rss version="2.0"><channel><title>x</title></channel></rss>')
+
+
+def test_an_empty_item_is_no_entry() -> None:
+    """An `<item />` nested in another (a real feed does it after every item) carries
+    nothing: the items around it are the entries, and a feed of only such items is empty."""
+    nested = (
+        b'<rss version="2.0"><channel><title>x</title>'
+        b"<item><title>One</title><link>http://127.0.0.1/1</link><item /></item>"
+        b"<item><title>Two</title><link>http://127.0.0.1/2</link><item /></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse_feed(nested, url="http://127.0.0.1/feed.xml", headers=HEADERS, fetched_at=NOW)
+    assert parsed is not None
+    assert [e.title for e in parsed.entries] == ["One", "Two"]
+    with pytest.raises(EmptyFeedError, match="^the feed has no entries$"):
+        _parse(b'<rss version="2.0"><channel><title>x</title><item /><item></item></channel></rss>')
