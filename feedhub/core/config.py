@@ -77,6 +77,9 @@ class Settings:
     default_poll_interval: int = 900
     min_poll_interval: int = 60
     max_poll_interval: int = 86400
+    # The longest wait between two polls of a feed polled at its publishing rate (not timed
+    # to a rhythm, no hint of its own asking for longer); the minimum still wins.
+    adaptive_max_poll_interval: int = 3600
     allow_private_networks: bool = False
     max_feed_bytes: int = 10 * 1024 * 1024
     heartbeat_seconds: float = 15.0
@@ -270,6 +273,8 @@ class Settings:
             raise ConfigError("FEEDHUB_MIN_POLL_INTERVAL must be ≥ 1 and ≤ the maximum")
         if not self.min_poll_interval <= self.default_poll_interval <= self.max_poll_interval:
             raise ConfigError("FEEDHUB_DEFAULT_POLL_INTERVAL must lie between min and max")
+        if self.adaptive_max_poll_interval < 1:
+            raise ConfigError("FEEDHUB_ADAPTIVE_MAX_POLL_INTERVAL must be ≥ 1")
         if self.max_feed_bytes < 1024:
             raise ConfigError("FEEDHUB_MAX_FEED_BYTES must be at least 1024")
         if min(self.max_body_bytes, self.max_sign_in_bytes, self.max_import_bytes) < 1024:

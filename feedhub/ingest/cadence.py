@@ -5,10 +5,10 @@ system clock, so every rule is tested with plain values. The poller gathers the 
 (status, headers, error count, recent entry dates) and stores what `next_poll_at` returns.
 
 Rules (issue "adaptive polling"): follow the feed's observed publishing rate (the
-square-root rule of `rate_interval`), clamped to the configured bounds; never poll sooner
-than the feed asks (RSS ttl, Cache-Control max-age, Expires, Retry-After on 429/503); back
-off exponentially on failure; spread polls with a little jitter so feeds added together
-do not poll in lock-step forever.
+square-root rule of `rate_interval`, an hour at most) or its rhythm, clamped to the
+configured bounds; never poll sooner than the feed asks (RSS ttl, Cache-Control max-age,
+Expires, Retry-After on 429/503); back off exponentially on failure; spread polls with a
+little jitter so feeds added together do not poll in lock-step forever.
 """
 
 from __future__ import annotations
@@ -58,7 +58,11 @@ class ScheduleLimits:
     # The publishing gap at which a feed is polled exactly as often as it publishes; other
     # feeds are polled at the geometric mean of their gap and this (see `rate_interval`).
     # None: poll at the median gap itself.
-    rate_reference: int | None = 3600
+    rate_reference: int | None = 6 * 3600
+    # The longest wait between two polls of a feed polled at its rate: whatever the rate
+    # says, an entry of a quiet feed is then read within about this long (half of it on
+    # average), as a fixed poller at this interval would read it.
+    adaptive_max_interval: int = 3600
     # How often a feed whose WebSub pushes arrive is still polled, in case they stop.
     push_safety_interval: int = 21_600
     # Poll feeds with a publishing rhythm (a time of day, some weekdays) shortly after
@@ -72,6 +76,7 @@ class ScheduleLimits:
             default_interval=settings.default_poll_interval,
             min_interval=settings.min_poll_interval,
             max_interval=settings.max_poll_interval,
+            adaptive_max_interval=settings.adaptive_max_poll_interval,
             push_safety_interval=settings.push_safety_interval,
         )
 
@@ -227,11 +232,18 @@ def rate_interval(published: Sequence[datetime], limits: ScheduleLimits) -> floa
     The square-root rule: the interval is sqrt(gap * rate_reference), not the gap itself.
     With entries arriving at rate r and polls every T, a poll costs one request and an
     entry waits T/2 on average; minimising requests for a given mean delay over all
-    entries gives T proportional to 1/sqrt(r). So a feed posting every 5 minutes is polled
-    every ~17 (each poll brings ~3 entries, none is missed), an hourly one hourly, a daily
-    one every ~5 h rather than every 24 h. benchmarks/politeness.py measures the effect.
-    Whatever the rule, no more than half the entries the feed shows may go by between two
-    polls, or some would fall out of the feed unseen.
+    entries gives T proportional to 1/sqrt(r). With the 6 h reference a feed posting every
+    5 minutes is polled every ~42 (each poll brings ~8 entries). Whatever the rule, no more
+    than half the entries the feed shows may go by between two polls, or some would fall
+    out of the feed unseen: a feed posting every 3 minutes is polled every 30.
+
+    Then at most `adaptive_max_interval` (an hour), so that every feed is polled at least
+    as often as by a fixed hourly poller. The rule alone is cheapest over all entries, but
+    it lets a feed posting every few hours wait 1.5 to 3 h between polls and a dormant one
+    a day: the one entry it brings is read hours after an hourly poller would read it. So
+    every feed posting every 10 minutes or less often is polled at the bound, and the large
+    reference keeps busy feeds from spending the requests that costs.
+    benchmarks/politeness.py measures both.
     """
     distinct = sorted({_utc(value) for value in published})
     if len(distinct) < 2:
@@ -239,10 +251,11 @@ def rate_interval(published: Sequence[datetime], limits: ScheduleLimits) -> floa
     gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(distinct)]
     gap = statistics.median(gaps)
     if limits.rate_reference is None:
-        return _clamp(gap, limits)
-    interval = math.sqrt(gap * limits.rate_reference)
-    interval = min(interval, gap * max(1, len(distinct) // 2))
-    return _clamp(interval, limits)
+        interval = gap
+    else:
+        interval = math.sqrt(gap * limits.rate_reference)
+        interval = min(interval, gap * max(1, len(distinct) // 2))
+    return _clamp(min(interval, limits.adaptive_max_interval), limits)
 
 
 # Seconds of jitter at most on a poll timed to an expected publication.
@@ -304,20 +317,22 @@ def plan_poll(
       and the feed's soft hints (ttl, Cache-Control, Expires), but never over Retry-After,
       which is the server explicitly refusing service.
     - Success otherwise: shortly after the next expected publication for a feed with a
-      rhythm (`feedhub.ingest.rhythm`), else the publishing rate; raised to the feed's hints.
+      rhythm (`feedhub.ingest.rhythm`), else the publishing rate, at most
+      `adaptive_max_interval`; raised to the feed's hints.
     - Success while WebSub pushes arrive (`push_safety`): at most that often, whatever the
       rate says: the poll is only the safety net.
 
     Jitter (`jitter` in [0, 1), from the caller's random source) lengthens the delay by up
-    to `jitter_fraction`; it only ever adds, so no hint is ever undercut. A poll timed to
-    an expected publication gets at most `_TIMED_JITTER` of it: a tenth of a day's wait
-    would be hours of delay.
+    to `jitter_fraction`, so no hint is ever undercut. A poll timed to an expected
+    publication gets at most `_TIMED_JITTER` of it: a tenth of a day's wait would be hours
+    of delay. A rate at `adaptive_max_interval` is shortened by the jitter instead.
     """
     if not 0.0 <= jitter <= 1.0:
         raise ValueError(f"jitter must be in [0, 1), got {jitter!r}")
     now = _utc(now)
     retry_after = _retry_after_seconds(inputs, now, limits)
     spread = limits.jitter_fraction * jitter
+    at_bound, hints = False, 0.0
     if inputs.error_count > 0:
         interval, reason = backoff_seconds(inputs.error_count, limits), "backoff"
     elif inputs.fixed_interval is not None:
@@ -330,6 +345,7 @@ def plan_poll(
             if timed is not None
             else (rate_interval(inputs.recent_published, limits), "adaptive")
         )
+        at_bound = timed is None and interval >= _clamp(limits.adaptive_max_interval, limits)
         if hints > interval:
             interval, reason = hints, "feed's hint"
         elif timed is not None:
@@ -338,6 +354,11 @@ def plan_poll(
         interval, reason = float(inputs.push_safety or 0), "push safety"
     if retry_after > interval:
         interval, reason = retry_after, "Retry-After"
+    if at_bound and reason == "adaptive":
+        # The bound is a promise (no longer than this), so its jitter comes before it;
+        # never sooner than the minimum or the feed's own hint.
+        early = max(interval * (1.0 - spread), hints, float(limits.min_interval))
+        return now + timedelta(seconds=early), reason
     return now + timedelta(seconds=interval * (1.0 + spread)), reason
 
 

@@ -68,10 +68,14 @@ def _window(rhythm: Rhythm) -> timedelta:
 
 
 def expected_publication(rhythm: Rhythm, last: datetime, now: datetime) -> datetime | None:
-    """The next slot after the last entry seen (at least half a gap later) that has not
-    passed by more than its window at `now`."""
+    """The next slot after the last entry seen (at least half a gap after that entry's
+    slot) that has not passed by more than its window at `now`."""
     last, now = _utc(last), _utc(now)
-    lower = max(last + timedelta(seconds=rhythm.gap / 2), now - _window(rhythm))
+    window = _window(rhythm)
+    # Half a gap from the last entry's slot, which lies up to a window before it: counted
+    # from the entry itself, a late entry of a feed whose median gap is two days (a
+    # weekday blog that skips often) would pass over the next morning's slot.
+    lower = max(last - window + timedelta(seconds=rhythm.gap / 2), now - window)
     midnight = lower.replace(hour=0, minute=0, second=0, microsecond=0)
     for day in range(-1, _HORIZON_DAYS):
         slot = midnight + timedelta(days=day, seconds=rhythm.slot)

@@ -233,10 +233,14 @@ def _every(gap_seconds: float, count: int = 20) -> tuple[datetime, ...]:
 @pytest.mark.parametrize(
     ("published", "expected"),
     [
+        pytest.param(_every(600), HOUR, id="10-min-polled-hourly"),
+        pytest.param(_every(300), (300 * 6 * HOUR) ** 0.5, id="5-min-polled-every-42-min"),
+        # sqrt(3 min * 6 h) is 33 min, but 10 of its 20 entries go by in 30.
+        pytest.param(_every(180), 1800.0, id="3-min-polled-every-30-min"),
+        # Feeds quieter than every 10 minutes: the hourly bound.
         pytest.param(_every(HOUR), HOUR, id="hourly-polled-hourly"),
-        pytest.param(_every(300), (300 * HOUR) ** 0.5, id="5-min-polled-every-17-min"),
-        pytest.param(_every(24 * HOUR), (24 * HOUR * HOUR) ** 0.5, id="daily-polled-every-5h"),
-        pytest.param(_every(30 * 24 * HOUR), 24 * HOUR, id="monthly-capped-at-max"),
+        pytest.param(_every(4 * HOUR), HOUR, id="4-hourly-polled-hourly"),
+        pytest.param(_every(30 * 24 * HOUR), HOUR, id="monthly-polled-hourly"),
         pytest.param(_every(20), 200.0, id="fast-capped-at-half-the-window"),
         pytest.param(_every(5), 60.0, id="very-fast-clamped-to-min"),
         # Never let more than half the visible entries go by: 4 dates -> at most 2 gaps.

@@ -14,15 +14,19 @@ from feedhub.ingest.cadence import (
     host_pause_until,
     next_poll_at,
     parse_retry_after,
+    plan_poll,
     rate_interval,
     rescheduled_poll_at,
 )
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-# Polling at the median gap itself (rate_reference=None) keeps these tables readable; the
-# square-root rule, the default, has its own table in tests/integration/test_poll_scheduling.py.
-LIMITS = ScheduleLimits(rate_reference=None)
-NO_JITTER_LIMITS = ScheduleLimits(jitter_fraction=0.0, rate_reference=None)
+# Polling at the median gap itself (rate_reference=None), without the hourly bound, keeps
+# these tables readable; the square-root rule, the default, has its own table in
+# tests/integration/test_poll_scheduling.py, the bound its own below.
+LIMITS = ScheduleLimits(rate_reference=None, adaptive_max_interval=86400)
+NO_JITTER_LIMITS = ScheduleLimits(
+    jitter_fraction=0.0, rate_reference=None, adaptive_max_interval=86400
+)
 HOUR = 3600.0
 DAY = 86400.0
 
@@ -279,3 +283,72 @@ def test_an_edited_interval_reschedules_from_the_last_poll(
         NOW, current=current, last_polled_at=last_polled, fixed_interval=fixed, error_count=errors
     )
     assert got == expected
+
+
+# The hourly bound on a rate (the defaults: the square-root rule, an hour at most).
+EVERY_3H = hours_ago(0, 3, 6, 9, 12)
+ADAPTIVE_CASES = [
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H), ScheduleLimits(), 0.0, HOUR,
+                 "adaptive", id="quiet-feed-bounded"),
+    pytest.param(ScheduleInputs(), ScheduleLimits(), 0.0, 900.0, "adaptive",
+                 id="no-rate-default-below-bound"),
+    # Off: the rule's sqrt(3 h * 6 h).
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H),
+                 ScheduleLimits(adaptive_max_interval=86400), 0.0, 18**0.5 * HOUR,
+                 "adaptive", id="bound-off"),
+    # The bound is the latest: its jitter comes before it, never after.
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H), ScheduleLimits(), 0.5,
+                 0.95 * HOUR, "adaptive", id="jitter-before-bound"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H), ScheduleLimits(), 0.999,
+                 (1 - 0.0999) * HOUR, "adaptive", id="jitter-at-most-a-tenth"),
+    # The minimum wins over the bound, the maximum too, and jitter stays above the minimum.
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H),
+                 ScheduleLimits(min_interval=2 * 3600), 0.5, 2 * HOUR, "adaptive",
+                 id="minimum-wins"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H),
+                 ScheduleLimits(max_interval=1800), 0.0, 1800.0, "adaptive", id="maximum-wins"),
+    # The feed's own hint, Retry-After, backoff, a fixed interval and push safety win.
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H, ttl_seconds=2 * 3600),
+                 ScheduleLimits(), 0.0, 2 * HOUR, "feed's hint", id="ttl-above-bound"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H,
+                                headers={"cache-control": "max-age=3500"}),
+                 ScheduleLimits(), 0.999, 3500.0, "adaptive", id="jitter-never-undercuts-hint"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H, status=503,
+                                headers={"retry-after": "7200"}),
+                 ScheduleLimits(), 0.0, 2 * HOUR, "Retry-After", id="retry-after-wins"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H, error_count=13), ScheduleLimits(),
+                 0.0, DAY, "backoff", id="backoff-wins"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H, fixed_interval=4 * 3600),
+                 ScheduleLimits(), 0.0, 4 * HOUR, "fixed", id="fixed-wins"),
+    pytest.param(ScheduleInputs(recent_published=EVERY_3H, push_safety=6 * 3600),
+                 ScheduleLimits(), 0.0, 6 * HOUR, "push safety", id="push-safety-wins"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("inputs", "limits", "jitter", "delay", "reason"), ADAPTIVE_CASES)
+def test_a_rate_waits_an_hour_at_most(
+    inputs: ScheduleInputs, limits: ScheduleLimits, jitter: float, delay: float, reason: str
+) -> None:
+    when, why = plan_poll(NOW, inputs, limits, jitter)
+    assert (when - NOW).total_seconds() == pytest.approx(delay)
+    assert why == reason
+
+
+@pytest.mark.parametrize("gap_hours", [0.5, 1, 2, 8, 24, 24 * 30, 24 * 365])
+def test_no_rate_is_longer_than_the_bound(gap_hours: float) -> None:
+    published = hours_ago(*(gap_hours * n for n in range(20)))
+    # Dates a whole number of days apart keep a time of day: a rhythm, not a rate.
+    limits = ScheduleLimits(follow_rhythm=False)
+    assert rate_interval(published, limits) == HOUR
+    for jitter in (0.0, 0.3, 0.999):
+        when = next_poll_at(NOW, ScheduleInputs(recent_published=published), limits, jitter)
+        assert 0.9 * HOUR <= (when - NOW).total_seconds() <= HOUR
+
+
+def test_a_rhythm_is_not_bounded() -> None:
+    """A feed timed to its source waits for its next slot (here today at 16:00), however
+    far: the bound is for feeds whose next entry may come at any time."""
+    daily = hours_ago(*(20 + 24 * n for n in range(7)))
+    when, why = plan_poll(NOW, ScheduleInputs(recent_published=daily), ScheduleLimits(), 0.0)
+    assert why == "timed to the source"
+    assert (when - NOW).total_seconds() == pytest.approx(4 * HOUR + 120, abs=60)

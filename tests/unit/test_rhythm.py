@@ -30,6 +30,13 @@ def days(count: int, at: float, *, weekdays: set[int] | None = None, end: dateti
 NEWSLETTER = days(20, 7 * HOUR, wobble=3 * MINUTE)  # every day at 07:00 ± 3 min
 WEEKDAY_BLOG = days(28, 9 * HOUR, weekdays={0, 1, 2, 3, 4}, wobble=30 * MINUTE)
 PODCAST = days(70, 5 * HOUR, weekdays={1})  # Tuesdays 05:00
+# Weekday mornings at 09:00 ± 30 min, but only Tue/Thu one week and Mon/Wed/Fri the
+# next; the last one out on Thursday 3 Jan, 40 minutes late.
+SKIPPING_BLOG = (
+    *(MONDAY - timedelta(days=d, hours=-9, minutes=30 if d % 4 else -30)
+      for d in range(6, 60) if d % 14 in (0, 4, 6, 10, 12)),
+    MONDAY - timedelta(days=4, hours=-9, minutes=-40),
+)  # fmt: skip
 HOURLY = tuple(MONDAY - timedelta(hours=n) for n in range(1, 21))
 ANY_TIME = tuple(MONDAY - timedelta(days=n, hours=5 * n % 24) for n in range(1, 15))
 
@@ -81,6 +88,10 @@ def test_no_rhythm(published: tuple[datetime, ...]) -> None:
          MONDAY - timedelta(days=3, hours=-18), MONDAY + timedelta(hours=9)),
         # The podcast, last out Tuesday 1 Jan: the next Tuesday.
         (PODCAST, MONDAY - timedelta(days=4), MONDAY + timedelta(days=1, hours=5)),
+        # A weekday blog that skips many days (a median gap of two days), last out late on
+        # Thursday: Friday's slot, not Monday's. Half a gap after a late entry passes it.
+        (SKIPPING_BLOG, MONDAY - timedelta(days=4, hours=-12),
+         MONDAY - timedelta(days=3, hours=-9)),
     ],
 )  # fmt: skip
 def test_expected_publication(
