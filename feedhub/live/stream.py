@@ -130,7 +130,9 @@ def make_stream_handler(
         # Every path answers: a status of its own, or the stream's `http.response.start`
         # (uvicorn logs "returned without starting response" otherwise).
         try:
-            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            # Most streams name no category and no resume point: nothing to parse.
+            raw_query: bytes = scope.get("query_string", b"")
+            query = parse_qsl(raw_query.decode("latin-1")) if raw_query else []
             categories = parse_categories([v for k, v in query if k == "category"]) or None
             header_id = next(
                 (v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"),
@@ -291,8 +293,8 @@ async def _write(conn: Connection) -> None:
         # this process yet (another process's stream gave the id). Ask the database.
         async with conn.sessions() as session:
             newest = max(newest, await newest_id(session))
-    hello = sse_block(retry=conn.config.retry_ms) + sse_block(
-        id=resume_from, event="hello", data=msgspec.json.encode({"last_id": newest})
+    hello = _retry_block(conn.config.retry_ms) + sse_block(
+        id=resume_from, event="hello", data=b'{"last_id":%d}' % newest
     )
     await write(hello)
 
@@ -313,6 +315,12 @@ async def _write(conn: Connection) -> None:
             sub.beat = False
             data = KEEPALIVE
         await write(data)
+
+
+@functools.cache
+def _retry_block(retry_ms: int) -> bytes:
+    """Every stream's first block; the same bytes for all of them."""
+    return sse_block(retry=retry_ms)
 
 
 async def _replay(conn: Connection, categories: list[str] | None, last_id: int, newest: int) -> int:
