@@ -80,13 +80,13 @@ class RequestGuard:
         query = scope.get("query_string", b"")
         if length == -2:
             raise _Refused(400, "Content-Length is not a number")
-        limit = self.limits.for_path(scope["path"])
-        if length > limit:
-            raise _Refused(413, f"the request body is over this route's limit of {limit} bytes")
-        if length <= 0 and not chunked:
+        if length <= 0 and not chunked:  # no body: no limit to look up (most requests)
             if query and (reason := self.limits.refusal(b"", query, b"")):
                 raise _Refused(400, reason)
             return None
+        limit = self.limits.for_path(scope["path"])
+        if length > limit:
+            raise _Refused(413, f"the request body is over this route's limit of {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         while True:

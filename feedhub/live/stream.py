@@ -293,10 +293,7 @@ async def _write(conn: Connection) -> None:
         # this process yet (another process's stream gave the id). Ask the database.
         async with conn.sessions() as session:
             newest = max(newest, await newest_id(session))
-    hello = _retry_block(conn.config.retry_ms) + sse_block(
-        id=resume_from, event="hello", data=b'{"last_id":%d}' % newest
-    )
-    await write(hello)
+    await write(_hello(conn.config.retry_ms, resume_from, newest))
 
     sub.sent_upto = newest
     if last_id is not None:
@@ -317,10 +314,13 @@ async def _write(conn: Connection) -> None:
         await write(data)
 
 
-@functools.cache
-def _retry_block(retry_ms: int) -> bytes:
-    """Every stream's first block; the same bytes for all of them."""
-    return sse_block(retry=retry_ms)
+@functools.lru_cache(maxsize=8)
+def _hello(retry_ms: int, resume_from: int, newest: int) -> bytes:
+    """A stream's first bytes: the same for every stream that connects between two articles
+    (a reconnect storm builds them once)."""
+    return sse_block(retry=retry_ms) + sse_block(
+        id=resume_from, event="hello", data=b'{"last_id":%d}' % newest
+    )
 
 
 async def _replay(conn: Connection, categories: list[str] | None, last_id: int, newest: int) -> int:
