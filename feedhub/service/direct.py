@@ -21,7 +21,7 @@ from litestar._asgi.utils import is_valid_host, wrap_in_exception_handler
 from litestar.enums import ScopeType
 from litestar.handlers import ASGIRouteHandler
 from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
-from litestar.types import ASGIApp, ExceptionHandlersMap, Receive, Scope, Send
+from litestar.types import ASGIApp, ExceptionHandlersMap, Scope
 from litestar.utils.scope.state import ScopeState
 
 __all__ = ["DirectRoutes"]
@@ -78,7 +78,15 @@ class DirectRoutes(Litestar):
         if route is None or scope.get("root_path") or not _host_ok(scope):
             await super().__call__(scope, receive, send)
             return
-        await _call(self, route, scope, receive, send)
+        # What `Litestar.__call__` and the router put in the scope before the route's stack
+        # (here rather than in a function of its own: one coroutine less per open stream).
+        scope["app"] = scope["litestar_app"] = self
+        scope.setdefault("state", {})
+        scope["path_params"] = {}
+        ScopeState.from_scope(scope).exception_handlers = route.exception_handlers
+        scope["route_handler"] = route.handler
+        scope["path_template"] = route.path
+        await route.stack(scope, receive, send)
 
 
 def _stack(handler: ASGIRouteHandler) -> ASGIApp:
@@ -103,14 +111,3 @@ def _host_ok(scope: Scope) -> bool:
         if name == b"host":
             return is_valid_host(value)
     return True
-
-
-async def _call(app: Litestar, route: _Route, scope: Scope, receive: Receive, send: Send) -> None:
-    # What `Litestar.__call__` and the router put in the scope before the route's stack.
-    scope["app"] = scope["litestar_app"] = app
-    scope.setdefault("state", {})
-    scope["path_params"] = {}
-    ScopeState.from_scope(scope).exception_handlers = route.exception_handlers
-    scope["route_handler"] = route.handler
-    scope["path_template"] = route.path
-    await route.stack(scope, receive, send)
