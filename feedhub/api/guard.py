@@ -14,6 +14,7 @@ never read. A complete body is then checked (form fields, JSON depth) and handed
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 import msgspec
 from litestar.enums import ScopeType
@@ -44,7 +45,27 @@ class RequestGuard:
         self.app = app
         self.limits = limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A request with no body and a query within bounds (most, every stream among them)
+        # goes straight on, without a coroutine of this layer: an open stream would hold it
+        # for its whole life, one more object for the garbage collector per stream.
+        if scope["type"] == ScopeType.HTTP and self._bodiless(scope):
+            return self.app(scope, receive, send)
+        return self._guard(scope, receive, send)
+
+    def _bodiless(self, scope: Scope) -> bool:
+        """True only when `_body` would let the request through without reading anything
+        (anything unusual takes `_guard`, which decides)."""
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if not value.isdigit() or int(value) > 0:
+                    return False
+            elif key == b"transfer-encoding":
+                return False
+        query = scope.get("query_string", b"")
+        return not (query and self.limits.refusal(b"", query, b""))
+
+    async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Litestar routes only HTTP and WebSocket scopes here (lifespan never is).
         if scope["type"] != ScopeType.HTTP:
             await receive()  # websocket.connect
@@ -80,13 +101,13 @@ class RequestGuard:
         query = scope.get("query_string", b"")
         if length == -2:
             raise _Refused(400, "Content-Length is not a number")
-        limit = self.limits.for_path(scope["path"])
-        if length > limit:
-            raise _Refused(413, f"the request body is over this route's limit of {limit} bytes")
-        if length <= 0 and not chunked:
+        if length <= 0 and not chunked:  # no body: no limit to look up (most requests)
             if query and (reason := self.limits.refusal(b"", query, b"")):
                 raise _Refused(400, reason)
             return None
+        limit = self.limits.for_path(scope["path"])
+        if length > limit:
+            raise _Refused(413, f"the request body is over this route's limit of {limit} bytes")
         chunks: list[bytes] = []
         size = 0
         while True:

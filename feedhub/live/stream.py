@@ -20,6 +20,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -130,7 +131,9 @@ def make_stream_handler(
         # Every path answers: a status of its own, or the stream's `http.response.start`
         # (uvicorn logs "returned without starting response" otherwise).
         try:
-            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"))
+            # Most streams name no category and no resume point: nothing to parse.
+            raw_query: bytes = scope.get("query_string", b"")
+            query = parse_qsl(raw_query.decode("latin-1")) if raw_query else []
             categories = parse_categories([v for k, v in query if k == "category"]) or None
             header_id = next(
                 (v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"),
@@ -183,14 +186,16 @@ def make_stream_handler(
             conn = Connection(receive, send, hub, subscription, sessions, config, last_id)
             # A signed-in reader's stream also carries their state changes (`event: state`),
             # and ends when its session is revoked, in whichever process that happens.
-            stops: list[Callable[[], None]] = []
+            stops: Sequence[Callable[[], None]] = ()
             if signed_in is not None:
                 user_id, session_id = signed_in
+                listening: list[Callable[[], None]] = []
                 if state_events is not None:
-                    stops.append(state_events.listen(user_id, subscription.note))
+                    listening.append(state_events.listen(user_id, subscription.note))
                 if revocations is not None:
                     end = functools.partial(subscription.end, "revoked")
-                    stops.append(revocations.watch(user_id, session_id, end))
+                    listening.append(revocations.watch(user_id, session_id, end))
+                stops = listening
             try:
                 await _serve(conn)
             finally:
@@ -225,33 +230,48 @@ class Connection:
         sub.last_write = tick
 
 
-async def _serve(conn: Connection) -> None:
-    subscription = conn.subscription
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    watcher = loop.create_task(_wait_disconnect(conn.receive, subscription))
-    cut: list[asyncio.TimerHandle] = []
-    cutting = False
+class _Cut:
+    """Ends a stream's writer that the hub ended while it is stuck in `send`.
 
-    def cut_now() -> None:
-        nonlocal cutting
-        cutting = True
-        task.cancel()
+    One object rather than closures: an open stream holds it, and every object an open
+    stream holds is one more for the garbage collector to walk (10,000 streams).
+    """
 
-    def on_end() -> None:
+    __slots__ = ("cutting", "handles", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.cutting = False
+        self.handles: list[asyncio.TimerHandle] | None = None
+
+    def cut_now(self) -> None:
+        self.cutting = True
+        self.task.cancel()
+
+    def on_end(self) -> None:
         # Ended by the hub (overflow, stalled writer, shutdown): the writer sends the closing
         # chunk at once, unless its client stopped reading and it is stuck in `send`. Then
         # cut it after a short grace, so the stream ends now (the server closes the
         # connection) and frees what it holds.
-        cut.append(loop.call_later(_END_GRACE, cut_now))
+        handle = asyncio.get_running_loop().call_later(_END_GRACE, self.cut_now)
+        if self.handles is None:
+            self.handles = [handle]
+        else:
+            self.handles.append(handle)
 
-    subscription.on_end = on_end
+
+async def _serve(conn: Connection) -> None:
+    subscription = conn.subscription
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.get_running_loop().create_task(_wait_disconnect(conn.receive, subscription))
+    cut = _Cut(task)
+    subscription.on_end = cut.on_end
     try:
         await _write(conn)
     except asyncio.CancelledError:
         # Our own cut, and nobody else's cancellation pending: the stream just ends.
-        if not (cutting and task.uncancel() == 0):
+        if not (cut.cutting and task.uncancel() == 0):
             raise
     except DATABASE_DOWN as exc:  # (resuming reads the database; the client retries)
         _DOWN.log("stream ended: the database is unavailable (%s)", type(exc).__name__)
@@ -260,7 +280,7 @@ async def _serve(conn: Connection) -> None:
             log.error("stream writer failed", exc_info=exc)
     finally:
         subscription.on_end = None
-        for handle in cut:
+        for handle in cut.handles or ():
             handle.cancel()
         watcher.cancel()
     if subscription.ended == "overflow":
@@ -291,10 +311,7 @@ async def _write(conn: Connection) -> None:
         # this process yet (another process's stream gave the id). Ask the database.
         async with conn.sessions() as session:
             newest = max(newest, await newest_id(session))
-    hello = sse_block(retry=conn.config.retry_ms) + sse_block(
-        id=resume_from, event="hello", data=msgspec.json.encode({"last_id": newest})
-    )
-    await write(hello)
+    await write(_hello(conn.config.retry_ms, resume_from, newest))
 
     sub.sent_upto = newest
     if last_id is not None:
@@ -313,6 +330,15 @@ async def _write(conn: Connection) -> None:
             sub.beat = False
             data = KEEPALIVE
         await write(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _hello(retry_ms: int, resume_from: int, newest: int) -> bytes:
+    """A stream's first bytes: the same for every stream that connects between two articles
+    (a reconnect storm builds them once)."""
+    return sse_block(retry=retry_ms) + sse_block(
+        id=resume_from, event="hello", data=b'{"last_id":%d}' % newest
+    )
 
 
 async def _replay(conn: Connection, categories: list[str] | None, last_id: int, newest: int) -> int:

@@ -68,6 +68,7 @@ from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.readers import accounts, hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
 from feedhub.service.claim import ServingClaim
+from feedhub.service.direct import DirectRoutes
 from feedhub.service.leader import Leadership
 from feedhub.service.scheduler import PollScheduler
 
@@ -277,7 +278,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
     async def dispose_engine() -> None:
         await engine.dispose()
 
-    app = Litestar(
+    app = DirectRoutes(
         route_handlers=[
             PublicController,
             IconController,
@@ -339,6 +340,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
             }
         ),  # fmt: skip
     )
+    app.route_directly("/api/stream")
     return app
 
 

@@ -45,7 +45,12 @@ def _trusted(config: Any) -> frozenset[str]:
     """The proxies uvicorn takes `X-Forwarded-For` from: their connections carry many
     readers each, so they are not counted (the streams behind them are, per reader)."""
     allowed = getattr(config, "forwarded_allow_ips", None) or ""
-    items = allowed if isinstance(allowed, list) else str(allowed).split(",")
+    return _trusted_of(tuple(allowed) if isinstance(allowed, list) else str(allowed))
+
+
+@functools.cache  # asked at every accepted connection, of one configuration
+def _trusted_of(allowed: tuple[str, ...] | str) -> frozenset[str]:
+    items = allowed if isinstance(allowed, tuple) else allowed.split(",")
     return frozenset(item.strip() for item in items if item.strip())
 
 
@@ -59,20 +64,40 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # One timer per connection, not one per phase: a phase only moves `_due` (and says
+        # what is awaited); the timer, when it fires early, goes back to sleep until `_due`.
+        # Three timers made and cancelled per stream were a tenth of its connect cost.
         self._deadline: asyncio.TimerHandle | None = None
+        self._due: float | None = None  # loop time; None: nothing awaited
+        self._timer_at = 0.0  # when the pending timer wakes
+        self._awaited = ("", 0.0)  # what, within how many seconds
         self._counted: str | None = None
 
     def _arm(self, seconds: float, what: str) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expired, what, seconds)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
+        self._due = due = self.loop.time() + seconds
+        self._awaited = (what, seconds)
+        if self._deadline is not None and self._timer_at > due:  # sooner than it would wake
             self._deadline.cancel()
             self._deadline = None
+        if self._deadline is None:
+            self._timer_at = due
+            self._deadline = self.loop.call_at(due, self._check)
+
+    def _disarm(self) -> None:
+        self._due = None  # a timer still pending finds nothing awaited
+
+    def _check(self) -> None:
+        self._deadline = None
+        if self._due is None:
+            return
+        if self.loop.time() < self._due:
+            self._timer_at = self._due
+            self._deadline = self.loop.call_at(self._due, self._check)
+            return
+        self._expired(*self._awaited)
 
     def _expired(self, what: str, seconds: float) -> None:
-        self._deadline = None
+        self._due = None
         client = self.client[0] if self.client else "?"
         _SLOW[what].log(
             "closed a connection from %s: %s not complete within %.0f s", client, what, seconds
@@ -97,6 +122,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._deadline is not None:  # the connection and its timer go together
+            self._deadline.cancel()
+            self._deadline = None
         if self._counted is not None:
             _OPEN[self._counted] -= 1
             if _OPEN[self._counted] <= 0:

@@ -107,6 +107,11 @@ def _closed_within(sock: socket.socket, seconds: float) -> float:
     [
         (b"", "request headers"),  # connected, says nothing
         (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", "request headers"),
+        # A kept-alive connection's next request: its own deadline, after the first's.
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            "request headers",
+        ),
         (
             b"POST /api/admin/categories HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
             b"Authorization: Bearer " + TOKEN.encode() + b'\r\n\r\n{"name": "Sl',
