@@ -11,20 +11,38 @@ exception handlers (resolved once here). Anything else (another path, a WebSocke
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from litestar import Litestar
-from litestar._asgi.utils import is_valid_host, wrap_in_exception_handler
 from litestar.enums import ScopeType
 from litestar.handlers import ASGIRouteHandler
-from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
 from litestar.types import ASGIApp, ExceptionHandlersMap, Scope
 from litestar.utils.scope.state import ScopeState
 
 __all__ = ["DirectRoutes"]
+
+
+def _router_parts() -> Any:
+    """The pieces of Litestar's router used here, which live in its private modules: None
+    on a release that moved them, and then every path takes the router, as before. (The
+    lock pins a release that has them; tests/unit/test_direct_routes.py checks it.)"""
+    try:
+        utils = importlib.import_module("litestar._asgi.utils")
+        layer = importlib.import_module("litestar.middleware._internal.exceptions")
+        return SimpleNamespace(
+            is_valid_host=utils.is_valid_host,
+            wrap_in_exception_handler=utils.wrap_in_exception_handler,
+            ExceptionHandlerMiddleware=layer.ExceptionHandlerMiddleware,
+        )
+    except (ImportError, AttributeError):
+        return None
+
+
+_ROUTER = _router_parts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +63,9 @@ class DirectRoutes(Litestar):
         call would bypass (CORS, OpenTelemetry, before-send hooks): otherwise leave it."""
         outer = self.asgi_handler
         if (
-            self.before_send
-            or not isinstance(outer, ExceptionHandlerMiddleware)
+            _ROUTER is None
+            or self.before_send
+            or not isinstance(outer, _ROUTER.ExceptionHandlerMiddleware)
             or outer.app is not self.asgi_router
         ):
             return
@@ -67,7 +86,7 @@ class DirectRoutes(Litestar):
                 raise ValueError(f"{path} is not a plain-path ASGI route without guards")
             direct[path] = _Route(
                 path,
-                wrap_in_exception_handler(_stack(handler)),
+                _ROUTER.wrap_in_exception_handler(_stack(handler)),
                 handler,
                 handler.resolve_exception_handlers(),
             )
@@ -93,7 +112,7 @@ def _stack(handler: ASGIRouteHandler) -> ASGIApp:
     """The router's stack for this route (`build_route_middleware_stack`: the resolved
     middleware over an exception layer), around the handler's function itself rather than
     `ASGIRoute.handle`, which only checks guards (none) and copies the scope (not wanted)."""
-    stack: ASGIApp = wrap_in_exception_handler(handler.fn)
+    stack: ASGIApp = _ROUTER.wrap_in_exception_handler(handler.fn)
     for middleware in handler.resolve_middleware():
         # As the router builds it: a middleware class or factory, or one with its kwargs.
         layer: Any = middleware
@@ -109,5 +128,5 @@ def _host_ok(scope: Scope) -> bool:
     # The router's check: an invalid Host is its 400.
     for name, value in scope["headers"]:
         if name == b"host":
-            return is_valid_host(value)
+            return bool(_ROUTER.is_valid_host(value))
     return True

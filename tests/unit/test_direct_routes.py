@@ -96,3 +96,23 @@ def test_only_plain_asgi_routes_go_direct() -> None:
     app = DirectRoutes(route_handlers=[page])
     with pytest.raises(ValueError, match="not a plain-path ASGI route"):
         app.route_directly("/page")
+
+
+def test_the_locked_litestar_has_the_router_parts() -> None:
+    from feedhub.service import direct
+
+    assert direct._ROUTER is not None
+    assert "/s" in make_app()._direct
+
+
+def test_without_the_router_parts_every_path_takes_the_router(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Litestar release that moved its private modules: the app still serves, routed."""
+    from feedhub.service import direct
+
+    monkeypatch.setattr(direct, "_ROUTER", None)
+    app = make_app()
+    assert not app._direct
+    with TestClient(app) as client:
+        assert client.get("/s").text == "marked stream /s"
