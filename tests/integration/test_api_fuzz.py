@@ -520,6 +520,7 @@ def test_icons_answer_an_image_or_a_json_error(
         assert r.status_code == 200 and r.content == _PNG
 
 
+@_fuzz_settings()
 @given(before=_date_times, category=st.none() | st.text(max_size=8))
 def test_mark_all_read_with_generated_date_times(
     reader: httpx.Client, before: str, category: str | None

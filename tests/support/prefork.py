@@ -273,8 +273,14 @@ def _serve(path: str) -> None:
             # The pytest worker died without stopping us (killed, or its interpreter
             # crashed): end what we started instead of serving orphans forever.
             for pid in children:
-                with contextlib.suppress(OSError):
-                    os.killpg(pid, signal.SIGTERM)  # each child leads its own session
+                try:
+                    os.killpg(pid, signal.SIGTERM)  # each child leads its own session...
+                except ProcessLookupError:
+                    # ...once it has called setsid(): one forked a moment ago may not have.
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
             return
         for key, _ in selector.select(timeout=0.05):
             if key.fileobj is listener:
