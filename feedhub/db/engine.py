@@ -1,4 +1,5 @@
-"""Async engine and session factory; SQLite gets WAL, foreign keys and a busy timeout."""
+"""Async engine and session factory; SQLite gets WAL, foreign keys, a busy timeout, and one
+call on aiosqlite's thread per statement (`feedhub.db.onehop`)."""
 
 from __future__ import annotations
 
@@ -106,8 +107,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
+        # Here, not at the top: the aiosqlite dialect is loaded only for a SQLite engine.
+        from feedhub.db.onehop import one_hop_statements
+
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _skip_idle_rollbacks(engine)
+        one_hop_statements(engine)
     return engine
 
 

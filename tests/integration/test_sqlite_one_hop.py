@@ -1,0 +1,96 @@
+"""SQLite statements on aiosqlite: one call on the driver's thread each (feedhub.db.onehop),
+with everything SQLAlchemy reads from a cursor as it was: rows, row counts, last row ids,
+RETURNING, translated errors, and server-side cursors still read a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiosqlite.core
+import pytest
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from feedhub.db.engine import create_engine
+from feedhub.db.models import Category
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The name of every function sent to aiosqlite's thread."""
+    calls: list[str] = []
+    original = aiosqlite.core.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    yield calls
+
+
+async def test_a_read_is_one_call_on_the_driver_thread(
+    engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the pool's first connection, made now
+        hops.clear()
+        rows = (await conn.execute(text("SELECT 1, 'a' UNION ALL SELECT 2, 'b'"))).all()
+        assert hops == ["_run"]
+    assert [tuple(r) for r in rows] == [(1, "a"), (2, "b")]
+
+
+async def test_writes_keep_row_counts_ids_and_returning(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        first = await conn.execute(insert(Category).values(slug="one", name="One"))
+        assert first.inserted_primary_key is not None
+        returned = (
+            await conn.execute(
+                insert(Category).values(slug="two", name="Two").returning(Category.id)
+            )
+        ).scalar_one()
+        assert returned == first.inserted_primary_key[0] + 1
+        await conn.execute(
+            insert(Category), [{"slug": f"s{i}", "name": f"S{i}"} for i in range(3)]
+        )  # executemany
+        changed = await conn.execute(
+            update(Category).where(Category.slug.like("s%")).values(name="renamed")
+        )
+        assert changed.rowcount == 3
+        names = (await conn.execute(select(Category.name).order_by(Category.id))).scalars()
+        assert list(names)[-3:] == ["renamed"] * 3
+
+
+async def test_errors_are_translated_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(insert(Category).values(slug="dup", name="Dup"))
+        with pytest.raises(IntegrityError):
+            await conn.execute(insert(Category).values(slug="dup", name="Dup again"))
+        await conn.rollback()
+        assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
+
+
+async def test_a_server_side_cursor_still_reads_in_batches(
+    engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with engine.connect() as conn:
+        result = await conn.stream(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)"
+                " SELECT i FROM n"
+            ).execution_options(yield_per=10)
+        )
+        batches = [len(rows) async for rows in result.partitions(10)]
+    assert batches == [10, 10, 5]
+    assert "fetchmany" in hops  # batch by batch, not all rows at once
