@@ -14,10 +14,11 @@ import hashlib
 import re
 import secrets
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,15 +121,23 @@ def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.name, user.role, user.feed_key, user.created_at)
 
 
-def _session_info(row: UserSession, user: User) -> SessionInfo:
+# Sessions with their users as plain columns, read without ORM objects: every authenticated
+# request reads one. Built once, as the lookup by token below: built per request, the
+# statement and its cache key cost as much CPU as the lookup itself.
+_SESSIONS = select(
+    UserSession.id, UserSession.kind, UserSession.csrf_token, UserSession.user_agent,
+    UserSession.created_at, UserSession.last_seen_at,
+    User.id, User.name, User.role, User.feed_key, User.created_at,
+).join(User, User.id == UserSession.user_id)  # fmt: skip
+_BY_TOKEN = _SESSIONS.where(UserSession.token_hash == bindparam("token_hash"))
+# Its SET clause is the parameters named after columns (`last_seen_at`).
+_TOUCH = update(UserSession).where(UserSession.id == bindparam("session_id"))
+
+
+def _session_of(row: Any) -> SessionInfo:
+    session_id, kind, csrf_token, user_agent, created_at, last_seen_at, *user = row
     return SessionInfo(
-        row.id,
-        _info(user),
-        row.kind,
-        row.csrf_token,
-        row.user_agent,
-        row.created_at,
-        row.last_seen_at,
+        session_id, UserInfo(*user), kind, csrf_token, user_agent, created_at, last_seen_at
     )
 
 
@@ -335,26 +344,22 @@ async def resolve_session(
     """The live session of this token, or None (unknown, expired, of another kind)."""
     if not token or len(token) > 200:
         return None
-    found = (
-        await session.execute(
-            select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .where(UserSession.token_hash == token_hash(token))
-        )
-    ).first()
+    conn = await session.connection()
+    found = (await conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)})).first()
     if found is None:
         return None
-    row, user = found
-    if kind is not None and row.kind != kind:
+    info = _session_of(found)
+    if kind is not None and info.kind != kind:
         return None
-    if row.last_seen_at < now - SESSION_IDLE:
-        await session.delete(row)
+    if info.last_seen_at < now - SESSION_IDLE:
+        await conn.execute(delete(UserSession).where(UserSession.id == info.id))
         await session.commit()
         return None
-    if row.last_seen_at < now - TOUCH_EVERY:
-        row.last_seen_at = now
+    if info.last_seen_at < now - TOUCH_EVERY:
+        await conn.execute(_TOUCH, {"session_id": info.id, "last_seen_at": now})
         await session.commit()
-    return _session_info(row, user)
+        info = replace(info, last_seen_at=now)
+    return info
 
 
 async def live_session_ids(session: AsyncSession, ids: Collection[int], now: datetime) -> set[int]:
@@ -377,12 +382,11 @@ async def live_session_ids(session: AsyncSession, ids: Collection[int], now: dat
 
 async def list_sessions(session: AsyncSession, user_id: int) -> list[SessionInfo]:
     rows = await session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.user_id == user_id)
-        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        _SESSIONS.where(UserSession.user_id == user_id).order_by(
+            UserSession.last_seen_at.desc(), UserSession.id.desc()
+        )
     )
-    return [_session_info(row, user) for row, user in rows.all()]
+    return [_session_of(row) for row in rows]
 
 
 async def revoke_session(session: AsyncSession, user_id: int, session_id: int) -> None:

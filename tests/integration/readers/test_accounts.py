@@ -197,6 +197,31 @@ async def test_authenticate_and_sessions(sessions: Sessions) -> None:
         assert await accounts.resolve_session(s, api_token, later) is None
 
 
+async def test_a_session_in_use_is_kept_alive_at_most_once_a_minute(sessions: Sessions) -> None:
+    async def stored_last_seen(session_id: int) -> object:
+        async with sessions() as s:
+            return await s.scalar(
+                select(UserSession.last_seen_at).where(UserSession.id == session_id)
+            )
+
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", "correct horse", "reader", T0)
+        token, info = await accounts.open_session(s, ann, "api", None, T0)
+    soon = T0 + accounts.TOUCH_EVERY / 2
+    async with sessions() as s:
+        found = await accounts.resolve_session(s, token, soon)
+    assert found is not None and found.last_seen_at == T0 == await stored_last_seen(info.id)
+    later = T0 + accounts.TOUCH_EVERY * 2
+    async with sessions() as s:
+        found = await accounts.resolve_session(s, token, later)
+    assert found is not None and found.last_seen_at == later == await stored_last_seen(info.id)
+    assert (found.user, found.csrf_token, found.kind) == (ann, info.csrf_token, "api")
+    # Idle past SESSION_IDLE: refused, and its row is gone.
+    async with sessions() as s:
+        assert await accounts.resolve_session(s, token, later + accounts.SESSION_IDLE * 2) is None
+    assert await stored_last_seen(info.id) is None
+
+
 async def test_a_hash_of_older_parameters_is_replaced_at_the_next_sign_in(
     sessions: Sessions,
 ) -> None:
