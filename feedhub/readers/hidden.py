@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CompoundSelect, delete, func, select, union
+from sqlalchemy import BindParameter, CompoundSelect, delete, func, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,9 +61,10 @@ class HiddenList:
     categories: list[HiddenCategoryInfo]
 
 
-def hidden_feeds_query(user_id: int) -> CompoundSelect[Any]:
+def hidden_feeds_query(user_id: int | BindParameter[int]) -> CompoundSelect[Any]:
     """The ids of `hidden_feeds`, as a statement: a list of all articles leaves them out
-    with a `NOT IN` of it, read once per statement, instead of a query of its own first."""
+    with a `NOT IN` of it, read once per statement, instead of a query of its own first.
+    The user is a number, or a parameter of a statement built once."""
     by_feed = select(HiddenFeed.feed_id).where(HiddenFeed.user_id == user_id)
     by_category = (
         select(Feed.id)
