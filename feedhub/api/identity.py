@@ -24,7 +24,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from feedhub.core.config import Settings
 from feedhub.core.errors import AuthError, ForbiddenError, RateLimitedError
@@ -44,6 +44,7 @@ __all__ = [
     "ReadersDep",
     "identity_of",
     "provide_readers",
+    "readers_of",
     "require_admin",
     "require_user",
 ]
@@ -202,6 +203,9 @@ class IdentityMiddleware:
     def __init__(self, app: ASGIApp, readers: Readers) -> None:
         self.app = app
         self.readers = readers
+        # The session lookup reads through a plain connection of the sessions' engine: no
+        # ORM session to set up and close around one statement.
+        self.engine: AsyncEngine = readers.sessions.kw["bind"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -272,8 +276,8 @@ class IdentityMiddleware:
     async def _session(
         self, token: str, kind: str, via: Literal["cookie", "googlelogin"]
     ) -> Identity | None:
-        async with self.readers.sessions() as session:
-            found = await accounts.resolve_session(session, token, self.readers.clock(), kind)
+        async with self.engine.connect() as conn:
+            found = await accounts.resolve_session(conn, token, self.readers.clock(), kind)
         return Identity(via, found.user, found) if found is not None else None
 
 
@@ -289,6 +293,14 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
 
 # What handlers declare to get the Readers object ("readers"), marked as Litestar 3 wants.
 ReadersDep: TypeAlias = NamedDependency[Readers]
+
+
+def readers_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Readers:
+    """The Readers object without a dependency: Litestar resolves a handler's dependencies
+    in a task group of their own when there are two or more (the session and this), two
+    tasks and a wait on them in every request of the app APIs' most frequent calls."""
+    readers: Readers = connection.app.state.readers
+    return readers
 
 
 def provide_readers(state: State) -> Readers:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from feedhub.core.errors import (
     AuthError,
@@ -339,12 +339,13 @@ async def prune_sessions(session: AsyncSession, user_id: int, kind: str, now: da
 
 
 async def resolve_session(
-    session: AsyncSession, token: str, now: datetime, kind: str | None = None
+    session: AsyncSession | AsyncConnection, token: str, now: datetime, kind: str | None = None
 ) -> SessionInfo | None:
-    """The live session of this token, or None (unknown, expired, of another kind)."""
+    """The live session of this token, or None (unknown, expired, of another kind). On a
+    plain connection, as every authenticated request asks, or on an ORM session."""
     if not token or len(token) > 200:
         return None
-    conn = await session.connection()
+    conn = await session.connection() if isinstance(session, AsyncSession) else session
     found = (await conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)})).first()
     if found is None:
         return None
