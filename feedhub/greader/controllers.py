@@ -2,6 +2,9 @@
 `feedhub.readers`. Paths as apps expect them (DESIGN.md "Readers"); the same routes are
 also served under `/api/greader.php`, the prefix apps add for a "FreshRSS" account.
 
+Handlers take the Readers object from `readers_of`, not as a dependency: with the session
+that would be two, which Litestar resolves in a task group of their own every request.
+
 Auth: `Authorization: GoogleLogin auth=<token>` from ClientLogin (settled by the identity
 middleware). The `T` token of a POST is checked when sent (a wrong one is 401 with
 `X-Reader-Google-Bad-Token`, so apps fetch a new one); a missing one is accepted, since the
@@ -24,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.deps import ServicesDep, SessionDep
 from feedhub.api.icons import icon_path
-from feedhub.api.identity import ReadersDep
+from feedhub.api.identity import readers_of
 from feedhub.catalog.opml import export_opml
 from feedhub.core.errors import AuthError, ValidationError
 from feedhub.greader import protocol, service
@@ -59,10 +62,9 @@ MAX_IDS = 10_000
 
 # -- sign-in -------------------------------------------------------------------------------------
 @post("/accounts/ClientLogin", status_code=200)
-async def client_login(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[Any]:
+async def client_login(request: AnyRequest, session: SessionDep) -> Response[Any]:
     """Credentials in the POST body only: a URL is written to access logs and proxies'."""
+    readers = readers_of(request)
     if {"Email", "Passwd"} & set(request.query_params):
         raise ValidationError("send Email and Passwd in the POST body, never in the URL")
     form = await request.form()
@@ -98,21 +100,20 @@ async def user_info(request: AnyRequest) -> Response[bytes]:
     })  # fmt: skip
 
 
-def _base_url(request: AnyRequest, readers: ReadersDep) -> str:
+def _base_url(request: AnyRequest) -> str:
     """Where the app reaches feedhub: FEEDHUB_PUBLIC_URL, else the address it asked at (an
     app's answer is its own, behind its token: no shared cache keeps it)."""
+    readers = readers_of(request)
     if readers.settings.public_url:
         return readers.settings.base_url
     return str(request.base_url).rstrip("/")
 
 
 @get("/reader/api/0/subscription/list")
-async def subscription_list(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[bytes]:
+async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
     user, _ = _caller(request)
     subscriptions = await service.list_subscriptions(session, user.id)
-    base = _base_url(request, readers)
+    base = _base_url(request)
     # One list per label, shared by its feeds (the encoder writes it out for each).
     labels: dict[str, list[dict[str, str]]] = {}
     for s in subscriptions:
@@ -190,16 +191,16 @@ async def _contents(
 
 
 @get("/reader/api/0/stream/contents")
-async def stream_contents_query(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[bytes]:
+async def stream_contents_query(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+    readers = readers_of(request)
     return await _contents(request, session, None, readers.settings.greader_answer_bytes)
 
 
 @get("/reader/api/0/stream/contents/{stream_id:path}")
 async def stream_contents(
-    request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
 ) -> Response[bytes]:
+    readers = readers_of(request)
     raw = _path_stream(request, "/stream/contents/", stream_id)
     return await _contents(request, session, raw, readers.settings.greader_answer_bytes)
 
@@ -268,7 +269,8 @@ async def _items_contents(
 
 # -- state changes -------------------------------------------------------------------------------
 @post("/reader/api/0/edit-tag", status_code=200)
-async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep) -> Response[str]:
+async def edit_tag(request: AnyRequest, session: SessionDep) -> Response[str]:
+    readers = readers_of(request)
     user, params = await _change(request)
     ids = _item_ids(params)
     add, remove = protocol.tags_in(params.getall("a", [])), protocol.tags_in(params.getall("r", []))
@@ -284,9 +286,8 @@ async def edit_tag(request: AnyRequest, session: SessionDep, readers: ReadersDep
 
 
 @post("/reader/api/0/mark-all-as-read", status_code=200)
-async def mark_all_as_read(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[str]:
+async def mark_all_as_read(request: AnyRequest, session: SessionDep) -> Response[str]:
+    readers = readers_of(request)
     user, params = await _change(request)
     if not params.get("s"):  # never "everything" by omission
         raise ValidationError("s (the stream to mark as read) is required")
@@ -309,18 +310,16 @@ async def mark_all_as_read(
 
 # -- subscriptions and labels (admins change them for all; anyone hides them for themself) ------
 @post("/reader/api/0/subscription/edit", status_code=200)
-async def subscription_edit(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[str]:
+async def subscription_edit(request: AnyRequest, session: SessionDep) -> Response[str]:
+    readers = readers_of(request)
     _, params = await _change(request)
     await edit_subscription(request, session, readers, params)
     return _text("OK")
 
 
 @post("/reader/api/0/subscription/quickadd", status_code=200)
-async def quickadd(
-    request: AnyRequest, session: SessionDep, readers: ReadersDep
-) -> Response[bytes]:
+async def quickadd(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+    readers = readers_of(request)
     _, params = await _change(request)
     url = params.get("quickadd") or ""
     feed = await edit_subscription(
@@ -349,8 +348,9 @@ async def disable_tag(request: AnyRequest, session: SessionDep) -> Response[str]
 # -- the Atom form, and everything else ----------------------------------------------------------
 @get("/reader/atom/{stream_id:path}")
 async def atom(
-    request: AnyRequest, session: SessionDep, stream_id: FromPath[str], readers: ReadersDep
+    request: AnyRequest, session: SessionDep, stream_id: FromPath[str]
 ) -> Response[bytes]:
+    readers = readers_of(request)
     user, _ = _caller(request)
     params = await _params(request)
     stream_id = _path_stream(request, "/reader/atom/", stream_id)
