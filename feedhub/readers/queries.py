@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, cast
 
+import msgspec
 from sqlalchemy import func, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
@@ -56,8 +57,10 @@ class Scope:
     hidden_of: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+# What a list reads per row: msgspec structs, frozen as dataclasses would be, made ten times
+# faster than a frozen dataclass (whose __init__ sets each field through object.__setattr__):
+# 1,000 of them per id list, 100 of 17 fields per page with content.
+class Item(msgspec.Struct, frozen=True):
     id: int
     feed_id: int
     feed_title: str
@@ -78,8 +81,7 @@ class Item:
     enclosures: list[dict[str, Any]] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(msgspec.Struct, frozen=True):
     """What an id list (Google Reader `stream/items/ids`) says of an article."""
 
     id: int
