@@ -1,6 +1,7 @@
 """SQLite statements on aiosqlite: one call on the driver's thread each (feedhub.db.onehop),
 with everything SQLAlchemy reads from a cursor as it was: rows, row counts, last row ids,
-RETURNING, translated errors, and server-side cursors still read a batch at a time."""
+RETURNING, translated errors; server-side cursors still read a batch at a time, their
+first rows with the statement."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from feedhub.db.engine import create_engine
 from feedhub.db.models import Category
+from feedhub.db.onehop import PREFETCH
 
 
 @pytest.fixture
@@ -81,16 +83,38 @@ async def test_errors_are_translated_and_the_connection_goes_on(engine: AsyncEng
         assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
 
 
-async def test_a_server_side_cursor_still_reads_in_batches(
+def _numbers(count: int) -> Any:
+    return text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
+        " SELECT i FROM n"
+    ).bindparams(count=count)
+
+
+async def test_a_server_side_cursor_reads_in_batches_with_its_first_rows(
     engine: AsyncEngine, hops: list[str]
 ) -> None:
     async with engine.connect() as conn:
-        result = await conn.stream(
-            text(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)"
-                " SELECT i FROM n"
-            ).execution_options(yield_per=10)
-        )
-        batches = [len(rows) async for rows in result.partitions(10)]
-    assert batches == [10, 10, 5]
-    assert "fetchmany" in hops  # batch by batch, not all rows at once
+        await conn.execute(text("SELECT 1"))
+        hops.clear()
+        result = await conn.stream(_numbers(PREFETCH + 70).execution_options(yield_per=10))
+        rows = [list(batch) async for batch in result.partitions(10)]
+        assert hops[0] == "_open" and set(hops[1:]) == {"_more"}
+        assert len(hops) < len(rows)  # the first PREFETCH rows came with the statement
+        assert [len(batch) for batch in rows] == [10] * ((PREFETCH + 70) // 10)
+        assert [r[0] for batch in rows for r in batch] == list(range(1, PREFETCH + 71))
+        hops.clear()
+        few = await conn.stream(_numbers(25).execution_options(yield_per=10))
+        assert [len(batch) async for batch in few.partitions(10)] == [10, 10, 5]
+        assert hops == ["_open"]  # fewer rows than PREFETCH: one call, the cursor closed in it
+
+
+async def test_a_server_side_cursor_left_early_is_closed(
+    engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with engine.connect() as conn:
+        result = await conn.stream(_numbers(PREFETCH * 3).execution_options(yield_per=10))
+        assert len(await result.fetchmany(10)) == 10
+        hops.clear()
+        await result.close()
+        assert hops == ["close"]
+        assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
