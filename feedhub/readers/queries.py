@@ -16,13 +16,21 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 import msgspec
-from sqlalchemy import func, null, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
 from feedhub.core.cursor import Cursor
-from feedhub.db.models import Article, Category, Feed
-from feedhub.readers.hidden import hidden_feeds, hidden_feeds_query
-from feedhub.readers.state import StateJoin
+from feedhub.db.models import Feed
+from feedhub.readers.hidden import hidden_feeds
+from feedhub.readers.statements import (
+    Shape,
+    ids_statement,
+    order_of,
+    refs_statement,
+    rows_by_ids_statement,
+    rows_statement,
+    values_of,
+)
 
 __all__ = [
     "Item",
@@ -89,63 +97,6 @@ class Ref(msgspec.Struct, frozen=True):
     fetched_at: datetime
 
 
-def _item_columns(with_content: bool) -> tuple[Any, ...]:
-    read_col, star_col = StateJoin.columns(StateJoin(0))
-    return (
-        Article.id,
-        Article.feed_id,
-        func.coalesce(Feed.title, Feed.url),
-        Feed.site_url,
-        Category.slug,
-        Category.name,
-        Article.title,
-        Article.url,
-        Article.summary,
-        Article.content if with_content else null(),
-        Article.author,
-        Article.published_at,
-        Article.fetched_at,
-        read_col,
-        star_col,
-        Article.listed_at,
-        Article.enclosures,
-    )
-
-
-# Built once (the state columns do not depend on the user: the joins do).
-_COLUMNS = {True: _item_columns(True), False: _item_columns(False)}
-
-
-def _columns(join: StateJoin, with_content: bool) -> tuple[Any, ...]:
-    return _COLUMNS[with_content]
-
-
-def _filtered(query: Any, join: StateJoin, scope: Scope) -> Any:
-    if scope.feed_ids is not None:
-        query = query.where(Article.feed_id.in_(scope.feed_ids))
-    if scope.category_id is not None:
-        # Feed ids, not a join on feed: the (feed_id, id) index then serves the range.
-        feeds = select(Feed.id).where(Feed.category_id == scope.category_id)
-        query = query.where(Article.feed_id.in_(feeds.scalar_subquery()))
-    if scope.starred:
-        query = query.where(join.is_starred)
-    if scope.read is True:
-        query = query.where(join.is_read)
-    elif scope.read is False:
-        query = query.where(join.is_unread)
-    if scope.after_id is not None:
-        query = query.where(Article.id > scope.after_id)
-    if scope.upto_id is not None:
-        query = query.where(Article.id <= scope.upto_id)
-    if scope.ids is not None:
-        query = query.where(Article.id.in_(scope.ids))
-    if scope.hidden:
-        query = query.where(Article.feed_id.not_in(scope.hidden))
-    if scope.hidden_of is not None:
-        query = query.where(Article.feed_id.not_in(hidden_feeds_query(scope.hidden_of)))
-    return query
-
-
 async def _visible(session: AsyncSession, user_id: int, scope: Scope) -> Scope | None:
     """The scope without the user's hidden feeds (None: nothing of it is left)."""
     if scope.ids is not None:
@@ -179,10 +130,6 @@ async def _label_scope(session: AsyncSession, scope: Scope) -> Scope | None:
     return replace(scope, category_id=None, feed_ids=wanted)
 
 
-def _needs_state(scope: Scope) -> bool:
-    return scope.starred or scope.read is not None
-
-
 async def _items_query(
     session: AsyncSession,
     user_id: int,
@@ -193,46 +140,25 @@ async def _items_query(
     limit: int,
     with_content: bool,
     listing: Cursor | None | Literal[False],
-) -> Any | None:
-    """The statement of `list_items` (None: nothing to list). For a label (several feeds)
-    the ids are read first, from the (feed_id, id) index, and the statement reads the rows
-    of just those; in one query SQLite sorted every matching row with its content (a
-    label: 140 ms at 100,000 articles instead of tens)."""
+) -> tuple[Any, dict[str, Any]] | None:
+    """The statement of `list_items` and its parameters (None: nothing to list). For a
+    label (several feeds) the ids are read first, from the (feed_id, id) index, and the
+    statement reads the rows of just those; in one query SQLite sorted every matching row
+    with its content (a label: 140 ms at 100,000 articles instead of tens)."""
     visible = await _visible(session, user_id, scope)
     narrowed_scope = None if visible is None else await _label_scope(session, visible)
     if narrowed_scope is None:
         return None
     scope = narrowed_scope
-    join = StateJoin(user_id)
-    order: tuple[Any, ...] = (Article.id.asc() if oldest_first else Article.id.desc(),)
-    if listing is not False:
-        order = (Article.listed_at.desc(), Article.id.desc())
-
-    def narrowed(query: Any) -> Any:
-        query = _filtered(query, join, scope)
-        if listing is not False:
-            if listing is not None:
-                after = tuple_(listing.listed_at, listing.id)
-                query = query.where(tuple_(Article.listed_at, Article.id) < after)
-        elif cursor is not None:
-            query = query.where(Article.id > cursor if oldest_first else Article.id < cursor)
-        return query
-
-    rows_query = join.join(
-        select(*_columns(join, with_content))
-        .join(Feed, Article.feed_id == Feed.id)
-        .join(Category, Feed.category_id == Category.id)
-    )
-    many_feeds = len(scope.feed_ids or ()) > 1
-    if many_feeds:
-        ids_query = narrowed(join.join(select(Article.id))).order_by(*order).limit(limit)
-        ids = list(await session.scalars(ids_query))
+    shape, order = Shape.of(scope), order_of(cursor, oldest_first, listing)
+    values = values_of(user_id, scope, cursor, listing, limit)
+    if len(scope.feed_ids or ()) > 1:
+        conn = await session.connection()
+        ids = list((await conn.execute(ids_statement(shape, order), values)).scalars())
         if not ids:
             return None
-        rows_query = rows_query.where(Article.id.in_(ids))
-    else:
-        rows_query = narrowed(rows_query).limit(limit)
-    return rows_query.order_by(*order)
+        return rows_by_ids_statement(order, with_content), {"user_id": user_id, "page_ids": ids}
+    return rows_statement(shape, order, with_content), values
 
 
 async def list_items(
@@ -258,7 +184,9 @@ async def list_items(
     )  # fmt: skip
     if query is None:
         return []
-    return [Item(*row) for row in await session.execute(query)]
+    statement, values = query
+    conn = await session.connection()  # plain rows, without the ORM's handling
+    return [Item(*row) for row in await conn.execute(statement, values)]
 
 
 @asynccontextmanager
@@ -283,7 +211,9 @@ async def streamed_items(
     if query is None:
         yield _no_chunks()
         return
-    result = await session.stream(query.execution_options(yield_per=chunk))
+    statement, values = query
+    conn = await session.connection()
+    result = await conn.stream(statement, values, execution_options={"yield_per": chunk})
     chunks = _chunks(result, chunk)
     try:
         yield chunks
@@ -319,16 +249,10 @@ async def list_refs(
     narrowed_scope = None if visible is None else await _label_scope(session, visible)
     if narrowed_scope is None:
         return []
-    scope = narrowed_scope
-    join = StateJoin(user_id)
-    query = select(Article.id, Article.feed_id, Article.fetched_at)
-    if _needs_state(scope):
-        query = join.join(query)
-    query = _filtered(query, join, scope)
-    if cursor is not None:
-        query = query.where(Article.id > cursor if oldest_first else Article.id < cursor)
-    query = query.order_by(Article.id.asc() if oldest_first else Article.id.desc()).limit(limit)
-    return [Ref(*row) for row in await session.execute(query)]
+    statement = refs_statement(Shape.of(narrowed_scope), order_of(cursor, oldest_first, False))
+    values = values_of(user_id, narrowed_scope, cursor, False, limit)
+    conn = await session.connection()
+    return [Ref(*row) for row in await conn.execute(statement, values)]
 
 
 async def get_item(session: AsyncSession, user_id: int, article_id: int) -> Item | None:

@@ -19,7 +19,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -81,7 +93,8 @@ _COLUMNS = (case((_IS_READ, true()), else_=false()), case((_IS_STARRED, true()),
 
 
 class StateJoin:
-    """The outer joins and conditions that give each article's state for one user."""
+    """The outer joins and conditions that give each article's state for one user (a
+    number, or the parameter of a statement built once)."""
 
     mark = _MARK
     state = _STATE
@@ -89,7 +102,7 @@ class StateJoin:
     is_unread = _IS_UNREAD
     is_starred = _IS_STARRED
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int | BindParameter[int]) -> None:
         self.user_id = user_id
 
     def join(self, query: Any) -> Any:

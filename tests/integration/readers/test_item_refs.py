@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.db.models import Category, Feed
-from feedhub.readers import state
+from feedhub.readers import state, statements
 from feedhub.readers.queries import Scope, list_items, list_refs
 from tests.conftest import BOTH_DATABASES
 from tests.integration.readers.conftest import add_user
@@ -66,3 +66,29 @@ async def test_refs_of_a_user_without_state(sessions: Sessions, user_state: bool
         unread = await list_refs(s, ann, Scope(read=False), limit=10)
     expected = ids["a"][1:] if user_state else ids["a"]
     assert [r.id for r in unread] == sorted(expected, reverse=True)
+
+
+async def test_one_statement_per_shape_serves_every_user_and_value(sessions: Sessions) -> None:
+    """Statements are built once per shape (feedhub.readers.statements): the user, the
+    bounds and the limit are its parameters, never kept from an earlier call."""
+    ids = await seed(sessions, {"tech": {"a": 4}})
+    a = ids["a"]
+    ann, bob = await add_user(sessions, "ann"), await add_user(sessions, "bob")
+    async with sessions() as s:
+        await state.apply_changes(s, ann, read=[a[0], a[1]])
+        await state.apply_changes(s, bob, read=[a[3]])
+    statements.refs_statement.cache_clear()
+    statements.rows_statement.cache_clear()
+    for user, unread in ((ann, [a[3], a[2]]), (bob, [a[2], a[1], a[0]]), (ann, [a[3], a[2]])):
+        for limit in (1, 10):
+            async with sessions() as s:
+                refs = await list_refs(s, user, Scope(read=False), limit=limit)
+                items = await list_items(s, user, Scope(read=False), limit=limit)
+            assert [r.id for r in refs] == [i.id for i in items] == unread[:limit]
+            assert all(not i.read for i in items)
+    async with sessions() as s:  # a cursor: the same shape with one more parameter
+        assert [r.id for r in await list_refs(s, bob, Scope(read=False), cursor=a[2])] == [
+            a[1], a[0]
+        ]  # fmt: skip
+    assert statements.refs_statement.cache_info().currsize == 2  # with and without cursor
+    assert statements.rows_statement.cache_info().currsize == 1
