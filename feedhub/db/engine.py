@@ -3,8 +3,10 @@ call on aiosqlite's thread per statement (`feedhub.db.onehop`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
@@ -100,7 +102,18 @@ def _skip_idle_rollbacks(engine: AsyncEngine) -> None:
 _SQLITE_STATEMENT_CACHE = 16
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns (an article's enclosures, the text `null` for most) read by msgspec: the
+    standard library's `json.loads` took 2.5 µs for `null`, once per listed article. What
+    msgspec refuses (NaN, which `json.dumps` writes) goes to `json.loads` as before."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    kwargs.setdefault("json_deserializer", _json_loads)
     if is_sqlite(url):
         kwargs.setdefault("connect_args", {}).setdefault(
             "cached_statements", _SQLITE_STATEMENT_CACHE
