@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import bindparam, func, null, select, tuple_
+from sqlalchemy import Integer, bindparam, func, null, select, tuple_
 
 from feedhub.core.cursor import Cursor
 from feedhub.db.models import Article, Category, Feed
@@ -34,6 +34,7 @@ __all__ = [
 # Statements kept: far more than the shapes clients send, bounded all the same.
 _KEPT = 256
 _JOIN = StateJoin(bindparam("user_id"))
+_LIMIT = bindparam("limit", type_=Integer())
 
 
 class Shape(NamedTuple):
@@ -178,7 +179,7 @@ def _rows(with_content: bool) -> Any:
 @functools.lru_cache(maxsize=_KEPT)
 def rows_statement(shape: Shape, order: Order, with_content: bool) -> Any:
     """`queries.Item` rows of a scope, a page from the cursor on (`limit`)."""
-    return _ordered(_filtered(_rows(with_content), shape), order).limit(bindparam("limit"))
+    return _ordered(_filtered(_rows(with_content), shape), order).limit(_LIMIT)
 
 
 @functools.lru_cache(maxsize=_KEPT)
@@ -186,7 +187,7 @@ def ids_statement(shape: Shape, order: Order) -> Any:
     """Only the ids of `rows_statement`'s page (for several feeds, read from the (feed_id,
     id) index first: `rows_by_ids_statement` then reads just those rows)."""
     query = _filtered(_JOIN.join(select(Article.id)), shape)
-    return _ordered(query, order).limit(bindparam("limit"))
+    return _ordered(query, order).limit(_LIMIT)
 
 
 @functools.lru_cache(maxsize=_KEPT)
@@ -203,4 +204,4 @@ def refs_statement(shape: Shape, order: Order) -> Any:
     query = select(Article.id, Article.feed_id, Article.fetched_at)
     if shape.needs_state:
         query = _JOIN.join(query)
-    return _ordered(_filtered(query, shape), order).limit(bindparam("limit"))
+    return _ordered(_filtered(query, shape), order).limit(_LIMIT)
