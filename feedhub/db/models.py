@@ -167,6 +167,9 @@ class Article(Base):
         Index("ix_article_feed_id_id", "feed_id", "id"),
         # Lists in publication order page on (listed_at, id).
         Index("ix_article_listed_at_id", "listed_at", "id"),
+        # Id lists (Google Reader stream/items/ids) walk ids newest first and read these
+        # three columns only: from this index, not the wide rows (migration 0015).
+        Index("ix_article_id_feed_id_fetched_at", "id", "feed_id", "fetched_at"),
         # AUTOINCREMENT: ids are the stream's event ids and must never be reused after a
         # delete, or a resuming client would skip an article.
         {"sqlite_autoincrement": True},

@@ -346,3 +346,52 @@ def test_0008_makes_ids_never_reused_on_sqlite(tmp_path: Path) -> None:
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_0015_indexes_existing_articles_for_id_lists_and_drops_it_on_downgrade(
+    tmp_path: Path,
+) -> None:
+    """Articles stored before the upgrade are in the new index; the id list's statement
+    reads from it alone (SQLite's plan: a covering index); down and up again."""
+    from alembic import command
+    from sqlalchemy.dialects import sqlite
+
+    from feedhub.db.migrate import alembic_config
+    from feedhub.readers.queries import Scope
+    from feedhub.readers.statements import Shape, order_of, refs_statement, values_of
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    command.upgrade(alembic_config(url), "0014")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO category (id, slug, name) VALUES (1, 't', 'T')")
+        db.execute(
+            "INSERT INTO feed (id, url, category_id, created_at, error_count) "
+            "VALUES (1, 'http://e.com/f', 1, '2024-01-01 00:00:00.000000', 0)"
+        )
+        for i in range(3):
+            db.execute(
+                "INSERT INTO article (feed_id, guid_key, title, summary, content, published_at,"
+                " fetched_at, content_hash, listed_at) VALUES (1, ?, 'T', '', '', "
+                "'2024-01-01', ?, 'h', '2024-01-01')",
+                (f"g{i}", f"2024-01-0{i + 1} 00:00:00.000000"),
+            )
+    upgrade_to_head(url)
+    scope = Scope(read=False, hidden_of=1)
+    statement = refs_statement(Shape.of(scope), order_of(None, False, False))
+    compiled = statement.compile(dialect=sqlite.dialect())
+    params = compiled.construct_params(values_of(1, scope, None, False, 10))
+    assert compiled.positiontup is not None
+    args = [params[name] for name in compiled.positiontup]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        index = "ix_article_id_feed_id_fetched_at"
+        assert db.execute(f"SELECT count(*) FROM article INDEXED BY {index}").fetchone() == (3,)
+        plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + compiled.string, args)]
+        assert f"SCAN article USING COVERING INDEX {index}" in plan
+    command.downgrade(alembic_config(url), "0014")
+    with sqlite3.connect(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "ix_article_id_feed_id_fetched_at" not in names
+        assert db.execute("SELECT count(*) FROM article").fetchone() == (3,)
+    upgrade_to_head(url)
