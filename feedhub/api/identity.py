@@ -34,6 +34,7 @@ from feedhub.live.state_events import StateEvents
 from feedhub.readers import accounts
 from feedhub.readers.accounts import SessionInfo, UserInfo
 from feedhub.readers.ratelimit import MAX_NAME, attempt_keys, network_of
+from feedhub.readers.session_peek import UNSURE, SessionPeek
 
 __all__ = [
     "COOKIE",
@@ -88,6 +89,9 @@ class Readers:
     # file, which is re-read when rotated.
     admin_token: Callable[[], str | None] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # SQLite: sessions looked up on the event loop's thread when no write is due
+    # (feedhub.readers.session_peek); None: always on the driver's thread.
+    session_peek: SessionPeek | None = None
 
     @property
     def private(self) -> bool:
@@ -276,8 +280,13 @@ class IdentityMiddleware:
     async def _session(
         self, token: str, kind: str, via: Literal["cookie", "googlelogin"]
     ) -> Identity | None:
+        now = self.readers.clock()
+        if (peek := self.readers.session_peek) is not None:
+            seen = peek.lookup(token, now, kind)
+            if seen is not UNSURE:
+                return Identity(via, seen.user, seen) if seen is not None else None
         async with self.engine.connect() as conn:
-            found = await accounts.resolve_session(conn, token, self.readers.clock(), kind)
+            found = await accounts.resolve_session(conn, token, now, kind)
         return Identity(via, found.user, found) if found is not None else None
 
 

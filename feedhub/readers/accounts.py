@@ -35,6 +35,7 @@ from feedhub.readers.passwords import hash_password, needs_rehash, verify_passwo
 
 __all__ = [
     "ROLES",
+    "SESSION_BY_TOKEN",
     "SESSION_IDLE",
     "SessionInfo",
     "UserInfo",
@@ -53,6 +54,7 @@ __all__ = [
     "prune_sessions",
     "resolve_session",
     "revoke_session",
+    "session_of",
     "rotate_feed_key",
     "token_hash",
     "update_user",
@@ -121,24 +123,22 @@ def _info(user: User) -> UserInfo:
     return UserInfo(user.id, user.name, user.role, user.feed_key, user.created_at)
 
 
-# Sessions with their users as plain columns, read without ORM objects: every authenticated
-# request reads one. Built once, as the lookup by token below: built per request, the
-# statement and its cache key cost as much CPU as the lookup itself.
+# Sessions with their users as plain columns, no ORM objects: every signed-in request reads
+# one. Built once, as the lookup by token and the keep-alive (SET: the parameters named after
+# columns) below: built per request, statement and cache key cost as much as the lookup.
 _SESSIONS = select(
     UserSession.id, UserSession.kind, UserSession.csrf_token, UserSession.user_agent,
     UserSession.created_at, UserSession.last_seen_at,
     User.id, User.name, User.role, User.feed_key, User.created_at,
 ).join(User, User.id == UserSession.user_id)  # fmt: skip
-_BY_TOKEN = _SESSIONS.where(UserSession.token_hash == bindparam("token_hash"))
-# Its SET clause is the parameters named after columns (`last_seen_at`).
+SESSION_BY_TOKEN = _SESSIONS.where(UserSession.token_hash == bindparam("token_hash"))
 _TOUCH = update(UserSession).where(UserSession.id == bindparam("session_id"))
 
 
-def _session_of(row: Any) -> SessionInfo:
-    session_id, kind, csrf_token, user_agent, created_at, last_seen_at, *user = row
-    return SessionInfo(
-        session_id, UserInfo(*user), kind, csrf_token, user_agent, created_at, last_seen_at
-    )
+def session_of(row: Any) -> SessionInfo:
+    """The SessionInfo of a row of SESSION_BY_TOKEN (its columns in order)."""
+    sid, kind, csrf, agent, created, seen, *user = row
+    return SessionInfo(sid, UserInfo(*user), kind, csrf, agent, created, seen)
 
 
 def check_name(name: str) -> str:
@@ -346,10 +346,10 @@ async def resolve_session(
     if not token or len(token) > 200:
         return None
     conn = await session.connection() if isinstance(session, AsyncSession) else session
-    found = (await conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)})).first()
+    found = (await conn.execute(SESSION_BY_TOKEN, {"token_hash": token_hash(token)})).first()
     if found is None:
         return None
-    info = _session_of(found)
+    info = session_of(found)
     if kind is not None and info.kind != kind:
         return None
     if info.last_seen_at < now - SESSION_IDLE:
@@ -387,7 +387,7 @@ async def list_sessions(session: AsyncSession, user_id: int) -> list[SessionInfo
             UserSession.last_seen_at.desc(), UserSession.id.desc()
         )
     )
-    return [_session_of(row) for row in rows]
+    return [session_of(row) for row in rows]
 
 
 async def revoke_session(session: AsyncSession, user_id: int, session_id: int) -> None:

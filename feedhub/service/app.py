@@ -67,6 +67,7 @@ from feedhub.live.state_events import StateEvents
 from feedhub.live.stream import StreamConfig, make_stream_handler
 from feedhub.readers import accounts, hashpool
 from feedhub.readers.ratelimit import AttemptLimiter
+from feedhub.readers.session_peek import SessionPeek
 from feedhub.service.claim import ServingClaim
 from feedhub.service.direct import DirectRoutes
 from feedhub.service.leader import Leadership
@@ -264,6 +265,7 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         revocations,
         # A token kept in the data directory is re-read when rotated (state.TokenFile).
         admin_token=token_file.current if token_file is not None else lambda: settings.admin_token,
+        session_peek=SessionPeek.of(engine),
     )
     web = web_dir()
 
@@ -276,6 +278,8 @@ def create_app(settings: Settings, *, token_file: TokenFile | None = None) -> Li
         return File(web / "signin.html", filename="signin.html", content_disposition_type="inline")
 
     async def dispose_engine() -> None:
+        if readers.session_peek is not None:
+            readers.session_peek.close()
         await engine.dispose()
 
     app = DirectRoutes(
