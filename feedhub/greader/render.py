@@ -14,12 +14,13 @@ from html import escape
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import msgspec
 from feedgen.feed import FeedGenerator
 
 from feedhub.greader.protocol import item_categories, long_id, usec
 from feedhub.readers.queries import Item
 
-__all__ = ["atom_size", "atom_stream", "item_json", "media_of", "with_players"]
+__all__ = ["ItemJSON", "atom_size", "atom_stream", "item_json", "media_of", "with_players"]
 
 SCHEME = "http://www.google.com/reader/"
 # Google Reader's namespace for what Atom has no element for: the continuation.
@@ -67,36 +68,63 @@ def with_players(html: str, media: Sequence[dict[str, Any]]) -> str:
     """The content with a player (or a link) per enclosure, after the text, as FreshRSS
     serves it: apps without their own podcast view then still play the file. A file the
     content already links to is not repeated."""
+    if not media:  # most articles: no players to add
+        return html
     extra = "".join(_player(m) for m in media if escape(m["href"], quote=True) not in html)
     return html + extra
 
 
-def item_json(item: Item) -> dict[str, Any]:
+class _Summary(msgspec.Struct):
+    direction: str
+    content: str
+
+
+class _Origin(msgspec.Struct, rename="camel"):
+    stream_id: str
+    title: str
+    html_url: str
+
+
+class ItemJSON(msgspec.Struct, rename="camel"):
+    """A Google Reader item, as msgspec structs rather than dicts: made and encoded in
+    five sixths of the time, 100 per page (the same bytes, members in this order)."""
+
+    id: str
+    crawl_time_msec: str
+    timestamp_usec: str
+    published: int
+    updated: int
+    title: str
+    canonical: list[dict[str, str]]
+    alternate: list[dict[str, str]]
+    summary: _Summary
+    enclosure: list[dict[str, Any]]
+    author: str
+    categories: list[str]
+    origin: _Origin
+
+
+def item_json(item: Item) -> ItemJSON:
     fetched = usec(item.fetched_at)
-    links = [{"href": item.url, "type": "text/html"}] if item.url else []
     media = media_of(item)
-    body = with_players(item.content or item.summary, media)
-    return {
-        "id": long_id(item.id),
-        "crawlTimeMsec": str(fetched // 1000),
-        "timestampUsec": str(fetched),
-        "published": int(item.published_at.timestamp()),
-        "updated": int(item.published_at.timestamp()),
+    published = int(item.published_at.timestamp())
+    return ItemJSON(
+        id=long_id(item.id),
+        crawl_time_msec=str(fetched // 1000),
+        timestamp_usec=str(fetched),
+        published=published,
+        updated=published,
         # Markup-escaped as Google Reader served titles: apps render them as HTML (a plain
         # "Vector<T>" would lose "<T>" there), and decode the entities for their lists.
-        "title": escape(item.title, quote=False),
-        "canonical": [{"href": item.url}] if item.url else [],
-        "alternate": links,
-        "summary": {"direction": "ltr", "content": body},
-        "enclosure": media,
-        "author": item.author or "",
-        "categories": item_categories(item.category_name, item.read, item.starred),
-        "origin": {
-            "streamId": f"feed/{item.feed_id}",
-            "title": item.feed_title,
-            "htmlUrl": item.feed_site_url or "",
-        },
-    }
+        title=escape(item.title, quote=False),
+        canonical=[{"href": item.url}] if item.url else [],
+        alternate=[{"href": item.url, "type": "text/html"}] if item.url else [],
+        summary=_Summary("ltr", with_players(item.content or item.summary, media)),
+        enclosure=media,
+        author=item.author or "",
+        categories=item_categories(item.category_name, item.read, item.starred),
+        origin=_Origin(f"feed/{item.feed_id}", item.feed_title, item.feed_site_url or ""),
+    )
 
 
 def _escaped_bytes(text: str) -> int:
