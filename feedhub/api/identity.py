@@ -97,6 +97,12 @@ class Readers:
     def private(self) -> bool:
         return self.settings.reading == "private"
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The sessions' engine, for reads of one statement on a plain connection."""
+        engine: AsyncEngine = self.sessions.kw["bind"]
+        return engine
+
     async def sign_in(
         self, session: AsyncSession, name: str, password: str, client: str
     ) -> UserInfo:
@@ -209,7 +215,7 @@ class IdentityMiddleware:
         self.readers = readers
         # The session lookup reads through a plain connection of the sessions' engine: no
         # ORM session to set up and close around one statement.
-        self.engine: AsyncEngine = readers.sessions.kw["bind"]
+        self.engine = readers.engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:

@@ -26,7 +26,6 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from feedhub.api.deps import ServicesDep, SessionDep
-from feedhub.api.icons import icon_path
 from feedhub.api.identity import readers_of
 from feedhub.catalog.opml import export_opml
 from feedhub.core.errors import AuthError, ValidationError
@@ -46,7 +45,7 @@ from feedhub.greader.http import (
     text_response as _text,
 )
 from feedhub.greader.paging import MAX_ITEMS, ROWS_AT_ONCE, stream_page, stream_scope
-from feedhub.greader.render import atom_size, atom_stream, item_json
+from feedhub.greader.render import atom_size, atom_stream, item_json, subscriptions_json
 from feedhub.readers import state
 from feedhub.readers.app_sessions import open_app_session
 from feedhub.readers.hidden import hidden_feeds
@@ -110,25 +109,14 @@ def _base_url(request: AnyRequest) -> str:
 
 
 @get("/reader/api/0/subscription/list")
-async def subscription_list(request: AnyRequest, session: SessionDep) -> Response[bytes]:
+async def subscription_list(request: AnyRequest) -> Response[bytes]:
+    """The call apps make most, one statement: on a plain connection, with no dependency
+    to resolve and no ORM session around it."""
     user, _ = _caller(request)
-    subscriptions = await service.list_subscriptions(session, user.id)
-    base = _base_url(request)
-    # One list per label, shared by its feeds (the encoder writes it out for each).
-    labels: dict[str, list[dict[str, str]]] = {}
-    for s in subscriptions:
-        if s.label not in labels:
-            labels[s.label] = [{"id": protocol.label_id(s.label), "label": s.label}]
-    return _json({"subscriptions": [
-        {
-            "id": f"feed/{s.feed_id}", "title": s.title, "url": s.url,
-            "htmlUrl": s.site_url or "", "iconUrl": base + icon_path(s.feed_id),
-            "sortid": f"{s.feed_id:08X}",
-            "firstitemmsec": str(int(s.created_at.timestamp() * 1000)),
-            "categories": labels[s.label],
-        }
-        for s in subscriptions
-    ]})  # fmt: skip
+    async with readers_of(request).engine.connect() as conn:
+        subscriptions = await service.list_subscriptions(conn, user.id)
+    body = subscriptions_json(subscriptions, _base_url(request))
+    return Response(body, media_type=_JSON, status_code=200)
 
 
 @get("/reader/api/0/subscription/export")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import msgspec
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from feedhub.core.errors import NotFoundError
 from feedhub.db.models import Article, Category, Feed
@@ -128,10 +128,13 @@ _SUBSCRIPTIONS = (
 )
 
 
-async def list_subscriptions(session: AsyncSession, user_id: int) -> list[Subscription]:
-    """Every feed but those the user hid, by title."""
-    # On the session's connection: plain rows, without the ORM's handling of a statement.
-    rows = await (await session.connection()).execute(_SUBSCRIPTIONS, {"user_id": user_id})
+async def list_subscriptions(
+    session: AsyncSession | AsyncConnection, user_id: int
+) -> list[Subscription]:
+    """Every feed but those the user hid, by title: plain rows, on a connection or on the
+    session's (without the ORM's handling of a statement)."""
+    conn = await session.connection() if isinstance(session, AsyncSession) else session
+    rows = await conn.execute(_SUBSCRIPTIONS, {"user_id": user_id})
     return [Subscription(*row) for row in rows]
 
 
