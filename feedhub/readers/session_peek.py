@@ -87,14 +87,16 @@ class SessionPeek:
         if not token or len(token) > 200:
             return None
         try:
-            row = self._connection().execute(self._sql, (token_hash(token),)).fetchone()
+            # Read to the end: the statement's read transaction ends with it, and no
+            # checkpoint waits for this connection (a token hash is unique: one row at most).
+            rows = self._connection().execute(self._sql, (token_hash(token),)).fetchall()
         except sqlite3.Error as exc:
             log.debug("session lookup on the event loop's thread failed: %s", exc)
             self.close()
             return UNSURE
-        if row is None:
+        if not rows:
             return None
-        processors = zip(self._processors, row, strict=True)
+        processors = zip(self._processors, rows[0], strict=True)
         info = session_of([value if p is None else p(value) for p, value in processors])
         seen = info.last_seen_at
         if info.kind != kind or seen < now - TOUCH_EVERY or seen < now - SESSION_IDLE:

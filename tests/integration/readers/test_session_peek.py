@@ -142,3 +142,21 @@ async def test_lookups_answer_as_resolve_session(settings: Settings, sessions: S
         peek.close()
     missing = SessionPeek(Path(settings.database_url.split("///", 1)[1]).with_name("no.db"))
     assert missing.lookup(token, now, "api") is UNSURE
+
+
+async def test_a_lookup_holds_no_read_transaction(settings: Settings, sessions: Sessions) -> None:
+    """A checkpoint can empty the log after a lookup: the peek's read ended with it."""
+    now = datetime.now(UTC)
+    async with sessions() as s:
+        ann = await accounts.create_user(s, "ann", PASSWORD, "reader", now)
+        token, _ = await accounts.open_session(s, ann, "api", None, now)
+    peek = SessionPeek(Path(settings.database_url.split("///", 1)[1]))
+    try:
+        assert peek.lookup(token, now, "api") is not UNSURE
+        with _db(settings) as db:
+            db.execute("UPDATE reader_user SET role = role")  # something in the log
+        with _db(settings) as db:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+    finally:
+        peek.close()
