@@ -153,18 +153,22 @@ async def list_labels(session: AsyncSession, user_id: int) -> list[str]:
     return list(await session.scalars(query.order_by(Category.name)))
 
 
+# Every feed with its label and its newest article's fetch time, built once.
+_NEWEST = (
+    select(Article.fetched_at)
+    .where(Article.feed_id == Feed.id)
+    .order_by(Article.id.desc())
+    .limit(1)
+    .correlate(Feed)
+    .scalar_subquery()
+)
+_FEEDS_NEWEST = select(Feed.id, Category.name, _NEWEST).join(Category)
+
+
 async def unread_counts(session: AsyncSession, user_id: int) -> list[UnreadCount]:
     """Per feed, per label and the reading list; newest = the newest article's fetch time."""
     counts = await state.unread_counts(session, user_id)
-    newest_of = (
-        select(Article.fetched_at)
-        .where(Article.feed_id == Feed.id)
-        .order_by(Article.id.desc())
-        .limit(1)
-        .correlate(Feed)
-        .scalar_subquery()
-    )
-    rows = await session.execute(select(Feed.id, Category.name, newest_of).join(Category))
+    rows = await (await session.connection()).execute(_FEEDS_NEWEST)
     per_label: dict[str, tuple[int, datetime | None]] = {}
     out: list[UnreadCount] = []
     total, newest_all = 0, None
