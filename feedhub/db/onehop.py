@@ -9,11 +9,13 @@ eight of them. Here the four run as one function on the driver's thread, and the
 is handed the rows, the description, the row count and the last row id it would have read
 from the cursor.
 
-A server-side cursor (`yield_per`, `stream_results`) still reads its rows a batch at a
-time, so a caller that stops early has read only what it used; but the statement runs
-with its first PREFETCH rows read in the same call, and a batch that comes back short
-closes the cursor in the same call too. A Google Reader page of 100 items went from seven
-calls (cursor, execute, five fetches, close) to three.
+A server-side cursor (`yield_per`, `stream_results`) still holds only part of its rows at a
+time, so a caller that stops early (a page full to its byte budget) has read little more
+than it used; but each call reads batches of PREFETCH rows until the rows it read hold
+READ_AHEAD_BYTES of text, or until the end, where it closes the cursor in the same call.
+The statement runs with its first rows. A Google Reader page of 100 ordinary items went
+from seven calls (cursor, execute, five fetches, close) to one; a page of megabyte
+articles is still read a batch at a time.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
 
-__all__ = ["PREFETCH", "one_hop_statements"]
+__all__ = ["PREFETCH", "READ_AHEAD_BYTES", "one_hop_statements"]
 
-# Rows a server-side cursor reads with its statement: a Google Reader page's batch
-# (feedhub.greader.paging.PAGE_ROWS_AT_ONCE).
+# What a server-side cursor reads in one call on the driver's thread: batches of PREFETCH
+# rows (a Google Reader page's batch, feedhub.greader.paging.PAGE_ROWS_AT_ONCE), as long as
+# the rows read hold less than READ_AHEAD_BYTES of text and bytes.
 PREFETCH = 50
+READ_AHEAD_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,31 +79,53 @@ def _run_many(conn: sqlite3.Connection, operation: str, seq_of_parameters: Any) 
         cursor.close()
 
 
+def _text_bytes(rows: list[Any]) -> int:
+    return sum([len(v) for row in rows for v in row if v.__class__ is str or v.__class__ is bytes])
+
+
+def _rows(cursor: sqlite3.Cursor, wanted: int | None) -> tuple[list[Any], bool]:
+    """`wanted` rows (None: all that are left), then whole batches while the rows of this
+    call hold less than READ_AHEAD_BYTES; and whether the cursor has no more."""
+    if wanted is None:
+        return cursor.fetchall(), True
+    rows = cursor.fetchmany(wanted)
+    done = len(rows) < wanted
+    size = _text_bytes(rows)
+    while not done and size < READ_AHEAD_BYTES:
+        batch = cursor.fetchmany(PREFETCH)
+        rows.extend(batch)
+        size += _text_bytes(batch)
+        done = len(batch) < PREFETCH
+    return rows, done
+
+
 def _open(
     conn: sqlite3.Connection, operation: str, parameters: Any
 ) -> tuple[_Done, sqlite3.Cursor | None]:
-    """The statement and its first PREFETCH rows; the cursor if more may follow."""
+    """The statement and its first rows (`_rows`); the cursor if more may follow."""
     cursor = conn.cursor()
     try:
         _execute(cursor, operation, parameters)
-        rows = cursor.fetchmany(PREFETCH) if cursor.description else []
-        done = _Done(cursor.description, cursor.rowcount, cursor.lastrowid, rows)
+        rows: list[Any] = []
+        done = cursor.description is None
+        if not done:
+            rows, done = _rows(cursor, PREFETCH)
+        outcome = _Done(cursor.description, cursor.rowcount, cursor.lastrowid, rows)
     except BaseException:
         cursor.close()
         raise
-    if len(rows) < PREFETCH:
+    if done:
         cursor.close()
-        return done, None
-    return done, cursor
+        return outcome, None
+    return outcome, cursor
 
 
-def _more(cursor: sqlite3.Cursor, size: int | None) -> tuple[list[Any], bool]:
-    """Up to `size` more rows (None: all), and whether the cursor is done (then closed)."""
-    rows = cursor.fetchall() if size is None else cursor.fetchmany(size)
-    if size is None or len(rows) < size:
+def _more(cursor: sqlite3.Cursor, wanted: int | None) -> tuple[list[Any], bool]:
+    """More rows (`_rows`), and whether the cursor is done (then closed)."""
+    rows, done = _rows(cursor, wanted)
+    if done:
         cursor.close()
-        return rows, True
-    return rows, False
+    return rows, done
 
 
 _NOTHING = _Done(None, -1, None, [])

@@ -1,7 +1,7 @@
 """SQLite statements on aiosqlite: one call on the driver's thread each (feedhub.db.onehop),
 with everything SQLAlchemy reads from a cursor as it was: rows, row counts, last row ids,
-RETURNING, translated errors; server-side cursors still read a batch at a time, their
-first rows with the statement."""
+RETURNING, translated errors; server-side cursors read their first rows with the
+statement, a page of ordinary rows in one call, big rows still a batch at a time."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from feedhub.db import onehop
 from feedhub.db.engine import create_engine
 from feedhub.db.models import Category
-from feedhub.db.onehop import PREFETCH
+from feedhub.db.onehop import PREFETCH, READ_AHEAD_BYTES
 
 
 @pytest.fixture
@@ -83,36 +84,59 @@ async def test_errors_are_translated_and_the_connection_goes_on(engine: AsyncEng
         assert (await conn.execute(text("SELECT 2"))).scalar_one() == 2
 
 
-def _numbers(count: int) -> Any:
+def _numbers(count: int, width: int = 0) -> Any:
+    """`count` rows: a number, and a text of `width` characters."""
     return text(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)"
-        " SELECT i FROM n"
-    ).bindparams(count=count)
+        " SELECT i, printf('%.*c', :width, 'x') FROM n"
+    ).bindparams(count=count, width=width)
 
 
-async def test_a_server_side_cursor_reads_in_batches_with_its_first_rows(
+async def test_a_server_side_cursor_reads_small_rows_in_one_call(
     engine: AsyncEngine, hops: list[str]
 ) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
         hops.clear()
-        result = await conn.stream(_numbers(PREFETCH + 70).execution_options(yield_per=10))
-        rows = [list(batch) async for batch in result.partitions(10)]
-        assert hops[0] == "_open" and set(hops[1:]) == {"_more"}
-        assert len(hops) < len(rows)  # the first PREFETCH rows came with the statement
-        assert [len(batch) for batch in rows] == [10] * ((PREFETCH + 70) // 10)
-        assert [r[0] for batch in rows for r in batch] == list(range(1, PREFETCH + 71))
+        result = await conn.stream(_numbers(PREFETCH * 2 + 1, 100).execution_options(yield_per=50))
+        batches = [[r[0] for r in batch] async for batch in result.partitions(50)]
+        assert hops == ["_open"]  # a page of 101 ordinary rows: read and closed in one call
+    assert [len(b) for b in batches] == [50, 50, 1]
+    assert [i for b in batches for i in b] == list(range(1, PREFETCH * 2 + 2))
+
+
+async def test_a_server_side_cursor_reads_big_rows_a_batch_at_a_time(
+    engine: AsyncEngine, hops: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []
+    rows_of = onehop._rows
+
+    def counted(cursor: Any, wanted: int | None) -> Any:
+        rows, done = rows_of(cursor, wanted)
+        read.append(len(rows))
+        return rows, done
+
+    monkeypatch.setattr(onehop, "_rows", counted)
+    width = READ_AHEAD_BYTES // 5  # five rows fill a call's read-ahead
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
         hops.clear()
-        few = await conn.stream(_numbers(25).execution_options(yield_per=10))
-        assert [len(batch) async for batch in few.partitions(10)] == [10, 10, 5]
-        assert hops == ["_open"]  # fewer rows than PREFETCH: one call, the cursor closed in it
+        result = await conn.stream(_numbers(PREFETCH + 70, width).execution_options(yield_per=10))
+        rows = [list(batch) async for batch in result.partitions(10)]
+    assert [len(batch) for batch in rows] == [10] * ((PREFETCH + 70) // 10)
+    assert [r[0] for batch in rows for r in batch] == list(range(1, PREFETCH + 71))
+    assert all(len(r[1]) == width for batch in rows for r in batch)
+    assert hops[0] == "_open" and set(hops[1:]) == {"_more"}
+    # The first batch with the statement, then what each fetch asked for: never more.
+    assert read[0] == PREFETCH and max(read[1:]) <= 10
 
 
 async def test_a_server_side_cursor_left_early_is_closed(
     engine: AsyncEngine, hops: list[str]
 ) -> None:
     async with engine.connect() as conn:
-        result = await conn.stream(_numbers(PREFETCH * 3).execution_options(yield_per=10))
+        width = READ_AHEAD_BYTES // 5
+        result = await conn.stream(_numbers(PREFETCH * 3, width).execution_options(yield_per=10))
         assert len(await result.fetchmany(10)) == 10
         hops.clear()
         await result.close()
