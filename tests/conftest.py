@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from feedhub.core.config import Settings
 from feedhub.db.engine import create_engine, session_factory
@@ -225,6 +225,16 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
     engine = create_engine(settings.database_url)
     yield session_factory(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """A bare engine on the test's database, for tests of the engine itself."""
+    engine = create_engine(db_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.connectors.asyncio import AsyncIODBAPICursor
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -131,17 +132,11 @@ def _more(cursor: sqlite3.Cursor, wanted: int | None) -> tuple[list[Any], bool]:
 _NOTHING = _Done(None, -1, None, [])
 
 
-class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
-    """A buffered cursor whose statement is one call on the driver's thread; the cursor of
-    the adapter's `_cursor` slot is only the last statement's outcome (`_Done`)."""
+class _Outcome:
+    """What both cursors answer from `_cursor`, the last statement's outcome (`_Done`)."""
 
-    __slots__ = ("_arraysize",)
-    # Nothing to close on the driver's thread: the sqlite3 cursor closed with its statement.
-    _awaitable_cursor_close = False
-
-    def _make_new_cursor(self, connection: Any) -> Any:
-        self._arraysize = 1  # sqlite3's default: what `fetchmany()` takes without a size
-        return _NOTHING
+    __slots__ = ()
+    _cursor: AsyncIODBAPICursor  # a `_Done`, typed as the adapter's base declares it
 
     def _aenter_cursor(self, cursor: Any) -> Any:
         return cursor
@@ -157,6 +152,19 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     @property
     def lastrowid(self) -> int:
         return self._cursor.lastrowid
+
+
+class _OneHopCursor(_Outcome, AsyncAdapt_aiosqlite_cursor):
+    """A buffered cursor whose statement is one call on the driver's thread; the cursor of
+    the adapter's `_cursor` slot is only the last statement's outcome (`_Done`)."""
+
+    __slots__ = ("_arraysize",)
+    # Nothing to close on the driver's thread: the sqlite3 cursor closed with its statement.
+    _awaitable_cursor_close = False
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        self._arraysize = 1  # sqlite3's default: what `fetchmany()` takes without a size
+        return _NOTHING
 
     @property
     def arraysize(self) -> int:
@@ -186,7 +194,7 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
-class _OneHopServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):
+class _OneHopServerSideCursor(_Outcome, AsyncAdapt_aiosqlite_ss_cursor):
     """A server-side cursor that runs its statement with the first rows in one call, and
     reads the rest a batch a call (`_cursor` holds the statement's outcome, `_live` the
     sqlite3 cursor while rows may remain)."""
@@ -198,21 +206,6 @@ class _OneHopServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):
         self._live: sqlite3.Cursor | None = None
         self._buffer: deque[Any] = deque()
         return _NOTHING
-
-    def _aenter_cursor(self, cursor: Any) -> Any:
-        return cursor
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return int(self._cursor.rowcount)
-
-    @property
-    def lastrowid(self) -> int:
-        return self._cursor.lastrowid
 
     @property
     def arraysize(self) -> int:

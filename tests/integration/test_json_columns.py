@@ -6,25 +6,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import JSON, String, cast, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from feedhub.db.engine import create_engine
 from tests.conftest import BOTH_DATABASES
 
 pytestmark = BOTH_DATABASES
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(db_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize(

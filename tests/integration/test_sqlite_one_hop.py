@@ -5,42 +5,23 @@ statement, a page of ordinary rows in one call, big rows still a batch at a time
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aiosqlite.core
 import pytest
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from feedhub.db import onehop
-from feedhub.db.engine import create_engine
 from feedhub.db.models import Category
 from feedhub.db.onehop import PREFETCH, READ_AHEAD_BYTES
+from tests.support.driverhops import count_driver_calls
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(db_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The name of every function sent to aiosqlite's thread."""
-    calls: list[str] = []
-    original = aiosqlite.core.Connection._execute
-
-    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
-    yield calls
+    return count_driver_calls(monkeypatch)
 
 
 async def test_a_read_is_one_call_on_the_driver_thread(

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiosqlite.core
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +19,7 @@ from feedhub.db.models import UserSession
 from feedhub.readers import accounts
 from feedhub.readers.session_peek import UNSURE, SessionPeek
 from tests.integration.readers.conftest import PASSWORD, google_login, make_client
+from tests.support.driverhops import count_driver_calls
 
 Sessions = async_sessionmaker[AsyncSession]
 USER_INFO = "/reader/api/0/user-info"
@@ -61,14 +61,7 @@ async def test_the_app_peeks_on_sqlite(settings: Settings) -> None:
 async def test_a_signed_in_read_leaves_the_drivers_thread_alone(
     settings: Settings, world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    original = aiosqlite.core.Connection._execute
-
-    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(fn, "__name__", repr(fn)))
-        return await original(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    calls = count_driver_calls(monkeypatch)
     async with make_client(settings) as app:
         auth = await google_login(app)
         calls.clear()
