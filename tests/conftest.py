@@ -81,11 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (the suite's default): three workers for every two cores. A worker spends
-    about a fifth of its time waiting on servers, browsers and clients it started, and a
-    third worker fills that time; more than that and the waits grow instead."""
+    """`-n auto` (the suite's default): two workers per core. A worker spends a good part of
+    its time waiting on the servers, browsers and clients it started; with three workers on
+    two cores the suite still left a fifth of the CPU idle, and a fourth fills some of it
+    (docs/development.md, "Suite times")."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) * 3 // 2)
+    return max(1, (cores or 1) * 2)
 
 
 SERVER_FIXTURES = {"pg_server", "pg_url", "pg_template", "redis_server", "redis_url", "bus_url"}
@@ -94,7 +95,8 @@ SERVER_FIXTURES = {"pg_server", "pg_url", "pg_template", "redis_server", "redis_
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The quick loop (`-m "not slow and not browser"`) runs on SQLite and the in-memory bus:
     a test that needs a throwaway PostgreSQL or redis-server counts as slow, since the first
-    one a worker runs waits for initdb and the template database."""
+    one a worker runs waits for initdb and the template database. Then the modules are put
+    in the order the workers should take them (`longest_modules_first`)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_postgresql = callspec is not None and callspec.params.get("db_backend") == "postgresql"
@@ -102,6 +104,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if item.path.parent.name == "browser":
             item.add_marker(pytest.mark.browser)
+    longest_modules_first(items)
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    """A rough cost of a test, from its markers: only the order it gives matters."""
+    if item.get_closest_marker("long"):
+        return 30.0
+    if item.get_closest_marker("browser"):
+        return 5.0
+    if item.get_closest_marker("slow"):
+        return 1.5
+    return 0.05
+
+
+def longest_modules_first(items: list[pytest.Item]) -> None:
+    """The modules, the costliest first. xdist (`--dist loadfile --no-loadscope-reorder`)
+    hands whole modules to the workers in this order; by default it orders them by their
+    number of tests, which left the few long ones (a fresh clone's install, the soak, the
+    corpus ingest) for the end, one worker busy for 40 s while the others had finished."""
+    cost: dict[Path, float] = {}
+    for item in items:
+        cost[item.path] = cost.get(item.path, 0.0) + expected_seconds(item)
+    items.sort(key=lambda item: -cost[item.path])  # stable: a module's tests keep their order
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def _tool(name: str) -> str:
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "feedhub", "tests", "benchmarks"],
-        ["mypy"],
+        pytest.param(["mypy"], marks=pytest.mark.long),  # half a minute without its cache
         ["lint-imports"],
     ],
     ids=["ruff", "ruff-format", "mypy", "import-layers"],

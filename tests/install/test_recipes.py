@@ -64,6 +64,7 @@ def test_docs_show_the_recipes_verbatim() -> None:
         assert body in guide, f"docs/deploy.md does not show deploy/{name} as it is"
 
 
+@pytest.mark.long
 def test_containerfile_commands(tmp_path: Path) -> None:
     steps = _instructions((DEPLOY / "Containerfile").read_text())
     stages: list[list[tuple[str, str]]] = []

@@ -86,6 +86,7 @@ def _fuzz_settings() -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_every_route_answers_within_its_documented_contract(api: ServerProcess) -> None:
     schema = schemathesis.openapi.from_url(f"{api.url}/schema/openapi.json")
     failures: list[str] = []

@@ -53,7 +53,10 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    [pytest.param(s, marks=[pytest.mark.slow] if s in SLOW else []) for s in sorted(FIGURES)],
+    [
+        pytest.param(s, marks=[pytest.mark.slow, pytest.mark.long] if s in SLOW else [])
+        for s in sorted(FIGURES)
+    ],
 )
 def test_benchmark_smoke_run_prints_its_figures(script: str, tmp_path: Path) -> None:
     if script == "scaleout.py" and (find_pg_bin() is None or find_redis_server() is None):

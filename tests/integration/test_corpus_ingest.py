@@ -93,6 +93,7 @@ def _serve(server: FeedServer | None, doc: dict[str, Any], index: int) -> tuple[
 
 
 @pytest.mark.slow
+@pytest.mark.long
 async def test_every_corpus_document_is_polled_and_deduped(
     feed_server: FeedServer,
     poller: Poller,

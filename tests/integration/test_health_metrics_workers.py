@@ -147,6 +147,7 @@ def test_workers_need_a_shared_bus(pg_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 async def test_workers_share_one_port_streams_and_metrics(
     server_factory: type[ServerProcess], pg_url: str, redis_url: str, feed_server: FeedServer
 ) -> None:
@@ -185,6 +186,7 @@ async def test_workers_share_one_port_streams_and_metrics(
     assert "uvicorn.access" not in server.log(), server.log()[-2000:]
 
 
+@pytest.mark.long
 async def test_cli_poll_rings_the_shared_bus(
     server_factory: type[ServerProcess],
     pg_url: str,

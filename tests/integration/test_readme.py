@@ -35,6 +35,7 @@ def test_readme_commands_are_the_ci_ones() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_serve_command_in_a_fresh_clone(tmp_path: Path) -> None:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs git and a git checkout to clone")

@@ -166,6 +166,7 @@ async def metrics_of(server: ServerProcess) -> str:
     return (await asyncio.to_thread(httpx.get, f"{server.url}/metrics", timeout=10)).text
 
 
+@pytest.mark.long
 async def test_scale_out_delivers_exactly_once_through_faults(
     cluster: Cluster, bus_url: str, pg_server: PgServer, request: pytest.FixtureRequest
 ) -> None:

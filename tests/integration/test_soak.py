@@ -143,6 +143,7 @@ def _summary(values: list[float]) -> str:
     return f"n={len(ordered)} p50={p50 * 1e3:.0f} ms p99={p99 * 1e3:.0f} ms max={top * 1e3:.0f} ms"
 
 
+@pytest.mark.long
 async def test_one_hostile_address_does_not_take_the_service_down(
     server_factory: type[ServerProcess],
 ) -> None:

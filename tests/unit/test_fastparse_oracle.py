@@ -60,6 +60,7 @@ def _corpus() -> list[tuple[str, bytes, dict[str, str]]]:
     return docs
 
 
+@pytest.mark.long
 def test_every_corpus_document_it_accepts_reads_as_feedparser_does() -> None:
     accepted: list[str] = []
     different: list[str] = []
