@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,3 +99,34 @@ def test_the_launcher_ends_with_its_worker(tmp_path: Path) -> None:
         worker.wait(10)
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+def test_a_child_that_ends_at_once_is_read_whole(tmp_path: Path) -> None:
+    """The launcher sends a child's pid, then its exit status; a command that ends at once
+    (`feeds list` takes a tenth of a second) has both in one read."""
+    launcher = prefork._Launcher()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(launcher.path))
+    listener.listen(1)
+
+    def answer() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(10)
+            while not connection.recv(65536).endswith(b"\n"):
+                pass
+            connection.sendall(b"4242\n3\n")  # the pid and the exit status, in one write
+            with contextlib.suppress(OSError):
+                connection.recv(1)  # until the client closes
+
+    answering = threading.Thread(target=answer, daemon=True)
+    answering.start()
+    try:
+        child = launcher.launch(
+            ["feeds", "list"], {}, tmp_path, stdout=tmp_path / "out", stderr=tmp_path / "err"
+        )
+        assert child.pid == 4242
+        assert child.wait(timeout=10) == 3
+    finally:
+        answering.join(10)
+        listener.close()

@@ -54,11 +54,11 @@ _PRELOAD = (
 class LaunchedProcess:
     """A forked child of the launcher, seen through the launcher's connection."""
 
-    def __init__(self, pid: int, channel: socket.socket) -> None:
+    def __init__(self, pid: int, channel: socket.socket, buffer: bytes = b"") -> None:
         self.pid = pid
         self.returncode: int | None = None
         self._channel = channel
-        self._buffer = b""
+        self._buffer = buffer  # what came after the pid's line: a quick child's exit status
 
     def _read_status(self, timeout: float | None) -> None:
         self._channel.settimeout(timeout)
@@ -132,14 +132,22 @@ class _Launcher:
             "argv": argv, "env": env, "cwd": str(cwd), "stdout": str(stdout),
             "stderr": str(stderr),
         }  # fmt: skip
-        channel.sendall(json.dumps(request).encode() + b"\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = channel.recv(64)
-            if not chunk:
-                raise RuntimeError(f"the test launcher died: {self.path.parent / 'launcher.log'}")
-            reply += chunk
-        return LaunchedProcess(int(reply), channel)
+        try:
+            channel.sendall(json.dumps(request).encode() + b"\n")
+            reply = b""
+            while b"\n" not in reply:
+                chunk = channel.recv(64)
+                if not chunk:
+                    log = self.path.parent / "launcher.log"
+                    raise RuntimeError(f"the test launcher died: {log}")
+                reply += chunk
+        except BaseException:
+            channel.close()
+            raise
+        # A child that ends at once sends its exit status right behind its pid, and one
+        # read may bring both lines.
+        pid, rest = reply.split(b"\n", 1)
+        return LaunchedProcess(int(pid), channel, rest)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
