@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import item, sign_in_on_page
+from tests.browser.harness import STILL, item, sign_in_on_page
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import rss
 
@@ -97,7 +97,7 @@ def test_sign_in_sessions_and_sign_out(page, site, feedhub):
     expect(page.get_by_role("button", name="Account: ann")).to_be_visible()
     page.reload()
     expect(page.get_by_role("button", name="Account: ann")).to_be_visible()
-    other_context = page.context.browser.new_context()
+    other_context = page.context.browser.new_context(**STILL)
     try:
         other = other_context.new_page()
         sign_in(other, feedhub)

@@ -84,3 +84,17 @@ def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
     expect(page).to_have_title("(1 new) feedhub", timeout=2000)
     set_visibility(page, "visible")
     expect(page).to_have_title("feedhub")
+
+
+def test_the_suite_s_pages_are_still(page, browser) -> None:  # type: ignore[no-untyped-def]
+    """Every context the tests open asks for reduced motion (tests/browser/harness.py): an
+    open page with the live dot's endless pulse drew sixty frames a second in software."""
+    page.set_content("<p>still</p>")
+    assert page.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
+    other = browser.new_context()
+    try:
+        still = other.new_page()
+        still.set_content("<p>still</p>")
+        assert still.evaluate("matchMedia('(prefers-reduced-motion: reduce)').matches")
+    finally:
+        other.close()
