@@ -83,8 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (the suite's default): two workers per core. A worker spends a good part of
     its time waiting on the servers, browsers and clients it started; with three workers on
-    two cores the suite still left a fifth of the CPU idle, and a fourth fills some of it
-    (docs/development.md, "Suite times")."""
+    two cores the suite still left a fifth of the CPU idle, and a fourth filled some of it
+    (458 -> 436 s in a warm checkout; docs/development.md, "Suite times")."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) * 2)
 
