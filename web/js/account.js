@@ -46,14 +46,20 @@ function signedIn(answer) {
   $("#sign-in").hidden = true;
   $("#views").hidden = false;
   $("#mark-all").hidden = false;
+  // A reply asked for before a sign-out can land after it: counts or changes from a state
+  // the page has let go must not draw a signed-out page's chips.
+  const current = () => state === hooks.state();
   const state = new ServerState({
     onChange: (change) => {
+      if (!current()) return;
       if (change.all_read) state.markCovered(hooks.items(), change.all_read);
       hooks.redrawStates();
     },
-    onCounts: (counts) => hooks.drawCounts(counts),
+    onCounts: (counts) => {
+      if (current()) hooks.drawCounts(counts);
+    },
     onSignedOut: async () => {
-      if (state !== hooks.state()) return; // already handled
+      if (!current()) return; // already handled
       signedOut();
       hooks.restartStream();
       await hooks.reload();
