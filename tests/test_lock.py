@@ -61,6 +61,7 @@ def disagreements(requirements: list[Requirement], locked: dict[str, str]) -> li
 
 
 TEST_EXTRAS = ("test", "bench", "postgres", "redis")
+UV = LOCKS / "uv.txt"
 SERVE = (LOCKS / "serve.txt", ("postgres", "redis"), ("build.in",))
 TEST = (LOCKS / "test.txt", TEST_EXTRAS, ("build.in", "dev.in"))
 
@@ -95,7 +96,13 @@ def test_serve_lock_is_the_test_lock_for_what_they_share() -> None:
     }
 
 
-@pytest.mark.parametrize("lock", [SERVE[0], TEST[0]], ids=["serve", "test"])
+def test_the_installer_lock_is_the_test_lock_s_uv() -> None:
+    """The test command installs uv from requirements/uv.txt, then the test lock with it."""
+    installer, test = pins(UV.read_text()), pins((LOCKS / "test.txt").read_text())
+    assert installer == {"uv": test["uv"]}
+
+
+@pytest.mark.parametrize("lock", [SERVE[0], TEST[0], UV], ids=["serve", "test", "uv"])
 def test_every_pin_carries_hashes(lock: Path) -> None:
     blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.read_text())
     unhashed = [b.split()[0] for b in blocks if PINNED.match(b) and "--hash=sha256:" not in b]
@@ -109,3 +116,8 @@ def test_readme_commands_install_from_the_lock(marker: str, lock: str) -> None:
     command = readme_command(marker)
     assert f"--require-hashes -r requirements/{lock}" in command
     assert "--no-deps --no-build-isolation -e ." in command
+    if lock == "test.txt":  # installed by the pinned uv, which pip installs first
+        assert command.startswith(
+            "python3 -m venv .venv && .venv/bin/pip install --no-compile --require-hashes"
+            " -r requirements/uv.txt && .venv/bin/uv pip install --python .venv "
+        )
