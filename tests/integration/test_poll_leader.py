@@ -44,9 +44,12 @@ async def test_one_leader_and_a_follower_takes_over_when_it_dies(
         assert await until_leader(first)
         assert await second.check() is False
         assert await first.check() is True  # stays the leader, tick after tick
-        # The leader's session dies (as with kill -9 or a lost connection).
+        # The leader's session dies (as with kill -9 or a lost connection). The timeout makes
+        # pg_terminate_backend wait until the backend has exited: without it, it returns once
+        # the signal is sent, and the lock may be held a moment longer.
         pg_server.psql(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND granted"
         )
         assert await second.check() is True  # at its very next tick
         assert await first.check() is False  # the old leader notices and steps down
@@ -148,7 +151,8 @@ async def test_a_dead_claimers_claims_are_void_at_once(
         assert await leadership.check()
         assert await dead.claim_due() == [feed_id]
         assert await alive.claim_due() == []  # held, by a live session
-        pg_server.psql(f"SELECT pg_terminate_backend({leadership.backend_pid})")
+        # Waits until the backend has exited (and left pg_stat_activity), as above.
+        pg_server.psql(f"SELECT pg_terminate_backend({leadership.backend_pid}, 10000)")
         assert await alive.claim_due() == [feed_id]
     finally:
         await leadership.close()
