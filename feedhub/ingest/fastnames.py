@@ -134,10 +134,8 @@ def fp_attrs(el: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in el.attrib.items():
         if key[0] == "{":
-            if key == XML_BASE:
-                raise Decline
-            if key == XML_LANG:
-                continue  # the language of a text: parse_feed does not read it
+            if key in (XML_BASE, XML_LANG):
+                continue  # the base is the reader's (`_Reader.enter`); parse_feed reads no language
             ns, local = key[1:].split("}", 1)
             prefix = PREFIXES.get(ns.lower(), "")
             key = f"{prefix}:{local}" if prefix else local

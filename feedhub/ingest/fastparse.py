@@ -4,12 +4,13 @@ feedparser is the reference reader (`parse.parse_feed`) and most of an ingest's 
 walks every character through Python handlers. This module reads a well-formed document
 with lxml (libxml2, in C) and produces the few keys of feedparser's result that
 `parse_feed` reads, with the same values: the same text clean-ups, the same URL joins,
-the same date parser (feedparser's own functions are called for those). It declines,
-returning None so that feedparser reads the document, whenever it is not sure to give the
-same answer: a document that is not well-formed XML (no recovery here), a DOCTYPE, an
-encoding other than UTF-8 or Latin-1 (or charsets that disagree), `xml:base`, inline
-XHTML, base64 or `src` content, an image inside an entry, several media descriptions,
-and any element feedparser gives a meaning this module does not reproduce.
+the same date parser (feedparser's own functions are called for those), and `xml:base`
+scoped as feedparser's parser scopes it. It declines, returning None so that feedparser
+reads the document, whenever it is not sure to give the same answer: a document that is
+not well-formed XML (no recovery here), a DOCTYPE, an encoding other than UTF-8 or Latin-1
+(or charsets that disagree), an `xml:base` that is an IRI, inline XHTML, base64 or `src`
+content, an image inside an entry, several media descriptions, and any element feedparser
+gives a meaning this module does not reproduce.
 tests/unit/test_fastparse_oracle.py holds it to feedparser's answers.
 
 Safety: no DTD is read, no entity is resolved, nothing is fetched (no_network), and
@@ -45,6 +46,7 @@ from feedhub.ingest.fastnames import (
     RSS10,
     TEXTS,
     UPDATED,
+    XML_BASE,
     Decline,
     EntryState,
     Titles,
@@ -87,18 +89,54 @@ def read_fast(body: bytes, headers: dict[str, str], url: str) -> dict[str, Any] 
     if base and (make_safe_absolute_uri(base, base) or base) != base:
         return None
     try:
-        return _Reader(base).read(root)
+        bases = _scoped_bases(root, base) if b"xml:base" in body else None
+        return _Reader(base, bases).read(root)
     except Decline:
         return None
 
 
+def _scoped_bases(root: Any, base: str) -> dict[Any, str]:
+    """feedparser's base at each element, as its parser keeps it, in document order: at a
+    start tag the element's `xml:base` (or its parent's base) joined to the current base
+    (an unsafe result keeps the current one), and at an end tag back to the parent's base,
+    unless that one is empty: then the child's stays, for the siblings that follow too.
+    Declines an IRI. The keys keep lxml's proxies alive, so the reader's own walk meets
+    the same objects."""
+    bases: dict[Any, str] = {}
+    stack: list[str] = []
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(el.tag, str):
+            continue
+        if event == "start":
+            given = el.get(XML_BASE) or el.get("base") or base
+            if not given.isascii():
+                raise Decline  # feedparser's base of an IRI is its UTF-8 read as Latin-1
+            base = (make_safe_absolute_uri(base, given) or base) if base else _urljoin(base, given)
+            stack.append(base)
+            bases[el] = base
+        else:
+            stack.pop()
+            if stack and stack[-1]:
+                base = stack[-1]
+    return bases
+
+
 class _Reader:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, bases: dict[Any, str] | None) -> None:
+        # The base that relative URLs of the element being read join: the document's, or
+        # with `xml:base` in the document, the element's own (`enter`).
         self.base = base
+        self.bases = bases
         self.atom = False
         # feedparser's `hasContent`: set by a content element, or by a feed-level summary
         # read as content, until the end of the next entry.
         self.has_content = False
+
+    def enter(self, el: Any) -> None:
+        """Makes `self.base` feedparser's base for `el`, a leaf or an element whose own
+        start tag is what is read (a link's href, a content's base)."""
+        if self.bases is not None:
+            self.base = self.bases[el]
 
     def finish(self, text: str, *, relative: bool = False, guess: bool = False) -> tuple[str, bool]:
         """feedparser's `pop`: stripped, joined to the base, checked for HTML, its UTF-8
@@ -174,6 +212,7 @@ class _Reader:
             name = fp_name(child)
             if not name:
                 continue
+            self.enter(child)
             if name in ("item", "entry", "image", "textinput"):
                 titles.interrupted()
             if name in ("item", "entry"):
@@ -223,6 +262,7 @@ class _Reader:
                 continue
             if name not in IMAGE_PARTS or (child.prefix and name == "link"):
                 raise Decline
+            self.enter(child)
             fp_attrs(child)
             text = leaf_text(child)
             if name == "url" and infeed:
@@ -292,6 +332,7 @@ class _Reader:
             name = fp_name(child)
             if not name:
                 continue
+            self.enter(child)
             if name in ("media_group", "media_content"):
                 # Neither keeps its children: feedparser reads them as the entry's own.
                 fp_attrs(child)

@@ -359,6 +359,56 @@ def test_podcast_links_and_chapters_read_as_feedparser_reads_them(head: str, ite
         assert read_fast(body, {}, url) is not None  # read, not declined
 
 
+# --- xml:base, read as feedparser scopes it -------------------------------------------
+
+_BASED_RSS = (
+    '<rss version="2.0"{root}><channel{channel}><title>c</title><link{clink}>/home</link>'
+    "<item{item}><title>t</title><link{link}>a/b.html</link><guid{guid}>g/1</guid>"
+    '<description{summary}>&lt;a href="x.html"&gt;x&lt;/a&gt;</description></item>'
+    "<item><title>u</title><link>c.html</link><content:encoded{content}>"
+    '&lt;img src="i.png"&gt;</content:encoded></item></channel></rss>'
+)
+_BASED_ATOM = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"{root}><title>f</title>'
+    '<link{clink} href="/home"/><id>urn:f</id><entry{item}><title>t</title>'
+    '<link{link} href="a/b.html"/><id>urn:e</id><updated>2003-06-10T04:00:00Z</updated>'
+    '<summary{summary} type="html">&lt;a href="x.html"&gt;x&lt;/a&gt;</summary>'
+    '<content{content} type="html">&lt;img src="i.png"&gt;</content></entry></feed>'
+)
+_PLACES = ("root", "channel", "clink", "item", "link", "guid", "summary", "content")
+_BASES = [
+    "http://other.example/dir/",
+    "sub/",
+    "../up/",
+    "/rooted/",
+    "",
+    "javascript:alert(1)",
+    "http://other.example/a%20b/?q=1",
+    "#frag",
+]
+
+
+def _based(template: str, bases: dict[str, str]) -> bytes:
+    attrs = {place: f' xml:base="{bases[place]}"' if place in bases else "" for place in _PLACES}
+    body = template.format(**attrs)
+    if "content:encoded" in body:
+        namespace = 'xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        body = body.replace("<rss ", f"<rss {namespace} ", 1)
+    return body.encode()
+
+
+@pytest.mark.parametrize("template", [_BASED_RSS, _BASED_ATOM], ids=["rss", "atom"])
+@pytest.mark.parametrize("seed", range(40))
+def test_xml_base_is_scoped_as_feedparser_scopes_it(template: str, seed: int) -> None:
+    draw = random.Random(seed)
+    places = draw.sample(_PLACES, draw.randint(1, 4))
+    body = _based(template, {place: draw.choice(_BASES) for place in places})
+    for url in ("http://127.0.0.1:9/feeds/x/feed.xml", ""):
+        assert read_fast(body, {}, url) is not None  # read, not declined
+        slow, fast = _both(body, {}, url)
+        assert slow == fast, body
+
+
 # --- what it declines ----------------------------------------------------------------
 
 _ITEM = "<item><title>t</title><link>http://example.com/a</link></item>"
@@ -376,7 +426,8 @@ _RSS = f'<rss version="2.0"><channel><title>c</title>{_ITEM}</channel></rss>'
             + _RSS.replace("<title>t", "<title>&x;").encode(),
             {},
         ),
-        (_RSS.replace("<item>", '<item xml:base="http://other.example/">').encode(), {}),
+        (_RSS.replace("<item>", '<item base="http://other.example/">').encode(), {}),
+        (_RSS.replace("<item>", '<item xml:base="http://other.example/\u00e9/">').encode(), {}),
         (b'<?xml version="1.0" encoding="windows-1252"?>' + _RSS.encode(), {}),
         (
             b'<?xml version="1.0" encoding="iso-8859-1"?>' + _RSS.encode(),
@@ -389,8 +440,9 @@ _RSS = f'<rss version="2.0"><channel><title>c</title>{_ITEM}</channel></rss>'
         (_RSS.replace(_ITEM, "").encode(), {}),  # no entries: feedparser says why
     ],
     ids=[
-        "broken", "entity", "doctype", "xxe", "xml-base", "cp1252", "disagreeing-charsets",
-        "http-charset", "utf-16", "inline-markup", "not-a-feed", "no-entries",
+        "broken", "entity", "doctype", "xxe", "bare-base", "iri-base", "cp1252",
+        "disagreeing-charsets", "http-charset", "utf-16", "inline-markup", "not-a-feed",
+        "no-entries",
     ],
 )  # fmt: skip
 def test_it_declines_what_it_cannot_read_as_feedparser_does(
