@@ -8,9 +8,10 @@ the same date parser (feedparser's own functions are called for those), and `xml
 scoped as feedparser's parser scopes it. It declines, returning None so that feedparser
 reads the document, whenever it is not sure to give the same answer: a document that is
 not well-formed XML (no recovery here), a DOCTYPE, an encoding other than UTF-8 or Latin-1
-(or charsets that disagree), an `xml:base` that is an IRI, inline XHTML, base64 or `src`
-content, an image inside an entry, several media descriptions, and any element feedparser
-gives a meaning this module does not reproduce.
+(or charsets that disagree), an `xml:base` that is an IRI, markup inside a text other
+than an Atom text of type xhtml, base64 or `src` content, an image inside an entry,
+several media descriptions, and any element feedparser gives a meaning this module does
+not reproduce.
 tests/unit/test_fastparse_oracle.py holds it to feedparser's answers.
 
 Safety: no DTD is read, no entity is resolved, nothing is fetched (no_network), and
@@ -46,6 +47,7 @@ from feedhub.ingest.fastnames import (
     RSS10,
     TEXTS,
     UPDATED,
+    XHTML,
     XML_BASE,
     Decline,
     EntryState,
@@ -60,6 +62,7 @@ from feedhub.ingest.fastnames import (
     read_author,
     read_chapters,
     unmapped,
+    xhtml_text,
 )
 
 __all__ = ["read_fast"]
@@ -306,9 +309,15 @@ class _Reader:
         if set(attrs) - {"type"}:
             raise Decline  # src, mode (base64) and the like
         kind = map_type(attrs.get("type", default))
-        if kind not in ("text/plain", "text/html"):
+        if kind not in ("text/plain", "text/html") and (kind != XHTML or not self.atom):
             raise Decline
         return kind
+
+    def text(self, el: Any, kind: str) -> tuple[str, bool]:
+        """A summary's or a content's value, and whether it looks like HTML."""
+        if kind == XHTML:
+            return self.finish(xhtml_text(el))
+        return self.finish(leaf_text(el), guess=kind == "text/plain")
 
     def entry(self, el: Any) -> dict[str, Any]:
         attrs = fp_attrs(el)
@@ -409,14 +418,14 @@ class _Reader:
             self.content(el, entry, state, "text/plain")
             return
         kind = self.content_type(el, default)
-        value, looks = self.finish(leaf_text(el), guess=kind == "text/plain")
+        value, looks = self.text(el, kind)
         entry["summary"] = value
         entry["summary_detail"] = {"type": "text/html" if looks else kind, "base": self.base}
 
     def content(self, el: Any, entry: dict[str, Any], state: EntryState, default: str) -> None:
         state.content = True
         kind = self.content_type(el, default)
-        value, looks = self.finish(leaf_text(el), guess=kind == "text/plain")
+        value, looks = self.text(el, kind)
         entry.setdefault("content", []).append(
             {"type": "text/html" if looks else kind, "base": self.base, "value": value}
         )

@@ -409,6 +409,61 @@ def test_xml_base_is_scoped_as_feedparser_scopes_it(template: str, seed: int) ->
         assert slow == fast, body
 
 
+# --- inline XHTML (Atom's type="xhtml"), written back as feedparser writes it ----------
+
+_XHTML_ATOM = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"{ns}><title>f</title><id>urn:f</id>'
+    '<entry><title>t</title><link href="http://example.com/a"/><id>urn:e</id>'
+    '<updated>2003-06-10T04:00:00Z</updated><{tag} type="xhtml">{markup}</{tag}></entry>'
+    "</feed>"
+)
+_XHTML_NS = ' xmlns:xhtml="http://www.w3.org/1999/xhtml"'
+_DIV = '<div xmlns="http://www.w3.org/1999/xhtml">{}</div>'
+_XHTML_READ = [
+    _DIV.format("<p>One <b>two</b> &amp; three &lt;four&gt;</p>"),
+    "\n  " + _DIV.format("<p>padded</p>") + "\n  <!-- a comment -->\n",
+    _DIV.format("a") + _DIV.format("b"),  # two divs: both kept
+    "before " + _DIV.format("x"),
+    _DIV.format("x") + " after",
+    _DIV.format('<a HREF="/x?a=1&amp;b=&quot;2&quot;" REL="NoFollow" Type="Text/HTML">l</a>'),
+    _DIV.format("<br/><img src='i.png' alt=\"it's\"/><hr></hr>"),
+    _DIV.format("<![CDATA[<not> a tag & all]]> text<?pi data?>more"),
+    _DIV.format("<P>Upper</P><DIV>inner div</DIV>"),
+    _DIV.format("caf\u00e9 \u2014 &#233; \u0096"),
+    "<xhtml:div><xhtml:p>prefixed</xhtml:p></xhtml:div>",
+    "<div><p>no namespace: Atom's own</p></div>",
+    "plain text, no markup",
+    "",
+    _DIV.format(""),
+    _DIV.format("<div><div>nested</div></div>"),
+    _DIV.format("<span>a</span>") + "<!-- c -->",
+]
+_XHTML_DECLINED = [
+    _DIV.format("<svg xmlns='http://www.w3.org/2000/svg'><circle r='1'/></svg>"),
+    _DIV.format("<math xmlns='http://www.w3.org/1998/Math/MathML'><mi>x</mi></math>"),
+    _DIV.format('<p xml:lang="en">namespaced attribute</p>'),
+    "<div><title>a handled name</title></div>",
+    "<div><link href='/x'/></div>",
+]
+
+
+@pytest.mark.parametrize("tag", ["content", "summary"])
+@pytest.mark.parametrize("markup", _XHTML_READ)
+def test_inline_xhtml_is_written_as_feedparser_writes_it(tag: str, markup: str) -> None:
+    body = _XHTML_ATOM.format(ns=_XHTML_NS, tag=tag, markup=markup).encode()
+    url = "http://127.0.0.1:9/x/feed.xml"
+    headers = {"content-type": "application/atom+xml"}
+    assert read_fast(body, headers, url) is not None  # read, not declined
+    slow, fast = _both(body, headers, url)
+    assert slow == fast
+
+
+@pytest.mark.parametrize("markup", _XHTML_DECLINED)
+def test_inline_xhtml_it_cannot_write_back_is_declined(markup: str) -> None:
+    body = _XHTML_ATOM.format(ns=_XHTML_NS, tag="content", markup=markup).encode()
+    assert read_fast(body, {}, "http://127.0.0.1:9/x/feed.xml") is None
+
+
 # --- what it declines ----------------------------------------------------------------
 
 _ITEM = "<item><title>t</title><link>http://example.com/a</link></item>"
@@ -437,12 +492,14 @@ _RSS = f'<rss version="2.0"><channel><title>c</title>{_ITEM}</channel></rss>'
         (_RSS.encode("utf-16"), {}),
         (_RSS.replace("<title>t", '<title type="xhtml"><b>t</b>').encode(), {}),
         (b"<opml version='2.0'><body/></opml>", {}),
+        # No Content-Type and no declared encoding: feedparser reads Latin-1, then mends.
+        (_RSS.replace("<title>t", "<title>caf\u00e9 &#233;").encode(), {}),
         (_RSS.replace(_ITEM, "").encode(), {}),  # no entries: feedparser says why
     ],
     ids=[
         "broken", "entity", "doctype", "xxe", "bare-base", "iri-base", "cp1252",
         "disagreeing-charsets", "http-charset", "utf-16", "inline-markup", "not-a-feed",
-        "no-entries",
+        "latin-1-by-default", "no-entries",
     ],
 )  # fmt: skip
 def test_it_declines_what_it_cannot_read_as_feedparser_does(
