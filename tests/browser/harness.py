@@ -105,6 +105,46 @@ def sign_in_on_page(
         expect(page.get_by_role("button", name=f"Account: {name}")).to_be_focused()
 
 
+class Held:
+    """The page's next `method` request matching `pattern`, kept from it: handled by the
+    server at once, and its answer (or, given `answer`, that instead: what a server that
+    read its data before some other request would have said) handed to the page only at
+    `release`. So a test orders what the server sees and what the page receives, as a slow
+    network may."""
+
+    def __init__(self, page: Any, pattern: str, method: str, *, answer: Any = None) -> None:
+        self.page, self.pattern, self.method, self.answer = page, pattern, method, answer
+        self.held: list[tuple[Any, Any]] = []
+        self.taken = False
+        page.route(pattern, self._hold)
+
+    def _hold(self, route: Any) -> None:
+        if self.taken or route.request.method != self.method:
+            route.fallback()
+            return
+        self.taken = True
+        self.held.append((route, route.fetch()))
+
+    def wait(self) -> Held:
+        deadline = time.monotonic() + 10
+        while not self.held:
+            assert time.monotonic() < deadline, f"the page sent no {self.method} {self.pattern}"
+            self.page.wait_for_timeout(20)
+        return self
+
+    def release(self) -> None:
+        """Hands the answer to the page, and gives the page a moment to (wrongly) draw
+        it: nothing on the page says that an answer was ignored."""
+        route, response = self.wait().held.pop()
+        with self.page.expect_response(lambda r: r.request == route.request) as answered:
+            if self.answer is None:
+                route.fulfill(response=response)
+            else:
+                route.fulfill(response=response, json=self.answer)
+        answered.value.finished()
+        self.page.evaluate("() => new Promise((settled) => setTimeout(settled, 100))")
+
+
 def record_stream(page: Any) -> None:
     """From the next navigation on, keep what the page's stream receives (`stream_events`)."""
     page.add_init_script(_STREAM_RECORDER)

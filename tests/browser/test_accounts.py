@@ -5,13 +5,12 @@ article arriving meanwhile, and a change in one browser appearing live in anothe
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import STILL, item, sign_in_on_page
+from tests.browser.harness import STILL, Held, item, sign_in_on_page
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import rss
 
@@ -52,29 +51,6 @@ def chip_count(page, name: str):
     return page.locator("#categories label.chip", has_text=name).locator(".chip-count")
 
 
-def hold_request(page, pattern: str, action) -> list:
-    """Does `action`, sends the request matching `pattern` it makes the page send to the
-    server at once, and keeps the answer from the page until `release_held`."""
-    held: list = []
-    page.route(pattern, lambda route: held.append((route, route.fetch())), times=1)
-    action()
-    deadline = time.monotonic() + 10
-    while not held:
-        assert time.monotonic() < deadline, f"the page asked for no {pattern}"
-        page.wait_for_timeout(20)
-    return held
-
-
-def release_held(page, held: list) -> None:
-    """Hands the held answer to the page, and gives the page a moment to (wrongly) draw it:
-    nothing on the page says that a reply was ignored, so a short settle is all there is."""
-    route, response = held.pop()
-    with page.expect_response(lambda r: r.request == route.request) as answered:
-        route.fulfill(response=response)
-    answered.value.finished()
-    page.evaluate("() => new Promise((settled) => setTimeout(settled, 100))")
-
-
 def server_state(feedhub, page, ids: list[int]) -> dict:
     """The user's state as the server has it, read with this page's cookie."""
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
@@ -103,7 +79,9 @@ def test_sign_in_sessions_and_sign_out(page, site, feedhub):
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 
     # Counts asked for just before the sign-out are answered only after it.
-    held = hold_request(page, "**/api/me/unread", lambda: page.keyboard.press("r"))  # refresh
+    counts = Held(page, "**/api/me/unread", "GET")
+    page.keyboard.press("r")  # refresh: the list, and the counts
+    counts.wait()
 
     # The account dialog lists the sessions; this one is marked as this device.
     account.click()
@@ -117,7 +95,7 @@ def test_sign_in_sessions_and_sign_out(page, site, feedhub):
     expect(page.locator("#views")).to_be_hidden()
     expect(chip_count(page, "Tech")).to_have_count(0)
     # The signed-in counts that arrive late are not drawn on the signed-out page.
-    release_held(page, held)
+    counts.release()
     expect(chip_count(page, "Tech")).to_have_count(0)
     old = httpx.get(f"{feedhub.base_url}/api/session", cookies={"feedhub_session": cookie["value"]})
     assert old.json()["user"] is None  # the session is gone on the server too

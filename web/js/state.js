@@ -18,7 +18,9 @@ export class ServerState {
     this.countTimer = null;
     // Local changes, numbered: a snapshot of marks asked for before an article's latest
     // change is older than what the page shows, and must not undo it (a star clicked while
-    // the marks of the list were on their way flipped back when they arrived).
+    // the marks of the list were on their way flipped back when they arrived). A change is
+    // numbered again once the server has it: a snapshot asked for while it was on its way
+    // may have been read before it.
     this.changes = 0;
     this.changedAt = new Map();
   }
@@ -69,6 +71,7 @@ export class ServerState {
   async setRead(ids, read) {
     this.#touch(ids);
     await this.#call("POST", "/api/me/state", { body: read ? { read: ids } : { unread: ids } });
+    this.#touch(ids);
     for (const id of ids) {
       if (read) this.read.add(id);
       else this.read.delete(id);
@@ -79,6 +82,7 @@ export class ServerState {
   async setStarred(id, starred) {
     this.#touch([id]);
     await this.#call("POST", "/api/me/state", { body: starred ? { starred: [id] } : { unstarred: [id] } });
+    this.#touch([id]);
     if (starred) this.starred.add(id);
     else this.starred.delete(id);
   }
@@ -136,11 +140,14 @@ export class ServerState {
 
   // A filtered list (unread, starred) in publication order, paged by the server's cursor.
   async listArticles({ view, categories, feed, cursor, limit, signal }) {
+    const asked = this.changes;
     const { body, headers } = await requestWithHeaders("GET", "/api/me/articles", {
       params: { state: view, category: categories, feed_id: feed, order: "published", cursor, limit },
       signal,
     });
     for (const article of body) {
+      // Marked here while the list was on its way: the page's mark is the newer one.
+      if ((this.changedAt.get(article.id) ?? 0) > asked) continue;
       if (article.read) this.read.add(article.id);
       else this.read.delete(article.id);
       if (article.starred) this.starred.add(article.id);
