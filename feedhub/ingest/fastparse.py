@@ -107,6 +107,7 @@ def _scoped_bases(root: Any, base: str) -> dict[Any, str]:
     the same objects."""
     bases: dict[Any, str] = {}
     stack: list[str] = []
+    joined: dict[tuple[str, str], str] = {}  # most elements join the same base to itself
     for event, el in etree.iterwalk(root, events=("start", "end")):
         if not isinstance(el.tag, str):
             continue
@@ -114,7 +115,12 @@ def _scoped_bases(root: Any, base: str) -> dict[Any, str]:
             given = el.get(XML_BASE) or el.get("base") or base
             if not given.isascii():
                 raise Decline  # feedparser's base of an IRI is its UTF-8 read as Latin-1
-            base = (make_safe_absolute_uri(base, given) or base) if base else _urljoin(base, given)
+            key = (base, given)
+            if key not in joined:
+                joined[key] = (
+                    (make_safe_absolute_uri(base, given) or base) if base else _urljoin(base, given)
+                )
+            base = joined[key]
             stack.append(base)
             bases[el] = base
         else:

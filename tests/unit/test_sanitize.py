@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
+import sys
 
-from feedhub.ingest.sanitize import sanitize_html, strip_tags
+from feedhub.ingest.sanitize import _squeeze, sanitize_html, strip_tags
 
 
 def test_relative_links_are_resolved_in_tags_only() -> None:
@@ -61,3 +63,21 @@ def test_threads_resolve_links_against_their_own_base() -> None:
         for n, html in pool.map(clean, range(200)):
             assert html.count(f"https://site{n}.example/dir/") == 100
             assert html.count(".example/dir/") == 100
+
+
+def test_squeezing_whitespace_is_the_regular_expression_s() -> None:
+    """`_squeeze` replaced `re.sub(r"\\s+", " ", text).strip()` on the ingest path: the same
+    text for every character either calls whitespace, alone, in runs and between words."""
+    spaces = [
+        chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() or re.match(r"\s", chr(c))
+    ]
+    draw = random.Random(7)
+    texts = [f"{c}a{c}{c}b {c}" for c in spaces] + [
+        "",
+        " ",
+        "plain",
+        "\u200b zero-width is no space",
+    ]
+    texts += ["".join(draw.choice(spaces + list("ab<&")) for _ in range(40)) for _ in range(500)]
+    for text in texts:
+        assert _squeeze(text) == re.sub(r"\s+", " ", text).strip(), repr(text)
