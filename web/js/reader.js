@@ -115,6 +115,7 @@ async function loadList() {
     const result = await fetchPage(undefined, controller.signal);
     if (loading !== controller) return;
     await page.state.load?.(result.articles.map((a) => a.id));
+    if (loading !== controller) return; // a newer list was asked for while the marks came
     const hadFocus = list.contains(document.activeElement);
     articles.clear();
     articles.append(result.articles, "list");
