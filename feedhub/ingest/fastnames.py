@@ -1,7 +1,7 @@
 """feedparser's vocabulary as the fast parse path sees it in an lxml tree (pure): element
 and attribute names as feedparser's handlers know them, which elements it handles, and its
-rules for titles, authors, Podlove chapters, inline XHTML and the elements it does not
-map. ingest/fastparse.py reads documents with them.
+rules for titles, authors, Podlove chapters and the elements it does not map.
+ingest/fastparse.py reads documents with them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from feedparser.api import StrictFeedParser
 
@@ -161,66 +160,6 @@ def leaf_text(el: Any) -> str:
 
 
 XHTML = "application/xhtml+xml"
-_QUOTE = {'"': "&quot;"}
-
-
-def xhtml_text(el: Any) -> str:
-    """feedparser's reading of an Atom text of type xhtml: the markup written back as start
-    and end tags (names lower-cased, without prefix; attributes in document order, their
-    names lower-cased, `rel` and `type` values too) around escaped text, comments and
-    processing instructions dropped, and one `div` that wraps everything else unwrapped.
-    Declines what feedparser treats otherwise: an element it has a handler for (its end
-    handler runs inside the text too), SVG and MathML (which gain an `xmlns`), and a
-    namespaced attribute (which it may write twice)."""
-    pieces: list[str] = []
-    if el.text:
-        pieces.append(escape(el.text))
-    for child in el:
-        _xhtml_pieces(child, pieces)
-    # feedparser's `pop`, for atom10 xhtml: blank pieces off both ends, then the wrapper.
-    while len(pieces) > 1 and not pieces[-1].strip():
-        del pieces[-1]
-    while len(pieces) > 1 and not pieces[0].strip():
-        del pieces[0]
-    if (
-        pieces
-        and (pieces[0] == "<div>" or pieces[0].startswith("<div "))
-        and pieces[-1] == "</div>"
-    ):
-        depth = 0
-        for piece in pieces[:-1]:
-            if piece.startswith("</"):
-                depth -= 1
-                if depth == 0:
-                    break
-            elif piece.startswith("<"):
-                depth += 1
-        else:
-            pieces = pieces[1:-1]
-    return "".join(pieces)
-
-
-def _xhtml_pieces(el: Any, pieces: list[str]) -> None:
-    if isinstance(el.tag, str):
-        name = fp_name(el)
-        local = el.tag.rsplit("}", 1)[-1].lower()
-        if name in HANDLED or local in ("svg", "math"):
-            raise Decline(name)
-        attrs = []
-        for key, value in el.attrib.items():
-            if key[0] == "{":
-                raise Decline
-            key = key.lower()
-            value = value.lower() if key in ("rel", "type") else value
-            attrs.append(f' {key}="{escape(value, _QUOTE)}"')
-        pieces.append(f"<{local}{''.join(attrs)}>")
-        if el.text:
-            pieces.append(escape(el.text))
-        for child in el:
-            _xhtml_pieces(child, pieces)
-        pieces.append(f"</{local}>")
-    if el.tail:
-        pieces.append(escape(el.tail))
 
 
 def no_handled_below(el: Any, allowed: frozenset[str] = frozenset()) -> None:

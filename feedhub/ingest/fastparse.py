@@ -14,8 +14,8 @@ several media descriptions, and any element feedparser gives a meaning this modu
 not reproduce.
 tests/unit/test_fastparse_oracle.py holds it to feedparser's answers.
 
-Safety: no DTD is read, no entity is resolved, nothing is fetched (no_network), and
-huge_tree stays off (libxml2's own depth and size limits apply).
+Safety (`fastscope.well_formed`): no DTD is read, no entity is resolved, nothing is fetched
+(no_network), and huge_tree stays off (libxml2's own depth and size limits apply).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from feedparser.api import StrictFeedParser
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.urls import _urljoin, make_safe_absolute_uri
-from lxml import etree
 
 from feedhub.ingest.fastnames import (
     ATOM,
@@ -48,7 +47,6 @@ from feedhub.ingest.fastnames import (
     TEXTS,
     UPDATED,
     XHTML,
-    XML_BASE,
     Decline,
     EntryState,
     Titles,
@@ -58,12 +56,11 @@ from feedhub.ingest.fastnames import (
     leaf_text,
     map_type,
     no_handled_below,
-    plain_encoding,
     read_author,
     read_chapters,
     unmapped,
-    xhtml_text,
 )
+from feedhub.ingest.fastscope import scoped_bases, well_formed, xhtml_text
 
 __all__ = ["read_fast"]
 
@@ -76,58 +73,16 @@ def read_fast(body: bytes, headers: dict[str, str], url: str) -> dict[str, Any] 
     `entries` as plain dicts), or None when feedparser must read it."""
     if body[:1].isspace() and body.lstrip()[:5] == b"<?xml":
         body = body.lstrip()  # feedparser finds the declaration past blank lines too
-    if not plain_encoding(body, headers) or b"<!DOCTYPE" in body or b"<!doctype" in body:
-        return None
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, recover=False, load_dtd=False
-    )
-    try:
-        root = etree.fromstring(body, parser)
-    except etree.XMLSyntaxError:
-        return None
-    if len(parser.error_log):  # e.g. an undeclared namespace prefix: feedparser differs
-        return None
+    root = well_formed(body, headers)
     # feedparser's base: the URL, joined to itself once per element.
     base = url and (make_safe_absolute_uri(url, url) or url)
-    if base and (make_safe_absolute_uri(base, base) or base) != base:
+    if root is None or (base and (make_safe_absolute_uri(base, base) or base) != base):
         return None
     try:
-        bases = _scoped_bases(root, base) if b"xml:base" in body else None
+        bases = scoped_bases(root, base) if b"xml:base" in body else None
         return _Reader(base, bases).read(root)
     except Decline:
         return None
-
-
-def _scoped_bases(root: Any, base: str) -> dict[Any, str]:
-    """feedparser's base at each element, as its parser keeps it, in document order: at a
-    start tag the element's `xml:base` (or its parent's base) joined to the current base
-    (an unsafe result keeps the current one), and at an end tag back to the parent's base,
-    unless that one is empty: then the child's stays, for the siblings that follow too.
-    Declines an IRI. The keys keep lxml's proxies alive, so the reader's own walk meets
-    the same objects."""
-    bases: dict[Any, str] = {}
-    stack: list[str] = []
-    joined: dict[tuple[str, str], str] = {}  # most elements join the same base to itself
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        if not isinstance(el.tag, str):
-            continue
-        if event == "start":
-            given = el.get(XML_BASE) or el.get("base") or base
-            if not given.isascii():
-                raise Decline  # feedparser's base of an IRI is its UTF-8 read as Latin-1
-            key = (base, given)
-            if key not in joined:
-                joined[key] = (
-                    (make_safe_absolute_uri(base, given) or base) if base else _urljoin(base, given)
-                )
-            base = joined[key]
-            stack.append(base)
-            bases[el] = base
-        else:
-            stack.pop()
-            if stack and stack[-1]:
-                base = stack[-1]
-    return bases
 
 
 class _Reader:
