@@ -24,6 +24,7 @@ __all__ = [
     "LEADER_LOCK",
     "MIGRATION_LOCK",
     "SERVING_LOCK",
+    "USER_STATE_LOCK",
     "create_engine",
     "is_sqlite",
     "session_factory",
@@ -54,6 +55,10 @@ MIGRATION_LOCK = 0x66656564687562_03
 # Held shared (session level) by every serving process for its whole life (db/serving.py); a
 # rollback takes it exclusively, and is refused while any process serves.
 SERVING_LOCK = 0x66656564687562_04
+# With a user's id as the second key (the two-int form, a key space apart from the ones
+# above), held (transaction level) while that user's read and starred marks are read and
+# written: two devices' changes at once each wrote back the other's old flags.
+USER_STATE_LOCK = 0x66656505
 
 
 def is_sqlite(url: str) -> bool:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from feedhub.core.errors import ValidationError
+from feedhub.db.engine import USER_STATE_LOCK
 from feedhub.db.models import Article, ArticleState, Feed, ReadMark
 from feedhub.readers.hidden import hidden_feeds, hidden_feeds_query
 
@@ -141,6 +142,7 @@ async def apply_changes(
     wanted = set(read) | set(unread) | set(starred) | set(unstarred)
     if not wanted:
         return StateChange()
+    await _take_turns(session, user_id)
     feeds = dict(
         (
             await session.execute(select(Article.id, Article.feed_id).where(Article.id.in_(wanted)))
@@ -197,6 +199,18 @@ async def apply_changes(
         return tuple(sorted(i for i in set(ids) if i in feeds))
 
     return StateChange(kept(read), kept(unread), kept(starred), kept(unstarred))
+
+
+async def _take_turns(session: AsyncSession, user_id: int) -> None:
+    """One user's changes take turns until this transaction ends: each reads an article's
+    flags, then writes the row whole, so two at once (an app marking read, the page
+    unstarring) wrote back each other's old flags. PostgreSQL: a lock on the user's key.
+    SQLite: a write that deletes nothing takes the database's one write lock now, before
+    the reads (Python's sqlite3 starts the transaction at the first write)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(USER_STATE_LOCK, user_id)))
+    else:
+        await session.execute(delete(ArticleState).where(false()))
 
 
 async def mark_starred_read(session: AsyncSession, user_id: int, before: datetime) -> StateChange:
@@ -261,6 +275,7 @@ async def mark_all_read(
     """
     if (upto_id is None) == (before is None):
         raise ValidationError("mark-all-as-read needs one bound: upto_id or before")
+    await _take_turns(session, user_id)  # apply_changes reads the marks this moves
     newest = int(await session.scalar(select(func.max(Article.id))) or 0)
     bound = upto_id if upto_id is not None else await bound_for_time(session, before)  # type: ignore[arg-type]
     bound = min(bound, newest)

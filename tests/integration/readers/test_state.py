@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,23 @@ async def test_retention_keeps_starred_articles(sessions: Sessions) -> None:
     async with sessions() as s:
         read, starred = await state.states_of(s, ann, ids["a"])
     assert starred == [ids["a"][0]] and read == []  # the read one is gone with its state
+
+
+async def test_changes_made_at_once_by_two_devices_are_both_kept(sessions: Sessions) -> None:
+    """An app marks an article read while the page unstars it: each change reads the
+    article's state, then writes it whole, so without one user's changes taking turns the
+    second write put back the star the first had taken off (or, on PostgreSQL, failed on
+    the row the first had inserted meanwhile)."""
+    ids = await seed(sessions, {"tech": {"a": 20}})
+    ann = await _user(sessions)
+    async with sessions() as s:
+        await state.apply_changes(s, ann, starred=ids["a"])
+
+    async def change(**marks: list[int]) -> None:
+        async with sessions() as s:
+            await state.apply_changes(s, ann, **marks)
+
+    for article in ids["a"]:
+        await asyncio.gather(change(read=[article]), change(unstarred=[article]))
+    async with sessions() as s:
+        assert await state.states_of(s, ann, ids["a"]) == (ids["a"], [])
