@@ -32,7 +32,8 @@ HANDLED = frozenset(
 # Keys an unhandled element must not be named after: parse_feed (or feedparser's own
 # views of them, like `enclosures`) reads them.
 RESERVED = frozenset({"links", "enclosures", "authors", "tags", "contributors", "guidislink"})
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+XHTML = "application/xhtml+xml"
+HTML_TYPES = ("text/html", XHTML)
 PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
 UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified"})
 CREATED = frozenset({"created", "dcterms_created"})
@@ -135,7 +136,7 @@ def fp_attrs(el: Any) -> dict[str, str]:
     for key, value in el.attrib.items():
         if key[0] == "{":
             if key in (XML_BASE, XML_LANG):
-                continue  # the base is the reader's (`_Reader.enter`); parse_feed reads no language
+                continue  # bases: fastscope.scoped_bases; parse_feed reads no language
             ns, local = key[1:].split("}", 1)
             prefix = PREFIXES.get(ns.lower(), "")
             key = f"{prefix}:{local}" if prefix else local
@@ -157,9 +158,6 @@ def leaf_text(el: Any) -> str:
     if len(el):
         raise Decline  # markup or a comment inside: feedparser's inline-content rules
     return el.text or ""
-
-
-XHTML = "application/xhtml+xml"
 
 
 def no_handled_below(el: Any, allowed: frozenset[str] = frozenset()) -> None:

@@ -105,6 +105,17 @@ def sign_in_on_page(
         expect(page.get_by_role("button", name=f"Account: {name}")).to_be_focused()
 
 
+def server_state(feedhub: Any, page: Any, ids: list[int]) -> dict[str, Any]:
+    """The reader's marks of `ids` as the server has them now, read with this page's
+    cookie."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    answer = httpx.get(f"{feedhub.base_url}/api/me/state",
+                       params={"ids": ",".join(map(str, ids))}, cookies=cookies)  # fmt: skip
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
 class Held:
     """The page's next `method` request matching `pattern`, kept from it: handled by the
     server at once, and its answer (or, given `answer`, that instead: what a server that

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import STILL, Held, item, sign_in_on_page
+from tests.browser.harness import STILL, Held, item, server_state, sign_in_on_page
 from tests.conftest import BOTH_DATABASES
 from tests.support.feedserver import rss
 
@@ -49,15 +49,6 @@ def sign_in(page, feedhub, password: str = PASSWORD) -> None:
 
 def chip_count(page, name: str):
     return page.locator("#categories label.chip", has_text=name).locator(".chip-count")
-
-
-def server_state(feedhub, page, ids: list[int]) -> dict:
-    """The user's state as the server has it, read with this page's cookie."""
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    r = httpx.get(f"{feedhub.base_url}/api/me/state", params={"ids": ",".join(map(str, ids))},
-                  cookies=cookies)  # fmt: skip
-    r.raise_for_status()
-    return r.json()
 
 
 def test_sign_in_sessions_and_sign_out(page, site, feedhub):

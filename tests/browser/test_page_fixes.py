@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import Held, item, sign_in_on_page
+from tests.browser.harness import Held, item, server_state, sign_in_on_page
 from tests.support.feedserver import rss
 
 pytestmark = pytest.mark.browser
@@ -149,15 +149,6 @@ def test_search_says_where_it_looks_and_keeps_its_query_in_the_url(page, feeds, 
     expect(page).not_to_have_url(re.compile(r"[?&]q="))
 
 
-def _marks(page, feedhub, article_id: int) -> dict:
-    """The reader's marks of one article as the server has them now."""
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    answer = httpx.get(f"{feedhub.base_url}/api/me/state", params={"ids": article_id},
-                       cookies=cookies)  # fmt: skip
-    answer.raise_for_status()
-    return answer.json()
-
-
 def test_the_unread_view_drops_what_was_just_read(page, feeds, feedhub):
     _tech(feeds, feedhub)
     sign_in_on_page(page, feedhub.base_url, "ann", PASSWORD)
@@ -167,7 +158,7 @@ def test_the_unread_view_drops_what_was_just_read(page, feeds, feedhub):
     # Marked read while the unread list and its marks are on their way: the list was read
     # by the server before the mark, and so were the marks, though asked for after it; the
     # mark's answer lands first. Neither may undo the mark when it lands.
-    before_the_mark = _marks(page, feedhub, int(newest.get_attribute("data-id")))
+    before_the_mark = server_state(feedhub, page, [int(newest.get_attribute("data-id"))])
     listed = Held(page, "**/api/me/articles?*", "GET")
     page.get_by_role("button", name=re.compile("^Unread")).click()
     listed.wait()

@@ -25,6 +25,11 @@ export class ServerState {
     this.changedAt = new Map();
   }
 
+  // Changed here after a snapshot numbered `asked` was asked for (or while it was).
+  #changedSince(id, asked) {
+    return (this.changedAt.get(id) ?? 0) > asked;
+  }
+
   #touch(ids) {
     this.changes += 1;
     for (const id of ids) this.changedAt.set(id, this.changes);
@@ -53,7 +58,7 @@ export class ServerState {
       const chunk = ids.slice(start, start + ANNOTATE_BATCH);
       const asked = this.changes;
       const marks = await this.#call("GET", "/api/me/state", { params: { ids: chunk.join(",") } });
-      this.#apply(chunk.filter((id) => (this.changedAt.get(id) ?? 0) <= asked), marks);
+      this.#apply(chunk.filter((id) => !this.#changedSince(id, asked)), marks);
     }
   }
 
@@ -146,8 +151,7 @@ export class ServerState {
       signal,
     });
     for (const article of body) {
-      // Marked here while the list was on its way: the page's mark is the newer one.
-      if ((this.changedAt.get(article.id) ?? 0) > asked) continue;
+      if (this.#changedSince(article.id, asked)) continue; // the page's mark is newer
       if (article.read) this.read.add(article.id);
       else this.read.delete(article.id);
       if (article.starred) this.starred.add(article.id);
