@@ -394,3 +394,19 @@ class Newsroom:
             if check(health) or time.monotonic() > deadline:
                 return health
             await asyncio.sleep(0.05)
+
+    async def wait_streams_caught_up(self, within: float = 5.0) -> None:
+        """Wait until a new stream's hello names the newest committed article: the hub
+        learns of a commit by its doorbell, a moment after the database has it."""
+        deadline = time.monotonic() + within
+        while True:
+            newest = await asyncio.to_thread(self.newest_id)
+            stream = await RawStream.open(f"{self.url}/api/stream")
+            try:
+                hello = await stream.next_event()
+            finally:
+                await stream.close()
+            if hello is not None and hello.id == str(newest):
+                return
+            assert time.monotonic() < deadline, f"streams start at {hello}, not at {newest}"
+            await asyncio.sleep(0.05)
