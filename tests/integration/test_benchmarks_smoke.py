@@ -25,7 +25,7 @@ BENCHMARKS = ROOT / "benchmarks"
 # What each script prints once it has measured something: a line of its final report.
 FIGURES = {
     "ingest.py": r"(?s)FreshRSS: .*memory after feedhub's first poll.*parser worker"
-    r".*\(a\) first poll, entries/s\s+\d+\s+\d+",
+    r".*round 2: .*feedhub/reader \d+\.\d+x.*\(a\) first poll, entries/s\s+\d+\s+\d+",
     "fanout.py": r"feedhub N=20: 20 connected at \d+/s",
     "greader_peer.py": r"(?s)FreshRSS: .*articles stored: feedhub 400.*"
     r"\| edit-tag 100 items\s+\| \d+\.\d+ \| \d+\.\d+ \|",
