@@ -86,7 +86,7 @@ def test_stream_ignores_a_garbage_last_event_id_and_goes_live(tmp_path: Path) ->
             room = Newsroom(server, feeds)
 
             async def scenario() -> None:
-                await room.wait_streams_caught_up()
+                await room.streams_have_heard()
                 for garbage in (TOO_BIG, HUGE, "-5", "1e3", "١٢"):
                     stream = await RawStream.open(
                         f"{room.url}/api/stream?category=tech",

@@ -81,22 +81,6 @@ async def open_stream(room: Newsroom, query: str = "", **kwargs: object) -> RawS
     return stream
 
 
-async def streams_have_heard(room: Newsroom, newest: int, within: float = 10.0) -> None:
-    """Until a new stream's hello says the server's streams know article `newest`. The
-    refresh answers once the poll has committed and rung the doorbell; the streams hear of
-    the articles a moment later, when the hub has read them (until then a resume is answered
-    from the id they know, and the rest comes live)."""
-    deadline = time.monotonic() + within
-    while True:
-        probe = await open_stream(room)
-        await probe.close()
-        heard = probe.hello.json()["last_id"]  # type: ignore[attr-defined]
-        if heard >= newest:
-            return
-        assert time.monotonic() < deadline, f"streams know {heard}, not {newest}"
-        await asyncio.sleep(0.05)
-
-
 def big_enough_to_block() -> int:
     """Summary size such that one replay page (200 articles) outgrows the kernel's largest
     TCP send buffer, so a replay to a client that stops reading stalls after page one."""
@@ -490,7 +474,7 @@ async def test_reset_when_the_gap_exceeds_the_bound(room: Newsroom) -> None:
     page reloads its list) and then live events; a gap of exactly the bound is replayed."""
     start = await asyncio.to_thread(room.newest_id)
     ids = await room.apublish("tech", REPLAY_LIMIT + 1)
-    await streams_have_heard(room, ids[-1])  # the reset names the newest id they know
+    await room.streams_have_heard(ids[-1])  # the reset names the newest id they know
 
     far = await open_stream(room, "?category=tech", headers={"Last-Event-ID": str(start)})
     near = await open_stream(room, "?category=tech", headers={"Last-Event-ID": str(ids[0])})

@@ -395,18 +395,23 @@ class Newsroom:
                 return health
             await asyncio.sleep(0.05)
 
-    async def wait_streams_caught_up(self, within: float = 5.0) -> None:
-        """Wait until a new stream's hello names the newest committed article: the hub
-        learns of a commit by its doorbell, a moment after the database has it."""
+    async def streams_have_heard(self, newest: int | None = None, within: float = 10.0) -> None:
+        """Until a new stream's hello says the server's streams know article `newest` (by
+        default the newest committed). A refresh answers once the poll has committed and
+        rung the doorbell; the streams hear of the articles a moment later, when the hub has
+        read them (until then a resume is answered from the id they know, and the rest
+        comes live)."""
+        if newest is None:
+            newest = await asyncio.to_thread(self.newest_id)
         deadline = time.monotonic() + within
         while True:
-            newest = await asyncio.to_thread(self.newest_id)
-            stream = await RawStream.open(f"{self.url}/api/stream")
+            probe = await RawStream.open(f"{self.url}/api/stream")
             try:
-                hello = await stream.next_event()
+                hello = await probe.next_event()
             finally:
-                await stream.close()
-            if hello is not None and hello.id == str(newest):
+                await probe.close()
+            heard = int(hello.id) if hello is not None and hello.id else -1
+            if heard >= newest:
                 return
-            assert time.monotonic() < deadline, f"streams start at {hello}, not at {newest}"
+            assert time.monotonic() < deadline, f"streams know {heard}, not {newest}"
             await asyncio.sleep(0.05)
