@@ -1,7 +1,7 @@
 """Google Reader API: feedhub against FreshRSS (PHP) on the same articles, in the same run.
 
     .venv/bin/python benchmarks/greader_peer.py --freshrss-src DIR [--feeds 100]
-        [--items 50] [--repeat 20]
+        [--items 50] [--repeat 40]
 
 Both systems ingest the same --feeds generated RSS 2.0 feeds of --items items each (dated
 within the last two days, ~1.5 KB of HTML each), served by benchmarks/_feedserver.py on
@@ -9,7 +9,8 @@ within the last two days, ~1.5 KB of HTML each), served by benchmarks/_feedserve
 FreshRSS with `cli/actualize-user.php`. Then each serves the Google Reader API on
 127.0.0.1: feedhub as a real `feedhub serve` (uvicorn) on its SQLite file, FreshRSS as
 `php -S` (single-threaded) on its own. One client, one request at a time, for both; per
-call, --repeat timed requests after one untimed, feedhub's then FreshRSS's:
+call, one untimed request on each side, then --repeat timed ones, feedhub's and FreshRSS's
+in turn (so that a drift in the machine's speed falls on both alike):
 
   subscription/list                      the user's feeds
   stream/contents n=100                  100 items of the reading list, with content
@@ -156,30 +157,40 @@ class Side:
         self.name, self.client, self.pid = name, client, pid
 
 
+Call = tuple[Callable[[], Any], Callable[[], Any] | None]  # (the request, its untimed set-up)
+
+
 def time_calls(
-    side: Side, repeat: int, call: Callable[[], Any], prepare: Callable[[], Any] | None
-) -> tuple[list[float], float, int]:
-    """(wall ms of each request, server CPU ms per request, bytes of the last answer)."""
-    if prepare:
-        prepare()
-    call()  # untimed: warm caches (and php's opcache) on both sides alike
-    times, cpu = [], 0.0
-    size = 0
-    for _ in range(repeat):
+    sides: list[Side], repeat: int, calls: dict[str, Call]
+) -> dict[str, tuple[list[float], float, int]]:
+    """One call on every side, request by request in turn (a drift in the machine's speed
+    then falls on both sides alike): per side, (wall ms of each request, server CPU ms per
+    request, bytes of the last answer). `calls`: the side's name -> (call, prepare)."""
+    for side in sides:  # untimed: warm caches (and php's opcache) on both sides alike
+        call, prepare = calls[side.name]
         if prepare:
             prepare()
-        cpu0 = tree_cpu(side.pid)
-        start = time.perf_counter()
-        response = call()
-        times.append((time.perf_counter() - start) * 1000)
-        cpu += tree_cpu(side.pid) - cpu0
-        size = len(response.content)
-    return times, 1000 * cpu / repeat, size
+        call()
+    times: dict[str, list[float]] = {side.name: [] for side in sides}
+    cpu = dict.fromkeys(times, 0.0)
+    size = dict.fromkeys(times, 0)
+    for _ in range(repeat):
+        for side in sides:
+            call, prepare = calls[side.name]
+            if prepare:
+                prepare()
+            cpu0 = tree_cpu(side.pid)
+            start = time.perf_counter()
+            response = call()
+            times[side.name].append((time.perf_counter() - start) * 1000)
+            cpu[side.name] += tree_cpu(side.pid) - cpu0
+            size[side.name] = len(response.content)
+    return {n: (times[n], 1000 * cpu[n] / repeat, size[n]) for n in times}
 
 
-def _calls(side: Side) -> dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]]:
+def _calls(side: Side) -> dict[str, Call]:
     client = side.client
-    calls: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
+    calls: dict[str, Call] = {
         name: ((lambda p=path: client.get(p)), None) for name, path in APP_CALLS.items()
     }
     batch: list[str] = []
@@ -240,7 +251,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--feeds", type=int, default=100, help="generated feeds (default 100)")
     ap.add_argument("--items", type=int, default=50, help="items per feed (default 50)")
-    ap.add_argument("--repeat", type=int, default=20, help="timed requests per call")
+    ap.add_argument("--repeat", type=int, default=40, help="timed requests per call")
     ap.add_argument(
         "--freshrss-src",
         type=Path,
@@ -306,10 +317,11 @@ def main() -> int:
                 print(f"{side.name}: {total} unread before the calls", flush=True)
             rows: dict[str, dict[str, tuple[list[float], float, int]]] = {s.name: {} for s in sides}
             per_side = {s.name: _calls(s) for s in sides}
-            for call in per_side["feedhub"]:
-                for side in sides:  # one call on both sides, then the next
-                    fn, prepare = per_side[side.name][call]
-                    rows[side.name][call] = time_calls(side, args.repeat, fn, prepare)
+            for call in per_side["feedhub"]:  # one call on both sides, then the next
+                one_call = {s.name: per_side[s.name][call] for s in sides}
+                timed = time_calls(sides, args.repeat, one_call)
+                for name, row in timed.items():
+                    rows[name][call] = row
             report(rows, args.repeat)
             memory = [f"feedhub serve {tree_rss_mb(hub.proc.pid):.0f} MB"]
             if fresh is not None:
