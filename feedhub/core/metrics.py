@@ -32,6 +32,7 @@ __all__ = [
     "POLLS",
     "RESUMES",
     "RESUME_SIZE",
+    "SIGN_IN_ATTEMPTS_HEARD",
     "WEBSUB_PUSHES",
     "WEBSUB_SUBSCRIPTIONS",
     "WEBSUB_VERIFICATIONS",
@@ -65,6 +66,12 @@ RESUME_SIZE = Histogram(
 BUS_MESSAGES = Counter("feedhub_bus_messages", "Doorbells on the bus, by direction", ["direction"])
 BUS_RECONNECTS = Counter("feedhub_bus_reconnects", "Times the bus listener reconnected")
 LEADER_CHANGES = Counter("feedhub_leader_changes", "Times this process became the poll leader")
+SIGN_IN_ATTEMPTS_HEARD = Counter(
+    "feedhub_sign_in_attempts_heard",
+    "Sign-in attempts announced by other processes and recorded here, by outcome "
+    "(counted, succeeded, given_back)",
+    ["outcome"],
+)
 WEBSUB_PUSHES = Counter(
     "feedhub_websub_pushes",
     "WebSub pushes received, by result (accepted; rejected: bad or missing signature, too large)",

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from feedhub.core.metrics import SIGN_IN_ATTEMPTS_HEARD
 from feedhub.live.bus import Bus, TopicMember
 from feedhub.readers.ratelimit import AttemptLimiter
 
@@ -80,3 +81,6 @@ class SharedLimiter(TopicMember[_Attempt]):
             self.limiter.succeeded(attempt.keys)
         elif attempt.outcome == "given_back":
             self.limiter.give_back(attempt.keys)
+        else:
+            return
+        SIGN_IN_ATTEMPTS_HEARD.labels(attempt.outcome).inc()

@@ -7,14 +7,12 @@ from __future__ import annotations
 import time
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cluster import cluster_env
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse"
-# Announcements are heard within a millisecond or so; the test gives them this long before
-# it asks a process something that depends on what the other one counted.
-HEARD = 0.3
 
 
 def _sign_in(server: ServerProcess, name: str, password: str, client: int) -> httpx.Response:
@@ -24,6 +22,33 @@ def _sign_in(server: ServerProcess, name: str, password: str, client: int) -> ht
         f"{server.url}/api/session", json={"name": name, "password": password},
         headers={"X-Forwarded-For": f"10.0.0.{client}"}, timeout=10,
     )  # fmt: skip
+
+
+def _heard(server: ServerProcess) -> float:
+    """The attempts `server` recorded from the other process's announcements, so far."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "feedhub_sign_in_attempts_heard_total"
+    )
+
+
+def _sign_in_heard(
+    server: ServerProcess, other: ServerProcess, name: str, password: str, client: int
+) -> int:
+    """A sign-in on `server`, then a wait until `other` has recorded what it announced (the
+    attempt, and its success): the next question to `other` may depend on it. Announcements
+    take a millisecond or so; a loaded machine may take longer, and a sleep would guess."""
+    before = _heard(other)
+    status = _sign_in(server, name, password, client).status_code
+    announced = 2 if status == 200 else 1
+    deadline = time.monotonic() + 10
+    while _heard(other) < before + announced:
+        assert time.monotonic() < deadline, f"{other.url} never heard the attempt"
+        time.sleep(0.02)
+    return status
 
 
 def test_attempts_on_one_process_count_on_the_other(
@@ -38,15 +63,12 @@ def test_attempts_on_one_process_count_on_the_other(
     # A success clears the name everywhere: bob's earlier failures on `here` are forgotten
     # (else here would count them with the success's own attempt: four, the limit).
     for _ in range(3):
-        assert _sign_in(here, "bob", "wrong horse", 1).status_code == 401
-    time.sleep(HEARD)
-    assert _sign_in(there, "bob", PASSWORD, 1).status_code == 200
-    time.sleep(HEARD)
+        assert _sign_in_heard(here, there, "bob", "wrong horse", 1) == 401
+    assert _sign_in_heard(there, here, "bob", PASSWORD, 1) == 200
     assert _sign_in(here, "bob", "wrong horse", 1).status_code == 401  # 1 again, not 4
     assert _sign_in(here, "bob", PASSWORD, 1).status_code == 200
-    for server in (here, here, there, there):  # two on each process
-        assert _sign_in(server, "ann", "wrong horse", 10).status_code == 401
-        time.sleep(HEARD)
+    for server, other in ((here, there), (here, there), (there, here), (there, here)):
+        assert _sign_in_heard(server, other, "ann", "wrong horse", 10) == 401
     # Each process saw only two itself: the limit of four is reached on both all the same.
     for server in (here, there):
         r = _sign_in(server, "ann", PASSWORD, 10)
