@@ -206,17 +206,17 @@ def test_a_change_in_one_browser_appears_live_in_another(browser, site, feedhub)
         b.evaluate("window.__sameDocument = true")
 
         card(a, "Tech one").get_by_role("button", name=re.compile("^Mark read")).click()
-        expect(card(b, "Tech one")).to_have_class(re.compile(r"\bis-read\b"), timeout=3000)
+        expect(card(b, "Tech one")).to_have_class(re.compile(r"\bis-read\b"), timeout=5000)
         expect(chip_count(b, "Tech")).to_have_text("2 unread")
 
         card(a, "Science one").get_by_role("button", name=re.compile("^Star")).click()
         expect(
             card(b, "Science one").get_by_role("button", name=re.compile("^Star"))
-        ).to_have_attribute("aria-pressed", "true", timeout=3000)
+        ).to_have_attribute("aria-pressed", "true", timeout=5000)
         # Mark all read on one: the other follows (cards and counts).
         a.once("dialog", lambda confirm: confirm.accept())
         a.get_by_role("button", name="Mark all read").click()
-        expect(b.locator("#articles > li.article.is-read")).to_have_count(4, timeout=3000)
+        expect(b.locator("#articles > li.article.is-read")).to_have_count(4, timeout=5000)
         expect(chip_count(b, "Tech")).to_have_count(0)
         expect(b.locator("#unread-total")).to_have_text("")
         assert b.evaluate("window.__sameDocument") is True

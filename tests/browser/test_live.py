@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -54,9 +53,9 @@ def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
 
     feeds.set("/tech.xml", rss([item("t3", "Tech three"), *TECH], title="Tech Daily"))
     assert feedhub.refresh(tech["id"])["new_articles"] == 1
-    refreshed = time.monotonic()
-    expect(titles.first).to_have_text("Tech three", timeout=2000)
-    assert time.monotonic() - refreshed < 2.0
+    # Live, not by the page's fallback poll (every 10 s, and its cards say "catchup"): a
+    # loaded machine may take a few seconds to draw it, so the source is what tells.
+    expect(titles.first).to_have_text("Tech three", timeout=5000)
 
     expect(titles).to_have_text(["Tech three", "Tech two", "Tech one"])
     expect(articles.first).to_have_attribute("data-source", "stream")
@@ -81,7 +80,7 @@ def test_chosen_category_shows_new_articles_live(page, feeds, feedhub):
         rss([item("t4", "Tech four"), item("t3", "Tech three"), *TECH], title="Tech Daily"),
     )
     assert feedhub.refresh(tech["id"])["new_articles"] == 1
-    expect(page).to_have_title("(1 new) feedhub", timeout=2000)
+    expect(page).to_have_title("(1 new) feedhub", timeout=5000)
     set_visibility(page, "visible")
     expect(page).to_have_title("feedhub")
 
