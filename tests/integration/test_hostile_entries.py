@@ -128,7 +128,7 @@ async def test_a_worker_past_the_deadline_is_replaced_and_the_others_go_on() -> 
         started = time.monotonic()
         with pytest.raises(ParseError, match="took longer than 1 s"):
             await stuck
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 10  # at its 1 s deadline, not the sleep's 30 s
         assert pool.replaced == 1
         assert await pool.run(partial(sum, [4])) == 4  # the replacement works
         assert await pool.run(partial(sum, [5])) == 5

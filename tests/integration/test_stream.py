@@ -319,9 +319,10 @@ async def test_stalled_client_is_ended_without_delaying_others(room: Newsroom) -
                 break
         else:
             pytest.fail(f"the stalled stream was never ended; health: {health}")
-        # Each delivery to the healthy client came within 1 s of the commit, while the other
-        # stream was stuck on a full socket.
-        assert max(latencies) < 1.0, latencies
+        # Each delivery to the healthy client came while the other stream was stuck on a
+        # full socket: well before the write timeout (10 s) that a healthy client held
+        # behind it would have waited out (a loaded machine may take a second or two).
+        assert max(latencies) < 5.0, latencies
         # The stalled stream's batches waited in a queue of QUEUE_SIZE (the healthy one's,
         # sent at once, may hold one more for a moment), and it was ended when that overflowed.
         assert max(queued) <= QUEUE_SIZE + 1, queued

@@ -65,14 +65,15 @@ async def test_stream_through_nginx_delivers_live(
             hello = await stream.next_event(within=3)
             # The page's test: hello within a few seconds, else it assumes a buffering proxy.
             assert hello is not None and hello.event == "hello", proxy.log()
-            assert time.monotonic() - started < 3
+            assert time.monotonic() - started < 4  # the page's HELLO_TIMEOUT_MS
 
             ids = await upstream.apublish("tech")
             committed = time.monotonic()
             [event] = await stream.articles(1, within=5)
             assert int(event.id or 0) == ids[0]
             assert event.json()["category"] == "tech"
-            assert event.received_at - committed < 1.0
+            # Through, not held: a buffering proxy keeps a small event for minutes.
+            assert event.received_at - committed < 4.0
             # Heartbeats pass through too (they keep the proxy's read timeout from firing).
             comment = await stream.next_event(within=3, comments=True)
             assert comment is not None and comment.comment == "keep-alive"

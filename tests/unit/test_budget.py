@@ -19,13 +19,15 @@ def test_nesting_depth_counts_elements_not_flat_or_void_ones() -> None:
 
 def test_deep_markup_is_reduced_to_escaped_text_fast() -> None:
     hostile = "<div>" * 100_000 + "<b>x &amp; <i>y</i></b>" + "</div>" * 100_000
-    start = time.perf_counter()
+    # CPU of this thread, not the wall clock: a loaded machine's pauses are not ours (the
+    # unbounded walk and nh3's own pass over 100,000 levels took tens of seconds).
+    start = time.thread_time()
     bounded = within_budget(hostile, Budget())
-    assert time.perf_counter() - start < 1.0
+    assert time.thread_time() - start < 1.0
     assert bounded == "x &amp; y"
-    start = time.perf_counter()
+    start = time.thread_time()
     nh3.clean(bounded or "")
-    assert time.perf_counter() - start < 0.1
+    assert time.thread_time() - start < 0.1
 
 
 def test_ordinary_markup_passes_unchanged_and_long_markup_is_cut() -> None:
