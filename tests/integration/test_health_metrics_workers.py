@@ -16,31 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import prefork
 from tests.support.cluster import cluster_env
 from tests.support.feedserver import FeedServer, rss
+from tests.support.metrics import scrape, value
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, feedhub_env
 from tests.support.sse import RawStream
-
-
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of /metrics, parsed by prometheus-client's parser (it raises on bad text)."""
-    r = httpx.get(f"{url}/metrics", timeout=10)
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(r.text):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
-
-
-def value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @pytest.mark.slow

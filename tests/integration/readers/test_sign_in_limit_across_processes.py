@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cluster import cluster_env
+from tests.support.metrics import scrape, total
 from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse"
@@ -26,13 +26,7 @@ def _sign_in(server: ServerProcess, name: str, password: str, client: int) -> ht
 
 def _heard(server: ServerProcess) -> float:
     """The attempts `server` recorded from the other process's announcements, so far."""
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "feedhub_sign_in_attempts_heard_total"
-    )
+    return total(scrape(server.url), "feedhub_sign_in_attempts_heard_total")
 
 
 def _sign_in_heard(
